@@ -1,0 +1,180 @@
+"""Resolving a profile into the steps that produce its credentials.
+
+A chain is: one *source* (a long-term key in the vault, or a
+`credential_process`), then zero or more *role hops* (AssumeRole), applied in
+order. The sessions layer turns a chain into STS calls; keeping the
+resolution pure (no vault, no network) lets `doctor`, `list` and the tests
+reason about chains without unlocking anything.
+
+MFA rule (written down in the README): a source with `mfa_serial` gets one
+MFA-authenticated session (GetSessionToken) and every role hanging off it is
+assumed from that session, so the code is asked once per source session. A
+role's own `mfa_serial`, when it differs from the source's, is sent with that
+role's AssumeRole, as botocore does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from awsv.config import AwsConfig, Profile
+from awsv.errors import ConfigError, SourceProfileLoop
+from awsv.names import validate_profile_name
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the first credentials of a chain come from."""
+
+    #: "vault" (a long-term key stored under this profile) or "credential_process".
+    kind: str
+    #: The profile that owns the key or the command.
+    profile: str
+    mfa_serial: str | None = None
+    mfa_process: str | None = None
+    credential_process: str | None = None
+    duration_seconds: int | None = None
+
+
+@dataclass(frozen=True)
+class RoleHop:
+    """One AssumeRole step."""
+
+    profile: str
+    role_arn: str
+    external_id: str | None = None
+    role_session_name: str | None = None
+    duration_seconds: int | None = None
+    #: The role's own mfa_serial, only when the source session does not already carry it.
+    mfa_serial: str | None = None
+    mfa_process: str | None = None
+
+
+@dataclass(frozen=True)
+class Chain:
+    """A resolved profile: its source, its role hops (first to last), its settings."""
+
+    target: Profile
+    source: Source
+    hops: tuple[RoleHop, ...] = ()
+    #: Every profile visited, target first; useful in error messages and `doctor`.
+    trail: tuple[str, ...] = ()
+    #: The target's region, else the nearest one set along its source_profile chain.
+    region: str | None = None
+
+    def describe(self) -> str:
+        """A short human description, e.g. `vault key 'base' -> role 'admin'`."""
+        parts = [f"{'vault key' if self.source.kind == 'vault' else 'credential_process'} "
+                 f"{self.source.profile!r}"]
+        parts += [f"role {hop.profile!r}" for hop in self.hops]
+        return " -> ".join(parts)
+
+
+def resolve(
+    config: AwsConfig,
+    name: str,
+    *,
+    in_vault: Callable[[str], bool] | None = None,
+) -> Chain:
+    """Resolve profile `name` into a Chain, or raise a ConfigError naming the culprits.
+
+    `in_vault(name)` says whether a profile missing from the config has a key
+    in the vault (aws-vault allows such vault-only profiles); it is consulted
+    only for names absent from the config, so the common case unlocks nothing.
+    """
+    validate_profile_name(name)
+    hops: list[RoleHop] = []
+    trail: list[str] = []
+    target = current = _profile(config, name, None, in_vault)
+    region: str | None = None
+    while True:
+        if current.name in trail:
+            raise SourceProfileLoop(
+                "source_profile loop: " + " -> ".join([*trail, current.name]),
+                hint="one of these profiles must get its credentials from the vault or a credential_process",
+            )
+        trail.append(current.name)
+        region = region or current.region
+        if current.role_arn is None:
+            source = _source(current)
+            break
+        source_name = current.source_profile
+        if source_name is None:
+            if current.get("credential_source") or current.get("web_identity_token_file"):
+                raise ConfigError(
+                    f"profile {current.name!r}: credential_source and web_identity_token_file "
+                    "are not supported yet",
+                    hint="use source_profile pointing at a profile with a key in the vault",
+                )
+            raise ConfigError(
+                f"profile {current.name!r} has role_arn but no source_profile",
+                hint=f"add `source_profile = NAME` to [profile {current.name}]",
+            )
+        validate_profile_name(source_name)
+        hops.append(_hop(current))
+        if source_name == current.name:
+            # botocore allows a role profile to be its own source when it holds a key.
+            source = _source(current)
+            break
+        current = _profile(config, source_name, current.name, in_vault)
+
+    hops.reverse()
+    source, hops = _apply_mfa_rule(source, hops)
+    return Chain(target=target, source=source, hops=tuple(hops), trail=tuple(trail), region=region)
+
+
+def _profile(config: AwsConfig, name: str, needed_by: str | None,
+             in_vault: Callable[[str], bool] | None) -> Profile:
+    if name in config:
+        return config.profile(name)
+    if in_vault is not None and in_vault(name):
+        return config.profile(name, allow_missing=True)
+    if needed_by is None:
+        raise config.not_found(name)
+    raise config.not_found(name, needed_by=needed_by)
+
+
+def _source(profile: Profile) -> Source:
+    command = profile.credential_process
+    return Source(
+        kind="credential_process" if command else "vault",
+        profile=profile.name,
+        mfa_serial=profile.mfa_serial,
+        mfa_process=profile.get("mfa_process"),
+        credential_process=command,
+        duration_seconds=profile.duration_seconds() if not profile.role_arn else None,
+    )
+
+
+def _hop(profile: Profile) -> RoleHop:
+    return RoleHop(
+        profile=profile.name,
+        role_arn=profile.role_arn or "",
+        external_id=profile.get("external_id"),
+        role_session_name=profile.get("role_session_name"),
+        duration_seconds=profile.duration_seconds(),
+        mfa_serial=profile.mfa_serial,
+        mfa_process=profile.get("mfa_process"),
+    )
+
+
+def _apply_mfa_rule(
+    source: Source, hops: list[RoleHop]
+) -> tuple[Source, list[RoleHop]]:
+    """Apply the MFA rule: the source's MFA session covers roles naming the same device.
+
+    When the source has no mfa_serial of its own but the first role names
+    one, that device is also what GetSessionToken would use (aws-vault's
+    behaviour), so it moves to the source and the code is cached with it.
+    """
+    if source.mfa_serial is None and hops and hops[0].mfa_serial and source.kind == "vault":
+        first = hops[0]
+        source = Source(**{**source.__dict__, "mfa_serial": first.mfa_serial,
+                           "mfa_process": source.mfa_process or first.mfa_process})
+    kept: list[RoleHop] = []
+    for hop in hops:
+        if hop.mfa_serial is not None and hop.mfa_serial == source.mfa_serial:
+            hop = RoleHop(**{**hop.__dict__, "mfa_serial": None, "mfa_process": None})
+        kept.append(hop)
+    return source, kept

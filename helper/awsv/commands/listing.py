@@ -1,0 +1,80 @@
+"""`awsv list`: the profiles a user can use, where their credentials come from.
+
+`--names` reads only the config (no vault, no passphrase) because shell
+completion calls it on every <Tab>.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from awsv.chain import resolve
+from awsv.context import Context
+from awsv.errors import ConfigError
+from awsv.names import is_valid_profile_name
+from awsv.vault.items import profile_of_key_item
+
+
+def _rows(ctx: Context) -> list[dict[str, object]]:
+    config = ctx.config
+    stored = {p for n in ctx.vault.list() if (p := profile_of_key_item(n)) is not None}
+    rows: list[dict[str, object]] = []
+    for name in [*config.names(), *sorted(stored - set(config.names()))]:
+        row: dict[str, object] = {"profile": name, "in_config": name in config,
+                                  "key_stored": name in stored}
+        if not is_valid_profile_name(name):
+            row.update(source="invalid name", region=None, error="name not allowed")
+            rows.append(row)
+            continue
+        try:
+            chain = resolve(config, name, in_vault=stored.__contains__)
+        except ConfigError as exc:
+            row.update(source="error", region=None, error=exc.message)
+        else:
+            if chain.hops:
+                source = f"role via {chain.source.profile}"
+            elif chain.source.kind == "credential_process":
+                source = "credential_process"
+            else:
+                source = "vault key" if name in stored else "vault key (missing)"
+            row.update(source=source, region=chain.region, error=None,
+                       role_arn=chain.hops[-1].role_arn if chain.hops else None,
+                       chain=list(reversed(chain.trail)))
+        rows.append(row)
+    return rows
+
+
+def list_profiles(ctx: Context, args: argparse.Namespace) -> int:
+    if args.names:
+        for name in ctx.config.names():
+            if is_valid_profile_name(name):
+                print(name, file=ctx.stdout)
+        return 0
+    rows = _rows(ctx)
+    if args.json:
+        json.dump(rows, ctx.stdout, indent=2)
+        print(file=ctx.stdout)
+        return 0
+    if not rows:
+        ctx.info("no profiles yet: `awsv add NAME` stores a key")
+        return 0
+    table = [("PROFILE", "CREDENTIALS", "REGION")]
+    for row in rows:
+        detail = str(row["source"]) + (f" ({row['error']})" if row.get("error") else "")
+        table.append((str(row["profile"]), detail, str(row.get("region") or "-")))
+    widths = [max(len(r[i]) for r in table) for i in range(2)]
+    for r in table:
+        print(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]}".rstrip(), file=ctx.stdout)
+    return 0
+
+
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    p = sub.add_parser("list", aliases=["ls"], help="list profiles and where their credentials come from")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--json", action="store_true", help="machine-readable output")
+    group.add_argument("--names", action="store_true",
+                       help="profile names from the config only, one per line (fast; for completion)")
+    p.set_defaults(func=list_profiles)
+
+

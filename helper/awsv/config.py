@@ -1,0 +1,240 @@
+"""Reading the user's AWS config file the way botocore does.
+
+awsv never owns `~/.aws/config`: it reads the same file the AWS CLI and SDKs
+read, with the same section rules, so a profile means the same thing to every
+tool. Resolution of a profile into the steps that produce its credentials
+lives in `awsv.chain`; this module only parses and exposes settings.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import shlex
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from awsv.errors import ConfigError, ProfileNotFound, SourceProfileLoop
+from awsv.paths import aws_config_file
+
+#: Settings awsv reads from a profile; anything else is kept but ignored.
+KNOWN_KEYS = frozenset({
+    "region", "mfa_serial", "role_arn", "source_profile", "role_session_name",
+    "external_id", "duration_seconds", "credential_process", "mfa_process",
+    "include_profile", "sts_regional_endpoints", "endpoint_url",
+    "credential_source", "web_identity_token_file", "sso_session", "sso_start_url",
+    "awsv_color", "awsv_alias",
+})
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One profile's settings, after `include_profile` has been merged in."""
+
+    name: str
+    settings: Mapping[str, str] = field(default_factory=dict)
+    #: Whether the profile has a section in the config file (vault-only profiles do not).
+    in_config: bool = True
+
+    def get(self, key: str) -> str | None:
+        """The setting's value, or None when unset or empty."""
+        value = self.settings.get(key)
+        return value if value else None
+
+    @property
+    def region(self) -> str | None:
+        return self.get("region")
+
+    @property
+    def role_arn(self) -> str | None:
+        return self.get("role_arn")
+
+    @property
+    def source_profile(self) -> str | None:
+        return self.get("source_profile")
+
+    @property
+    def mfa_serial(self) -> str | None:
+        return self.get("mfa_serial")
+
+    @property
+    def credential_process(self) -> str | None:
+        return self.get("credential_process")
+
+    def duration_seconds(self) -> int | None:
+        """`duration_seconds` as an int; a non-number is a config error naming the profile."""
+        raw = self.get("duration_seconds")
+        if raw is None:
+            return None
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(
+                f"profile {self.name!r}: duration_seconds = {raw!r} is not a whole number of seconds"
+            ) from None
+        if value <= 0:
+            raise ConfigError(f"profile {self.name!r}: duration_seconds must be positive")
+        return value
+
+
+class AwsConfig:
+    """The parsed config file: profiles and sso-sessions by name.
+
+    Parsing follows botocore: `[default]` and `[profile NAME]` are profiles
+    (`[profile default]` wins over `[default]`), `[sso-session NAME]` is kept
+    apart, section names are split like a shell would (so `[profile  prod]`
+    works), keys are case-insensitive, comments start a line with `#` or `;`.
+    """
+
+    def __init__(
+        self,
+        profiles: Mapping[str, Mapping[str, str]],
+        sso_sessions: Mapping[str, Mapping[str, str]] | None = None,
+        path: Path | None = None,
+    ) -> None:
+        self._raw = dict(profiles)
+        self.sso_sessions = dict(sso_sessions or {})
+        self.path = path
+
+    # -- loading -------------------------------------------------------------
+
+    @classmethod
+    def load(cls, env: Mapping[str, str] = os.environ) -> "AwsConfig":
+        """Read `AWS_CONFIG_FILE` (default ~/.aws/config); a missing file is an empty config."""
+        path = aws_config_file(env)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return cls({}, path=path)
+        except IsADirectoryError:
+            raise ConfigError(f"cannot read AWS config {path}: it is a directory") from None
+        except PermissionError:
+            raise ConfigError(f"cannot read AWS config {path}: permission denied") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"cannot read AWS config {path}: it is not UTF-8 text") from None
+        except OSError as exc:
+            raise ConfigError(f"cannot read AWS config {path}: {exc.strerror}") from None
+        return cls.parse(text, path=path)
+
+    @classmethod
+    def parse(cls, text: str, path: Path | None = None) -> "AwsConfig":
+        """Parse config text; a syntax error becomes one ConfigError naming file and line."""
+        where = str(path) if path else "AWS config"
+        parser = configparser.RawConfigParser(default_section="\0no default section\0",
+                                              interpolation=None)
+        try:
+            parser.read_string(text, source=where)
+        except configparser.MissingSectionHeaderError as exc:
+            raise ConfigError(
+                f"{where}, line {exc.lineno}: a setting comes before any [section] header"
+            ) from None
+        except (configparser.DuplicateSectionError, configparser.DuplicateOptionError) as exc:
+            raise ConfigError(f"{where}: {_first_line(exc)}") from None
+        except configparser.ParsingError as exc:
+            line = exc.errors[0][0] if exc.errors else "?"
+            raise ConfigError(f"{where}, line {line}: cannot parse this line") from None
+        except configparser.Error as exc:
+            raise ConfigError(f"{where}: {_first_line(exc)}") from None
+
+        profiles: dict[str, dict[str, str]] = {}
+        explicit_default: dict[str, str] | None = None
+        sso: dict[str, dict[str, str]] = {}
+        for section in parser.sections():
+            values = {k: _clean_value(v) for k, v in parser.items(section)}
+            if section == "default":
+                profiles.setdefault("default", values)
+                continue
+            kind, name = _split_section(section)
+            if kind == "profile" and name:
+                if name == "default":
+                    explicit_default = values
+                else:
+                    profiles[name] = values
+            elif kind == "sso-session" and name:
+                sso[name] = values
+        if explicit_default is not None:
+            profiles["default"] = explicit_default
+        return cls(profiles, sso, path=path)
+
+    # -- access --------------------------------------------------------------
+
+    def names(self) -> list[str]:
+        """Profile names in file order."""
+        return list(self._raw)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._raw
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def raw(self, name: str) -> Mapping[str, str]:
+        """The profile's own settings, before include_profile."""
+        return self._raw[name]
+
+    def profile(self, name: str, *, allow_missing: bool = False) -> Profile:
+        """The named profile with `include_profile` merged in (its own values win).
+
+        A name with no section raises ProfileNotFound, unless `allow_missing`
+        (a profile that exists only in the vault), which yields an empty profile.
+        """
+        if name not in self._raw:
+            if allow_missing:
+                return Profile(name, {}, in_config=False)
+            raise self.not_found(name)
+        merged: dict[str, str] = {}
+        trail: list[str] = []
+        current: str | None = name
+        while current is not None:
+            if current in trail:
+                raise SourceProfileLoop(
+                    "include_profile loop: " + " -> ".join([*trail, current])
+                )
+            trail.append(current)
+            if current not in self._raw:
+                raise ProfileNotFound(
+                    f"profile {current!r} (include_profile of {trail[-2]!r}) is not in {self._where()}"
+                )
+            own = self._raw[current]
+            for key, value in own.items():
+                if key != "include_profile":
+                    merged.setdefault(key, value)
+            current = own.get("include_profile") or None
+        return Profile(name, merged)
+
+    def not_found(self, name: str, *, extra_names: list[str] | None = None,
+                  needed_by: str | None = None) -> ProfileNotFound:
+        """The error for an unknown profile, with the closest names as a hint."""
+        import difflib  # only on this error path
+
+        candidates = sorted({*self._raw, *(extra_names or [])})
+        close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.6)
+        hint = f"did you mean {' or '.join(close)}?" if close else (
+            "run `awsv list` to see the profiles" if candidates else
+            f"add a [profile {name}] section to {self._where()}, or `awsv add {name}`"
+        )
+        role = f" (source_profile of {needed_by!r})" if needed_by else ""
+        return ProfileNotFound(f"profile {name!r}{role} is not in {self._where()}", hint=hint)
+
+    def _where(self) -> str:
+        return str(self.path) if self.path else "the AWS config"
+
+
+def _split_section(section: str) -> tuple[str, str | None]:
+    """`profile prod` -> ("profile", "prod"); botocore splits with shlex the same way."""
+    try:
+        parts = shlex.split(section)
+    except ValueError:
+        return section, None
+    if len(parts) == 2:
+        return parts[0], parts[1]
+    return section, None
+
+
+def _clean_value(value: str | None) -> str:
+    return (value or "").strip()
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -1,0 +1,51 @@
+"""awsv's own settings: which backend, read from flags, environment, then a file.
+
+The file is `~/.config/awsv/config` (INI, section `[awsv]`), so a user can
+choose the keyring once instead of exporting a variable in every shell.
+"""
+
+from __future__ import annotations
+
+import configparser
+from collections.abc import Mapping
+
+from awsv.errors import ConfigError, UsageError
+from awsv.paths import config_dir
+from awsv.vault import BACKENDS
+
+DEFAULT_BACKEND = "file"
+#: aws-vault's backend names that mean "the OS keyring" here.
+_KEYRING_ALIASES = ("keychain", "secret-service", "wincred", "kwallet")
+
+
+def settings_file_values(env: Mapping[str, str]) -> Mapping[str, str]:
+    """The `[awsv]` section of the settings file, or {} when there is no file."""
+    path = config_dir(env) / "config"
+    parser = configparser.RawConfigParser(interpolation=None)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            parser.read_file(fh, source=str(path))
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError, configparser.Error) as exc:
+        raise ConfigError(f"cannot read awsv settings {path}: {str(exc).splitlines()[0]}") from None
+    return dict(parser.items("awsv")) if parser.has_section("awsv") else {}
+
+
+def choose_backend(flag: str | None, env: Mapping[str, str]) -> str:
+    """--backend, else AWSV_BACKEND, else AWS_VAULT_BACKEND, else the settings file, else file."""
+    origin = "--backend"
+    value = flag
+    for var in ("AWSV_BACKEND", "AWS_VAULT_BACKEND"):
+        if not value and env.get(var):
+            value, origin = env[var], var
+    if not value:
+        value = settings_file_values(env).get("backend")
+        origin = f"backend in {config_dir(env) / 'config'}"
+    value = (value or DEFAULT_BACKEND).strip().lower()
+    if value in _KEYRING_ALIASES:
+        value = "keyring"
+    if value not in BACKENDS:
+        raise UsageError(f"unknown backend {value!r} (from {origin})",
+                         hint=f"choose one of: {', '.join(BACKENDS)}")
+    return value

@@ -1,0 +1,86 @@
+"""Talking to the user on the terminal, not on stdout.
+
+Stdout belongs to `eval "$(awsv use …)"` and to credential_process clients,
+so every question goes to /dev/tty. Without a controlling terminal the caller
+gets a clear error instead of a hang.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO
+
+from awsv.errors import AwsvError, Interrupted
+
+TTY_PATH = "/dev/tty"
+
+
+class NoTerminal(AwsvError):
+    """A prompt was needed but there is no terminal to ask on."""
+
+
+@contextmanager
+def _open_tty() -> Iterator[tuple[IO[str], IO[str]]]:
+    try:
+        fd = os.open(TTY_PATH, os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        raise NoTerminal("no terminal to ask on") from None
+    with open(fd, "r+", encoding="utf-8", errors="replace", buffering=1, closefd=True) as tty:
+        yield tty, tty
+
+
+def has_terminal() -> bool:
+    """Whether /dev/tty can be opened (cheap, used to choose an error message)."""
+    try:
+        os.close(os.open(TTY_PATH, os.O_RDWR | os.O_NOCTTY))
+    except OSError:
+        return False
+    return True
+
+
+def ask(prompt: str, *, secret: bool) -> str:
+    """Ask on /dev/tty; with `secret`, echo is off. Ctrl-C or EOF raise Interrupted."""
+    import termios
+
+    with _open_tty() as (reader, writer):
+        fd = reader.fileno()
+        old = None
+        if secret:
+            try:
+                old = termios.tcgetattr(fd)
+                new = termios.tcgetattr(fd)
+                new[3] &= ~termios.ECHO
+                termios.tcsetattr(fd, termios.TCSAFLUSH, new)
+            except termios.error:
+                old = None
+        try:
+            writer.write(prompt)
+            writer.flush()
+            line = reader.readline()
+        except KeyboardInterrupt:
+            raise Interrupted("interrupted; nothing was changed") from None
+        finally:
+            if old is not None:
+                termios.tcsetattr(fd, termios.TCSAFLUSH, old)
+                writer.write("\n")
+                writer.flush()
+        if not line:
+            raise Interrupted("no answer (end of input); nothing was changed")
+        return line.rstrip("\r\n")
+
+
+def confirm(question: str) -> bool:
+    """A yes/no question on the terminal; anything but y/yes is no."""
+    answer = ask(f"{question} [y/N] ", secret=False)
+    return answer.strip().lower() in ("y", "yes")
+
+
+def say(message: str) -> None:
+    """One line to the terminal (not stdout, not stderr): part of a dialogue."""
+    try:
+        with _open_tty() as (_, writer):
+            writer.write(message + "\n")
+    except NoTerminal:
+        pass
