@@ -20,6 +20,10 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors in awsv's one-line format with exit code 2."""
 
     def error(self, message: str) -> NoReturn:  # type: ignore[override]
+        if message.startswith("unrecognized arguments"):
+            # Never echo stray arguments: a user may have pasted a secret there.
+            count = len(message.split(":", 1)[1].split())
+            message = f"{count} unexpected argument(s) (not shown, in case they hold a secret)"
         print(f"{self.prog}: error: {message}", file=sys.stderr)
         print(f"awsv: hint: `{self.prog} --help` shows the usage", file=sys.stderr)
         raise SystemExit(ExitCode.USAGE)
