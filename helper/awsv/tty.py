@@ -27,8 +27,16 @@ def _open_tty() -> Iterator[tuple[IO[str], IO[str]]]:
         fd = os.open(TTY_PATH, os.O_RDWR | os.O_NOCTTY)
     except OSError:
         raise NoTerminal("no terminal to ask on") from None
-    with open(fd, "r+", encoding="utf-8", errors="replace", buffering=1, closefd=True) as tty:
-        yield tty, tty
+    # Two unbuffered-enough streams on one terminal: a tty is not seekable, so no "r+".
+    reader = os.fdopen(fd, "r", encoding="utf-8", errors="replace")
+    try:
+        writer = os.fdopen(os.dup(fd), "w", encoding="utf-8", errors="replace")
+        try:
+            yield reader, writer
+        finally:
+            writer.close()
+    finally:
+        reader.close()
 
 
 def has_terminal() -> bool:
