@@ -1,0 +1,424 @@
+"""The keyring backend: vault items in the OS keyring, through `keyring`.
+
+Each item is one keyring entry: service "awsv" (or `AWSV_KEYRING_SERVICE`, to
+keep separate vaults apart), username = the item name, password = the item as
+compact JSON. The keyring encrypts it at rest (Secret Service, macOS Keychain,
+Windows Credential Locker); awsv adds no crypto of its own here. Unlike the
+file vault, item *names* are visible to anyone who can browse the unlocked
+keyring.
+
+`keyring` quietly falls back to backends that are not safe for secrets: a
+plaintext file (keyrings.alt), the "null" backend that stores nothing, or the
+"fail" backend that raises on every call. We refuse those at open time with a
+hint naming the fix, rather than let a long-term key land in a plaintext file.
+
+`keyring` has no portable way to list entries, so we keep an index entry
+(`INDEX_NAME`, a JSON list of names) next to the items. Updates to it are
+serialised across awsv processes by an `flock` on a file in awsv's data
+directory; otherwise two concurrent `set`s would each rewrite the index from
+the same old copy and one name would be lost.
+
+`keyring` (and its D-Bus stack) costs 60-120 ms to import, so it is imported
+only here, only when this backend is opened. Backend choice and the D-Bus
+address come from the process environment (`os.environ`), because `keyring`
+and `secretstorage` read it directly; the injected `env` governs awsv's own
+settings (service name, lock directory).
+"""
+
+from __future__ import annotations
+
+import builtins
+import errno
+import fcntl
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from awsv import paths
+from awsv.errors import AwsvError, BackendUnavailable, VaultCorrupted, VaultError
+from awsv.vault.base import Item
+
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
+
+DEFAULT_SERVICE = "awsv"
+SERVICE_ENV = "AWSV_KEYRING_SERVICE"
+#: The keyring username of the index entry; refused as an item name.
+INDEX_NAME = "__awsv_index__"
+LOCK_FILE = "keyring-index.lock"
+FIX_HINT = "install and unlock a Secret Service (gnome-keyring, KeePassXC) or use --backend file"
+LOCKED_HINT = (
+    "unlock the keyring (log in to the desktop session, or run "
+    "`gnome-keyring-daemon --unlock`) and retry, or use --backend file"
+)
+
+_T = TypeVar("_T")
+
+#: Tries per keyring call when the D-Bus handshake times out (see `_retrying`).
+_CONNECT_ATTEMPTS = 3
+
+
+def service_name(env: Mapping[str, str] = os.environ) -> str:
+    """The keyring service awsv's entries live under."""
+    return env.get(SERVICE_ENV) or DEFAULT_SERVICE
+
+
+def backend_label(backend: object) -> str:
+    """`module.Class` of a keyring backend, as users and keyring's docs name it."""
+    cls = type(backend)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _retrying(fn: Callable[..., _T], *args: Any) -> _T:
+    """Call `fn`, retrying when a new D-Bus connection fails to authenticate in time.
+
+    keyring's Secret Service backend opens a fresh D-Bus connection per call,
+    and jeepney gives the bus one second to authenticate it; on a loaded
+    machine that can lapse. It times out before any request is sent, so a
+    retry cannot repeat a write.
+    """
+    for attempt in range(1, _CONNECT_ATTEMPTS + 1):
+        try:
+            return fn(*args)
+        except TimeoutError:
+            if attempt == _CONNECT_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _one_line(exc: BaseException, limit: int = 200) -> str:
+    """The first line of an exception's text, so errors stay one line."""
+    text = str(exc).strip().splitlines()
+    line = text[0] if text else type(exc).__name__
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def _reason(exc: BaseException) -> str:
+    """Why a backend call failed, in one line; socket errors say what they are."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"connection failed: {exc.strerror}"
+    return _one_line(exc)
+
+
+def _is_plaintext(backend: object) -> bool:
+    """True for keyrings.alt's plaintext file backends and anything named like them."""
+    return any(
+        "plaintext" in cls.__name__.lower() or "plaintext" in cls.__module__.lower()
+        for cls in type(backend).__mro__
+    )
+
+
+def _priority(backend: KeyringBackend) -> float:
+    """The backend's priority; keyring signals "not viable here" by raising from it."""
+    try:
+        return float(_retrying(lambda: backend.priority))
+    except Exception as exc:  # noqa: BLE001 - keyring's own viability check treats any exception from `priority` as "not viable"
+        raise BackendUnavailable(
+            f"the keyring backend {backend_label(backend)} cannot be used here: {_reason(exc)}",
+            hint=FIX_HINT,
+        ) from exc
+
+
+def check_backend(backend: KeyringBackend) -> None:
+    """Raise `BackendUnavailable` unless `backend` is fit to hold secrets.
+
+    Refused: keyring's fail and null backends, plaintext backends, a chainer
+    with no usable member or with a plaintext member (writes may land there),
+    and anything keyring itself rates at priority <= 0 or cannot initialise.
+    """
+    from keyring.backends import chainer, fail, null
+
+    label = backend_label(backend)
+    if isinstance(backend, fail.Keyring):
+        raise BackendUnavailable(f"no usable keyring backend was found here ({label})", hint=FIX_HINT)
+    if isinstance(backend, null.Keyring):
+        raise BackendUnavailable(
+            f"the keyring backend here is {label}, which stores nothing", hint=FIX_HINT
+        )
+    if _is_plaintext(backend):
+        raise BackendUnavailable(
+            f"the keyring backend here is {label}, which stores secrets in plaintext",
+            hint=FIX_HINT,
+        )
+    if isinstance(backend, chainer.ChainerBackend):
+        _check_chain(backend, label)
+        return
+    priority = _priority(backend)
+    if priority <= 0:
+        raise BackendUnavailable(
+            f"the keyring backend here is {label}, which keyring rates unusable (priority {priority:g})",
+            hint=FIX_HINT,
+        )
+
+
+def _check_chain(backend: Any, label: str) -> None:
+    """A chain is safe only if it has members and every member is safe."""
+    try:
+        members = list(backend.backends)
+    except Exception as exc:  # noqa: BLE001 - discovering the chain runs third-party backend code
+        raise BackendUnavailable(
+            f"the keyring chain {label} cannot be built here: {_one_line(exc)}", hint=FIX_HINT
+        ) from exc
+    if not members:
+        raise BackendUnavailable(
+            f"no usable keyring backend was found here (the chain {label} is empty)", hint=FIX_HINT
+        )
+    for member in members:
+        if _is_plaintext(member):
+            raise BackendUnavailable(
+                f"the keyring chain here includes {backend_label(member)}, "
+                "which stores secrets in plaintext",
+                hint=FIX_HINT,
+            )
+        check_backend(member)
+
+
+def detect_backend() -> KeyringBackend:
+    """The backend `keyring` would use here (PYTHON_KEYRING_BACKEND, keyringrc.cfg, else the best).
+
+    Not yet checked for safety: pass it to `check_backend`.
+    """
+    try:
+        import keyring
+    except ImportError as exc:
+        raise BackendUnavailable(
+            "the keyring backend needs the Python package 'keyring', which is not installed",
+            hint="pip install keyring SecretStorage, or use --backend file",
+        ) from exc
+    try:
+        return _retrying(keyring.get_keyring)
+    except Exception as exc:  # noqa: BLE001 - keyring imports and probes whatever backend the user configured, which may raise anything
+        named = os.environ.get("PYTHON_KEYRING_BACKEND")
+        which = f"{named} (from PYTHON_KEYRING_BACKEND)" if named else "configured for keyring"
+        raise BackendUnavailable(
+            f"the keyring backend {which} cannot be used here: {_reason(exc)}", hint=FIX_HINT
+        ) from exc
+
+
+def _classes(module: str, *names: str) -> tuple[type[BaseException], ...]:
+    """Exception classes from an optional module, only if something already imported it."""
+    mod = sys.modules.get(module)
+    return tuple(getattr(mod, n) for n in names if mod is not None and hasattr(mod, n))
+
+
+def translate_error(exc: Exception, action: str) -> VaultError:
+    """Turn an exception from a keyring backend into one clear awsv error.
+
+    Messages carry the backend's reason only for errors known to describe the
+    connection or lock state (D-Bus, Secret Service, keyring), never the value
+    being stored.
+    """
+    locked = _classes("keyring.errors", "KeyringLocked") + _classes(
+        "secretstorage.exceptions", "LockedException", "PromptDismissedException"
+    )
+    unreachable = _classes("secretstorage.exceptions", "SecretServiceNotAvailableException") + (
+        OSError,
+    )
+    dbus_error = _classes("jeepney.wrappers", "DBusErrorResponse")
+    init_error = _classes("keyring.errors", "InitError")
+    keyring_error = _classes("keyring.errors", "KeyringError") + _classes(
+        "secretstorage.exceptions", "SecretStorageException"
+    )
+    reason = _reason(exc)
+    if isinstance(exc, locked) or "prompt dismissed" in reason.lower():
+        return BackendUnavailable(
+            f"the keyring is locked and could not be unlocked ({reason})", hint=LOCKED_HINT
+        )
+    if isinstance(exc, unreachable) or isinstance(exc, dbus_error):
+        return BackendUnavailable(f"cannot reach the keyring service: {reason}", hint=FIX_HINT)
+    if isinstance(exc, init_error):
+        return BackendUnavailable(f"the keyring could not be opened: {reason}", hint=FIX_HINT)
+    if isinstance(exc, keyring_error):
+        return VaultError(f"the keyring failed to {action}: {reason}")
+    return VaultError(
+        f"the keyring backend failed to {action} ({type(exc).__name__})",
+        hint="run with AWSV_DEBUG=1 for details",
+    )
+
+
+def _check_name(name: str) -> None:
+    """Item names are opaque, but must be usable as a keyring username."""
+    if not isinstance(name, str) or not name or not name.isprintable():
+        raise VaultError("invalid vault item name (empty or with control characters)")
+    if name == INDEX_NAME:
+        raise VaultError(f"{INDEX_NAME} is reserved for awsv's index of keyring items")
+
+
+class KeyringVault:
+    """A `Vault` whose items are entries in the OS keyring."""
+
+    backend_name = "keyring"
+
+    def __init__(
+        self,
+        backend: KeyringBackend,
+        *,
+        service: str,
+        lock_path: Path,
+        lock_timeout: float = 60.0,
+    ) -> None:
+        """Use `backend` as is; callers normally go through `open`, which checks it."""
+        self.keyring_backend = backend
+        self.service = service
+        self.lock_path = lock_path
+        self.lock_timeout = lock_timeout
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        env: Mapping[str, str] = os.environ,
+        backend: KeyringBackend | None = None,
+    ) -> KeyringVault:
+        """Open the vault on `backend` (default: what `keyring` picks here).
+
+        Raises `BackendUnavailable` when that backend is unsafe or unusable.
+        Does no keyring I/O beyond keyring's own availability probe.
+        """
+        chosen = backend if backend is not None else detect_backend()
+        check_backend(chosen)
+        return cls(chosen, service=service_name(env), lock_path=paths.data_dir(env) / LOCK_FILE)
+
+    @property
+    def keyring_label(self) -> str:
+        """`module.Class` of the keyring backend in use, for `doctor` and messages."""
+        return backend_label(self.keyring_backend)
+
+    # -- the Vault protocol -------------------------------------------------
+
+    def get(self, name: str) -> Item | None:
+        """The item stored under `name`, or None."""
+        _check_name(name)
+        raw = self._call("read an item", self.keyring_backend.get_password, self.service, name)
+        if raw is None:
+            return None
+        try:
+            item = json.loads(raw)
+        except ValueError as exc:
+            raise VaultCorrupted(f"the keyring entry {name!r} is not awsv data") from exc
+        if not isinstance(item, dict):
+            raise VaultCorrupted(f"the keyring entry {name!r} is not awsv data")
+        return item
+
+    def set(self, name: str, item: Item) -> None:
+        """Store `item` under `name`; the item is written before the index names it."""
+        _check_name(name)
+        payload = json.dumps(item, separators=(",", ":"))
+        with self._index_lock():
+            self._call("store an item", self.keyring_backend.set_password, self.service, name, payload)
+            names = self._read_index()
+            if name not in names:
+                names.add(name)
+                self._write_index(names)
+
+    def delete(self, name: str) -> bool:
+        """Remove `name`; True if it existed. The index forgets it only after the item is gone."""
+        _check_name(name)
+        with self._index_lock():
+            existed = self._call(
+                "read an item", self.keyring_backend.get_password, self.service, name
+            ) is not None
+            if existed:
+                self._delete_entry(name)
+            names = self._read_index()
+            if name in names:
+                names.discard(name)
+                self._write_index(names)
+        return existed
+
+    def list(self) -> list[str]:
+        """All item names, sorted; names the index lists but the keyring lost are skipped.
+
+        An item whose writer crashed between the item and the index write is
+        missing until it is set again.
+        """
+        names = self._read_index()
+        return sorted(
+            n for n in names
+            if self._call("read an item", self.keyring_backend.get_password, self.service, n)
+            is not None
+        )
+
+    # -- internals ----------------------------------------------------------
+
+    def _call(self, action: str, fn: Callable[..., _T], *args: Any) -> _T:
+        """Call into the keyring backend, translating its failures into awsv errors."""
+        try:
+            return _retrying(fn, *args)
+        except AwsvError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - backend code is third-party; every failure must become one line, not a traceback
+            raise translate_error(exc, action) from exc
+
+    def _delete_entry(self, name: str) -> None:
+        from keyring.errors import PasswordDeleteError
+
+        try:
+            _retrying(self.keyring_backend.delete_password, self.service, name)
+        except PasswordDeleteError:
+            pass  # already gone: deleted by someone outside awsv since we looked
+        except Exception as exc:  # noqa: BLE001 - see _call
+            raise translate_error(exc, "delete an item") from exc
+
+    def _read_index(self) -> builtins.set[str]:
+        raw = self._call("read the index", self.keyring_backend.get_password, self.service, INDEX_NAME)
+        if raw is None:
+            return set()
+        try:
+            names = json.loads(raw)
+        except ValueError:
+            names = None
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise VaultCorrupted(
+                f"awsv's index in the keyring (service {self.service!r}) is malformed",
+                hint=f"remove it with `keyring del {self.service} {INDEX_NAME}`, then set your keys again",
+            )
+        return set(names)
+
+    def _write_index(self, names: builtins.set[str]) -> None:
+        payload = json.dumps(sorted(names), separators=(",", ":"))
+        self._call("update the index", self.keyring_backend.set_password, self.service, INDEX_NAME, payload)
+
+    @contextmanager
+    def _index_lock(self) -> Iterator[None]:
+        """Hold an exclusive flock on the lock file; closing the descriptor releases it."""
+        fd = self._open_lock_file()
+        try:
+            deadline = time.monotonic() + self.lock_timeout
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                        raise VaultError(f"cannot lock {self.lock_path}: {exc.strerror}") from exc
+                if time.monotonic() >= deadline:
+                    raise VaultError(
+                        "timed out waiting for another awsv process to update the keyring",
+                        hint=f"retry; if no awsv is running, check what holds {self.lock_path}",
+                    )
+                time.sleep(0.01)
+            yield
+        finally:
+            os.close(fd)
+
+    def _open_lock_file(self) -> int:
+        directory = self.lock_path.parent
+        try:
+            if not directory.is_dir():
+                directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+                os.chmod(directory, 0o700)
+            return os.open(
+                self.lock_path,
+                os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW,
+                0o600,
+            )
+        except OSError as exc:
+            raise VaultError(
+                f"cannot open the keyring lock file {self.lock_path}: {exc.strerror or exc}"
+            ) from exc
