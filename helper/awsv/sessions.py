@@ -1,0 +1,524 @@
+"""Temporary credentials for a profile: the STS steps, the session cache, its policy.
+
+A resolved profile (`awsv.chain.Chain`) becomes a list of STS steps: an
+optional GetSessionToken on the source key, then one AssumeRole per role hop.
+Every step's result is cached, encrypted, in the vault, under an id that is a
+hash of everything that determines it, so the next command — or another
+profile sharing the same source — reuses it without a new MFA code.
+
+When awsv skips GetSessionToken
+-------------------------------
+awsv follows aws-vault's rules. It calls GetSessionToken first (with the MFA
+device of the source profile, if it has `mfa_serial`) and assumes roles with
+the session credentials, so one MFA code unlocks every role hanging off the
+same source until the session expires. It skips GetSessionToken when:
+
+1. `--no-session` is given. With no role to assume, awsv then hands out the
+   long-term key itself (and `awsv use` warns loudly about it).
+2. The source is a `credential_process`: its credentials are already
+   temporary, and GetSessionToken refuses temporary credentials.
+3. The profile assumes a role whose duration is over one hour: AWS caps a
+   role assumed with session credentials ("role chaining") at one hour, so
+   the role is assumed with the long-term key directly.
+4. The profile assumes a role and its source has no `mfa_serial`: a session
+   would add a call and nothing else.
+
+When the session is skipped but the source has an `mfa_serial`, the first
+AssumeRole carries that device and code instead.
+
+Durations: GetSessionToken lasts `AWSV_SESSION_TTL` (or aws-vault's
+`AWS_SESSION_TOKEN_TTL`), AssumeRole `AWSV_ASSUME_ROLE_TTL` (or
+`AWS_ASSUME_ROLE_TTL`); both default to 1h and accept `3600`, `1h`, `45m`,
+`1h30m`. A profile's `duration_seconds` applies to its own role; `--duration`
+to the last step. A cached step is reused until it is within `AWSV_MIN_TTL`
+(or `AWS_MIN_TTL`, default 5m) of its expiry.
+
+Refreshing is single-flight: a per-step lock file under the data directory
+is held across "read the cache, call STS, store the result", and the cache is
+read again once the lock is held, so ten shells opening at once make one
+STS call and ask for one MFA code. Nothing is stored unless every step of the
+chain succeeded; a failure leaves the existing cache items as they were.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from awsv import paths, sts
+from awsv.chain import Chain, RoleHop, resolve
+from awsv.context import Context
+from awsv.credential_process import run_credential_process
+from awsv.credentials import Credentials
+from awsv.errors import AwsvError, ConfigError, UsageError, VaultCorrupted
+from awsv.mfa import MfaCodes
+from awsv.vault.base import Vault
+from awsv.vault.items import (
+    SESSION_PREFIX,
+    LongTermKey,
+    key_item_name,
+    session_item_name,
+)
+
+StsFactory = sts.StsFactory
+
+DEFAULT_SESSION_TTL = 3600
+DEFAULT_ROLE_TTL = 3600
+DEFAULT_MIN_TTL = 300
+#: AWS refuses shorter sessions and roles.
+MIN_DURATION = 900
+#: AWS caps a role assumed with session credentials at this (role chaining).
+ROLE_CHAINING_LIMIT = 3600
+#: How long to wait for another awsv process refreshing the same session.
+LOCK_TIMEOUT = 120.0
+
+SESSION_TTL_VARS = ("AWSV_SESSION_TTL", "AWS_SESSION_TOKEN_TTL")
+ROLE_TTL_VARS = ("AWSV_ASSUME_ROLE_TTL", "AWS_ASSUME_ROLE_TTL")
+MIN_TTL_VARS = ("AWSV_MIN_TTL", "AWS_MIN_TTL")
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC (the default clock)."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class SessionOptions:
+    """What the user asked for on the command line."""
+
+    #: --duration: seconds for the final credentials.
+    duration: int | None = None
+    #: --no-session: skip GetSessionToken.
+    no_session: bool = False
+    #: --region.
+    region: str | None = None
+    #: --mfa-token.
+    mfa_token: str | None = None
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What delivery needs: the credentials and where they come from."""
+
+    #: Expiration is timezone-aware UTC (None only for a long-term key); account_id is filled.
+    credentials: Credentials
+    chain: Chain
+    #: --region, else the profile's (or its source's) region.
+    region: str | None
+    #: True when the final credentials came from the cache (no STS call for them).
+    from_cache: bool
+
+
+@dataclass(frozen=True)
+class CachedSession:
+    """One cached STS result, as `awsv list` shows it (no secret in here)."""
+
+    cache_id: str
+    #: The profile whose step produced it: the source profile for a session, the role profile for a role.
+    profile: str
+    #: "session" (GetSessionToken) or "role" (AssumeRole).
+    kind: str
+    expiration: datetime
+    seconds_left: float
+    source_profile: str | None = None
+    role_arn: str | None = None
+    account_id: str | None = None
+
+    @property
+    def expired(self) -> bool:
+        return self.seconds_left <= 0
+
+
+# -- durations ---------------------------------------------------------------
+
+_DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?\Z")
+
+
+def parse_duration(raw: str, origin: str) -> int:
+    """`3600`, `1h`, `45m`, `1h30m`, `90s` -> seconds; anything else is a UsageError naming `origin`."""
+    text = raw.strip().lower()
+    if text.isdigit():
+        return int(text)
+    match = _DURATION.match(text)
+    if not text or match is None or not any(match.groups()):
+        raise UsageError(f"{origin} = {raw!r} is not a duration",
+                         hint="use seconds or h/m/s units, e.g. 3600, 1h, 45m, 1h30m")
+    hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
+    return hours * 3600 + minutes * 60 + seconds
+
+
+@dataclass(frozen=True)
+class Ttls:
+    """Default durations and the minimum remaining lifetime of a reusable cached step."""
+
+    session: int = DEFAULT_SESSION_TTL
+    role: int = DEFAULT_ROLE_TTL
+    min: int = DEFAULT_MIN_TTL
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Ttls:
+        """Read the TTL variables (awsv's name first, then aws-vault's)."""
+        return cls(session=_env_duration(env, SESSION_TTL_VARS, DEFAULT_SESSION_TTL, MIN_DURATION),
+                   role=_env_duration(env, ROLE_TTL_VARS, DEFAULT_ROLE_TTL, MIN_DURATION),
+                   min=_env_duration(env, MIN_TTL_VARS, DEFAULT_MIN_TTL, 0))
+
+
+def _env_duration(env: Mapping[str, str], names: tuple[str, ...], default: int, minimum: int) -> int:
+    for name in names:
+        raw = env.get(name)
+        if raw:
+            value = parse_duration(raw, name)
+            if value < minimum:
+                raise UsageError(f"{name} = {raw!r} is shorter than AWS allows ({minimum // 60}m)")
+            return value
+    return default
+
+
+# -- the plan ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One STS call to make (or to find in the cache)."""
+
+    kind: str  # "session" or "role"
+    profile: str
+    cache_id: str
+    duration: int
+    mfa_serial: str | None = None
+    mfa_process: str | None = None
+    hop: RoleHop | None = None
+
+
+def _digest(description: Mapping[str, Any]) -> str:
+    """The cache id: sha256 of a canonical JSON description."""
+    canonical = json.dumps(description, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _use_session(chain: Chain, opts: SessionOptions, first_role_duration: int | None) -> bool:
+    """Whether GetSessionToken comes first (the rules in the module docstring)."""
+    if opts.no_session or chain.source.kind != "vault":
+        return False
+    if chain.hops and first_role_duration is not None and first_role_duration > ROLE_CHAINING_LIMIT:
+        return False
+    # A session before a role only carries the source's MFA; without one it adds nothing.
+    return not (chain.hops and chain.source.mfa_serial is None)
+
+
+def _plan(chain: Chain, opts: SessionOptions, ttls: Ttls, key: LongTermKey | None,
+          endpoint: str | None) -> tuple[_Step, ...]:
+    """The STS steps for `chain`, first to last, each with its cache id."""
+    source, hops = chain.source, chain.hops
+    last = len(hops) - 1
+
+    def role_duration(i: int) -> int:
+        if i == last and opts.duration:
+            return opts.duration
+        return hops[i].duration_seconds or ttls.role
+
+    if key is not None:
+        base_id = _digest({"kind": "key", "profile": source.profile,
+                           "access_key_id": key.access_key_id, "endpoint": endpoint})
+    else:
+        base_id = _digest({"kind": "credential_process", "profile": source.profile,
+                           "command": source.credential_process, "endpoint": endpoint})
+    steps: list[_Step] = []
+    parent = base_id
+    session = _use_session(chain, opts, role_duration(0) if hops else None)
+    if session:
+        duration = (opts.duration if not hops and opts.duration else None) \
+            or source.duration_seconds or ttls.session
+        parent = _digest({"kind": "session", "parent": base_id,
+                          "mfa_serial": source.mfa_serial, "duration": duration})
+        steps.append(_Step("session", source.profile, parent, duration,
+                           source.mfa_serial, source.mfa_process))
+    for i, hop in enumerate(hops):
+        serial, process = hop.mfa_serial, hop.mfa_process
+        if i == 0 and not session and serial is None and source.mfa_serial:
+            serial, process = source.mfa_serial, source.mfa_process
+        duration = role_duration(i)
+        parent = _digest({"kind": "role", "parent": parent, "role_arn": hop.role_arn,
+                          "external_id": hop.external_id,
+                          # Only a configured name: the generated one changes every time.
+                          "session_name": hop.role_session_name,
+                          "duration": duration, "mfa_serial": serial})
+        steps.append(_Step("role", hop.profile, parent, duration, serial, process, hop))
+    return tuple(steps)
+
+
+# -- the public API ----------------------------------------------------------
+
+
+def get_credentials(
+    ctx: Context,
+    profile: str,
+    opts: SessionOptions = SessionOptions(),
+    *,
+    now: Callable[[], datetime] = utcnow,
+    sts_factory: StsFactory | None = None,
+    mfa: MfaCodes | None = None,
+    lock_timeout: float = LOCK_TIMEOUT,
+) -> Resolved:
+    """Temporary credentials for `profile`, from the cache or from STS.
+
+    Raises ConfigError (profile, chain), UsageError (durations, --mfa-token),
+    VaultError, MfaUnavailable, CredentialProcessError or an `sts.StsError`
+    subclass, each with one line naming the profile or role.
+    """
+    ttls = Ttls.from_env(ctx.env)
+    if opts.duration is not None and opts.duration < MIN_DURATION:
+        raise UsageError(f"--duration {opts.duration} is shorter than AWS allows ({MIN_DURATION}s)")
+    codes = mfa or MfaCodes(ctx.env, opts.mfa_token)
+    vault = ctx.vault
+    chain = resolve(ctx.config, profile, in_vault=lambda n: vault.get(key_item_name(n)) is not None)
+    region = opts.region or chain.region
+    key = _long_term_key(vault, chain.source.profile) if chain.source.kind == "vault" else None
+    steps = _plan(chain, opts, ttls, key, sts.endpoint_url(ctx.env, chain.target))
+    run = _Run(ctx=ctx, vault=vault, chain=chain, now=now, min_ttl=ttls.min, region=region,
+               key=key, codes=codes, factory=sts_factory, lock_timeout=lock_timeout)
+    credentials, from_cache = run.final(steps)
+    return Resolved(credentials=credentials, chain=chain, region=region, from_cache=from_cache)
+
+
+def cached_sessions(ctx: Context, *, now: Callable[[], datetime] = utcnow) -> list[CachedSession]:
+    """Every cached session and role in the vault, expired ones included, soonest expiry first."""
+    vault = ctx.vault
+    found: list[CachedSession] = []
+    current = now()
+    for name in vault.list():
+        if not name.startswith(SESSION_PREFIX):
+            continue
+        item = vault.get(name)
+        if item is None:
+            continue
+        creds = _from_item(item, name)
+        meta = _meta(item)
+        assert creds.expiration is not None  # _from_item guarantees it
+        found.append(CachedSession(
+            cache_id=name[len(SESSION_PREFIX):], profile=str(meta.get("profile") or "?"),
+            kind=str(meta.get("kind") or "?"), expiration=creds.expiration,
+            seconds_left=(creds.expiration - current).total_seconds(),
+            source_profile=meta.get("source_profile"), role_arn=meta.get("role_arn"),
+            account_id=creds.account_id))
+    return sorted(found, key=lambda s: s.expiration)
+
+
+def clear_sessions(ctx: Context, profile: str | None = None) -> int:
+    """Delete cached sessions: all of them, or those of `profile`'s chain. Returns how many.
+
+    A profile's chain is the profile and every profile it gets credentials
+    through, so clearing a role also drops its source's session (which other
+    roles may share). A profile that no longer resolves clears its own items.
+    """
+    vault = ctx.vault
+    names = [n for n in vault.list() if n.startswith(SESSION_PREFIX)]
+    if profile is not None:
+        try:
+            members = set(resolve(ctx.config, profile, in_vault=lambda n: True).trail)
+        except ConfigError:
+            members = {profile}
+        chosen = []
+        for name in names:
+            if _meta(vault.get(name) or {}).get("profile") in members:
+                chosen.append(name)
+        names = chosen
+    return sum(1 for name in names if vault.delete(name))
+
+
+# -- doing it ----------------------------------------------------------------
+
+
+def _long_term_key(vault: Vault, profile: str) -> LongTermKey:
+    item = vault.get(key_item_name(profile))
+    if item is None:
+        raise AwsvError(f"no key stored for {profile!r}", hint=f"awsv add {profile}")
+    return LongTermKey.from_item(item)
+
+
+def _meta(item: Mapping[str, Any]) -> dict[str, Any]:
+    """What a cached item says about itself (profile, kind…); {} when absent."""
+    meta = item.get("cache")
+    return meta if isinstance(meta, dict) else {}
+
+
+def _from_item(item: Mapping[str, Any], name: str) -> Credentials:
+    """A cached step's credentials; anything malformed is a hard error with a way out."""
+    try:
+        creds = Credentials.from_item(dict(item))
+        if item.get("type") != "session" or creds.expiration is None or creds.expiration.tzinfo is None:
+            raise VaultCorrupted("a cached session in the vault is malformed")
+    except VaultCorrupted:
+        raise VaultCorrupted(f"the cached session {name} in the vault is malformed",
+                             hint="`awsv clear` removes cached sessions") from None
+    return creds
+
+
+@dataclass
+class _Run:
+    """One get_credentials call: walks the plan from the last step back to a usable one."""
+
+    ctx: Context
+    vault: Vault
+    chain: Chain
+    now: Callable[[], datetime]
+    min_ttl: int
+    region: str | None
+    key: LongTermKey | None
+    codes: MfaCodes
+    factory: StsFactory | None
+    lock_timeout: float
+    pending: list[tuple[_Step, Credentials]] = field(default_factory=list)
+
+    def final(self, steps: tuple[_Step, ...]) -> tuple[Credentials, bool]:
+        """The last step's credentials; stores what was fetched, then releases the locks."""
+        with contextlib.ExitStack() as locks:
+            if not steps:
+                return (self._key_itself() if self.key is not None else self._base()), False
+            creds, from_cache = self._obtain(steps, len(steps) - 1, locks)
+            for step, new in self.pending:  # only now that every step succeeded
+                self.vault.set(session_item_name(step.cache_id), self._item(step, new))
+            return creds, from_cache
+
+    def _obtain(self, steps: tuple[_Step, ...], i: int,
+                locks: contextlib.ExitStack) -> tuple[Credentials, bool]:
+        """Step i's credentials: cached, or fetched with step i-1's under step i's lock.
+
+        Locks are taken from the last step towards the first and held until
+        the results are stored, so the order is the same in every process.
+        """
+        step = steps[i]
+        cached = self._cached(step)
+        if cached is not None:
+            return cached, True
+        locks.enter_context(_step_lock(self.ctx.env, step.cache_id, self.lock_timeout,
+                                       step.profile))
+        cached = self._cached(step)  # another process may have refreshed it meanwhile
+        if cached is not None:
+            return cached, True
+        if i > 0:
+            parent = self._obtain(steps, i - 1, locks)[0]
+            signer = f"the temporary credentials of profile {steps[i - 1].profile!r}"
+        else:
+            parent, signer = self._base(), self._base_signer()
+        new = self._fetch(step, parent, signer)
+        self.pending.append((step, new))
+        return new, False
+
+    def _cached(self, step: _Step) -> Credentials | None:
+        name = session_item_name(step.cache_id)
+        item = self.vault.get(name)
+        if item is None:
+            return None
+        creds = _from_item(item, name)
+        left = creds.seconds_left(self.now())
+        return creds if left is not None and left > self.min_ttl else None
+
+    def _base(self) -> Credentials:
+        """The source's own credentials: the long-term key, or the credential_process output."""
+        source = self.chain.source
+        if self.key is not None:
+            return Credentials(self.key.access_key_id, self.key.secret_access_key)
+        assert source.credential_process is not None
+        return run_credential_process(source.profile, source.credential_process, self.ctx.env,
+                                      now=self.now)
+
+    def _key_itself(self) -> Credentials:
+        """--no-session on a plain profile: the long-term key, with whose it is."""
+        creds = self._base()
+        profile = self.chain.source.profile
+        account, arn = sts.get_caller_identity(
+            self._client(creds), what=f"GetCallerIdentity for profile {profile!r}",
+            signer=f"the key stored for {profile!r}")
+        return Credentials(creds.access_key_id, creds.secret_access_key, account_id=account, arn=arn)
+
+    def _client(self, creds: Credentials | LongTermKey) -> Any:
+        if self.factory is None:
+            self.factory = sts.make_factory(sts.ClientSettings.from_env(self.ctx.env, self.chain.target))
+        return self.factory(creds, self.region)
+
+    def _base_signer(self) -> str:
+        source = self.chain.source
+        if self.key is not None:
+            return f"the key stored for {source.profile!r}"
+        return f"the credentials from the credential_process of {source.profile!r}"
+
+    def _fetch(self, step: _Step, parent: Credentials, signer: str) -> Credentials:
+        """Call STS for `step` signing with `parent` (described by `signer` in errors)."""
+        code = None
+        if step.mfa_serial:
+            code = self.codes.code(step.mfa_serial, profile=step.profile, mfa_process=step.mfa_process)
+        client = self._client(parent)
+        if step.kind == "session":
+            what = f"GetSessionToken for profile {step.profile!r}"
+            new = sts.get_session_token(client, what=what, duration=step.duration,
+                                        serial=step.mfa_serial, code=code, signer=signer)
+            account, arn = sts.get_caller_identity(
+                self._client(new), what=f"GetCallerIdentity for profile {step.profile!r}",
+                signer="the new session credentials")
+            return Credentials(new.access_key_id, new.secret_access_key, new.session_token,
+                               new.expiration, account_id=account, arn=arn)
+        hop = step.hop
+        assert hop is not None
+        return sts.assume_role(
+            client, what=f"AssumeRole {hop.role_arn} for profile {step.profile!r}",
+            role_arn=hop.role_arn,
+            session_name=hop.role_session_name or f"awsv-{int(self.now().timestamp())}",
+            duration=step.duration, external_id=hop.external_id,
+            serial=step.mfa_serial, code=code, signer=signer)
+
+    def _item(self, step: _Step, creds: Credentials) -> dict[str, Any]:
+        item = creds.to_item()
+        item["cache"] = {"profile": step.profile, "kind": step.kind,
+                         "source_profile": self.chain.source.profile,
+                         "role_arn": step.hop.role_arn if step.hop else None,
+                         "created": self.now().astimezone(UTC).isoformat()}
+        return item
+
+
+# -- the single-flight lock --------------------------------------------------
+
+
+@contextlib.contextmanager
+def _step_lock(env: Mapping[str, str], cache_id: str, timeout: float, profile: str) -> Iterator[None]:
+    """An exclusive flock on `<data dir>/locks/<cache id>.lock` (dir 0700, file 0600)."""
+    directory = paths.data_dir(env) / "locks"
+    path = directory / f"{cache_id}.lock"
+    try:
+        directory.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            os.mkdir(directory, 0o700)
+        except FileExistsError:
+            pass
+        os.chmod(directory, 0o700)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        raise AwsvError(f"cannot create the lock file {path}: {exc.strerror}") from None
+    try:
+        deadline = time.monotonic() + timeout
+        delay = 0.005
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise AwsvError(
+                        f"another awsv process has been refreshing the session of {profile!r} "
+                        f"for over {timeout:g}s",
+                        hint=f"is it waiting for an MFA code in another terminal? the lock is {path}",
+                    ) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
+        yield
+    finally:
+        os.close(fd)  # releases the flock
