@@ -31,6 +31,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     from awsv.commands import importing, keys, listing
+    from awsv.commands import clear, exec_, export, use, whoami
 
     parser = _Parser(prog="awsv", description="A secure AWS credentials manager.")
     parser.add_argument("--version", action="version", version=f"awsv {__version__}")
@@ -40,6 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
     keys.register(sub)
     listing.register(sub)
     importing.register(sub)
+    use.register(sub)
+    exec_.register(sub)
+    export.register(sub)
+    whoami.register(sub)
+    clear.register(sub)
     for sub_parser in {id(p): p for p in sub.choices.values()}.values():
         # Also accept `awsv add --backend keyring prod`; the top-level value is the default.
         sub_parser.add_argument("--backend", choices=("file", "keyring"), default=argparse.SUPPRESS,

@@ -1,0 +1,134 @@
+"""`awsv exec PROFILE [-- CMD ARGS…]`: run one command with a profile's credentials.
+
+The command replaces awsv (`execvpe`), so its exit status, signals and
+terminal are its own and the caller sees them unchanged. Its environment is
+the caller's minus everything that unlocks the vault (`passphrase.child_env`)
+plus the session variables of the contract (`awsv.environment`). Without a
+command it starts `$SHELL`.
+
+`--json` / `-j` (aws-vault's spelling) prints the credential_process JSON
+instead of running anything, so `credential_process = awsv exec -j P` works
+for configs written for aws-vault.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+from awsv.commands.export import credential_process_json
+from awsv.commands.use import add_session_arguments, changes_for, describe_expiry, resolve_credentials
+from awsv.context import Context
+from awsv.environment import active_session, apply_to
+from awsv.errors import AwsvError, UsageError
+from awsv.names import validate_profile_name
+from awsv.passphrase import child_env
+
+DEFAULT_SHELL = "/bin/sh"
+
+Execvpe = Callable[[str, Sequence[str], dict[str, str]], NoReturn]
+
+
+class _OptionError(Exception):
+    """Trailing words that are not exec options (so they are a command)."""
+
+
+class _StrictParser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _OptionError(message)
+
+
+def _add_exec_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--force", action="store_true",
+                   help="start even inside another awsv or aws-vault session")
+    p.add_argument("--json", "-j", action="store_true",
+                   help="print credential_process JSON instead of running a command")
+    add_session_arguments(p)
+
+
+def _split_rest(args: argparse.Namespace) -> list[str]:
+    """Separate exec options written after PROFILE from the command; return the command.
+
+    `awsv exec P --force -- cmd` and `awsv exec P --json` put options after the
+    profile, which argparse leaves in the remainder; they are parsed here into
+    `args`. Words after `--`, or a remainder that does not start with an
+    option, are the command.
+    """
+    rest = list(args.rest)
+    if rest and rest[0] == "--":
+        return rest[1:]
+    if "--" in rest:
+        cut = rest.index("--")
+        options, command = rest[:cut], rest[cut + 1:]
+    elif rest and rest[0].startswith("-"):
+        options, command = rest, []
+    else:
+        return rest
+    trailing = _StrictParser(prog="awsv exec", add_help=False)
+    _add_exec_options(trailing)
+    try:
+        parsed = trailing.parse_args(options)
+    except _OptionError as exc:
+        raise UsageError(
+            f"awsv exec: {exc}",
+            hint="put the command after `--`: awsv exec PROFILE [options] -- CMD ARGS...") from None
+    for key, value in vars(parsed).items():
+        default = trailing.get_default(key)
+        if value != default:
+            setattr(args, key, value)
+    return command
+
+
+def run(ctx: Context, args: argparse.Namespace, *, execvpe: Execvpe | None = None) -> int:
+    """Resolve the profile, then print JSON (-j) or replace this process with the command."""
+    command = _split_rest(args)
+    profile = validate_profile_name(args.profile)
+    if args.json:
+        if command:
+            raise UsageError("--json prints credentials and runs no command",
+                             hint=f"drop the command, or drop --json: awsv exec {profile} -- CMD")
+        # No nesting check: this runs nothing and nests nothing (an SDK inside an
+        # awsv session may well call `credential_process = awsv exec -j other`).
+        resolved = resolve_credentials(ctx, profile, args)
+        ctx.stdout.write(credential_process_json(resolved.credentials))
+        ctx.stdout.flush()
+        return 0
+    inside = active_session(ctx.env)
+    if inside and not args.force:
+        name, value = inside
+        raise AwsvError(
+            f"refusing to nest: this environment is already in the session for {value!r} ({name} is set)",
+            hint="exit that shell (or `awsv off`) first, or pass --force to start a session inside it",
+        )
+    resolved = resolve_credentials(ctx, profile, args)
+    env = apply_to(child_env(ctx.env), changes_for(profile, resolved))
+    if not command:
+        command = [ctx.env.get("SHELL") or DEFAULT_SHELL]
+        ctx.info(f"starting {command[0]} with {profile!r}, {describe_expiry(resolved)}; "
+                 "exit it to leave the session")
+    for stream in (ctx.stdout, ctx.stderr, sys.stdout, sys.stderr):
+        stream.flush()
+    try:
+        (execvpe or os.execvpe)(command[0], command, env)
+    except FileNotFoundError:
+        raise AwsvError(f"command not found: {command[0]!r}") from None
+    except PermissionError:
+        raise AwsvError(f"permission denied running {command[0]!r}") from None
+    except OSError as exc:
+        raise AwsvError(f"cannot run {command[0]!r}: {exc.strerror}") from None
+    return 0  # only reached with an injected execvpe that returns
+
+
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    p = sub.add_parser("exec", help="run a command (or a shell) with a profile's temporary credentials",
+                       description="Run CMD with temporary credentials for PROFILE in its "
+                       "environment (default: $SHELL). The vault passphrase variables are never "
+                       "passed on. With --json, print credential_process JSON instead.",
+                       usage="awsv exec [options] PROFILE [-- CMD [ARGS...]]")
+    _add_exec_options(p)
+    p.add_argument("profile")
+    p.add_argument("rest", nargs=argparse.REMAINDER, metavar="CMD", help="command and arguments (after --)")
+    p.set_defaults(func=run)

@@ -1,0 +1,146 @@
+"""`awsv use [PROFILE]` and `awsv off`: shell code that switches a shell's credentials.
+
+The output is meant for `eval "$(awsv use prod)"` (the shell integration
+does that for you). Stdout carries only the code, produced through
+`awsv.shells`, and only once everything has succeeded: a failed `use`
+prints nothing, so the shell's variables stay exactly as they were.
+
+The session options and the "resolve, then warn about long-term keys"
+step live here too, because `exec`, `export` and `whoami` take the same
+options and must behave the same.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+from awsv.context import Context
+from awsv.environment import off_changes, session_changes
+from awsv.errors import AwsvError, UsageError
+from awsv.names import validate_profile_name
+
+if TYPE_CHECKING:
+    from awsv.sessions import Resolved
+
+
+def add_session_arguments(p: argparse.ArgumentParser) -> None:
+    """The options every credential-delivering command takes."""
+    p.add_argument("--duration", "-d", metavar="DURATION",
+                   help="session lifetime: seconds or 1h, 45m, 1h30m (default: the profile's "
+                   "duration_seconds, else one hour)")
+    p.add_argument("--no-session", "-n", action="store_true",
+                   help="skip GetSessionToken and use the stored long-term key directly "
+                   "(for a role profile, the key only assumes the role)")
+    p.add_argument("--region", metavar="REGION", help="region to export (default: the profile's)")
+    p.add_argument("--mfa-token", "-t", metavar="CODE",
+                   help="MFA code (default: mfa_process, or a prompt on the terminal)")
+
+
+def resolve_credentials(ctx: Context, profile: str, args: argparse.Namespace, *,
+                        action: str = "exporting") -> "Resolved":
+    """Validate `profile`, get its credentials and warn loudly when they are long-term keys.
+
+    `action` says what the command does with them, for the warning
+    ("exporting", "using"). Raises whatever `sessions.get_credentials` raises.
+    """
+    from awsv.sessions import SessionOptions, get_credentials, parse_duration
+
+    validate_profile_name(profile)
+    raw_duration = getattr(args, "duration", None)
+    duration = parse_duration(raw_duration, "--duration") if raw_duration else None
+    opts = SessionOptions(duration=duration, no_session=bool(getattr(args, "no_session", False)),
+                          region=getattr(args, "region", None),
+                          mfa_token=getattr(args, "mfa_token", None))
+    resolved = get_credentials(ctx, profile, opts)
+    if resolved.credentials.session_token is None:
+        ctx.warn(f"{action} the LONG-TERM access key of {profile!r} "
+                 f"({resolved.credentials.access_key_id}): it does not expire and gives "
+                 "its full permissions to anything that reads it")
+        if opts.no_session:
+            ctx.warn("drop --no-session to get temporary credentials instead")
+    return resolved
+
+
+def changes_for(profile: str, resolved: "Resolved") -> dict[str, str | None]:
+    """The contract's change map for a resolved profile (its region already honours --region)."""
+    return session_changes(profile, resolved.credentials, resolved.region)
+
+
+def render(ctx: Context, shell_flag: str | None, changes: dict[str, str | None]) -> str:
+    """Shell code for `changes` in the shell chosen by --shell or detection."""
+    from awsv.shells import detect_shell, get_shell
+
+    shell = get_shell(detect_shell(ctx.env, shell_flag))
+    try:
+        return shell.apply(changes)
+    except ValueError as exc:
+        # The message names the variable, never its value.
+        raise AwsvError(f"cannot write shell code: {exc}") from None
+
+
+def describe_expiry(resolved: "Resolved", now: datetime | None = None) -> str:
+    """`expires 13:05 UTC (in 59 min)`, or a note that the key does not expire."""
+    creds = resolved.credentials
+    if creds.expiration is None:
+        return "does not expire"
+    left = creds.seconds_left(now or datetime.now(timezone.utc)) or 0.0
+    minutes = max(0, int(left // 60))
+    span = f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+    return f"expires {creds.expiration.astimezone(timezone.utc):%H:%M} UTC (in {span})"
+
+
+def _refuse_terminal(ctx: Context, command: str) -> None:
+    """Printing credentials as shell code on a terminal leaks them to the scrollback."""
+    isatty = getattr(ctx.stdout, "isatty", None)
+    if isatty is not None and isatty():
+        raise UsageError(
+            f"`awsv {command}` prints shell code for your shell to evaluate",
+            hint=f'run `eval "$(awsv {command} ...)"`, or enable the shell integration: '
+                 'add `eval "$(awsv shell-init zsh)"` (or bash) to your shell rc file',
+        )
+
+
+def use(ctx: Context, args: argparse.Namespace) -> int:
+    profile = args.profile or ctx.env.get("AWS_PROFILE") or "default"
+    validate_profile_name(profile)
+    _refuse_terminal(ctx, "use")
+    resolved = resolve_credentials(ctx, profile, args)
+    code = render(ctx, args.shell, changes_for(profile, resolved))
+    ctx.stdout.write(code)
+    ctx.stdout.flush()
+    if not args.quiet:
+        account = resolved.credentials.account_id or "unknown account"
+        ctx.info(f"using {profile!r} ({account}), {describe_expiry(resolved)}")
+    return 0
+
+
+def off(ctx: Context, args: argparse.Namespace) -> int:
+    _refuse_terminal(ctx, "off")
+    code = render(ctx, args.shell, off_changes())
+    ctx.stdout.write(code)
+    ctx.stdout.flush()
+    return 0
+
+
+def _add_shell_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--shell", "-s", metavar="SHELL",
+                   help="shell to write code for: bash, zsh or fish (default: detected)")
+
+
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    p = sub.add_parser("use", help="print shell code that switches this shell to a profile",
+                       description='Print shell code for `eval "$(awsv use PROFILE)"` that exports '
+                       "temporary credentials for PROFILE (default: $AWS_PROFILE, else default).")
+    p.add_argument("profile", nargs="?", help="profile to use")
+    _add_shell_argument(p)
+    add_session_arguments(p)
+    p.add_argument("--quiet", "-q", action="store_true", help="no confirmation line on stderr")
+    p.set_defaults(func=use)
+
+    p = sub.add_parser("off", help="print shell code that removes awsv's credentials from this shell",
+                       description='Print shell code for `eval "$(awsv off)"` that unsets every '
+                       "variable `awsv use` sets, and AWS_PROFILE.")
+    _add_shell_argument(p)
+    p.set_defaults(func=off)

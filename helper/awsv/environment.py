@@ -1,0 +1,109 @@
+"""The environment contract: which variables a session sets and which it clears.
+
+`awsv use`, `awsv off`, `awsv exec` and `awsv export` all deliver the same
+set of variables, so the set is written down once here (DESIGN.md, "What
+`awsv use PROFILE` changes in the shell") and every command derives its output
+from `session_changes` / `off_changes`. The functions are pure: they turn
+credentials into a change map ("set NAME to VALUE", or None for "unset NAME")
+and know nothing about shells, which is what `awsv.shells` is for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from awsv.credentials import Credentials, account_from_arn
+from awsv.names import validate_profile_name
+
+Changes = dict[str, "str | None"]
+
+#: Variables a session owns: set when it has a value, otherwise unset so
+#: nothing from an earlier session survives (a stale token with fresh keys
+#: would make every call fail with InvalidClientTokenId).
+SESSION_VARS: tuple[str, ...] = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_CREDENTIAL_EXPIRATION",
+    # Same value as AWS_CREDENTIAL_EXPIRATION, for prompt themes that still read it.
+    "AWS_SESSION_EXPIRATION",
+    "AWSV_PROFILE",
+    "AWSV_ACCOUNT",
+    # Epoch seconds, so the prompt badge does no date parsing.
+    "AWSV_EXPIRES",
+    # aws-vault's marker; starship, powerlevel10k and zsh-aws-vault light up on it.
+    "AWS_VAULT",
+)
+
+#: Set only when the profile has a region; otherwise left as the user had them.
+REGION_VARS: tuple[str, ...] = ("AWS_REGION", "AWS_DEFAULT_REGION")
+
+#: Variables that would contradict the exported keys: the SDKs give
+#: AWS_PROFILE lower priority than keys in the environment, but other tools
+#: (and humans reading `env`) do not, and AWS_SECURITY_TOKEN is the old name of
+#: AWS_SESSION_TOKEN that some SDKs still prefer.
+CONTRADICTING_VARS: tuple[str, ...] = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SECURITY_TOKEN")
+
+#: Every variable of the contract; `awsv off` unsets exactly these.
+ALL_VARS: tuple[str, ...] = (*SESSION_VARS, *REGION_VARS, *CONTRADICTING_VARS)
+
+#: Variables whose presence means "this process is already inside an awsv (or aws-vault) session".
+SESSION_MARKERS: tuple[str, ...] = ("AWSV_PROFILE", "AWS_VAULT")
+
+
+def session_changes(profile: str, credentials: Credentials, region: str | None = None) -> Changes:
+    """The change map that puts `credentials` for `profile` into an environment.
+
+    Every variable in ALL_VARS appears, set or unset (None), except the
+    region variables, which appear only when `region` is given. Raises
+    InvalidProfileName for a name that must never reach a shell.
+    """
+    validate_profile_name(profile)
+    values: dict[str, str | None] = {
+        "AWS_ACCESS_KEY_ID": credentials.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": credentials.secret_access_key,
+        "AWS_SESSION_TOKEN": credentials.session_token or None,
+        "AWS_CREDENTIAL_EXPIRATION": credentials.expiration_iso(),
+        "AWS_SESSION_EXPIRATION": credentials.expiration_iso(),
+        "AWSV_PROFILE": profile,
+        "AWSV_ACCOUNT": credentials.account_id or account_from_arn(credentials.arn),
+        "AWSV_EXPIRES": (str(int(credentials.expiration.timestamp()))
+                         if credentials.expiration is not None else None),
+        "AWS_VAULT": profile,
+    }
+    changes: Changes = {name: None for name in ALL_VARS if name not in REGION_VARS}
+    changes.update(values)
+    if region:
+        changes.update({name: region for name in REGION_VARS})
+    return changes
+
+
+def off_changes() -> Changes:
+    """The change map for `awsv off`: unset every variable of the contract."""
+    return {name: None for name in ALL_VARS}
+
+
+def set_values(changes: Mapping[str, str | None]) -> dict[str, str]:
+    """Only the variables `changes` sets, in contract order (for env/json output)."""
+    order = {name: i for i, name in enumerate(ALL_VARS)}
+    named = sorted((n for n, v in changes.items() if v is not None), key=lambda n: order.get(n, len(order)))
+    return {name: str(changes[name]) for name in named}
+
+
+def apply_to(env: Mapping[str, str], changes: Mapping[str, str | None]) -> dict[str, str]:
+    """A copy of `env` with `changes` applied (for a child process's environment)."""
+    result = dict(env)
+    for name, value in changes.items():
+        if value is None:
+            result.pop(name, None)
+        else:
+            result[name] = value
+    return result
+
+
+def active_session(env: Mapping[str, str]) -> tuple[str, str] | None:
+    """(variable, value) of the marker showing `env` is inside a session, or None."""
+    for name in SESSION_MARKERS:
+        if env.get(name):
+            return name, env[name]
+    return None

@@ -1,0 +1,304 @@
+"""`awsv use` / `awsv off` evaluated by real shells, checked by the real AWS CLI.
+
+Everything is real: moto's server over HTTP stands in for AWS (IAM user and
+key created through its API), the key sits in the real encrypted file vault
+of a temporary HOME, `eval "$(awsv use P)"` runs in `bash --noprofile --norc`,
+`zsh -f` and `fish --no-config`, and `aws sts get-caller-identity` runs in the
+same shell to prove the exported variables really work.
+
+The `World` set up here (one HOME, one vault, one moto user per test module)
+is imported by test_exec_export.py and test_whoami_clear.py too: creating the
+vault costs an Argon2 derivation per process, so sharing it keeps the three
+files fast.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from tests.conftest import TEST_PASSPHRASE, AwsvRunner, base_env
+from tests.support.moto_server import ACCOUNT_ID, create_user_with_key, moto_url, reset_moto  # noqa: F401
+
+#: The contract of DESIGN.md ("What `awsv use PROFILE` changes in the shell"),
+#: written out here independently of awsv.environment so the test checks the
+#: design, not the implementation's own list.
+SET_BY_USE = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+              "AWS_CREDENTIAL_EXPIRATION", "AWS_SESSION_EXPIRATION", "AWS_REGION",
+              "AWS_DEFAULT_REGION", "AWSV_PROFILE", "AWSV_ACCOUNT", "AWSV_EXPIRES", "AWS_VAULT")
+UNSET_BY_USE = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SECURITY_TOKEN")
+CONTRACT = SET_BY_USE + UNSET_BY_USE
+
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/Admin"
+#: Values full of shell syntax, newlines and non-ASCII text: they must arrive
+#: in the environment byte for byte. (They come from a credential_process:
+#: region and profile names cannot carry them, botocore and awsv refuse those.)
+NASTY_SECRET = "$(touch pwned)'\";`touch pwned2` \\ !x %s {a,b} ~ *"
+NASTY_TOKEN = "line1\nline2\t'é€ $HOME"
+NASTY_SCRIPT = """\
+import json
+print(json.dumps({"Version": 1, "AccessKeyId": "ASIANASTYNASTYNASTY1", "SecretAccessKey": %r,
+                  "SessionToken": %r, "Expiration": "2999-01-01T00:00:00Z"}))
+""" % (NASTY_SECRET, NASTY_TOKEN)
+
+CONFIG = f"""\
+[profile base]
+region = eu-west-1
+
+[profile admin]
+role_arn = {ROLE_ARN}
+source_profile = base
+region = us-east-2
+
+[profile nasty]
+credential_process = {{python}} {{home}}/nasty_creds.py
+region = eu-north-1
+"""
+
+#: Python that writes its environment as JSON to the file named by argv[1].
+DUMP_ENV = "import json, os, sys; json.dump(dict(os.environ), open(sys.argv[1], 'w'))"
+#: Shell prelude: `awsv` and `dump` (the shell's environment -> JSON file).
+POSIX_PRELUDE = """\
+awsv() { command "$AWSV_TEST_PY" -m awsv "$@"; }
+dump() { command "$AWSV_TEST_PY" -c "$AWSV_TEST_DUMP" "$1"; }
+"""
+FISH_PRELUDE = """\
+function awsv; command $AWSV_TEST_PY -m awsv $argv; end
+function dump; command $AWSV_TEST_PY -c $AWSV_TEST_DUMP $argv[1]; end
+"""
+
+
+@dataclass
+class World:
+    """One temporary HOME with a vault holding the key of moto user `alice` as profile `base`."""
+
+    home: Path
+    env: dict[str, str]
+    awsv: AwsvRunner
+    moto: str
+    key_id: str
+    secret: str
+
+    def shell(self, shell: str, script: str, *, extra_env: dict[str, str] | None = None,
+              cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+        """Run `script` in a real bash, zsh or fish (no rc files, no terminal)."""
+        argv = {"bash": ["bash", "--noprofile", "--norc", "-c"], "zsh": ["zsh", "-f", "-c"],
+                "fish": ["fish", "--no-config", "-c"]}[shell]
+        prelude = FISH_PRELUDE if shell == "fish" else POSIX_PRELUDE
+        env = {**self.env, "AWSV_TEST_PY": sys.executable, "AWSV_TEST_DUMP": DUMP_ENV,
+               **(extra_env or {})}
+        return subprocess.run([*argv, prelude + script], capture_output=True, text=True, env=env,
+                              cwd=cwd or self.home, timeout=60, start_new_session=True)
+
+
+def make_world(tmp_path_factory: pytest.TempPathFactory, moto: str, config: str = CONFIG) -> World:
+    """Reset moto, create user alice with a key, store it as `base` with `awsv add --env`."""
+    reset_moto(moto)
+    home = tmp_path_factory.mktemp("world") / "home"
+    (home / ".aws").mkdir(parents=True)
+    (home / "run").mkdir(mode=0o700)
+    (home / ".aws" / "config").write_text(config.format(python=sys.executable, home=home))
+    (home / "nasty_creds.py").write_text(NASTY_SCRIPT)
+    env = base_env(home)
+    env.update(AWSV_FILE_PASSPHRASE=TEST_PASSPHRASE, AWS_ENDPOINT_URL=moto)
+    runner = AwsvRunner(env)
+    key_id, secret = create_user_with_key(moto, "alice")
+    r = runner("add", "--env", "base", env={"AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": secret})
+    assert r.returncode == 0, r.stderr
+    return World(home, env, runner, moto, key_id, secret)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> Iterator[World]:  # noqa: F811
+    yield make_world(tmp_path_factory, moto_url)
+
+
+def load(path: Path) -> dict[str, str]:
+    return json.loads(path.read_text())
+
+
+def assert_session_contract(env: dict[str, str], profile: str, region: str) -> None:
+    """Every variable of the contract has the value DESIGN.md promises."""
+    assert env["AWS_ACCESS_KEY_ID"].startswith("ASIA")
+    assert len(env["AWS_SECRET_ACCESS_KEY"]) >= 16
+    assert len(env["AWS_SESSION_TOKEN"]) > 20 and env["AWS_SESSION_TOKEN"] != "stale-token"
+    expiration = env["AWS_CREDENTIAL_EXPIRATION"]
+    assert expiration.endswith("+00:00")
+    assert env["AWS_SESSION_EXPIRATION"] == expiration
+    assert env["AWSV_EXPIRES"].isdigit()
+    assert int(env["AWSV_EXPIRES"]) == int(datetime.fromisoformat(expiration).timestamp())
+    assert time.time() + 3000 < int(env["AWSV_EXPIRES"]) <= time.time() + 3600 + 5
+    assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == region
+    assert env["AWSV_PROFILE"] == env["AWS_VAULT"] == profile
+    assert env["AWSV_ACCOUNT"] == ACCOUNT_ID
+    for name in UNSET_BY_USE:
+        assert name not in env, name
+
+
+STALE = ("export AWS_PROFILE=stale AWS_DEFAULT_PROFILE=stale AWS_SECURITY_TOKEN=stale "
+         "AWS_SESSION_TOKEN=stale-token\n")
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh"])
+def test_use_in_real_shell_then_aws_cli(world: World, shell: str, tmp_path: Path) -> None:
+    """eval in bash/zsh (shell detected, no --shell), then the AWS CLI in the same shell."""
+    script = STALE + f"""
+eval "$(awsv use admin)" || exit 99
+aws sts get-caller-identity --output json > {tmp_path}/ident.json || exit 98
+dump {tmp_path}/use.json
+eval "$(awsv off)"
+dump {tmp_path}/off.json
+"""
+    r = world.shell(shell, script)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == ""
+    assert "using 'admin' (123456789012)" in r.stderr
+    ident = load(tmp_path / "ident.json")
+    assert ":assumed-role/Admin/" in ident["Arn"] and ident["Account"] == ACCOUNT_ID
+    assert_session_contract(load(tmp_path / "use.json"), "admin", "us-east-2")
+    after_off = load(tmp_path / "off.json")
+    assert [name for name in CONTRACT if name in after_off] == []
+    assert after_off["AWS_ENDPOINT_URL"] == world.moto  # off touches nothing else
+
+
+def test_use_defaults_to_aws_profile_and_switches(world: World, tmp_path: Path) -> None:
+    """`awsv use` with no name takes AWS_PROFILE; a second use replaces the first completely."""
+    script = f"""
+export AWS_PROFILE=admin
+eval "$(awsv use --shell zsh)" || exit 99
+dump {tmp_path}/first.json
+eval "$(awsv use --shell zsh base)" || exit 98
+aws sts get-caller-identity --output json > {tmp_path}/ident.json || exit 97
+dump {tmp_path}/second.json
+"""
+    r = world.shell("zsh", script)
+    assert r.returncode == 0, r.stderr
+    first, second = load(tmp_path / "first.json"), load(tmp_path / "second.json")
+    assert first["AWSV_PROFILE"] == "admin" and "AWS_PROFILE" not in first
+    assert second["AWSV_PROFILE"] == second["AWS_VAULT"] == "base"
+    assert second["AWS_REGION"] == "eu-west-1"
+    assert second["AWS_ACCESS_KEY_ID"] != first["AWS_ACCESS_KEY_ID"]
+    assert second["AWS_SESSION_TOKEN"] != first["AWS_SESSION_TOKEN"]
+    # GetSessionToken on moto returns its example credentials; the account still resolves.
+    assert load(tmp_path / "ident.json")["Account"] == ACCOUNT_ID
+
+
+def test_use_in_fish(world: World, tmp_path: Path) -> None:
+    r = world.shell("fish", f"""
+set -gx AWS_PROFILE stale
+awsv use --shell fish admin | source; or exit 99
+aws sts get-caller-identity --output json > {tmp_path}/ident.json; or exit 98
+dump {tmp_path}/use.json
+awsv off --shell fish | source
+dump {tmp_path}/off.json
+""")
+    assert r.returncode == 0, r.stderr
+    assert ":assumed-role/Admin/" in load(tmp_path / "ident.json")["Arn"]
+    env = load(tmp_path / "use.json")
+    assert env["AWSV_PROFILE"] == "admin" and "AWS_PROFILE" not in env
+    assert [name for name in CONTRACT if name in load(tmp_path / "off.json")] == []
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_shell_syntax_in_a_value_arrives_verbatim(world: World, shell: str, tmp_path: Path) -> None:
+    """Quotes, `$(...)`, backticks, newlines and non-ASCII text in a credential are data, never code."""
+    use = ("awsv use --shell fish nasty | source; or exit 99" if shell == "fish"
+           else 'eval "$(awsv use nasty)" || exit 99')
+    r = world.shell(shell, f"{use}\ndump {tmp_path}/env.json\n", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    env = load(tmp_path / "env.json")
+    assert env["AWS_SECRET_ACCESS_KEY"] == NASTY_SECRET
+    assert env["AWS_SESSION_TOKEN"] == NASTY_TOKEN
+    assert env["AWS_CREDENTIAL_EXPIRATION"] == "2999-01-01T00:00:00+00:00"
+    assert not (tmp_path / "pwned").exists() and not (tmp_path / "pwned2").exists()
+
+
+BEFORE = ("export AWS_ACCESS_KEY_ID=AKIABEFOREBEFORE1234 AWS_SECRET_ACCESS_KEY=before-secret "
+          "AWS_SESSION_TOKEN=before-token AWS_PROFILE=keep-me AWSV_PROFILE=earlier AWS_REGION=sa-east-1\n")
+
+
+@pytest.mark.parametrize("profile", ["$(touch pwned)", "a;b", "`touch pwned`", "x\ntouch pwned"])
+def test_hostile_profile_name_is_refused_and_nothing_runs(world: World, tmp_path: Path,
+                                                          profile: str) -> None:
+    r = world.shell("bash", BEFORE + f'eval "$(awsv use "$P")"\ndump {tmp_path}/env.json\n',
+                    extra_env={"P": profile}, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "is not allowed" in r.stderr
+    assert not (tmp_path / "pwned").exists()
+    env = load(tmp_path / "env.json")
+    assert (env["AWS_ACCESS_KEY_ID"], env["AWS_PROFILE"], env["AWSV_PROFILE"]) == (
+        "AKIABEFOREBEFORE1234", "keep-me", "earlier")
+    direct = world.awsv("use", "--shell", "bash", profile)
+    assert direct.returncode == 1 and direct.stdout == ""
+
+
+@pytest.mark.parametrize(("args", "extra_env", "status", "message"), [
+    ("admn", {}, "1", "did you mean admin?"),
+    ("admin", {"AWSV_FILE_PASSPHRASE": "not the passphrase"}, "1", "passphrase"),
+    ("admin --duration 5m", {}, "2", "shorter than AWS allows"),
+])
+def test_failed_use_leaves_the_shell_unchanged(world: World, tmp_path: Path, args: str,
+                                               extra_env: dict[str, str], status: str,
+                                               message: str) -> None:
+    script = BEFORE + f"""
+dump {tmp_path}/before.json
+out=$(awsv use --shell bash {args}); status=$?
+eval "$out"
+dump {tmp_path}/after.json
+printf '%s|%s' "$status" "$out" > {tmp_path}/result
+"""
+    r = world.shell("bash", script, extra_env=extra_env)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "result").read_text() == f"{status}|"  # failed, printed nothing
+    assert message in r.stderr
+    assert "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) <= 2  # one error line, one hint
+    assert load(tmp_path / "after.json") == load(tmp_path / "before.json")
+
+
+def test_no_session_exports_the_long_term_key_with_a_loud_warning(world: World, tmp_path: Path) -> None:
+    r = world.shell("bash", STALE + f'eval "$(awsv use --no-session base)" || exit 99\n'
+                    f'dump {tmp_path}/env.json\n')
+    assert r.returncode == 0, r.stderr
+    assert "LONG-TERM" in r.stderr and "warning" in r.stderr
+    env = load(tmp_path / "env.json")
+    assert env["AWS_ACCESS_KEY_ID"] == world.key_id and env["AWS_SECRET_ACCESS_KEY"] == world.secret
+    for name in ("AWS_SESSION_TOKEN", "AWSV_EXPIRES", "AWS_CREDENTIAL_EXPIRATION", *UNSET_BY_USE):
+        assert name not in env, name
+    assert env["AWSV_PROFILE"] == "base" and env["AWSV_ACCOUNT"] == ACCOUNT_ID
+
+
+def test_region_flag_and_duration(world: World, tmp_path: Path) -> None:
+    r = world.shell("bash", f'eval "$(awsv use admin --region ap-south-1 --duration 2h)" || exit 99\n'
+                    f'dump {tmp_path}/env.json\n')
+    assert r.returncode == 0, r.stderr
+    env = load(tmp_path / "env.json")
+    assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "ap-south-1"
+    assert time.time() + 7000 < int(env["AWSV_EXPIRES"]) <= time.time() + 7200 + 5
+
+
+def test_use_on_a_terminal_prints_no_credentials(world: World) -> None:
+    """Run without eval, the code (with secrets) would land in the scrollback: refused."""
+    child = pexpect.spawn(sys.executable, ["-m", "awsv", "use", "admin"], env=world.env,
+                          encoding="utf-8", timeout=30)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 2
+    assert 'eval "$(awsv use' in child.before
+    assert "AWS_SECRET_ACCESS_KEY" not in child.before and "ASIA" not in child.before
+
+
+def test_off_with_no_session_is_harmless(world: World) -> None:
+    r = world.awsv("off", "--shell", "zsh")
+    assert r.returncode == 0 and r.stderr == ""
+    r2 = world.shell("zsh", r.stdout + 'print -r -- "${AWS_ENDPOINT_URL}"')
+    assert r2.returncode == 0 and r2.stdout.strip() == world.moto
