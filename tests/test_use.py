@@ -302,3 +302,12 @@ def test_off_with_no_session_is_harmless(world: World) -> None:
     assert r.returncode == 0 and r.stderr == ""
     r2 = world.shell("zsh", r.stdout + 'print -r -- "${AWS_ENDPOINT_URL}"')
     assert r2.returncode == 0 and r2.stdout.strip() == world.moto
+
+
+def test_invalid_region_is_one_clean_error(world: World) -> None:
+    """A malformed region fails before any request, as one line and no traceback."""
+    r = world.awsv("export", "admin", "--region", "eu west", "--no-session")
+    assert r.returncode == 1, r.stderr
+    assert r.stdout == ""
+    assert r.stderr.startswith("awsv: error: 'eu west' is not a valid AWS region name"), r.stderr
+    assert "Traceback" not in r.stderr

@@ -216,15 +216,23 @@ def make_factory(settings: ClientSettings) -> StsFactory:
             retries={"total_max_attempts": settings.max_attempts, "mode": "standard"},
             user_agent_extra="awsv",
         )
-        return cache["session"].create_client(
-            "sts",
-            region_name=region or DEFAULT_REGION,
-            endpoint_url=settings.endpoint_url,
-            aws_access_key_id=creds.access_key_id,
-            aws_secret_access_key=creds.secret_access_key,
-            aws_session_token=getattr(creds, "session_token", None),
-            config=config,
-        )
+        from botocore import exceptions as bx
+
+        try:
+            return cache["session"].create_client(
+                "sts",
+                region_name=region or DEFAULT_REGION,
+                endpoint_url=settings.endpoint_url,
+                aws_access_key_id=creds.access_key_id,
+                aws_secret_access_key=creds.secret_access_key,
+                aws_session_token=getattr(creds, "session_token", None),
+                config=config,
+            )
+        except bx.InvalidRegionError:
+            raise StsInvalidRequest(f"{region!r} is not a valid AWS region name",
+                                    hint="check --region and the profile's region") from None
+        except (bx.BotoCoreError, ValueError) as exc:
+            raise StsError(f"cannot create an STS client: {_one_line(str(exc))}") from None
 
     return create
 
