@@ -1,7 +1,7 @@
 """`awsv whoami` and `awsv clear`, as real processes against moto's server.
 
 The session cache is checked through `awsv.sessions.cached_sessions` on the
-real vault file of the test HOME (`awsv list` does not show sessions).
+real vault file of the test HOME, and through `awsv list`'s session column.
 """
 
 from __future__ import annotations
@@ -68,6 +68,12 @@ def test_clear_one_profile_then_all(world: World) -> None:
     first = json.loads(world.awsv("export", "admin", "--format", "json").stdout)
     assert world.awsv("export", "other").returncode == 0
     assert cached_profiles(world) == ["admin", "other"]
+    rows = {row["profile"]: row for row in json.loads(world.awsv("list", "--json").stdout)}
+    assert 3000 < rows["admin"]["session_seconds_left"] <= 3600
+    assert rows["base"]["session_seconds_left"] is None
+    table = world.awsv("list").stdout
+    assert "SESSION" in table.splitlines()[0]
+    assert any(line.startswith("admin ") and line.rstrip().endswith("m") for line in table.splitlines())
 
     r = world.awsv("clear", "admin")
     assert r.returncode == 0 and r.stdout == ""
@@ -83,7 +89,9 @@ def test_clear_one_profile_then_all(world: World) -> None:
     assert cached_profiles(world) == []
     listing = world.awsv("list", "--json")
     assert listing.returncode == 0
-    assert {row["profile"] for row in json.loads(listing.stdout)} >= {"admin", "base", "other"}
+    rows = {row["profile"]: row for row in json.loads(listing.stdout)}
+    assert set(rows) >= {"admin", "base", "other"}
+    assert all(row["session_seconds_left"] is None for row in rows.values())
     # The long-term keys stay.
     assert world.awsv("export", "other", "--no-session", "--format", "json").returncode == 0
 

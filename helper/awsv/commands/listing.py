@@ -16,13 +16,36 @@ from awsv.names import is_valid_profile_name
 from awsv.vault.items import profile_of_key_item
 
 
+def format_time_left(seconds: float) -> str:
+    """`2h05m`, `59m`, `<1m`, or `expired`: the same shape the prompt badge uses."""
+    if seconds <= 0:
+        return "expired"
+    minutes = int(seconds // 60)
+    if minutes < 1:
+        return "<1m"
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
+
+
+def _session_left(ctx: Context) -> dict[str, float]:
+    """Per profile, the seconds left on its longest-lived cached session or role."""
+    from awsv.sessions import cached_sessions  # reads the vault; not for --names
+
+    left: dict[str, float] = {}
+    for cached in cached_sessions(ctx):
+        left[cached.profile] = max(left.get(cached.profile, cached.seconds_left), cached.seconds_left)
+    return left
+
+
 def _rows(ctx: Context) -> list[dict[str, object]]:
     config = ctx.config
     stored = {p for n in ctx.vault.list() if (p := profile_of_key_item(n)) is not None}
+    sessions = _session_left(ctx)
     rows: list[dict[str, object]] = []
     for name in [*config.names(), *sorted(stored - set(config.names()))]:
+        left = sessions.get(name)
         row: dict[str, object] = {"profile": name, "in_config": name in config,
-                                  "key_stored": name in stored}
+                                  "key_stored": name in stored,
+                                  "session_seconds_left": None if left is None else max(0, int(left))}
         if not is_valid_profile_name(name):
             row.update(source="invalid name", region=None, error="name not allowed")
             rows.append(row)
@@ -59,13 +82,16 @@ def list_profiles(ctx: Context, args: argparse.Namespace) -> int:
     if not rows:
         ctx.info("no profiles yet: `awsv add NAME` stores a key")
         return 0
-    table = [("PROFILE", "CREDENTIALS", "REGION")]
+    table = [("PROFILE", "CREDENTIALS", "REGION", "SESSION")]
     for row in rows:
         detail = str(row["source"]) + (f" ({row['error']})" if row.get("error") else "")
-        table.append((str(row["profile"]), detail, str(row.get("region") or "-")))
-    widths = [max(len(r[i]) for r in table) for i in range(2)]
+        left = row["session_seconds_left"]
+        session = "-" if left is None else format_time_left(float(left))  # type: ignore[arg-type]
+        table.append((str(row["profile"]), detail, str(row.get("region") or "-"), session))
+    widths = [max(len(r[i]) for r in table) for i in range(3)]
     for r in table:
-        print(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]}".rstrip(), file=ctx.stdout)
+        print(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}".rstrip(),
+              file=ctx.stdout)
     return 0
 
 
