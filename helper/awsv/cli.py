@@ -32,6 +32,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     from awsv.commands import importing, keys, listing
     from awsv.commands import clear, exec_, export, use, whoami
+    from awsv.commands import doctor
 
     parser = _Parser(prog="awsv", description="A secure AWS credentials manager.")
     parser.add_argument("--version", action="version", version=f"awsv {__version__}")
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.register(sub)
     whoami.register(sub)
     clear.register(sub)
+    doctor.register(sub)
     for sub_parser in {id(p): p for p in sub.choices.values()}.values():
         # Also accept `awsv add --backend keyring prod`; the top-level value is the default.
         sub_parser.add_argument("--backend", choices=("file", "keyring"), default=argparse.SUPPRESS,

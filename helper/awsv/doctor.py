@@ -1,0 +1,256 @@
+"""Health checks for `awsv doctor`: each says pass, warn or fail, and how to fix it.
+
+Honest means: a check that cannot run says so (warn, with why) instead of
+passing, and nothing here changes any state. Checks never open the vault
+with a passphrase: doctor must work when the user is locked out.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import shutil
+import stat
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+from awsv import paths
+from awsv.errors import AwsvError
+
+PASS, WARN, FAIL, INFO = "pass", "warn", "fail", "info"
+#: SigV4 rejects requests more than 5 minutes off; warn well before that.
+SKEW_FAIL_SECONDS = 300
+SKEW_WARN_SECONDS = 30
+DEFAULT_STS_URL = "https://sts.amazonaws.com/"
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    status: str
+    message: str
+    fix: str | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        return asdict(self)
+
+
+Check = Callable[[Mapping[str, str]], Iterator[Finding]]
+
+
+def plaintext_credentials(env: Mapping[str, str]) -> Iterator[Finding]:
+    """Long-term secrets in ~/.aws/credentials are exactly what awsv exists to end."""
+    path = paths.aws_credentials_file(env)
+    if not path.exists():
+        yield Finding("plaintext-keys", PASS, f"no plaintext credentials file ({path})")
+        return
+    parser = configparser.RawConfigParser(default_section="\0none\0", interpolation=None)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            parser.read_file(fh)
+    except (OSError, UnicodeDecodeError, configparser.Error):
+        yield Finding("plaintext-keys", WARN, f"cannot parse {path} to check it for secrets",
+                      "inspect it by hand; `awsv import` moves keys into the vault")
+        return
+    long_term = [s for s in parser.sections() if parser.has_option(s, "aws_secret_access_key")
+                 and not parser.has_option(s, "aws_session_token")]
+    temporary = [s for s in parser.sections() if parser.has_option(s, "aws_session_token")]
+    if long_term:
+        yield Finding("plaintext-keys", FAIL,
+                      f"{len(long_term)} long-term secret key(s) in plaintext in {path}: "
+                      + ", ".join(long_term),
+                      "awsv import --delete-plaintext")
+    if temporary:
+        yield Finding("plaintext-keys", WARN,
+                      f"{len(temporary)} temporary credential set(s) in plaintext in {path}: "
+                      + ", ".join(temporary),
+                      "delete them from the file; `awsv use` keeps them in the shell only")
+    if not long_term and not temporary:
+        yield Finding("plaintext-keys", PASS, f"no secrets in {path}")
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077 and (long_term or temporary):
+        yield Finding("plaintext-keys", FAIL, f"{path} is readable by other users (mode {mode:03o})",
+                      f"chmod 600 {path}")
+
+
+def _private(path: Path, want: int, what: str) -> Finding:
+    st = path.stat()
+    mode = stat.S_IMODE(st.st_mode)
+    if st.st_uid != os.getuid():
+        return Finding("vault-permissions", FAIL, f"{what} {path} belongs to uid {st.st_uid}, not you",
+                       f"chown {os.getuid()} {path}")
+    if mode & 0o077:
+        return Finding("vault-permissions", FAIL, f"{what} {path} has mode {mode:03o}",
+                       f"chmod {want:o} {path}")
+    return Finding("vault-permissions", PASS, f"{what} {path} is private ({mode:03o})")
+
+
+def vault_files(env: Mapping[str, str]) -> Iterator[Finding]:
+    """The file vault's directory and files are private to the user."""
+    from awsv.vault.file import VAULT_FILE
+
+    directory = paths.data_dir(env)
+    if not directory.exists():
+        yield Finding("vault-permissions", INFO, f"no vault directory yet ({directory})",
+                      "`awsv add PROFILE` creates it")
+        return
+    yield _private(directory, 0o700, "vault directory")
+    vault = directory / VAULT_FILE
+    if vault.exists():
+        yield _private(vault, 0o600, "vault file")
+        try:
+            from awsv.vault.file_format import parse_header
+
+            header = parse_header(vault.read_bytes())
+        except AwsvError as exc:
+            yield Finding("vault-format", FAIL, f"{vault}: {exc.message}", "restore it from a backup")
+        else:
+            p = header.params
+            yield Finding("vault-format", PASS,
+                          f"vault format v1, Argon2id {p.memory_cost // 1024} MiB, "
+                          f"{p.iterations} passes, {p.lanes} lanes")
+    loose = [p for p in directory.iterdir()
+             if p.is_file() and stat.S_IMODE(p.stat().st_mode) & 0o077]
+    for p in loose:
+        yield Finding("vault-permissions", FAIL, f"{p} is readable by other users", f"chmod 600 {p}")
+
+
+def backend(env: Mapping[str, str]) -> Iterator[Finding]:
+    """The chosen backend can work here."""
+    from awsv.settings import choose_backend
+
+    try:
+        name = choose_backend(None, env)
+    except AwsvError as exc:
+        yield Finding("backend", FAIL, exc.message, exc.hint)
+        return
+    if name == "file":
+        try:
+            from cryptography.hazmat.primitives.kdf.argon2 import Argon2id  # noqa: F401
+        except ImportError:
+            yield Finding("backend", FAIL, "the file backend needs cryptography ≥ 44 with Argon2id",
+                          "reinstall awsv with ./install.sh")
+            return
+        yield Finding("backend", PASS, "file backend (Argon2id + AES-256-GCM) is usable")
+        return
+    from awsv.vault import keyring_store
+
+    try:
+        found = keyring_store.detect_backend()
+        keyring_store.check_backend(found)
+    except AwsvError as exc:
+        yield Finding("backend", FAIL, exc.message, exc.hint)
+        return
+    yield Finding("backend", PASS, f"keyring backend {keyring_store.backend_label(found)} is usable")
+
+
+def on_path(env: Mapping[str, str]) -> Iterator[Finding]:
+    """`awsv` resolves on PATH, so the shell plugin and credential_process lines find it."""
+    found = shutil.which("awsv", path=env.get("PATH"))
+    if found:
+        yield Finding("path", PASS, f"awsv on PATH: {found}")
+    else:
+        yield Finding("path", WARN, "awsv is not on PATH",
+                      'run ./install.sh, and add export PATH="$HOME/.local/bin:$PATH" to your shell rc')
+
+
+def config(env: Mapping[str, str]) -> Iterator[Finding]:
+    """Every profile in the AWS config resolves; MFA settings are consistent."""
+    from awsv.chain import resolve
+    from awsv.config import AwsConfig
+    from awsv.names import is_valid_profile_name
+
+    try:
+        cfg = AwsConfig.load(env)
+    except AwsvError as exc:
+        yield Finding("config", FAIL, exc.message, exc.hint)
+        return
+    problems = 0
+    for name in cfg.names():
+        if not is_valid_profile_name(name):
+            problems += 1
+            yield Finding("config", WARN, f"profile {name!r}: awsv refuses this name",
+                          "rename it to letters, digits and _ . @ + = , -")
+            continue
+        try:
+            chain = resolve(cfg, name, in_vault=lambda _name: True)
+        except AwsvError as exc:
+            problems += 1
+            yield Finding("config", FAIL, exc.message, exc.hint)
+            continue
+        profile = cfg.profile(name)
+        source_profile = cfg.profile(chain.source.profile, allow_missing=True)
+        if chain.hops and source_profile.mfa_serial and not profile.mfa_serial:
+            problems += 1
+            yield Finding(
+                "config", WARN,
+                f"role {name!r} has no mfa_serial but its source {chain.source.profile!r} has one: "
+                "awsv assumes it from the MFA session, the AWS CLI and SDKs would not use MFA",
+                f"add `mfa_serial = {source_profile.mfa_serial}` to [profile {name}]")
+    if not problems:
+        yield Finding("config", PASS, f"{len(cfg.names())} profile(s) in {cfg.path} resolve cleanly")
+
+
+def clock(env: Mapping[str, str], *, now: Callable[[], datetime] | None = None,
+          timeout: float = 3.0) -> Iterator[Finding]:
+    """Clock skew against STS's Date header: SigV4 fails beyond 5 minutes."""
+    import urllib.error
+    import urllib.request
+
+    from awsv.sts import endpoint_url
+
+    url = endpoint_url(env, None) or DEFAULT_STS_URL
+    request = urllib.request.Request(url, method="GET", headers={"User-Agent": "awsv-doctor"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) endpoint from config
+            date = response.headers.get("Date")
+    except urllib.error.HTTPError as exc:  # STS answers 4xx to a bare GET, still with a Date
+        date = exc.headers.get("Date") if exc.headers else None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        yield Finding("clock", WARN, f"could not reach {url} to compare clocks ({_reason(exc)})",
+                      "check the network; the check is skipped")
+        return
+    if not date:
+        yield Finding("clock", WARN, f"{url} sent no Date header; clock not checked")
+        return
+    try:
+        remote = parsedate_to_datetime(date)
+    except (TypeError, ValueError):
+        yield Finding("clock", WARN, f"{url} sent an unreadable Date header; clock not checked")
+        return
+    local = (now or (lambda: datetime.now(timezone.utc)))()
+    skew = (local - remote).total_seconds()
+    direction = "ahead of" if skew > 0 else "behind"
+    text = f"local clock is {abs(skew):.0f}s {direction} {url}"
+    if abs(skew) >= SKEW_FAIL_SECONDS:
+        yield Finding("clock", FAIL, text + ": AWS will reject signed requests",
+                      "sync the clock (e.g. enable NTP: timedatectl set-ntp true)")
+    elif abs(skew) >= SKEW_WARN_SECONDS:
+        yield Finding("clock", WARN, text, "sync the clock (NTP)")
+    else:
+        yield Finding("clock", PASS, text)
+
+
+def _reason(exc: BaseException) -> str:
+    reason = getattr(exc, "reason", None) or exc
+    return " ".join(str(reason).split())[:120] or type(exc).__name__
+
+
+CHECKS: list[Check] = [plaintext_credentials, vault_files, backend, config, on_path, clock]
+
+
+def run_checks(env: Mapping[str, str], checks: list[Check] | None = None) -> list[Finding]:
+    """Run every check; a check that crashes on bad input is reported, not raised."""
+    findings: list[Finding] = []
+    for check in checks or CHECKS:
+        try:
+            findings.extend(check(env))
+        except AwsvError as exc:
+            findings.append(Finding(check.__name__.replace("_", "-"), FAIL, exc.message, exc.hint))
+        except OSError as exc:
+            findings.append(Finding(check.__name__.replace("_", "-"), WARN,
+                                    f"check could not run: {exc.strerror or exc}"))
+    return findings

@@ -1,0 +1,145 @@
+"""`awsv doctor` on real files, a real vault and a real HTTP server for the clock check.
+
+The clock check talks to a tiny local HTTP server (pointed at through
+AWS_ENDPOINT_URL_STS) whose Date header we control: AWS itself is out of reach
+here, and moto's server always sends the true time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import AwsvRunner
+from tests.test_cli_keys import CREDENTIALS, KEY_ID, SECRET, add
+
+
+class _DateServer(ThreadingHTTPServer):
+    offset = timedelta(0)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        self.send_response_only(403)  # like STS to a bare GET; no automatic Date header
+        self.send_header("Date", format_datetime(datetime.now(timezone.utc) + self.server.offset, usegmt=True))
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def date_server() -> Iterator[_DateServer]:
+    server = _DateServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def run_doctor(awsv: AwsvRunner, server: _DateServer, **env: str) -> tuple[int, dict[str, list[dict]]]:
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    r = awsv("doctor", "--json", env={"AWS_ENDPOINT_URL_STS": url, **env})
+    assert "Traceback" not in r.stderr
+    report = json.loads(r.stdout)
+    by_check: dict[str, list[dict]] = {}
+    for finding in report["checks"]:
+        by_check.setdefault(finding["check"], []).append(finding)
+    assert report["ok"] == (r.returncode == 0)
+    return r.returncode, by_check
+
+
+def statuses(by_check: dict[str, list[dict]], check: str) -> set[str]:
+    return {f["status"] for f in by_check[check]}
+
+
+def test_clean_setup_passes(awsv: AwsvRunner, home: Path, date_server: _DateServer) -> None:
+    (home / ".aws" / "config").write_text("[profile prod]\nregion = eu-west-1\n")
+    assert add(awsv, "prod").returncode == 0
+    rc, found = run_doctor(awsv, date_server)
+    assert rc == 0, found
+    assert statuses(found, "plaintext-keys") == {"pass"}
+    assert statuses(found, "vault-permissions") == {"pass"}
+    assert statuses(found, "vault-format") == {"pass"}
+    assert statuses(found, "backend") == {"pass"}
+    assert statuses(found, "config") == {"pass"}
+    assert statuses(found, "clock") == {"pass"}
+
+
+def test_plaintext_keys_fail_with_the_fix(awsv: AwsvRunner, home: Path, date_server: _DateServer) -> None:
+    creds = home / ".aws" / "credentials"
+    creds.write_text(CREDENTIALS)
+    os.chmod(creds, 0o600)
+    rc, found = run_doctor(awsv, date_server)
+    assert rc == 1
+    fail = [f for f in found["plaintext-keys"] if f["status"] == "fail"]
+    assert fail and "default, work" in fail[0]["message"]
+    assert fail[0]["fix"] == "awsv import --delete-plaintext"
+    assert SECRET not in json.dumps(found) and KEY_ID not in json.dumps(found)
+    # after the import the same check passes
+    assert awsv("import", "--delete-plaintext", "--file", str(creds)).returncode == 1  # temp section
+    creds.write_text(CREDENTIALS.split("[temp]")[0])
+    assert awsv("import", "--delete-plaintext").returncode == 0
+    rc, found = run_doctor(awsv, date_server)
+    assert statuses(found, "plaintext-keys") == {"pass"}
+
+
+def test_open_vault_permissions_fail(awsv: AwsvRunner, home: Path, date_server: _DateServer) -> None:
+    assert add(awsv, "prod").returncode == 0
+    vault_dir = home / ".local" / "share" / "awsv"
+    os.chmod(vault_dir, 0o755)
+    rc, found = run_doctor(awsv, date_server)
+    assert rc == 1
+    assert any(f["status"] == "fail" and f["fix"] == f"chmod 700 {vault_dir}"
+               for f in found["vault-permissions"])
+
+
+def test_config_problems(awsv: AwsvRunner, home: Path, date_server: _DateServer) -> None:
+    (home / ".aws" / "config").write_text(
+        "[profile base]\nmfa_serial = arn:aws:iam::1:mfa/me\n"
+        "[profile role]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = base\n"
+        "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = b\n"
+        "[profile b]\nrole_arn = arn:aws:iam::1:role/b\nsource_profile = a\n"
+        "[profile orphan]\nrole_arn = arn:aws:iam::1:role/o\n")
+    rc, found = run_doctor(awsv, date_server)
+    assert rc == 1
+    messages = " | ".join(f["message"] for f in found["config"])
+    assert "source_profile loop: a -> b -> a" in messages
+    assert "'orphan' has role_arn but no source_profile" in messages
+    assert "role 'role' has no mfa_serial but its source 'base' has one" in messages
+
+
+def test_broken_config_is_a_fail_not_a_crash(awsv: AwsvRunner, home: Path, date_server: _DateServer) -> None:
+    (home / ".aws" / "config").write_text("[profile a\n")
+    rc, found = run_doctor(awsv, date_server)
+    assert rc == 1 and statuses(found, "config") == {"fail"}
+
+
+@pytest.mark.parametrize("minutes, status", [(0, "pass"), (2, "warn"), (-2, "warn"), (10, "fail")])
+def test_clock_skew(awsv: AwsvRunner, date_server: _DateServer, minutes: int, status: str) -> None:
+    date_server.offset = timedelta(minutes=minutes)
+    rc, found = run_doctor(awsv, date_server)
+    assert statuses(found, "clock") == {status}
+    if status == "fail":
+        assert rc == 1
+
+
+def test_unreachable_sts_is_a_warning(awsv: AwsvRunner) -> None:
+    r = awsv("doctor", env={"AWS_ENDPOINT_URL_STS": "http://127.0.0.1:9/"})
+    assert "WARN  clock" in r.stdout and "could not reach" in r.stdout
+
+
+def test_keyring_backend_refused_is_a_fail(awsv: AwsvRunner, date_server: _DateServer) -> None:
+    rc, found = run_doctor(awsv, date_server, AWSV_BACKEND="keyring",
+                           PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring")
+    assert rc == 1 and statuses(found, "backend") == {"fail"}
