@@ -307,7 +307,7 @@ def test_off_with_no_session_is_harmless(world: World) -> None:
 def test_invalid_region_is_one_clean_error(world: World) -> None:
     """A malformed region fails before any request, as one line and no traceback."""
     r = world.awsv("export", "admin", "--region", "eu west", "--no-session")
-    assert r.returncode == 1, r.stderr
+    assert r.returncode == 2, r.stderr  # a bad option value is a usage error
     assert r.stdout == ""
-    assert r.stderr.startswith("awsv: error: 'eu west' is not a valid AWS region name"), r.stderr
+    assert r.stderr.startswith("awsv: error: 'eu west' is not a valid AWS region name (from --region)"), r.stderr
     assert "Traceback" not in r.stderr

@@ -281,13 +281,27 @@ def get_credentials(
     codes = mfa or MfaCodes(ctx.env, opts.mfa_token)
     vault = ctx.vault
     chain = resolve(ctx.config, profile, in_vault=lambda n: vault.get(key_item_name(n)) is not None)
-    region = opts.region or chain.region
+    region = _checked_region(opts.region, "--region") or _checked_region(
+        chain.region, f"the region of profile {chain.target.name!r}")
     key = _long_term_key(vault, chain.source.profile) if chain.source.kind == "vault" else None
     steps = _plan(chain, opts, ttls, key, sts.endpoint_url(ctx.env, chain.target))
     run = _Run(ctx=ctx, vault=vault, chain=chain, now=now, min_ttl=ttls.min, region=region,
                key=key, codes=codes, factory=sts_factory, lock_timeout=lock_timeout)
     credentials, from_cache = run.final(steps)
     return Resolved(credentials=credentials, chain=chain, region=region, from_cache=from_cache)
+
+
+#: botocore's rule for a region name: one DNS label.
+_REGION = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\Z")
+
+
+def _checked_region(region: str | None, origin: str) -> str | None:
+    """Refuse a malformed region before it reaches STS or, from the cache, a shell."""
+    if region is not None and not _REGION.match(region):
+        error = UsageError if origin.startswith("--") else ConfigError
+        raise error(f"{region!r} is not a valid AWS region name (from {origin})",
+                    hint="check --region and the profile's region")
+    return region
 
 
 def cached_sessions(ctx: Context, *, now: Callable[[], datetime] = utcnow) -> list[CachedSession]:
