@@ -37,6 +37,9 @@ def base_env(home: Path) -> dict[str, str]:
         AWS_EC2_METADATA_DISABLED="true",
         PYTHONPATH=str(HELPER),
         LC_ALL="C.UTF-8",
+        # No vault agent unless a test asks for one: agents outlive the command
+        # that started them, and would make later commands skip the passphrase.
+        AWSV_AGENT="off",
     )
     return env
 

@@ -42,13 +42,22 @@ class Context:
 
     @property
     def vault(self) -> Vault:
-        """The chosen vault; the file backend asks for its passphrase only on first real use."""
-        if self._vault is None:
-            from awsv.passphrase import make_provider
-            from awsv.vault import open_vault
+        """The chosen vault: served by this user's agent when it holds it, else opened here.
 
-            self._vault = open_vault(self.backend, env=self.env,
-                                     passphrase_provider=make_provider(self.env))
+        Through the agent nothing is asked and no crypto or keyring is imported.
+        Opened here, the file backend asks for its passphrase only on first real
+        use, and then hands the key to a new agent (AWSV_AGENT, see awsv.agent.launch).
+        """
+        if self._vault is None:
+            from awsv.agent.client import connect
+
+            backend = self.backend
+            vault: Vault | None = connect(self.env, backend, warn=self.warn)
+            if vault is None:
+                from awsv.agent.launch import open_vault_directly
+
+                vault = open_vault_directly(backend, self.env, warn=self.warn)
+            self._vault = vault
         return self._vault
 
     def info(self, message: str) -> None:

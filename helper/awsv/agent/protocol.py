@@ -1,0 +1,197 @@
+"""What client and agent agree on: framing, where the socket lives, which vault is meant.
+
+Framing: each message is a 4-byte big-endian length followed by that many
+bytes of UTF-8 JSON (one object). A request is `{"op": NAME, ...}`; a reply
+is `{"ok": true, ...}` or `{"ok": false, "error": {"type", "message", "hint"}}`
+where `type` names a class of `awsv.errors`. One connection carries any
+number of request/reply pairs, strictly in turn.
+
+Operations: `hello` (status, does not count as activity), `status` (same),
+`get` {name}, `set` {name, item}, `delete` {name}, `list`, `lock` (forget
+the key and exit).
+
+The socket is `$XDG_RUNTIME_DIR/awsv/agent.sock` when XDG_RUNTIME_DIR is a
+directory of this user's, else `${TMPDIR:-/tmp}/awsv-<uid>/agent.sock`; the
+directory is 0700 and checked before use. One agent serves one vault, named by
+`vault_identity`; a client whose vault differs ignores the agent.
+
+Imported on every command, so it imports only json, os, struct and awsv's
+own small modules.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import struct
+from collections.abc import Mapping
+from typing import Any
+
+from awsv.errors import UsageError, VaultError
+
+PROTOCOL_VERSION = 1
+SOCKET_NAME = "agent.sock"
+MAX_FRAME = 16 * 1024 * 1024
+_LEN = struct.Struct(">I")
+
+#: AWSV_AGENT values. auto: start the agent after a typed or fetched
+#: passphrase; on: also after AWSV_FILE_PASSPHRASE and for the keyring;
+#: off: never start or use one.
+MODES = ("auto", "on", "off")
+MODE_VAR = "AWSV_AGENT"
+IDLE_VAR = "AWSV_AGENT_IDLE"
+MAX_VAR = "AWSV_AGENT_MAX"
+DEFAULT_IDLE = 15 * 60
+DEFAULT_MAX = 8 * 3600
+
+
+class AgentError(VaultError):
+    """The agent could not be reached, answered garbage, or stopped mid-request."""
+
+
+class AgentRefused(AgentError):
+    """The agent refused the connection (another user's process)."""
+
+
+class ProtocolError(Exception):
+    """A malformed frame; turned into AgentError by the caller, which knows the context."""
+
+
+def agent_mode(env: Mapping[str, str]) -> str:
+    """AWSV_AGENT as one of MODES (default auto); anything else is a UsageError."""
+    raw = (env.get(MODE_VAR) or "auto").strip().lower()
+    aliases = {"1": "on", "yes": "on", "true": "on", "0": "off", "no": "off", "false": "off"}
+    mode = aliases.get(raw, raw)
+    if mode not in MODES:
+        raise UsageError(f"{MODE_VAR} = {raw!r} is not one of {', '.join(MODES)}")
+    return mode
+
+
+# -- where -------------------------------------------------------------------
+
+
+def _usable_runtime_dir(path: str) -> bool:
+    """XDG_RUNTIME_DIR counts only if it is an absolute directory we own."""
+    if not os.path.isabs(path):
+        return False
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid()
+
+
+def socket_dir(env: Mapping[str, str]) -> str:
+    """The agent's directory (see the module docstring); not created here."""
+    runtime = env.get("XDG_RUNTIME_DIR") or ""
+    if runtime and _usable_runtime_dir(runtime):
+        return os.path.join(runtime, "awsv")
+    tmp = env.get("TMPDIR") or "/tmp"
+    return os.path.join(tmp if os.path.isabs(tmp) else "/tmp", f"awsv-{os.geteuid()}")
+
+
+def socket_path(env: Mapping[str, str]) -> str:
+    return os.path.join(socket_dir(env), SOCKET_NAME)
+
+
+def check_private_dir(path: str) -> None:
+    """Raise AgentError unless `path` is a real directory of ours with mode 0700 or stricter.
+
+    In a shared temp dir someone else could have created it first, to listen
+    in our place; we refuse rather than trust it.
+    """
+    try:
+        st = os.lstat(path)
+    except OSError as exc:
+        raise AgentError(f"cannot use the agent directory {path}: {exc.strerror}") from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise AgentError(f"the agent directory {path} is not a directory",
+                         hint=f"remove {path}; awsv recreates it")
+    if st.st_uid != os.geteuid():
+        raise AgentError(f"the agent directory {path} belongs to uid {st.st_uid}, not to you",
+                         hint=f"remove {path} (as its owner or root); awsv recreates it")
+    if st.st_mode & 0o077:
+        raise AgentError(f"the agent directory {path} is accessible by other users "
+                         f"(mode {stat.S_IMODE(st.st_mode):04o})", hint=f"chmod 700 {path}")
+
+
+def ensure_socket_dir(env: Mapping[str, str]) -> str:
+    """Create the agent directory 0700 if needed and check it; returns its path."""
+    path = socket_dir(env)
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise AgentError(f"cannot create the agent directory {path}: {exc.strerror}") from None
+    check_private_dir(path)
+    return path
+
+
+def vault_identity(backend: str, env: Mapping[str, str]) -> str:
+    """A string naming the vault a command means, compared with the agent's own.
+
+    File: the vault's directory. Keyring: the service, the keyring backend
+    and D-Bus session asked for, and the data directory holding the index lock.
+    """
+    from awsv.paths import data_dir
+
+    directory = os.path.abspath(data_dir(env))
+    if backend == "file":
+        return f"file:{directory}"
+    service = env.get("AWSV_KEYRING_SERVICE") or "awsv"
+    return "keyring:" + "|".join((service, env.get("PYTHON_KEYRING_BACKEND", ""),
+                                  env.get("DBUS_SESSION_BUS_ADDRESS", ""), directory))
+
+
+# -- framing -----------------------------------------------------------------
+
+
+def encode(message: Mapping[str, Any]) -> bytes:
+    """One frame holding `message` as compact JSON."""
+    data = json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    if len(data) > MAX_FRAME:
+        raise ProtocolError("message too large")
+    return _LEN.pack(len(data)) + data
+
+
+def send(sock: Any, message: Mapping[str, Any]) -> None:
+    sock.sendall(encode(message))
+
+
+def _recv_exact(sock: Any, size: int) -> bytes | None:
+    """Exactly `size` bytes, or None on EOF before the first byte; EOF later is an error."""
+    buf = bytearray()
+    while len(buf) < size:
+        chunk = sock.recv(size - len(buf))
+        if not chunk:
+            if not buf:
+                return None
+            raise ProtocolError("connection closed in the middle of a message")
+        buf += chunk
+    return bytes(buf)
+
+
+def recv(sock: Any) -> dict[str, Any] | None:
+    """The next message, or None when the peer closed the connection cleanly."""
+    head = _recv_exact(sock, _LEN.size)
+    if head is None:
+        return None
+    (length,) = _LEN.unpack(head)
+    if length > MAX_FRAME:
+        raise ProtocolError("message too large")
+    body = _recv_exact(sock, length) if length else b""
+    if body is None:
+        raise ProtocolError("connection closed in the middle of a message")
+    try:
+        message = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise ProtocolError("a message is not JSON") from None
+    if not isinstance(message, dict):
+        raise ProtocolError("a message is not a JSON object")
+    return message
+
+
+def error_reply(exc_type: str, message: str, hint: str | None = None) -> dict[str, Any]:
+    return {"ok": False, "error": {"type": exc_type, "message": message, "hint": hint}}

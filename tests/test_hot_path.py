@@ -1,0 +1,156 @@
+"""What the hot paths load: a cached session served by an unlocked agent needs no heavy import.
+
+`awsv use P`, `awsv export --format credential-process P` and `awsv exec P --
+true` run in fresh interpreters with `-X importtime`, which lists every module
+imported after start-up on stderr (even for `exec`, whose process becomes
+`true`). None of boto3/botocore, keyring (and its D-Bus stack), rich,
+cryptography or awsv's own crypto modules may appear, nor any entry-point
+scan (importlib.metadata, pkg_resources). The agent does the crypto.
+
+Timing is not asserted here (the machine is shared and noisy): `bench/run`
+measures it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TEST_PASSPHRASE, AwsvRunner, base_env
+from tests.support import secret_service as secret_service_support
+from tests.support.moto_server import create_user_with_key, moto, moto_url  # noqa: F401  (fixtures)
+from tests.support.secret_service import SecretService
+from tests.test_agent import COUNTER, cleanup_agents
+
+secret_service = secret_service_support.secret_service
+
+FORBIDDEN = ("boto3", "botocore", "keyring", "jeepney", "secretstorage", "rich", "cryptography",
+             "importlib.metadata", "importlib_metadata", "pkg_resources", "shellingham",
+             "awsv.vault.file", "awsv.vault.file_format", "awsv.vault.keyring_store")
+
+CONFIG = """\
+[profile base]
+region = eu-west-1
+
+[profile admin]
+role_arn = arn:aws:iam::123456789012:role/Admin
+source_profile = base
+region = us-east-2
+"""
+
+HOT_COMMANDS = {
+    "use": ["use", "admin", "--shell", "bash"],
+    "credential_process": ["export", "--format", "credential-process", "admin"],
+    "exec": ["exec", "admin", "--", "true"],
+}
+
+
+def imported_modules(stderr: str) -> set[str]:
+    """Module names from `-X importtime` lines: `import time: self | cumulative | name`."""
+    names = set()
+    for line in stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            name = line.rsplit("|", 1)[1].strip()
+            if name and name != "imported package":
+                names.add(name)
+    return names
+
+
+def forbidden_in(modules: set[str]) -> list[str]:
+    return sorted(m for m in modules if any(m == f or m.startswith(f + ".") for f in FORBIDDEN))
+
+
+class Hot:
+    def __init__(self, home: Path, env: dict[str, str]) -> None:
+        self.home = home
+        self.env = env
+        self.awsv = AwsvRunner(env)
+
+    def run(self, args: list[str], extra: dict[str, str] | None = None) -> tuple[str, set[str]]:
+        import subprocess
+
+        r = subprocess.run([sys.executable, "-X", "importtime", "-m", "awsv", *args], capture_output=True,
+                           text=True, env={**self.env, **(extra or {})}, timeout=60, start_new_session=True,
+                           check=False)
+        assert r.returncode == 0, r.stderr[-3000:]
+        modules = imported_modules(r.stderr)
+        assert "awsv.cli" in modules  # the parse really saw awsv's imports
+        return r.stdout, modules
+
+
+def setup_world(home: Path, moto_url: str, extra: dict[str, str]) -> Hot:  # noqa: F811
+    (home / ".aws" / "config").write_text(CONFIG)
+    env = base_env(home)
+    env.update(AWS_ENDPOINT_URL=moto_url, AWSV_AGENT="auto", **extra)
+    hot = Hot(home, env)
+    key_id, secret = create_user_with_key(moto_url, f"hot-{home.parent.name}")
+    r = hot.awsv("add", "base", input=f"{key_id}\n{secret}\n")
+    assert r.returncode == 0, r.stderr
+    return hot
+
+
+@pytest.fixture
+def file_world(home: Path, moto: str) -> Iterator[Hot]:  # noqa: F811
+    count = home.parent / "asked"
+    script = home.parent / "pw"
+    script.write_text(COUNTER.format(count=count, passphrase=TEST_PASSPHRASE))
+    script.chmod(0o700)
+    hot = setup_world(home, moto, {"AWSV_PASSPHRASE_COMMAND": str(script), "AWSV_TEST_MARK": home.parent.name})
+    hot.count = count  # type: ignore[attr-defined]
+    try:
+        yield hot
+    finally:
+        cleanup_agents(hot.awsv, home.parent.name)
+
+
+def test_hot_paths_of_the_file_vault_import_nothing_heavy(file_world: Hot) -> None:
+    first = file_world.awsv("use", "admin", "--shell", "bash")  # STS once; starts the agent
+    assert first.returncode == 0, first.stderr
+    asked = file_world.count.read_text()  # type: ignore[attr-defined]
+    assert asked.count("asked") == 1
+
+    out, modules = file_world.run(HOT_COMMANDS["use"])
+    assert "AWS_SESSION_TOKEN=" in out
+    assert forbidden_in(modules) == []
+    assert "awsv.agent.client" in modules and "awsv.agent.launch" not in modules
+
+    out, modules = file_world.run(HOT_COMMANDS["credential_process"])
+    assert json.loads(out)["Version"] == 1
+    assert forbidden_in(modules) == []
+
+    out, modules = file_world.run(HOT_COMMANDS["exec"])
+    assert forbidden_in(modules) == []
+
+    # Other commands stayed unloaded: only the one command module was imported.
+    _, modules = file_world.run(HOT_COMMANDS["use"])
+    assert not {"awsv.commands.keys", "awsv.commands.importing", "awsv.commands.whoami"} & modules
+    assert file_world.count.read_text().count("asked") == 1  # type: ignore[attr-defined]
+
+
+def test_without_the_agent_the_crypto_is_loaded(file_world: Hot) -> None:
+    """The control: the same command opening the vault itself does import cryptography."""
+    assert file_world.awsv("use", "admin", "--shell", "bash").returncode == 0
+    _, modules = file_world.run(HOT_COMMANDS["use"], {"AWSV_AGENT": "off"})
+    assert "cryptography" in modules and "awsv.vault.file" in modules
+
+
+def test_hot_path_of_the_keyring_imports_no_keyring(home: Path, moto: str,  # noqa: F811
+                                                    secret_service: SecretService) -> None:
+    extra = {**secret_service.extra, "AWSV_BACKEND": "keyring", "AWSV_TEST_MARK": home.parent.name}
+    hot = setup_world(home, moto, extra)
+    hot.env.pop("AWSV_FILE_PASSPHRASE", None)
+    try:
+        r = hot.awsv("unlock")
+        assert r.returncode == 0, r.stderr
+        assert hot.awsv("use", "admin", "--shell", "bash").returncode == 0  # STS once, cached
+        for args in HOT_COMMANDS.values():
+            _, modules = hot.run(args)
+            assert forbidden_in(modules) == [], args
+        _, modules = hot.run(HOT_COMMANDS["use"], {"AWSV_AGENT": "off"})
+        assert "keyring" in modules  # the control: without the agent, keyring loads
+    finally:
+        cleanup_agents(hot.awsv, home.parent.name)
