@@ -10,7 +10,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import NoReturn, cast
 
 from awsv import __version__
 from awsv.errors import AwsvError, ExitCode
@@ -29,16 +29,70 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(ExitCode.USAGE)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from awsv.commands import importing, keys, listing
-    from awsv.commands import clear, exec_, export, use, whoami
-    from awsv.commands import doctor
+#: The module that registers each command on the hot path. `main` imports only
+#: that module when one of these runs, so `awsv use` loads neither the other
+#: commands nor what they import. Any command not listed here (or --help)
+#: builds the full parser below, so a new command works without an entry.
+FAST_COMMANDS = {
+    "use": "use", "off": "use", "exec": "exec_", "export": "export",
+    "list": "listing", "ls": "listing", "unlock": "agent_cmds", "lock": "agent_cmds",
+}
 
+
+def _command_word(argv: Sequence[str]) -> str | None:
+    """The subcommand named in `argv`, when it shows without parsing; else None."""
+    words = iter(argv)
+    for word in words:
+        if word == "--backend":
+            next(words, None)
+        elif word.startswith("--backend="):
+            continue
+        elif word.startswith("-"):
+            return None  # --help, --version or a mistake: the full parser handles it
+        else:
+            return word
+    return None
+
+
+def _new_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction[argparse.ArgumentParser]]:
     parser = _Parser(prog="awsv", description="A secure AWS credentials manager.")
     parser.add_argument("--version", action="version", version=f"awsv {__version__}")
     parser.add_argument("--backend", choices=("file", "keyring"),
                         help="vault backend (default: $AWSV_BACKEND, the settings file, or file)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    # Commands register on ArgumentParser; every parser made here is in fact a _Parser.
+    return parser, cast("argparse._SubParsersAction[argparse.ArgumentParser]", sub)
+
+
+def _finish(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    for sub_parser in {id(p): p for p in sub.choices.values()}.values():
+        # Also accept `awsv add --backend keyring prod`; the top-level value is the default.
+        sub_parser.add_argument("--backend", choices=("file", "keyring"), default=argparse.SUPPRESS,
+                                help="vault backend (default: $AWSV_BACKEND, the settings file, or file)")
+
+
+def _fast_parser(command: str) -> argparse.ArgumentParser | None:
+    """A parser knowing only `command` (see FAST_COMMANDS), or None for the full one."""
+    module = FAST_COMMANDS.get(command)
+    if module is None:
+        return None
+    import importlib
+
+    parser, sub = _new_parser()
+    importlib.import_module(f"awsv.commands.{module}").register(sub)
+    _finish(sub)
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from awsv.commands import importing, keys, listing
+    from awsv.commands import clear, exec_, export, use, whoami
+    from awsv.commands import agent_cmds
+    from awsv.commands import doctor
+    from awsv.commands import shell_init
+    from awsv.commands import login, rotate
+
+    parser, sub = _new_parser()
     keys.register(sub)
     listing.register(sub)
     importing.register(sub)
@@ -47,11 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
     export.register(sub)
     whoami.register(sub)
     clear.register(sub)
+    agent_cmds.register(sub)
     doctor.register(sub)
-    for sub_parser in {id(p): p for p in sub.choices.values()}.values():
-        # Also accept `awsv add --backend keyring prod`; the top-level value is the default.
-        sub_parser.add_argument("--backend", choices=("file", "keyring"), default=argparse.SUPPRESS,
-                                help="vault backend (default: $AWSV_BACKEND, the settings file, or file)")
+    shell_init.register(sub)
+    login.register(sub)
+    rotate.register(sub)
+    _finish(sub)
     return parser
 
 
@@ -59,8 +114,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run awsv; returns the exit status (see `awsv.errors.ExitCode`)."""
     from awsv.context import Context
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    command = _command_word(words)
+    parser = (_fast_parser(command) if command else None) or build_parser()
+    args = parser.parse_args(words)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return ExitCode.USAGE

@@ -1,0 +1,427 @@
+"""`awsv login PROFILE`: open the AWS console signed in with a profile's credentials.
+
+Where the console credentials come from:
+
+- A role profile: its role credentials (vault key, MFA session, role chain or
+  credential_process — whatever `awsv use` would give). `--duration` sets the
+  console session length: for a role assumed straight from a vault key it is
+  sent as `SessionDuration` (up to 12 h, whatever the role's own duration) and
+  the role is then assumed without a GetSessionToken session, so that the
+  credentials qualify; for a chained role AWS refuses `SessionDuration`, so
+  awsv asks for role credentials lasting `--duration` instead (at most 1 h,
+  AWS's cap on role chaining).
+- A profile with only a long-term key: GetFederationToken with that key and a
+  session policy allowing everything, so the federated session has exactly
+  the user's own permissions (what aws-vault does), named after the IAM user.
+  `--duration` is the token's duration (up to 36 h). AWS does not let
+  GetFederationToken carry MFA, so `--mfa-token` is refused there rather
+  than ignored, and an `mfa_serial` on the profile gets a warning.
+- A `credential_process` profile: its credentials as they are; awsv cannot
+  tell how they were made, so it cannot ask AWS for a session length.
+
+The sign-in link is a bearer secret for 15 minutes. `--stdout` prints it and
+nothing else. Otherwise awsv never puts it in a browser's argv (which every
+local user can read in `ps`): it serves it once from a loopback address —
+`http://127.0.0.1:PORT/<random 256-bit path>` — as a 302 redirect, and hands
+the browser that address. What the launch exposes is therefore that one-shot
+local address in the browser command's argv, usable once, only while awsv
+waits (`AWSV_LOGIN_TIMEOUT`, default 120 s), and on Linux only to processes of
+the same user (the peer's uid is checked in /proc/net/tcp). The browser is
+`$BROWSER` (colon-separated commands; `%s` marks where the address goes,
+else it is appended), or Python's `webbrowser`; neither gets the vault
+passphrase variables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hmac
+import os
+import secrets
+import shlex
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any, Self
+
+from awsv import federation, sts
+from awsv.chain import Chain, resolve
+from awsv.context import Context
+from awsv.credentials import Credentials
+from awsv.errors import AwsvError, UsageError
+from awsv.names import validate_profile_name
+from awsv.passphrase import SECRET_ENV_VARS, child_env
+from awsv.vault.items import LongTermKey, key_item_name
+
+#: GetFederationToken's duration when --duration is not given.
+DEFAULT_FEDERATION_DURATION = 3600
+TIMEOUT_VAR = "AWSV_LOGIN_TIMEOUT"
+DEFAULT_TIMEOUT = 120.0
+
+
+class LoginError(AwsvError):
+    """The browser could not be opened on the sign-in link."""
+
+
+@dataclass(frozen=True)
+class ConsoleCredentials:
+    """Temporary credentials fit for getSigninToken, and how to ask for the session."""
+
+    credentials: Credentials
+    region: str | None
+    #: `SessionDuration` to send, or None when AWS would refuse it (or none was asked).
+    session_duration: int | None
+    #: When the console session will end, when known.
+    until: datetime | None
+    #: How they were obtained, for the message: "role", "federation" or "credential_process".
+    origin: str
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# -- credentials ---------------------------------------------------------------
+
+
+def console_credentials(ctx: Context, profile: str, *, duration: int | None = None,
+                        no_session: bool = False, mfa_token: str | None = None,
+                        region: str | None = None, now: Callable[[], datetime] = utcnow,
+                        sts_factory: sts.StsFactory | None = None) -> ConsoleCredentials:
+    """Credentials for signing `profile` in to the console (rules in the module docstring).
+
+    Raises UsageError for a --duration or --mfa-token AWS cannot honour on
+    this profile, and whatever `sessions.get_credentials` or STS raise.
+    """
+    from awsv.sessions import SessionOptions, get_credentials
+
+    vault = ctx.vault
+    chain = resolve(ctx.config, profile, in_vault=lambda n: vault.get(key_item_name(n)) is not None)
+    region = region or chain.region
+    if chain.hops:
+        direct = len(chain.hops) == 1 and chain.source.kind == "vault"
+        session_duration = None
+        if duration is not None and direct:
+            # Only role credentials signed by a long-term key may carry SessionDuration.
+            session_duration = federation.check_duration(
+                duration, federation.MAX_SESSION_DURATION, "a console session")
+            opts = SessionOptions(no_session=True, region=region, mfa_token=mfa_token)
+        elif duration is not None:
+            _check_chained(profile, chain, duration)
+            opts = SessionOptions(duration=duration, no_session=no_session, region=region,
+                                  mfa_token=mfa_token)
+        else:
+            opts = SessionOptions(no_session=no_session, region=region, mfa_token=mfa_token)
+        creds = get_credentials(ctx, profile, opts, now=now, sts_factory=sts_factory).credentials
+        until = now() + timedelta(seconds=session_duration) if session_duration else creds.expiration
+        return ConsoleCredentials(creds, region, session_duration, until, "role")
+    if chain.source.kind == "credential_process":
+        creds = get_credentials(ctx, profile, SessionOptions(region=region), now=now).credentials
+        if creds.session_token:
+            if duration is not None or mfa_token is not None:
+                raise UsageError(
+                    f"--{'duration' if duration is not None else 'mfa-token'} cannot be used with "
+                    f"profile {profile!r}: its credentials come ready-made from its "
+                    "credential_process, and awsv cannot tell AWS how long the console may last")
+            return ConsoleCredentials(creds, region, None, creds.expiration, "credential_process")
+        base = creds  # a long-term key printed by the process
+    else:
+        base = _stored_key(ctx, chain.source.profile)
+    return _federation(ctx, chain, base, duration=duration, mfa_token=mfa_token, region=region,
+                       now=now, sts_factory=sts_factory)
+
+
+def _check_chained(profile: str, chain: Chain, duration: int) -> None:
+    if duration > federation.ROLE_CHAINING_LIMIT:
+        raise UsageError(
+            f"--duration {duration}s is over 1h, and profile {profile!r} gets its role by role "
+            f"chaining ({chain.describe()}): AWS caps those credentials at 1h and refuses a "
+            "longer console session for them",
+            hint="a role assumed directly from a key in the vault can have up to 12h")
+    federation.check_duration(duration, federation.ROLE_CHAINING_LIMIT, "role chaining")
+
+
+def _stored_key(ctx: Context, profile: str) -> Credentials:
+    item = ctx.vault.get(key_item_name(profile))
+    if item is None:
+        raise AwsvError(f"no key stored for {profile!r}", hint=f"awsv add {profile}")
+    key = LongTermKey.from_item(item)
+    return Credentials(key.access_key_id, key.secret_access_key)
+
+
+def _federation(ctx: Context, chain: Chain, key: Credentials, *, duration: int | None,
+                mfa_token: str | None, region: str | None, now: Callable[[], datetime],
+                sts_factory: sts.StsFactory | None) -> ConsoleCredentials:
+    """GetFederationToken with the user's own permissions, signed by the long-term key."""
+    profile = chain.source.profile
+    if mfa_token is not None:
+        raise UsageError(
+            f"--mfa-token cannot be used with profile {profile!r}: it has no role, and console "
+            "sign-in from a plain key goes through GetFederationToken, which cannot carry MFA",
+            hint=f"to sign in with MFA, add a role profile (role_arn, source_profile = {profile}, "
+                 "mfa_serial) and log in with that")
+    if chain.source.mfa_serial:
+        ctx.warn(f"profile {profile!r} has an MFA device, but GetFederationToken cannot carry "
+                 "MFA: policies that require MFA will deny this console session")
+    seconds = federation.check_duration(duration or DEFAULT_FEDERATION_DURATION,
+                                        federation.MAX_FEDERATION_DURATION, "GetFederationToken")
+    factory = sts_factory or sts.make_factory(sts.ClientSettings.from_env(ctx.env, chain.target))
+    client = factory(key, region)
+    signer = (f"the key stored for {profile!r}" if chain.source.kind == "vault"
+              else f"the key from the credential_process of {profile!r}")
+    _, arn = sts.get_caller_identity(client, what=f"GetCallerIdentity for profile {profile!r}",
+                                     signer=signer)
+    creds = federation.get_federation_token(
+        client, what=f"GetFederationToken for profile {profile!r}",
+        name=federation.federated_user_name(arn), duration=seconds, signer=signer)
+    return ConsoleCredentials(creds, region, None, creds.expiration or now() + timedelta(seconds=seconds),
+                              "federation")
+
+
+# -- the browser ---------------------------------------------------------------
+
+
+class OneShotRedirect:
+    """A loopback HTTP server answering one GET of a random path with a 302 to `target`.
+
+    The browser is given `url` instead of the sign-in link, so the link never
+    appears in a process's argv. Only the first fetch by a process of the
+    same user (checked on Linux) gets the redirect; then the path is dead.
+    """
+
+    def __init__(self, target: str) -> None:
+        self._target = target
+        self._path = "/" + secrets.token_urlsafe(32)
+        self.served = threading.Event()
+        self.refused = 0
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:
+                pass  # the path is a secret of sorts: never logged
+
+            def do_GET(self) -> None:
+                owner._answer(self)
+
+        self._server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self._server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}{self._path}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _answer(self, handler: BaseHTTPRequestHandler) -> None:
+        path_ok = hmac.compare_digest(handler.path.encode(), self._path.encode())
+        if not path_ok or self.served.is_set():
+            self._reply(handler, 404)
+            return
+        uid = peer_uid(handler.client_address[1], self.port)
+        if uid is not None and uid != os.getuid():
+            self.refused += 1
+            self._reply(handler, 403)
+            return
+        self._reply(handler, 302, location=self._target)
+        self.served.set()
+
+    @staticmethod
+    def _reply(handler: BaseHTTPRequestHandler, status: int, location: str | None = None) -> None:
+        handler.send_response(status)
+        if location:
+            handler.send_header("Location", location)
+        handler.send_header("Cache-Control", "no-store")
+        handler.send_header("Referrer-Policy", "no-referrer")
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+        handler.wfile.flush()
+
+
+def peer_uid(client_port: int, server_port: int) -> int | None:
+    """The uid owning the loopback TCP socket from `client_port` to `server_port`, from /proc.
+
+    None where /proc/net/tcp is not available (macOS) or the socket is gone.
+    """
+    local, remote = f":{client_port:04X}", f":{server_port:04X}"
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table, encoding="ascii") as handle:
+                rows = handle.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if len(fields) > 7 and fields[1].endswith(local) and fields[2].endswith(remote):
+                return int(fields[7])
+    return None
+
+
+def browser_commands(env: Mapping[str, str]) -> list[list[str]] | None:
+    """`$BROWSER` as a list of commands (None when unset); each is tried in turn."""
+    raw = env.get("BROWSER")
+    if not raw:
+        return None
+    commands = []
+    for entry in raw.split(os.pathsep):
+        try:
+            argv = shlex.split(entry)
+        except ValueError:
+            raise UsageError("$BROWSER cannot be parsed (unbalanced quotes)") from None
+        if argv:
+            commands.append(argv)
+    return commands or None
+
+
+def _argv(template: list[str], url: str) -> list[str]:
+    if any("%s" in arg for arg in template):
+        return [arg.replace("%s", url) for arg in template]
+    return [*template, url]
+
+
+def open_in_browser(ctx: Context, url: str, *, timeout: float, poll: float = 0.05) -> None:
+    """Open `url` in the user's browser through a one-shot loopback redirect.
+
+    Returns once the browser has fetched the redirect; raises LoginError when
+    every $BROWSER command fails, no browser is found, or nothing fetches the
+    address within `timeout` seconds. No message contains `url`.
+    """
+    with OneShotRedirect(url) as redirect:
+        pending = browser_commands(ctx.env)
+        if pending is None:
+            _webbrowser(redirect.url)
+            pending = []
+        deadline = time.monotonic() + timeout
+        proc: subprocess.Popen[bytes] | None = None
+        failure = ""
+        while not redirect.served.wait(poll):
+            if proc is not None and proc.poll() not in (None, 0):
+                failure, proc = f"exited with status {proc.returncode}", None
+            if proc is None and pending:
+                proc, failure = _start(ctx, _argv(pending.pop(0), redirect.url), failure)
+            if proc is None and not pending and failure:
+                raise LoginError(f"the browser command from $BROWSER {failure}",
+                                 hint="fix $BROWSER, or run `awsv login --stdout PROFILE` and "
+                                      "open the link yourself")
+            if time.monotonic() >= deadline:
+                raise LoginError(f"no browser fetched the sign-in link within {timeout:g}s",
+                                 hint=f"{TIMEOUT_VAR} sets the wait; or use --stdout and open "
+                                      "the link yourself")
+
+
+def _start(ctx: Context, argv: list[str], failure: str) -> tuple[subprocess.Popen[bytes] | None, str]:
+    """Start one browser command; its stdout goes to our stderr (stdout is a protocol)."""
+    try:
+        out: Any = ctx.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        out = subprocess.DEVNULL
+    try:
+        return subprocess.Popen(argv, env=child_env(ctx.env), stdout=out), failure
+    except FileNotFoundError:
+        return None, f"was not found ({argv[0]!r})"
+    except OSError as exc:
+        return None, f"cannot be run ({argv[0]!r}: {exc.strerror})"
+
+
+def _webbrowser(address: str) -> None:
+    """Python's webbrowser, with the vault passphrase variables out of os.environ meanwhile."""
+    import webbrowser
+
+    with _without(os.environ, SECRET_ENV_VARS):
+        try:
+            opened = webbrowser.get().open(address)
+        except webbrowser.Error:
+            opened = False
+    if not opened:
+        raise LoginError("no browser found to open the sign-in link",
+                         hint="set $BROWSER, or run `awsv login --stdout PROFILE` and open the "
+                              "link yourself")
+
+
+@contextlib.contextmanager
+def _without(environ: Any, names: tuple[str, ...]) -> Iterator[None]:
+    saved = {name: environ.pop(name) for name in names if name in environ}
+    try:
+        yield
+    finally:
+        environ.update(saved)
+
+
+# -- the command ---------------------------------------------------------------
+
+
+def _timeout(env: Mapping[str, str]) -> float:
+    raw = env.get(TIMEOUT_VAR)
+    if not raw:
+        return DEFAULT_TIMEOUT
+    from awsv.sessions import parse_duration
+
+    value = parse_duration(raw, TIMEOUT_VAR)
+    if value < 1:
+        raise UsageError(f"{TIMEOUT_VAR} = {raw!r}: expected at least one second")
+    return float(value)
+
+
+def login(ctx: Context, args: argparse.Namespace) -> int:
+    from awsv.sessions import parse_duration
+
+    profile = validate_profile_name(args.profile)
+    duration = parse_duration(args.duration, "--duration") if args.duration else None
+    timeout = _timeout(ctx.env)
+    console = console_credentials(ctx, profile, duration=duration, no_session=args.no_session,
+                                  mfa_token=args.mfa_token, region=args.region)
+    creds = console.credentials
+    partition = federation.choose_partition(console.region, creds.arn)
+    endpoint = federation.federation_endpoint(partition, ctx.env)
+    destination = federation.console_destination(partition, console.region, args.path)
+    settings = sts.ClientSettings.from_env(ctx.env)
+    token = federation.request_signin_token(endpoint, creds, env=ctx.env,
+                                            session_duration=console.session_duration,
+                                            timeout=settings.read_timeout)
+    url = federation.login_url(endpoint, token, destination)
+    until = f"until {console.until.astimezone(UTC):%H:%M} UTC" if console.until else "for as long as AWS allows"
+    who = creds.arn or creds.account_id or profile
+    if args.stdout:
+        ctx.stdout.write(url + "\n")
+        ctx.stdout.flush()
+        ctx.info(f"sign-in link for {profile!r} ({who}), console session {until}; the link "
+                 "works for 15 minutes and signs in whoever opens it: keep it private")
+        return 0
+    open_in_browser(ctx, url, timeout=timeout)
+    ctx.info(f"opened the console for {profile!r} ({who}), session {until}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "login", help="open the AWS console signed in as a profile",
+        description="Build an AWS console sign-in link for PROFILE through the federation "
+        "endpoint and open it in $BROWSER (or the system browser), or print it with --stdout. "
+        "Role profiles use their role credentials; a profile with only a long-term key goes "
+        "through GetFederationToken with the user's own permissions. The link is a bearer "
+        "secret for 15 minutes: awsv hands the browser a one-shot loopback address that "
+        "redirects to it, never the link itself.")
+    p.add_argument("profile")
+    p.add_argument("--stdout", "-s", action="store_true",
+                   help="print the sign-in link on stdout instead of opening a browser")
+    p.add_argument("--region", metavar="REGION", help="console region (default: the profile's)")
+    p.add_argument("--path", metavar="PATH",
+                   help="console page to open, e.g. ec2/home or s3/buckets (default: console/home)")
+    p.add_argument("--duration", "-d", metavar="DURATION",
+                   help="console session length: seconds or 1h, 45m… (role from a vault key: up "
+                   "to 12h; role chain: up to 1h; plain key via GetFederationToken: up to 36h, "
+                   "default 1h)")
+    p.add_argument("--mfa-token", "-t", metavar="CODE",
+                   help="MFA code for the profile's role (default: mfa_process, or a prompt)")
+    p.add_argument("--no-session", "-n", action="store_true",
+                   help="assume the role directly with the stored key, without a GetSessionToken "
+                   "session")
+    p.set_defaults(func=login)
