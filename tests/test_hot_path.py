@@ -60,6 +60,15 @@ def imported_modules(stderr: str) -> set[str]:
     return names
 
 
+#: What the fast path (awsv.fastpath, the agent answering from its cache) never loads.
+FULL_CLI_ONLY = ("argparse", "configparser", "awsv.cli", "awsv.config", "awsv.sessions",
+                 "awsv.commands", "awsv.context")
+
+
+def not_on_fast_path(modules: set[str]) -> list[str]:
+    return sorted(m for m in modules if any(m == f or m.startswith(f + ".") for f in FULL_CLI_ONLY))
+
+
 def forbidden_in(modules: set[str]) -> list[str]:
     return sorted(m for m in modules if any(m == f or m.startswith(f + ".") for f in FORBIDDEN))
 
@@ -78,7 +87,7 @@ class Hot:
                            check=False)
         assert r.returncode == 0, r.stderr[-3000:]
         modules = imported_modules(r.stderr)
-        assert "awsv.cli" in modules  # the parse really saw awsv's imports
+        assert "awsv.entry" in modules  # the parse really saw awsv's imports
         return r.stdout, modules
 
 
@@ -117,13 +126,15 @@ def test_hot_paths_of_the_file_vault_import_nothing_heavy(file_world: Hot) -> No
     assert "AWS_SESSION_TOKEN=" in out
     assert forbidden_in(modules) == []
     assert "awsv.agent.client" in modules and "awsv.agent.launch" not in modules
+    # The agent answered: the client parsed no config and ran no command code.
+    assert not_on_fast_path(modules) == []
 
     out, modules = file_world.run(HOT_COMMANDS["credential_process"])
     assert json.loads(out)["Version"] == 1
-    assert forbidden_in(modules) == []
+    assert forbidden_in(modules) == [] and not_on_fast_path(modules) == []
 
     out, modules = file_world.run(HOT_COMMANDS["exec"])
-    assert forbidden_in(modules) == []
+    assert forbidden_in(modules) == [] and not_on_fast_path(modules) == []
 
     # Other commands stayed unloaded: only the one command module was imported.
     _, modules = file_world.run(HOT_COMMANDS["use"])
@@ -154,3 +165,28 @@ def test_hot_path_of_the_keyring_imports_no_keyring(home: Path, moto: str,  # no
         assert "keyring" in modules  # the control: without the agent, keyring loads
     finally:
         cleanup_agents(hot.awsv, home.parent.name)
+
+
+def eval_bash(code: str) -> dict[str, str]:
+    import subprocess
+
+    script = code + '\nenv -0'
+    out = subprocess.run(["bash", "--noprofile", "--norc", "-c", script], capture_output=True,
+                         env={"PATH": "/usr/bin:/bin"}, check=True).stdout
+    return dict(item.split("=", 1) for item in out.decode().split("\0") if "=" in item)
+
+
+def test_fast_path_prints_what_the_full_command_prints(file_world: Hot) -> None:
+    """The agent's answer and the full command agree, variable for variable."""
+    assert file_world.awsv("use", "admin", "--shell", "bash").returncode == 0  # cache + agent
+    fast, modules = file_world.run(HOT_COMMANDS["use"])
+    assert not_on_fast_path(modules) == []
+    full, modules = file_world.run(HOT_COMMANDS["use"], {"AWSV_AGENT": "off"})
+    assert "awsv.sessions" in modules  # the control really took the full path
+    assert eval_bash(fast) == eval_bash(full)
+    fast_cp, _ = file_world.run(HOT_COMMANDS["credential_process"])
+    full_cp, _ = file_world.run(HOT_COMMANDS["credential_process"], {"AWSV_AGENT": "off"})
+    assert json.loads(fast_cp) == json.loads(full_cp)
+    # a profile the agent cannot answer falls back to the full command's error
+    r = file_world.awsv("use", "admn", "--shell", "bash")
+    assert r.returncode == 1 and "did you mean admin?" in r.stderr and r.stdout == ""

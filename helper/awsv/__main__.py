@@ -1,5 +1,5 @@
 """Allow `python -m awsv`, which the tests and the installer's smoke check use."""
 
-from awsv.cli import main
+from awsv.entry import main
 
 raise SystemExit(main())

@@ -10,7 +10,9 @@
    or by the AWS CLI reading a credential_process.
 
 Without any of them (no terminal: cron, CI, an IDE) the caller gets a clear
-error naming the device and the ways to supply a code, never a hang.
+error naming the device and the ways to supply a code, never a hang. In
+no-prompt mode (`awsv use --no-prompt`, AWSV_NO_PROMPT=1) only `--mfa-token`
+counts; anything else raises `tty.InputRequired` (exit 3).
 Codes are checked to be 6 digits before anything is sent to AWS.
 """
 
@@ -65,6 +67,10 @@ class MfaCodes:
         if self._token is not None:
             code, self._token = self._token, None
             return code
+        if not tty.prompts_allowed(self._env):
+            # mfa_process too: it often waits for a touch, and no-prompt callers must not block.
+            raise tty.InputRequired(
+                f"profile {profile!r} needs a code from MFA device {serial}; not asking (no-prompt mode)")
         if mfa_process:
             return run_mfa_process(mfa_process, profile=profile, env=self._env, timeout=self._timeout)
         return self._prompt(serial, profile)

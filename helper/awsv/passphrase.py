@@ -3,7 +3,8 @@
 Order: AWSV_PASSPHRASE_COMMAND (a command whose stdout is the passphrase),
 AWSV_FILE_PASSPHRASE / AWS_VAULT_FILE_PASSPHRASE (insecure, documented so),
 then a hidden prompt on /dev/tty. The agent (a later layer) slots in first.
-Never a dotfile, never argv.
+Never a dotfile, never argv. In no-prompt mode (`awsv use --no-prompt`,
+AWSV_NO_PROMPT=1) the prompt is replaced by `tty.InputRequired` (exit 3).
 """
 
 from __future__ import annotations
@@ -15,19 +16,13 @@ from collections.abc import Callable, Mapping
 
 from awsv import tty
 from awsv.errors import PassphraseUnavailable, VaultError
+from awsv.secret_env import SECRET_ENV_VARS, child_env  # noqa: F401 - SECRET_ENV_VARS re-exported
 
 COMMAND_VARS = ("AWSV_PASSPHRASE_COMMAND",)
 ENV_VARS = ("AWSV_FILE_PASSPHRASE", "AWS_VAULT_FILE_PASSPHRASE")
-#: Variables that reach the vault key; stripped from every child awsv starts.
-SECRET_ENV_VARS = (*ENV_VARS, *COMMAND_VARS, "AWS_VAULT_PASSPHRASE_COMMAND")
 
 _SHELL_CHARS = set("|&;<>()$`\\\"'*?[]#~=%{}\n")
 COMMAND_TIMEOUT = 120.0
-
-
-def child_env(env: Mapping[str, str]) -> dict[str, str]:
-    """`env` without anything that unlocks the vault, for processes awsv starts."""
-    return {k: v for k, v in env.items() if k not in SECRET_ENV_VARS}
 
 
 def run_passphrase_command(command: str, env: Mapping[str, str]) -> str:
@@ -82,6 +77,8 @@ def make_provider(env: Mapping[str, str] = os.environ) -> Callable[[bool], str]:
         for var in ENV_VARS:
             if env.get(var):
                 return env[var]
+        if not tty.prompts_allowed(env):
+            raise tty.InputRequired("the vault passphrase is needed; not asking (no-prompt mode)")
         return prompt_passphrase(creating)
 
     return provide

@@ -268,8 +268,13 @@ def get_credentials(
     sts_factory: StsFactory | None = None,
     mfa: MfaCodes | None = None,
     lock_timeout: float = LOCK_TIMEOUT,
+    cache_only: bool = False,
 ) -> Resolved:
     """Temporary credentials for `profile`, from the cache or from STS.
+
+    With `cache_only`, anything but a usable cached session raises CacheMiss
+    before any STS call, command or prompt: the agent answers the hot path
+    this way and leaves every other case to the full command.
 
     Raises ConfigError (profile, chain), UsageError (durations, --mfa-token),
     VaultError, MfaUnavailable, CredentialProcessError or an `sts.StsError`
@@ -286,7 +291,8 @@ def get_credentials(
     key = _long_term_key(vault, chain.source.profile) if chain.source.kind == "vault" else None
     steps = _plan(chain, opts, ttls, key, sts.endpoint_url(ctx.env, chain.target))
     run = _Run(ctx=ctx, vault=vault, chain=chain, now=now, min_ttl=ttls.min, region=region,
-               key=key, codes=codes, factory=sts_factory, lock_timeout=lock_timeout)
+               key=key, codes=codes, factory=sts_factory, lock_timeout=lock_timeout,
+               cache_only=cache_only)
     credentials, from_cache = run.final(steps)
     return Resolved(credentials=credentials, chain=chain, region=region, from_cache=from_cache)
 
@@ -377,6 +383,10 @@ def _from_item(item: Mapping[str, Any], name: str) -> Credentials:
     return creds
 
 
+class CacheMiss(AwsvError):
+    """A cache-only request found no usable cached session (the caller falls back)."""
+
+
 @dataclass
 class _Run:
     """One get_credentials call: walks the plan from the last step back to a usable one."""
@@ -391,11 +401,14 @@ class _Run:
     codes: MfaCodes
     factory: StsFactory | None
     lock_timeout: float
+    cache_only: bool = False
     pending: list[tuple[_Step, Credentials]] = field(default_factory=list)
 
     def final(self, steps: tuple[_Step, ...]) -> tuple[Credentials, bool]:
         """The last step's credentials; stores what was fetched, then releases the locks."""
         with contextlib.ExitStack() as locks:
+            if not steps and self.cache_only:
+                raise CacheMiss("no session to cache: this profile hands out its key or process output")
             if not steps:
                 return (self._key_itself() if self.key is not None else self._base()), False
             creds, from_cache = self._obtain(steps, len(steps) - 1, locks)
@@ -414,6 +427,8 @@ class _Run:
         cached = self._cached(step)
         if cached is not None:
             return cached, True
+        if self.cache_only:
+            raise CacheMiss(f"no usable cached session for profile {step.profile!r}")
         locks.enter_context(_step_lock(self.ctx.env, step.cache_id, self.lock_timeout,
                                        step.profile))
         cached = self._cached(step)  # another process may have refreshed it meanwhile

@@ -8,7 +8,7 @@ gets a clear error instead of a hang.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import IO
 
@@ -16,9 +16,32 @@ from awsv.errors import AwsvError, Interrupted
 
 TTY_PATH = "/dev/tty"
 
+#: `awsv use --no-prompt` sets this in its context's environment (a user may
+#: export it too): no passphrase or MFA prompt, and no mfa_process, may run.
+NO_PROMPT_VAR = "AWSV_NO_PROMPT"
+#: Exit status when a question was needed but NO_PROMPT_VAR forbade asking it.
+#: The shell integration's refresh hook tells it apart from real failures.
+EXIT_NEEDS_INPUT = 3
+
 
 class NoTerminal(AwsvError):
     """A prompt was needed but there is no terminal to ask on."""
+
+
+class InputRequired(AwsvError):
+    """A passphrase or MFA code was needed, and no-prompt mode forbids asking for it.
+
+    Its own exit status (3) lets a caller that asked for no prompts (the
+    prompt's refresh hook) say "renewing needs you" instead of "it failed".
+    """
+
+    # ExitCode (errors.py) has no member for 3 yet; cli.main only needs an int.
+    exit_code = EXIT_NEEDS_INPUT  # type: ignore[assignment]
+
+
+def prompts_allowed(env: Mapping[str, str]) -> bool:
+    """False when NO_PROMPT_VAR is set to anything but "" or "0"."""
+    return env.get(NO_PROMPT_VAR, "") in ("", "0")
 
 
 @contextmanager

@@ -145,7 +145,7 @@ class Agent:
             self.stop("locked")
             self._forget_socket()
             return reply
-        if op not in VAULT_OPS:
+        if op not in VAULT_OPS and op != "deliver":
             return protocol.error_reply("AgentError", f"the awsv agent does not know {op!r}")
         with self._vault_lock:
             if self._stop.is_set():
@@ -153,6 +153,10 @@ class Agent:
                                             "run the command again")
             self._last_activity = self._clock()
             try:
+                if op == "deliver":
+                    from awsv.agent.deliver import deliver
+
+                    return deliver(self.vault, self.identity, request)
                 return self._vault_op(op, request)
             except WrongPassphrase as exc:
                 # The vault was replaced under us: a key that opens nothing is useless.

@@ -1,0 +1,83 @@
+"""The agent's side of the hot path: cached credentials for a profile, ready to print.
+
+The client of `awsv use P` / credential_process / `exec P -- CMD` sends the
+profile and its environment; the agent, which already holds the open vault
+and has every module loaded, resolves the profile, reads the cached session
+and answers with exactly what the client prints. The client therefore imports
+no config parser, no crypto and no awsv command code.
+
+Only cache hits are answered. Anything else — no cached session, an expired
+one, an error of any kind — is a miss, and the client runs the full command,
+which refreshes, asks, or reports the error as usual. The agent never calls
+STS, never runs a command and never prompts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from awsv.errors import AwsvError
+from awsv.vault.base import Vault
+
+WANTS = ("use", "credential-process", "exec")
+#: What the client may send of its environment: enough to find the config,
+#: the vault and the settings, never a secret.
+_SENT_PREFIXES = ("AWS", "XDG_")
+_SENT_NAMES = ("HOME",)
+_NEVER_SENT = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+
+
+def request_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The part of the client's environment sent with a deliver request."""
+    from awsv.secret_env import SECRET_ENV_VARS
+
+    return {k: v for k, v in env.items()
+            if (k.startswith(_SENT_PREFIXES) or k in _SENT_NAMES)
+            and k not in _NEVER_SENT and k not in SECRET_ENV_VARS}
+
+
+def miss(why: str) -> dict[str, Any]:
+    return {"ok": True, "hit": False, "why": why}
+
+
+def deliver(vault: Vault, identity: str, request: Mapping[str, Any]) -> dict[str, Any]:
+    """The reply to a `deliver` request (see module docstring); never raises."""
+    env = request.get("env")
+    want = request.get("want")
+    profile = request.get("profile")
+    if (not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                             for k, v in env.items())
+            or want not in WANTS or not (profile is None or isinstance(profile, str))):
+        return miss("malformed request")
+    try:
+        return _deliver(vault, identity, env, want, profile)
+    except AwsvError as exc:
+        return miss(exc.message)
+
+
+def _deliver(vault: Vault, identity: str, env: dict[str, str], want: str,
+             profile: str | None) -> dict[str, Any]:
+    from awsv.agent import protocol
+    from awsv.commands.export import credential_process_json
+    from awsv.commands.use import changes_for, describe_expiry
+    from awsv.context import Context
+    from awsv.sessions import SessionOptions, get_credentials
+    from awsv.settings import choose_backend
+
+    if protocol.vault_identity(choose_backend(None, env), env) != identity:
+        return miss("the agent holds another vault")
+    name = profile or env.get("AWS_PROFILE") or "default"
+    ctx = Context(env=env, _vault=vault)
+    resolved = get_credentials(ctx, name, SessionOptions(), cache_only=True)
+    creds = resolved.credentials
+    if creds.session_token is None:
+        return miss("long-term key: the full command warns about it")
+    reply: dict[str, Any] = {"ok": True, "hit": True, "profile": name}
+    if want == "credential-process":
+        reply["output"] = credential_process_json(creds)
+    else:
+        reply["changes"] = changes_for(name, resolved)
+        account = creds.account_id or "unknown account"
+        reply["message"] = f"awsv: using {name!r} ({account}), {describe_expiry(resolved)}"
+    return reply

@@ -1,0 +1,159 @@
+"""The hot path: `use`, credential_process and `exec` answered by the agent, with almost no imports.
+
+`awsv use P` runs at every profile switch and credential_process at every
+AWS CLI call, so their cost is mostly Python's start-up plus imports. When
+the agent holds the vault and has a usable cached session, this module
+sends the profile to the agent (`awsv.agent.deliver`) and prints its answer:
+no argparse, no config parser, no crypto, no awsv command code.
+
+Only the plainest spellings are taken here (`use [P] --shell S [--quiet]
+[--no-prompt]`, `export --format credential-process P`, `exec -j P`,
+`exec P -- CMD…`); anything else, and every miss, returns None and the full
+CLI runs with the same arguments, so behaviour is identical either way,
+only slower.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+
+def parse(argv: Sequence[str]) -> dict[str, Any] | None:
+    """The request for a hot-path command line, or None for anything else."""
+    if not argv:
+        return None
+    command, rest = argv[0], list(argv[1:])
+    if command == "use":
+        return _parse_use(rest)
+    if command == "export":
+        return _parse_export(rest)
+    if command == "exec":
+        return _parse_exec(rest)
+    return None
+
+
+def _parse_use(rest: list[str]) -> dict[str, Any] | None:
+    req: dict[str, Any] = {"want": "use", "profile": None, "shell": None, "quiet": False}
+    words = iter(rest)
+    for word in words:
+        if word in ("--shell", "-s"):
+            req["shell"] = next(words, None)
+        elif word.startswith("--shell="):
+            req["shell"] = word.split("=", 1)[1]
+        elif word in ("--quiet", "-q"):
+            req["quiet"] = True
+        elif word == "--no-prompt":
+            continue  # a cache hit asks nothing anyway
+        elif word.startswith("-") or req["profile"] is not None:
+            return None
+        else:
+            req["profile"] = word
+    return req if req["shell"] else None  # no --shell: detection is the full CLI's job
+
+
+def _parse_export(rest: list[str]) -> dict[str, Any] | None:
+    fmt, profile = None, None
+    words = iter(rest)
+    for word in words:
+        if word in ("--format", "-f"):
+            fmt = next(words, None)
+        elif word.startswith("--format="):
+            fmt = word.split("=", 1)[1]
+        elif word.startswith("-") or profile is not None:
+            return None
+        else:
+            profile = word
+    if fmt != "credential-process" or profile is None:
+        return None
+    return {"want": "credential-process", "profile": profile}
+
+
+def _parse_exec(rest: list[str]) -> dict[str, Any] | None:
+    if "--" in rest:
+        cut = rest.index("--")
+        head, command = rest[:cut], rest[cut + 1:]
+        if len(head) != 1 or head[0].startswith("-") or not command:
+            return None
+        return {"want": "exec", "profile": head[0], "command": command}
+    flags = [w for w in rest if w in ("-j", "--json")]
+    names = [w for w in rest if w not in ("-j", "--json")]
+    if len(flags) != 1 or len(names) != 1 or names[0].startswith("-"):
+        return None
+    return {"want": "credential-process", "profile": names[0]}
+
+
+def run(argv: Sequence[str]) -> int | None:
+    """Answer `argv` from the agent, or None when the full CLI must run."""
+    req = parse(argv)
+    env = os.environ
+    if req is None or env.get("AWSV_AGENT") == "off":
+        return None
+    if req["want"] == "use" and sys.stdout.isatty():
+        return None  # the full command explains why it refuses
+    if req["want"] == "exec" and (env.get("AWSV_PROFILE") or env.get("AWS_VAULT")):
+        return None  # nesting: the full command refuses with the reason
+    reply = _ask_agent(req, env)
+    if reply is None:
+        return None
+    if req["want"] == "credential-process":
+        sys.stdout.write(reply["output"])
+        sys.stdout.flush()
+        return 0
+    changes: dict[str, str | None] = reply["changes"]
+    if req["want"] == "use":
+        from awsv.shells import get_shell
+
+        try:
+            code = get_shell(req["shell"]).apply(changes)
+        except Exception:  # noqa: BLE001 - any surprise here: let the full command handle it
+            return None
+        sys.stdout.write(code)
+        sys.stdout.flush()
+        if not req["quiet"]:
+            print(reply["message"], file=sys.stderr)
+        return 0
+    return _exec(req["command"], changes)
+
+
+def _ask_agent(req: dict[str, Any], env: Any) -> dict[str, Any] | None:
+    """The agent's hit, or None (no agent, a miss, or any trouble: the full CLI copes)."""
+    try:
+        from awsv.agent import client
+        from awsv.agent.deliver import request_env
+
+        conn = client.open_connection(env)
+        if conn is None:
+            return None
+        try:
+            reply = conn.request({"op": "deliver", "want": req["want"],
+                                  "profile": req["profile"], "env": request_env(env)})
+        finally:
+            conn.close()
+    except Exception:  # noqa: BLE001 - the hot path never fails on its own; the full CLI reports
+        return None
+    if not reply.get("hit"):
+        return None
+    ok = isinstance(reply.get("output"), str) if req["want"] == "credential-process" else (
+        isinstance(reply.get("changes"), dict) and isinstance(reply.get("message"), str))
+    return reply if ok else None
+
+
+def _exec(command: list[str], changes: dict[str, str | None]) -> int | None:
+    from awsv.secret_env import child_env
+
+    env = child_env(os.environ)
+    for name, value in changes.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execvpe(command[0], command, env)
+    except OSError:
+        return None  # the full command reports "command not found" and friends
+    return 0
