@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
-from typing import Any
+
+TYPE_CHECKING = False  # typing costs milliseconds on the hot path; annotations are strings anyway
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
 
 
 def parse(argv: Sequence[str]) -> dict[str, Any] | None:
@@ -122,7 +125,7 @@ def _ask_agent(req: dict[str, Any], env: Any) -> dict[str, Any] | None:
     """The agent's hit, or None (no agent, a miss, or any trouble: the full CLI copes)."""
     try:
         from awsv.agent import client
-        from awsv.agent.deliver import request_env
+        from awsv.agent.protocol import request_env
 
         conn = client.open_connection(env)
         if conn is None:

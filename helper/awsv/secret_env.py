@@ -7,7 +7,9 @@ vault key.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+TYPE_CHECKING = False  # typing imports cost milliseconds on the hot path
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 SECRET_ENV_VARS = ("AWSV_FILE_PASSPHRASE", "AWS_VAULT_FILE_PASSPHRASE",
                    "AWSV_PASSPHRASE_COMMAND", "AWS_VAULT_PASSPHRASE_COMMAND")

@@ -25,8 +25,13 @@ import os
 import socket
 import stat
 import struct
-from collections.abc import Callable, Mapping
-from typing import Any
+
+TYPE_CHECKING = False  # typing costs milliseconds on the hot path; annotations are strings anyway
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Any
+
+    Warn = Callable[[str], None]
 
 from awsv import errors
 from awsv.agent import protocol
@@ -39,7 +44,6 @@ REQUEST_TIMEOUT = 20.0
 
 _UCRED = struct.Struct("3i")  # pid, uid, gid
 
-Warn = Callable[[str], None]
 
 _RESTART_HINT = "run the command again: it asks for the passphrase and starts a new agent"
 
@@ -47,7 +51,7 @@ _RESTART_HINT = "run the command again: it asks for the passphrase and starts a 
 def peer_uid(sock: socket.socket) -> int:
     """The uid of the process at the other end of a Unix socket (Linux SO_PEERCRED)."""
     raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size)
-    return _UCRED.unpack(raw)[1]
+    return int(_UCRED.unpack(raw)[1])
 
 
 class Connection:

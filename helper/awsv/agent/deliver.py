@@ -21,22 +21,6 @@ from awsv.errors import AwsvError
 from awsv.vault.base import Vault
 
 WANTS = ("use", "credential-process", "exec")
-#: What the client may send of its environment: enough to find the config,
-#: the vault and the settings, never a secret.
-_SENT_PREFIXES = ("AWS", "XDG_")
-_SENT_NAMES = ("HOME",)
-_NEVER_SENT = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
-
-
-def request_env(env: Mapping[str, str]) -> dict[str, str]:
-    """The part of the client's environment sent with a deliver request."""
-    from awsv.secret_env import SECRET_ENV_VARS
-
-    return {k: v for k, v in env.items()
-            if (k.startswith(_SENT_PREFIXES) or k in _SENT_NAMES)
-            and k not in _NEVER_SENT and k not in SECRET_ENV_VARS}
-
-
 def miss(why: str) -> dict[str, Any]:
     return {"ok": True, "hit": False, "why": why}
 

@@ -25,10 +25,14 @@ import json
 import os
 import stat
 import struct
-from collections.abc import Mapping
-from typing import Any
+
+TYPE_CHECKING = False  # typing costs milliseconds on the hot path; annotations are strings anyway
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
 
 from awsv.errors import UsageError, VaultError
+from awsv.secret_env import SECRET_ENV_VARS
 
 PROTOCOL_VERSION = 1
 SOCKET_NAME = "agent.sock"
@@ -195,3 +199,17 @@ def recv(sock: Any) -> dict[str, Any] | None:
 
 def error_reply(exc_type: str, message: str, hint: str | None = None) -> dict[str, Any]:
     return {"ok": False, "error": {"type": exc_type, "message": message, "hint": hint}}
+
+
+#: What the client may send of its environment: enough to find the config,
+#: the vault and the settings, never a secret.
+_SENT_PREFIXES = ("AWS", "XDG_")
+_SENT_NAMES = ("HOME",)
+_NEVER_SENT = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+
+
+def request_env(env: Mapping[str, str]) -> dict[str, str]:
+    """The part of the client's environment sent with a deliver request."""
+    return {k: v for k, v in env.items()
+            if (k.startswith(_SENT_PREFIXES) or k in _SENT_NAMES)
+            and k not in _NEVER_SENT and k not in SECRET_ENV_VARS}

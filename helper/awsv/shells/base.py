@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import ClassVar
+TYPE_CHECKING = False  # typing costs milliseconds on the hot path; annotations are strings anyway
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 Changes = Mapping[str, "str | None"]
 """Variable name -> value to set and export, or None to unset."""
