@@ -143,3 +143,20 @@ def test_keyring_backend_refused_is_a_fail(awsv: AwsvRunner, date_server: _DateS
     rc, found = run_doctor(awsv, date_server, AWSV_BACKEND="keyring",
                            PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring")
     assert rc == 1 and statuses(found, "backend") == {"fail"}
+
+
+def test_agent_state(awsv: AwsvRunner, date_server: _DateServer) -> None:
+    rc, found = run_doctor(awsv, date_server)
+    assert statuses(found, "agent") == {"info"}  # AWSV_AGENT=off in the tests' environment
+    on = {"AWSV_AGENT": "on"}
+    assert add(awsv, "prod").returncode == 0
+    rc, found = run_doctor(awsv, date_server, **on)
+    assert "no agent running" in found["agent"][0]["message"]
+    try:
+        r = awsv("unlock", env=on)
+        assert r.returncode == 0, r.stderr
+        rc, found = run_doctor(awsv, date_server, **on)
+        assert rc == 0
+        assert found["agent"][0]["status"] == "pass" and "holds the file vault" in found["agent"][0]["message"]
+    finally:
+        assert awsv("lock", env=on).returncode == 0

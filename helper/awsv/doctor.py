@@ -147,6 +147,31 @@ def backend(env: Mapping[str, str]) -> Iterator[Finding]:
     yield Finding("backend", PASS, f"keyring backend {keyring_store.backend_label(found)} is usable")
 
 
+def agent(env: Mapping[str, str]) -> Iterator[Finding]:
+    """Whether a vault agent holds the key, until when, and whether its memory is locked."""
+    from awsv.agent import client, protocol
+
+    if protocol.agent_mode(env) == "off":
+        yield Finding("agent", INFO, "the agent is disabled (AWSV_AGENT=off): every command asks "
+                      "for the passphrase")
+        return
+    try:
+        status = client.status(env)
+    except AwsvError as exc:
+        yield Finding("agent", FAIL, exc.message, exc.hint)
+        return
+    if status is None:
+        yield Finding("agent", INFO, "no agent running: the vault is locked",
+                      "`awsv unlock` (or the next command that needs the vault) starts one")
+        return
+    until = datetime.fromtimestamp(float(status.get("expires", 0)), timezone.utc)
+    yield Finding("agent", PASS, f"agent pid {status.get('pid')} holds the {status.get('backend')} "
+                  f"vault until {until:%H:%M} UTC")
+    if not status.get("memory_locked"):
+        yield Finding("agent", WARN, "the agent's memory is not locked against swap",
+                      "use encrypted swap, or raise `ulimit -l` (see the README)")
+
+
 def on_path(env: Mapping[str, str]) -> Iterator[Finding]:
     """`awsv` resolves on PATH, so the shell plugin and credential_process lines find it."""
     found = shutil.which("awsv", path=env.get("PATH"))
@@ -239,7 +264,7 @@ def _reason(exc: BaseException) -> str:
     return " ".join(str(reason).split())[:120] or type(exc).__name__
 
 
-CHECKS: list[Check] = [plaintext_credentials, vault_files, backend, config, on_path, clock]
+CHECKS: list[Check] = [plaintext_credentials, vault_files, backend, agent, config, on_path, clock]
 
 
 def run_checks(env: Mapping[str, str], checks: list[Check] | None = None) -> list[Finding]:
