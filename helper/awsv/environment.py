@@ -10,9 +10,11 @@ and know nothing about shells, which is what `awsv.shells` is for.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from awsv.credentials import Credentials, account_from_arn
+from awsv.errors import ConfigError
 from awsv.names import validate_profile_name
 
 Changes = dict[str, "str | None"]
@@ -33,6 +35,10 @@ SESSION_VARS: tuple[str, ...] = (
     "AWSV_EXPIRES",
     # aws-vault's marker; starship, powerlevel10k and zsh-aws-vault light up on it.
     "AWS_VAULT",
+    # The profile's `awsv_color` / `awsv_alias`, read once here so the prompt
+    # badge never reads the config file; unset when the profile has none.
+    "AWSV_COLOR",
+    "AWSV_ALIAS",
 )
 
 #: Set only when the profile has a region; otherwise left as the user had them.
@@ -51,12 +57,51 @@ ALL_VARS: tuple[str, ...] = (*SESSION_VARS, *REGION_VARS, *CONTRADICTING_VARS)
 SESSION_MARKERS: tuple[str, ...] = ("AWSV_PROFILE", "AWS_VAULT")
 
 
-def session_changes(profile: str, credentials: Credentials, region: str | None = None) -> Changes:
+#: `awsv_color` values the shells can all draw: a name, a 256-colour index, or #rrggbb.
+_COLOR = re.compile(r"(?:black|red|green|yellow|blue|magenta|cyan|white|[0-9]{1,3}|#[0-9a-f]{6})\Z")
+ALIAS_MAX = 40
+
+
+def display_color(profile: str, raw: str | None) -> str | None:
+    """`awsv_color` normalised (lower case), None when unset; anything else is a ConfigError.
+
+    Checked here because the value ends up inside prompt escapes: only a
+    closed alphabet may get there.
+    """
+    if raw is None or not raw.strip():
+        return None
+    color = raw.strip().lower()
+    if not _COLOR.match(color) or (color.isdigit() and int(color) > 255):
+        raise ConfigError(f"profile {profile!r}: awsv_color = {raw!r} is not a colour",
+                          hint="use black, red, green, yellow, blue, magenta, cyan, white, "
+                               "a number 0-255 or #rrggbb")
+    return color
+
+
+def display_alias(profile: str, raw: str | None) -> str | None:
+    """`awsv_alias` stripped, None when unset; control characters or overlength are a ConfigError.
+
+    The alias is drawn in the prompt, where a control character could move
+    the cursor or change the terminal's state.
+    """
+    if raw is None or not raw.strip():
+        return None
+    alias = raw.strip()
+    if len(alias) > ALIAS_MAX or not alias.isprintable():
+        raise ConfigError(f"profile {profile!r}: awsv_alias must be at most {ALIAS_MAX} "
+                          "printable characters")
+    return alias
+
+
+def session_changes(profile: str, credentials: Credentials, region: str | None = None, *,
+                    color: str | None = None, alias: str | None = None) -> Changes:
     """The change map that puts `credentials` for `profile` into an environment.
 
     Every variable in ALL_VARS appears, set or unset (None), except the
-    region variables, which appear only when `region` is given. Raises
-    InvalidProfileName for a name that must never reach a shell.
+    region variables, which appear only when `region` is given. `color` and
+    `alias` are the profile's raw `awsv_color` / `awsv_alias` settings.
+    Raises InvalidProfileName for a name that must never reach a shell, and
+    ConfigError for a colour or alias the prompt cannot show.
     """
     validate_profile_name(profile)
     values: dict[str, str | None] = {
@@ -70,6 +115,8 @@ def session_changes(profile: str, credentials: Credentials, region: str | None =
         "AWSV_EXPIRES": (str(int(credentials.expiration.timestamp()))
                          if credentials.expiration is not None else None),
         "AWS_VAULT": profile,
+        "AWSV_COLOR": display_color(profile, color),
+        "AWSV_ALIAS": display_alias(profile, alias),
     }
     changes: Changes = {name: None for name in ALL_VARS if name not in REGION_VARS}
     changes.update(values)

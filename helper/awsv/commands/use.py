@@ -13,6 +13,7 @@ options and must behave the same.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
@@ -64,8 +65,14 @@ def resolve_credentials(ctx: Context, profile: str, args: argparse.Namespace, *,
 
 
 def changes_for(profile: str, resolved: "Resolved") -> dict[str, str | None]:
-    """The contract's change map for a resolved profile (its region already honours --region)."""
-    return session_changes(profile, resolved.credentials, resolved.region)
+    """The contract's change map for a resolved profile (its region already honours --region).
+
+    The profile's display settings (awsv_color, awsv_alias) ride along, so
+    the prompt badge never has to read the config.
+    """
+    target = resolved.chain.target
+    return session_changes(profile, resolved.credentials, resolved.region,
+                           color=target.get("awsv_color"), alias=target.get("awsv_alias"))
 
 
 def render(ctx: Context, shell_flag: str | None, changes: dict[str, str | None]) -> str:
@@ -106,6 +113,11 @@ def use(ctx: Context, args: argparse.Namespace) -> int:
     profile = args.profile or ctx.env.get("AWS_PROFILE") or "default"
     validate_profile_name(profile)
     _refuse_terminal(ctx, "use")
+    if getattr(args, "no_prompt", False):
+        from awsv.tty import NO_PROMPT_VAR
+
+        # The passphrase and MFA code paths read it from the context's environment.
+        ctx = dataclasses.replace(ctx, env={**ctx.env, NO_PROMPT_VAR: "1"})
     resolved = resolve_credentials(ctx, profile, args)
     code = render(ctx, args.shell, changes_for(profile, resolved))
     ctx.stdout.write(code)
@@ -137,6 +149,9 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     _add_shell_argument(p)
     add_session_arguments(p)
     p.add_argument("--quiet", "-q", action="store_true", help="no confirmation line on stderr")
+    p.add_argument("--no-prompt", action="store_true",
+                   help="never ask for a passphrase or MFA code (nor run mfa_process); exit with "
+                   "status 3 when one would be needed (the prompt's refresh hook uses this)")
     p.set_defaults(func=use)
 
     p = sub.add_parser("off", help="print shell code that removes awsv's credentials from this shell",
