@@ -18,6 +18,7 @@ tests/test_shell_bash.py.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import signal
@@ -490,3 +491,17 @@ def test_no_fork_per_prompt_with_an_active_session(sw: ShellWorld, terms: list[T
 
     assert count_forks(term, tmp_path, prompts) == 0
     assert re.search(badge("base"), term.last_prompt(PROMPT_MARK))
+
+
+def test_doctor_sees_the_integration_only_through_the_wrapper(sw: ShellWorld, terms: list[Term],
+                                                              tmp_path: Path) -> None:
+    term = open_zsh(sw, terms, tmp_path)
+    through, bare = tmp_path / "through.json", tmp_path / "bare.json"
+    term.enter(f"awsv doctor --json > {through}; command awsv doctor --json > {bare}; echo DONE")
+    term.wait(r"^DONE")
+
+    def shell_check(path: Path) -> dict[str, str]:
+        return next(c for c in json.loads(path.read_text())["checks"] if c["check"] == "shell")
+
+    assert shell_check(through)["status"] == "pass" and "zsh" in shell_check(through)["message"]
+    assert shell_check(bare)["status"] == "warn"

@@ -36,6 +36,7 @@ class _Parser(argparse.ArgumentParser):
 FAST_COMMANDS = {
     "use": "use", "off": "use", "exec": "exec_", "export": "export",
     "list": "listing", "ls": "listing", "unlock": "agent_cmds", "lock": "agent_cmds",
+    "shell-init": "shell_init",
 }
 
 

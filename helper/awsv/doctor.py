@@ -172,6 +172,26 @@ def agent(env: Mapping[str, str]) -> Iterator[Finding]:
                       "use encrypted swap, or raise `ulimit -l` (see the README)")
 
 
+def shell_integration(env: Mapping[str, str]) -> Iterator[Finding]:
+    """Whether `awsv doctor` was run through the shell integration's `awsv` function.
+
+    The function marks the helper's environment (AWSV_SHELL_INTEGRATION) for
+    that one call; a bare `command awsv doctor`, or a shell without the
+    plugin, lacks it.
+    """
+    loaded = env.get("AWSV_SHELL_INTEGRATION")
+    if loaded in ("zsh", "bash"):
+        yield Finding("shell", PASS, f"the {loaded} integration is loaded in this shell")
+        return
+    shell = os.path.basename(env.get("SHELL", "")) or "your shell"
+    which = "zsh" if shell == "zsh" else "bash"
+    yield Finding("shell", WARN,
+                  "the shell integration is not loaded here: `awsv use` cannot change this shell "
+                  "and there is no prompt badge",
+                  f'add `eval "$(awsv shell-init {which})"` to ~/.{which}rc '
+                  "(or `awsv` to plugins=(…) with oh-my-zsh)")
+
+
 def on_path(env: Mapping[str, str]) -> Iterator[Finding]:
     """`awsv` resolves on PATH, so the shell plugin and credential_process lines find it."""
     found = shutil.which("awsv", path=env.get("PATH"))
@@ -264,7 +284,8 @@ def _reason(exc: BaseException) -> str:
     return " ".join(str(reason).split())[:120] or type(exc).__name__
 
 
-CHECKS: list[Check] = [plaintext_credentials, vault_files, backend, agent, config, on_path, clock]
+CHECKS: list[Check] = [plaintext_credentials, vault_files, backend, agent, config, shell_integration,
+                       on_path, clock]
 
 
 def run_checks(env: Mapping[str, str], checks: list[Check] | None = None) -> list[Finding]:

@@ -15,6 +15,8 @@ class ExitCode(IntEnum):
     OK = 0
     ERROR = 1
     USAGE = 2
+    #: A passphrase or MFA code was needed and `--no-prompt` forbade asking.
+    NEEDS_INPUT = 3
     INTERRUPTED = 130
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import IO
 
-from awsv.errors import AwsvError, Interrupted
+from awsv.errors import AwsvError, ExitCode, Interrupted
 
 TTY_PATH = "/dev/tty"
 
@@ -21,7 +21,7 @@ TTY_PATH = "/dev/tty"
 NO_PROMPT_VAR = "AWSV_NO_PROMPT"
 #: Exit status when a question was needed but NO_PROMPT_VAR forbade asking it.
 #: The shell integration's refresh hook tells it apart from real failures.
-EXIT_NEEDS_INPUT = 3
+EXIT_NEEDS_INPUT = ExitCode.NEEDS_INPUT
 
 
 class NoTerminal(AwsvError):
@@ -35,8 +35,7 @@ class InputRequired(AwsvError):
     prompt's refresh hook) say "renewing needs you" instead of "it failed".
     """
 
-    # ExitCode (errors.py) has no member for 3 yet; cli.main only needs an int.
-    exit_code = EXIT_NEEDS_INPUT  # type: ignore[assignment]
+    exit_code = ExitCode.NEEDS_INPUT
 
 
 def prompts_allowed(env: Mapping[str, str]) -> bool:

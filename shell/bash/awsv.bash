@@ -34,7 +34,8 @@ function awsv {
             return 0
             ;;
     esac
-    command awsv "$@"
+    # Tells `awsv doctor` that the integration is loaded in the shell that ran it.
+    AWSV_SHELL_INTEGRATION=bash command awsv "$@"
 }
 
 if ((BASH_VERSINFO[0] < 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] < 2))); then

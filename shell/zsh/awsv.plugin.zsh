@@ -66,7 +66,8 @@ function awsv {
     _awsv_session_changed
     return 0
   fi
-  command awsv "$@"
+  # Tells `awsv doctor` that the integration is loaded in the shell that ran it.
+  AWSV_SHELL_INTEGRATION=zsh command awsv "$@"
 }
 
 # A new session (or none): forget the refresh state of the old one.
