@@ -3,7 +3,7 @@
 The command is split with `shlex` and run without a shell (its arguments come
 from the user's config, but a second layer of parsing would only add ways to
 go wrong), with the vault-unlocking variables removed from its environment
-(`passphrase.child_env`), and a timeout so a stuck helper cannot hang awsv.
+(`awsv.user_command`), and a timeout so a stuck helper cannot hang awsv.
 Its stdout must be the AWS "Version 1" JSON document:
 
     {"Version": 1, "AccessKeyId": "…", "SecretAccessKey": "…",
@@ -18,15 +18,13 @@ echoed, because it may hold a secret.
 from __future__ import annotations
 
 import json
-import shlex
-import subprocess
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from awsv.credentials import Credentials
 from awsv.errors import AwsvError
-from awsv.passphrase import child_env
+from awsv.user_command import run_user_command
 
 #: Seconds a credential_process may run; generous, since some open a browser for SSO.
 DEFAULT_TIMEOUT = 120.0
@@ -51,28 +49,9 @@ def run_credential_process(
     document, or returns credentials that have already expired.
     """
     where = f"credential_process of profile {profile!r}"
-    try:
-        argv = shlex.split(command)
-    except ValueError as exc:
-        raise CredentialProcessError(f"{where} cannot be parsed: {exc}",
-                                     hint="check its quoting in the AWS config") from None
-    if not argv:
-        raise CredentialProcessError(f"{where} is empty")
-    try:
-        proc = subprocess.run(argv, stdout=subprocess.PIPE, env=child_env(env),
-                              timeout=timeout, check=False)
-    except FileNotFoundError:
-        raise CredentialProcessError(f"{where}: command not found: {argv[0]!r}") from None
-    except PermissionError:
-        raise CredentialProcessError(f"{where}: {argv[0]!r} is not executable") from None
-    except subprocess.TimeoutExpired:
-        raise CredentialProcessError(f"{where} did not finish within {timeout:g}s") from None
-    except OSError as exc:
-        raise CredentialProcessError(f"{where} cannot be run: {exc.strerror}") from None
-    if proc.returncode != 0:
-        raise CredentialProcessError(f"{where} failed with exit status {proc.returncode}",
-                                     hint="run the command yourself to see why")
-    return parse_output(proc.stdout, where, now=now)
+    out = run_user_command(command, where=where, env=env, timeout=timeout,
+                           error=CredentialProcessError, parse_hint="check its quoting in the AWS config")
+    return parse_output(out, where, now=now)
 
 
 def parse_output(raw: bytes, where: str, *, now: Callable[[], datetime] | None = None) -> Credentials:

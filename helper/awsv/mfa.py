@@ -19,13 +19,11 @@ Codes are checked to be 6 digits before anything is sent to AWS.
 from __future__ import annotations
 
 import re
-import shlex
-import subprocess
 from collections.abc import Callable, Mapping
 
 from awsv import tty
 from awsv.errors import AwsvError, UsageError
-from awsv.passphrase import child_env
+from awsv.user_command import run_user_command
 
 #: Seconds an mfa_process may take (a touch-to-confirm token needs a moment).
 DEFAULT_TIMEOUT = 60.0
@@ -94,27 +92,8 @@ def run_mfa_process(command: str, *, profile: str, env: Mapping[str, str],
                     timeout: float = DEFAULT_TIMEOUT) -> str:
     """Run `mfa_process` and return the 6-digit code it prints; failures never echo its output."""
     where = f"mfa_process of profile {profile!r}"
-    try:
-        argv = shlex.split(command)
-    except ValueError as exc:
-        raise MfaUnavailable(f"{where} cannot be parsed: {exc}") from None
-    if not argv:
-        raise MfaUnavailable(f"{where} is empty")
-    try:
-        proc = subprocess.run(argv, stdout=subprocess.PIPE, env=child_env(env),
-                              timeout=timeout, check=False)
-    except FileNotFoundError:
-        raise MfaUnavailable(f"{where}: command not found: {argv[0]!r}") from None
-    except PermissionError:
-        raise MfaUnavailable(f"{where}: {argv[0]!r} is not executable") from None
-    except subprocess.TimeoutExpired:
-        raise MfaUnavailable(f"{where} did not finish within {timeout:g}s") from None
-    except OSError as exc:
-        raise MfaUnavailable(f"{where} cannot be run: {exc.strerror}") from None
-    if proc.returncode != 0:
-        raise MfaUnavailable(f"{where} failed with exit status {proc.returncode}",
-                             hint="run the command yourself to see why")
-    code = proc.stdout.decode("utf-8", errors="replace").strip()
+    out = run_user_command(command, where=where, env=env, timeout=timeout, error=MfaUnavailable)
+    code = out.decode("utf-8", errors="replace").strip()
     if not _CODE.match(code):
         raise MfaUnavailable(f"{where} did not print a 6-digit code")
     return code
