@@ -43,12 +43,10 @@ chain succeeded; a failure leaves the existing cache items as they were.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
 import re
-import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -60,6 +58,7 @@ from awsv.context import Context
 from awsv.credential_process import run_credential_process
 from awsv.credentials import Credentials
 from awsv.errors import AwsvError, ConfigError, UsageError, VaultCorrupted
+from awsv.locking import wait_for_flock
 from awsv.mfa import MfaCodes
 from awsv.vault.base import Vault
 from awsv.vault.items import (
@@ -533,21 +532,11 @@ def _step_lock(env: Mapping[str, str], cache_id: str, timeout: float, profile: s
     except OSError as exc:
         raise AwsvError(f"cannot create the lock file {path}: {exc.strerror}") from None
     try:
-        deadline = time.monotonic() + timeout
-        delay = 0.005
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise AwsvError(
-                        f"another awsv process has been refreshing the session of {profile!r} "
-                        f"for over {timeout:g}s",
-                        hint=f"is it waiting for an MFA code in another terminal? the lock is {path}",
-                    ) from None
-                time.sleep(delay)
-                delay = min(delay * 2, 0.1)
+        wait_for_flock(fd, timeout, lambda: AwsvError(
+            f"another awsv process has been refreshing the session of {profile!r} "
+            f"for over {timeout:g}s",
+            hint=f"is it waiting for an MFA code in another terminal? the lock is {path}",
+        ), max_delay=0.1)
         yield
     finally:
         os.close(fd)  # releases the flock

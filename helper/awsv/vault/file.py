@@ -16,16 +16,20 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
 import secrets
 import stat
-import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from awsv import paths
-from awsv.errors import PassphraseUnavailable, VaultCorrupted, VaultError, WrongPassphrase
+from awsv.errors import (
+    PassphraseUnavailable,
+    VaultCorrupted,
+    VaultError,
+    WrongPassphrase,
+)
+from awsv.locking import wait_for_flock
 from awsv.vault import file_format as fmt
 from awsv.vault.base import Item
 
@@ -292,20 +296,10 @@ class FileVault:
         except OSError as exc:
             raise VaultError(f"cannot open the lock file {lock_path}: {exc.strerror}") from None
         try:
-            deadline = time.monotonic() + self._lock_timeout
-            delay = 0.005
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise VaultError(
-                            f"the vault {self.path} is locked by another awsv process",
-                            hint=f"wait for it to finish; the lock is {lock_path}",
-                        ) from None
-                    time.sleep(delay)
-                    delay = min(delay * 2, 0.05)
+            wait_for_flock(fd, self._lock_timeout, lambda: VaultError(
+                f"the vault {self.path} is locked by another awsv process",
+                hint=f"wait for it to finish; the lock is {lock_path}",
+            ))
             yield
         finally:
             os.close(fd)  # closing releases the flock

@@ -28,12 +28,9 @@ settings (service name, lock directory).
 from __future__ import annotations
 
 import builtins
-import errno
-import fcntl
 import json
 import os
 import sys
-import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,6 +38,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from awsv import paths
 from awsv.errors import AwsvError, BackendUnavailable, VaultCorrupted, VaultError
+from awsv.locking import wait_for_flock
 from awsv.vault.base import Item
 
 if TYPE_CHECKING:
@@ -117,7 +115,7 @@ def _priority(backend: KeyringBackend) -> float:
     """The backend's priority; keyring signals "not viable here" by raising from it."""
     try:
         return float(_retrying(lambda: backend.priority))
-    except Exception as exc:  # noqa: BLE001 - keyring's own viability check treats any exception from `priority` as "not viable"
+    except Exception as exc:
         raise BackendUnavailable(
             f"the keyring backend {backend_label(backend)} cannot be used here: {_reason(exc)}",
             hint=FIX_HINT,
@@ -160,7 +158,7 @@ def _check_chain(backend: Any, label: str) -> None:
     """A chain is safe only if it has members and every member is safe."""
     try:
         members = list(backend.backends)
-    except Exception as exc:  # noqa: BLE001 - discovering the chain runs third-party backend code
+    except Exception as exc:
         raise BackendUnavailable(
             f"the keyring chain {label} cannot be built here: {_one_line(exc)}", hint=FIX_HINT
         ) from exc
@@ -192,7 +190,7 @@ def detect_backend() -> KeyringBackend:
         ) from exc
     try:
         return _retrying(keyring.get_keyring)
-    except Exception as exc:  # noqa: BLE001 - keyring imports and probes whatever backend the user configured, which may raise anything
+    except Exception as exc:
         named = os.environ.get("PYTHON_KEYRING_BACKEND")
         which = f"{named} (from PYTHON_KEYRING_BACKEND)" if named else "configured for keyring"
         raise BackendUnavailable(
@@ -352,7 +350,7 @@ class KeyringVault:
             return _retrying(fn, *args)
         except AwsvError:
             raise
-        except Exception as exc:  # noqa: BLE001 - backend code is third-party; every failure must become one line, not a traceback
+        except Exception as exc:
             raise translate_error(exc, action) from exc
 
     def _delete_entry(self, name: str) -> None:
@@ -362,7 +360,7 @@ class KeyringVault:
             _retrying(self.keyring_backend.delete_password, self.service, name)
         except PasswordDeleteError:
             pass  # already gone: deleted by someone outside awsv since we looked
-        except Exception as exc:  # noqa: BLE001 - see _call
+        except Exception as exc:
             raise translate_error(exc, "delete an item") from exc
 
     def _read_index(self) -> builtins.set[str]:
@@ -389,20 +387,13 @@ class KeyringVault:
         """Hold an exclusive flock on the lock file; closing the descriptor releases it."""
         fd = self._open_lock_file()
         try:
-            deadline = time.monotonic() + self.lock_timeout
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except OSError as exc:
-                    if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                        raise VaultError(f"cannot lock {self.lock_path}: {exc.strerror}") from exc
-                if time.monotonic() >= deadline:
-                    raise VaultError(
-                        "timed out waiting for another awsv process to update the keyring",
-                        hint=f"retry; if no awsv is running, check what holds {self.lock_path}",
-                    )
-                time.sleep(0.01)
+            try:
+                wait_for_flock(fd, self.lock_timeout, lambda: VaultError(
+                    "timed out waiting for another awsv process to update the keyring",
+                    hint=f"retry; if no awsv is running, check what holds {self.lock_path}",
+                ))
+            except OSError as exc:
+                raise VaultError(f"cannot lock {self.lock_path}: {exc.strerror}") from exc
             yield
         finally:
             os.close(fd)
