@@ -355,10 +355,10 @@ def get_federation_token(client: Any, *, what: str, name: str, duration: int,
     `sts.StsError` family, one line each.
     """
     check_duration(duration, MAX_FEDERATION_DURATION, "GetFederationToken")
-    with sts._errors(client, what, signer):  # sts's one error mapping, shared on purpose
+    with sts.sts_errors(client, what, signer):  # sts's one error mapping, shared on purpose
         response = client.get_federation_token(Name=name, DurationSeconds=duration,
                                                Policy=OWN_PERMISSIONS_POLICY)
-        creds = sts._credentials(response)  # the same parsing as every STS call
+        creds = sts.parse_credentials(response)  # the same parsing as every STS call
         arn = response.get("FederatedUser", {}).get("Arn")
         if not isinstance(arn, str):
             raise KeyError("FederatedUser")

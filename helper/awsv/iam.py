@@ -86,7 +86,7 @@ def make_client(env: Mapping[str, str], profile: Profile | None,
                     user_agent_extra="awsv")
     try:
         # The same isolated botocore session STS clients use (no profile, no files).
-        session = sts._isolated_session(settings)
+        session = sts.isolated_session(settings)
         return session.create_client(
             "iam", region_name=region or sts.DEFAULT_REGION, endpoint_url=settings.endpoint_url,
             aws_access_key_id=creds.access_key_id, aws_secret_access_key=creds.secret_access_key,

@@ -208,7 +208,7 @@ def make_factory(settings: ClientSettings) -> StsFactory:
         from botocore.config import Config  # only when a client is really needed
 
         if "session" not in cache:
-            cache["session"] = _isolated_session(settings)
+            cache["session"] = isolated_session(settings)
         config = Config(
             connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout,
@@ -237,7 +237,7 @@ def make_factory(settings: ClientSettings) -> StsFactory:
     return create
 
 
-def _isolated_session(settings: ClientSettings) -> Any:
+def isolated_session(settings: ClientSettings) -> Any:
     """A botocore session that reads no profile, no config file and no AWS_* variable that matters."""
     from botocore.session import Session
 
@@ -271,9 +271,9 @@ def get_session_token(client: Any, *, what: str, duration: int, serial: str | No
     params: dict[str, Any] = {"DurationSeconds": duration}
     if serial:
         params.update(SerialNumber=serial, TokenCode=code)
-    with _errors(client, what, signer):
+    with sts_errors(client, what, signer):
         response = client.get_session_token(**params)
-        return _credentials(response)
+        return parse_credentials(response)
 
 
 def assume_role(client: Any, *, what: str, role_arn: str, session_name: str, duration: int,
@@ -286,9 +286,9 @@ def assume_role(client: Any, *, what: str, role_arn: str, session_name: str, dur
         params["ExternalId"] = external_id
     if serial:
         params.update(SerialNumber=serial, TokenCode=code)
-    with _errors(client, what, signer):
+    with sts_errors(client, what, signer):
         response = client.assume_role(**params)
-        creds = _credentials(response)
+        creds = parse_credentials(response)
         arn = response.get("AssumedRoleUser", {}).get("Arn")
         if not isinstance(arn, str):
             raise KeyError("AssumedRoleUser")
@@ -298,7 +298,7 @@ def assume_role(client: Any, *, what: str, role_arn: str, session_name: str, dur
 
 def get_caller_identity(client: Any, *, what: str, signer: str = "the credentials") -> tuple[str, str]:
     """GetCallerIdentity: (account id, ARN) of whoever signs with the client's credentials."""
-    with _errors(client, what, signer):
+    with sts_errors(client, what, signer):
         response = client.get_caller_identity()
         account, arn = response["Account"], response["Arn"]
         if not isinstance(account, str) or not isinstance(arn, str):
@@ -306,7 +306,7 @@ def get_caller_identity(client: Any, *, what: str, signer: str = "the credential
         return account, arn
 
 
-def _credentials(response: Mapping[str, Any]) -> Credentials:
+def parse_credentials(response: Mapping[str, Any]) -> Credentials:
     """The `Credentials` block of an STS answer; anything missing raises KeyError (malformed)."""
     block = response["Credentials"]
     expiration = block["Expiration"]
@@ -330,7 +330,7 @@ _INVALID_REQUEST = {"ValidationError", "InvalidParameterValue", "MalformedPolicy
 
 
 @contextmanager
-def _errors(client: Any, what: str, signer: str) -> Iterator[None]:
+def sts_errors(client: Any, what: str, signer: str) -> Iterator[None]:
     """Turn every botocore failure inside the block into one StsError subclass."""
     from botocore import exceptions as bx
     from botocore.parsers import ResponseParserError
