@@ -596,3 +596,38 @@ def test_boto_is_not_imported_on_a_cache_hit(world: AwsvWorld) -> None:
                           text=True, timeout=30, check=False)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["from_cache"] is True
+
+
+def test_cli_asks_the_mfa_code_once_for_two_roles_on_a_pty(world: AwsvWorld) -> None:
+    """The real CLI on a real terminal: `use a` asks for the code, `use b` (same source) does not."""
+    import pexpect
+
+    world.config(f"""
+        [profile base]
+        mfa_serial = {MFA}
+        [profile a]
+        role_arn = arn:aws:iam::111111111111:role/a
+        source_profile = base
+        [profile b]
+        role_arn = arn:aws:iam::222222222222:role/b
+        source_profile = base
+    """)
+    world.add_key("base")
+    outputs = []
+    for profile in ("a", "b"):
+        out = world.home / f"{profile}.sh"
+        # stdout captured as by eval "$(awsv use …)"; the prompt must still reach the terminal.
+        child = pexpect.spawn("/bin/sh", ["-c", f'exec "{sys.executable}" -m awsv use {profile} '
+                                          f'--shell bash > "{out}"'],
+                              env=world.env, encoding="utf-8", timeout=30)
+        if profile == "a":
+            child.expect_exact(f"MFA code for {MFA}: ")
+            child.sendline("314159")
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == 0, child.before
+        assert "MFA code" not in (child.before or "")  # b: not asked
+        outputs.append(out.read_text())
+    assert world.proxy.count("GetSessionToken") == 1 and world.proxy.count("AssumeRole") == 2
+    assert world.proxy.params("GetSessionToken")[0]["TokenCode"] == "314159"
+    assert all("AWS_SESSION_TOKEN=" in o for o in outputs)
