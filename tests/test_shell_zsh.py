@@ -505,3 +505,36 @@ def test_doctor_sees_the_integration_only_through_the_wrapper(sw: ShellWorld, te
 
     assert shell_check(through)["status"] == "pass" and "zsh" in shell_check(through)["message"]
     assert shell_check(bare)["status"] == "warn"
+
+
+def test_passphrase_typed_once_through_the_plugin_and_credential_process(
+        sw: ShellWorld, terms: list[Term], tmp_path: Path) -> None:
+    """Real use with the agent on: the zsh plugin's `awsv use`, and the AWS CLI's
+    credential_process, across several commands, fetch the passphrase once."""
+    from tests.conftest import TEST_PASSPHRASE
+
+    counter, script = tmp_path / "asked", tmp_path / "pw"
+    script.write_text(f'#!/bin/sh\necho asked >> "{counter}"\nprintf "%s\\n" "{TEST_PASSPHRASE}"\n')
+    script.chmod(0o700)
+    config = sw.home / ".aws" / "config"
+    if "[profile viaawsv]" not in config.read_text():
+        with config.open("a") as fh:
+            fh.write(f"\n[profile viaawsv]\ncredential_process = {sw.bin}/awsv exec -j team-sandbox\n")
+    env = {"AWSV_AGENT": "auto", "AWSV_FILE_PASSPHRASE": "", "AWSV_PASSPHRASE_COMMAND": str(script)}
+    term = open_zsh(sw, terms, tmp_path, **env)
+    out = tmp_path / "arn.txt"
+    try:
+        term.enter("awsv use prod && awsv off && awsv use team-sandbox && awsv use base; echo STEP1")
+        term.wait(r"^STEP1")
+        term.enter(f"aws sts get-caller-identity --profile viaawsv --query Arn --output text > {out}; "
+                   f"aws sts get-caller-identity --profile viaawsv --query Arn --output text >> {out}; "
+                   "echo STEP2")
+        term.wait(r"^STEP2", timeout=60)
+        assert term.value("$AWSV_PROFILE") == "base"
+    finally:
+        lock = subprocess.run([str(sw.bin / "awsv"), "lock"], env=sw.env(**env), capture_output=True,
+                              text=True, timeout=30)
+    assert lock.returncode == 0, lock.stderr
+    arns = out.read_text().split()
+    assert len(arns) == 2 and all(":assumed-role/Sandbox/" in a for a in arns)
+    assert counter.read_text().count("asked") == 1
