@@ -327,6 +327,7 @@ do_install() {
         say "  zsh:  add to ~/.zshrc:   source $(tilde "$SHELL_DIR/zsh/awsv.plugin.zsh")"
     fi
     say "  bash: add to ~/.bashrc:  source $(tilde "$SHELL_DIR/bash/awsv.bash")"
+    say "  prompt badge: put AWSV_PROMPT_AUTO=1 before that line (or \${AWSV_BADGE} in your prompt)"
     say ""
     say "Next steps:"
     say "  awsv add PROFILE     store a long-term access key in the encrypted vault"
