@@ -32,6 +32,7 @@ from tests.test_shell_zsh import (
     Term,
     badge,
     count_forks,
+    doctor_shell_checks,
     make_shell_world,
     terms,  # noqa: F401  (pytest fixture)
 )
@@ -317,15 +318,6 @@ def test_shell_init_finds_installed_files_and_quotes_the_path(tmp_path: Path) ->
 
 def test_doctor_sees_the_integration_only_through_the_wrapper(sw: ShellWorld, terms: list[Term],  # noqa: F811
                                                               tmp_path: Path) -> None:
-    term = open_bash(sw, terms, tmp_path)
-    through, bare = tmp_path / "through.json", tmp_path / "bare.json"
-    term.enter(f"awsv doctor --json > {through}; command awsv doctor --json > {bare}; echo DONE")
-    term.wait(r"^DONE")
-
-    def shell_check(path: Path) -> dict[str, str]:
-        import json
-
-        return next(c for c in json.loads(path.read_text())["checks"] if c["check"] == "shell")
-
-    assert shell_check(through)["status"] == "pass" and "bash" in shell_check(through)["message"]
-    assert shell_check(bare)["status"] == "warn" and "shell-init" in shell_check(bare)["fix"]
+    through, bare = doctor_shell_checks(open_bash(sw, terms, tmp_path), tmp_path)
+    assert through["status"] == "pass" and "bash" in through["message"]
+    assert bare["status"] == "warn" and "shell-init" in bare["fix"]

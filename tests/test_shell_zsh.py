@@ -493,18 +493,21 @@ def test_no_fork_per_prompt_with_an_active_session(sw: ShellWorld, terms: list[T
     assert re.search(badge("base"), term.last_prompt(PROMPT_MARK))
 
 
-def test_doctor_sees_the_integration_only_through_the_wrapper(sw: ShellWorld, terms: list[Term],
-                                                              tmp_path: Path) -> None:
-    term = open_zsh(sw, terms, tmp_path)
-    through, bare = tmp_path / "through.json", tmp_path / "bare.json"
+def doctor_shell_checks(term: Term, tmp: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """`awsv doctor`'s shell check run through the wrapper, then past it (`command awsv`)."""
+    through, bare = tmp / "through.json", tmp / "bare.json"
     term.enter(f"awsv doctor --json > {through}; command awsv doctor --json > {bare}; echo DONE")
     term.wait(r"^DONE")
+    return tuple(  # type: ignore[return-value]
+        next(c for c in json.loads(path.read_text())["checks"] if c["check"] == "shell")
+        for path in (through, bare))
 
-    def shell_check(path: Path) -> dict[str, str]:
-        return next(c for c in json.loads(path.read_text())["checks"] if c["check"] == "shell")
 
-    assert shell_check(through)["status"] == "pass" and "zsh" in shell_check(through)["message"]
-    assert shell_check(bare)["status"] == "warn"
+def test_doctor_sees_the_integration_only_through_the_wrapper(sw: ShellWorld, terms: list[Term],
+                                                              tmp_path: Path) -> None:
+    through, bare = doctor_shell_checks(open_zsh(sw, terms, tmp_path), tmp_path)
+    assert through["status"] == "pass" and "zsh" in through["message"]
+    assert bare["status"] == "warn"
 
 
 def test_passphrase_typed_once_through_the_plugin_and_credential_process(
