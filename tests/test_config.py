@@ -235,3 +235,12 @@ def test_dangerous_profile_names_refused(name: str) -> None:
         validate_profile_name(name)
     with pytest.raises(InvalidProfileName):
         resolve(AwsConfig.parse(""), name)
+
+
+@pytest.mark.parametrize("header, names", [
+    ("[profile prod]", ["prod"]), ("[profile   spaced]", ["spaced"]), ("[profile\tx]", ["x"]),
+    ('[profile "quoted name"]', ["quoted name"]), ("[profile 'prod-q']", ["prod-q"]),
+    ('[profile "unterminated]', []), ("[profile a b]", []),
+])
+def test_section_names_split_like_shlex(header: str, names: list[str]) -> None:
+    assert AwsConfig.parse(f"{header}\nregion = r\n").names() == names
