@@ -122,3 +122,10 @@ def test_ctrl_c_at_the_prompt_changes_nothing(env: dict[str, str], home: Path) -
     assert child.exitstatus == 130
     assert "Traceback" not in (child.before or "")
     assert not (home / ".local" / "share" / "awsv" / "vault.awsv").exists()
+
+
+def test_passphrase_command_printing_non_utf8(awsv: AwsvRunner) -> None:
+    r = awsv("add", "prod", input=f"{KEY_ID}\n{SECRET}\n",
+             env={"AWSV_FILE_PASSPHRASE": None, "AWSV_PASSPHRASE_COMMAND": r"printf '\377\376'"})
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "not UTF-8 text" in r.stderr

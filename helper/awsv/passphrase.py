@@ -57,11 +57,14 @@ def run_passphrase_command(command: str, env: Mapping[str, str]) -> str:
             f"passphrase command failed with exit status {proc.returncode}",
             hint="check AWSV_PASSPHRASE_COMMAND",
         )
-    out = proc.stdout.decode("utf-8", errors="strict") if proc.stdout else ""
+    try:
+        out = proc.stdout.decode("utf-8") if proc.stdout else ""
+    except UnicodeDecodeError:
+        raise PassphraseUnavailable("passphrase command printed something that is not UTF-8 text",
+                                    hint="check AWSV_PASSPHRASE_COMMAND") from None
     if out.endswith("\n"):
         out = out[:-1]
-        if out.endswith("\r"):
-            out = out[:-1]
+        out = out.removesuffix("\r")
     if not out:
         raise PassphraseUnavailable("passphrase command printed nothing")
     return out
