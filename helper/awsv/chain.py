@@ -16,7 +16,7 @@ role's AssumeRole, as botocore does.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from awsv.config import AwsConfig, Profile
 from awsv.errors import ConfigError, SourceProfileLoop
@@ -170,11 +170,11 @@ def _apply_mfa_rule(
     """
     if source.mfa_serial is None and hops and hops[0].mfa_serial and source.kind == "vault":
         first = hops[0]
-        source = Source(**{**source.__dict__, "mfa_serial": first.mfa_serial,
-                           "mfa_process": source.mfa_process or first.mfa_process})
+        source = replace(source, mfa_serial=first.mfa_serial,
+                         mfa_process=source.mfa_process or first.mfa_process)
     kept: list[RoleHop] = []
     for hop in hops:
         if hop.mfa_serial is not None and hop.mfa_serial == source.mfa_serial:
-            hop = RoleHop(**{**hop.__dict__, "mfa_serial": None, "mfa_process": None})
+            hop = replace(hop, mfa_serial=None, mfa_process=None)
         kept.append(hop)
     return source, kept

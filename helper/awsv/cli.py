@@ -86,12 +86,21 @@ def _fast_parser(command: str) -> argparse.ArgumentParser | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from awsv.commands import importing, keys, listing
-    from awsv.commands import clear, exec_, export, use, whoami
-    from awsv.commands import agent_cmds
-    from awsv.commands import doctor
-    from awsv.commands import shell_init
-    from awsv.commands import login, rotate
+    from awsv.commands import (
+        agent_cmds,
+        clear,
+        doctor,
+        exec_,
+        export,
+        importing,
+        keys,
+        listing,
+        login,
+        rotate,
+        shell_init,
+        use,
+        whoami,
+    )
 
     parser, sub = _new_parser()
     keys.register(sub)

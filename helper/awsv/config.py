@@ -100,7 +100,7 @@ class AwsConfig:
     # -- loading -------------------------------------------------------------
 
     @classmethod
-    def load(cls, env: Mapping[str, str] = os.environ) -> "AwsConfig":
+    def load(cls, env: Mapping[str, str] = os.environ) -> AwsConfig:
         """Read `AWS_CONFIG_FILE` (default ~/.aws/config); a missing file is an empty config."""
         path = aws_config_file(env)
         try:
@@ -118,7 +118,7 @@ class AwsConfig:
         return cls.parse(text, path=path)
 
     @classmethod
-    def parse(cls, text: str, path: Path | None = None) -> "AwsConfig":
+    def parse(cls, text: str, path: Path | None = None) -> AwsConfig:
         """Parse config text; a syntax error becomes one ConfigError naming file and line."""
         where = str(path) if path else "AWS config"
         parser = configparser.RawConfigParser(default_section="\0no default section\0",

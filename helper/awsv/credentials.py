@@ -7,7 +7,7 @@ forget the expiry or print the secret by accident (`repr` hides it).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from awsv.errors import VaultCorrupted
@@ -46,7 +46,7 @@ class Credentials:
         """
         if self.expiration is None:
             return None
-        return self.expiration.astimezone(timezone.utc).replace(microsecond=0).isoformat()
+        return self.expiration.astimezone(UTC).replace(microsecond=0).isoformat()
 
     def to_item(self) -> dict[str, Any]:
         """Vault representation (for the session cache)."""
@@ -55,7 +55,7 @@ class Credentials:
                 "expiration": self.expiration_iso(), "account_id": self.account_id, "arn": self.arn}
 
     @classmethod
-    def from_item(cls, item: dict[str, Any]) -> "Credentials":
+    def from_item(cls, item: dict[str, Any]) -> Credentials:
         try:
             exp = item.get("expiration")
             return cls(

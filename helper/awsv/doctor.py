@@ -13,7 +13,7 @@ import shutil
 import stat
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
@@ -164,7 +164,7 @@ def agent(env: Mapping[str, str]) -> Iterator[Finding]:
         yield Finding("agent", INFO, "no agent running: the vault is locked",
                       "`awsv unlock` (or the next command that needs the vault) starts one")
         return
-    until = datetime.fromtimestamp(float(status.get("expires", 0)), timezone.utc)
+    until = datetime.fromtimestamp(float(status.get("expires", 0)), UTC)
     yield Finding("agent", PASS, f"agent pid {status.get('pid')} holds the {status.get('backend')} "
                   f"vault until {until:%H:%M} UTC")
     if not status.get("memory_locked"):
@@ -250,7 +250,7 @@ def clock(env: Mapping[str, str], *, now: Callable[[], datetime] | None = None,
     url = endpoint_url(env, None) or DEFAULT_STS_URL
     request = urllib.request.Request(url, method="GET", headers={"User-Agent": "awsv-doctor"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) endpoint from config
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             date = response.headers.get("Date")
     except urllib.error.HTTPError as exc:  # STS answers 4xx to a bare GET, still with a Date
         date = exc.headers.get("Date") if exc.headers else None
@@ -266,7 +266,7 @@ def clock(env: Mapping[str, str], *, now: Callable[[], datetime] | None = None,
     except (TypeError, ValueError):
         yield Finding("clock", WARN, f"{url} sent an unreadable Date header; clock not checked")
         return
-    local = (now or (lambda: datetime.now(timezone.utc)))()
+    local = (now or (lambda: datetime.now(UTC)))()
     skew = (local - remote).total_seconds()
     direction = "ahead of" if skew > 0 else "behind"
     text = f"local clock is {abs(skew):.0f}s {direction} {url}"

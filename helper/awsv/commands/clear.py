@@ -26,7 +26,7 @@ def clear(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("clear", help="delete cached sessions (all, or one profile's)",
                        description="Delete cached temporary sessions from the vault; the next "
                        "use, exec or export gets fresh ones. Long-term keys stay.")

@@ -28,7 +28,7 @@ def doctor(ctx: Context, args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("doctor", help="check plaintext keys, permissions, backend, agent, config, clock",
                        description="Run health checks; each is pass, warn or fail with a fix. "
                        "Exits 1 if any check fails.")

@@ -20,7 +20,12 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from awsv.commands.export import credential_process_json
-from awsv.commands.use import add_session_arguments, changes_for, describe_expiry, resolve_credentials
+from awsv.commands.use import (
+    add_session_arguments,
+    changes_for,
+    describe_expiry,
+    resolve_credentials,
+)
 from awsv.context import Context
 from awsv.environment import active_session, apply_to
 from awsv.errors import AwsvError, UsageError
@@ -122,7 +127,7 @@ def run(ctx: Context, args: argparse.Namespace, *, execvpe: Execvpe | None = Non
     return 0  # only reached with an injected execvpe that returns
 
 
-def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("exec", help="run a command (or a shell) with a profile's temporary credentials",
                        description="Run CMD with temporary credentials for PROFILE in its "
                        "environment (default: $SHELL). The vault passphrase variables are never "

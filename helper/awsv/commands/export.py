@@ -16,7 +16,12 @@ from __future__ import annotations
 import argparse
 import json
 
-from awsv.commands.use import add_session_arguments, changes_for, render, resolve_credentials
+from awsv.commands.use import (
+    add_session_arguments,
+    changes_for,
+    render,
+    resolve_credentials,
+)
 from awsv.context import Context
 from awsv.credentials import Credentials
 from awsv.environment import set_values
@@ -82,7 +87,7 @@ def export(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("export", help="print a profile's temporary credentials in a chosen format",
                        description="Print temporary credentials for PROFILE as env lines, shell "
                        "code, JSON, a credentials-file section, or credential_process JSON.")

@@ -165,7 +165,7 @@ def _key_of(line: str) -> str | None:
     return stripped.split("=", 1)[0].strip().lower()
 
 
-def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("import", help="move keys from ~/.aws/credentials into the vault")
     p.add_argument("--file", metavar="PATH", help="credentials file to read (default: "
                    "$AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials)")

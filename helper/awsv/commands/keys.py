@@ -118,7 +118,7 @@ def remove(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("add", help="store a profile's long-term access key in the vault",
                        description="Store a long-term access key. The key is read from a hidden "
                        "prompt, from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (--env), or from two "

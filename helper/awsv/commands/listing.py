@@ -95,7 +95,7 @@ def list_profiles(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("list", aliases=["ls"], help="list profiles and where their credentials come from")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--json", action="store_true", help="machine-readable output")

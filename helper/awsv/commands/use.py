@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from awsv.context import Context
@@ -40,7 +40,7 @@ def add_session_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def resolve_credentials(ctx: Context, profile: str, args: argparse.Namespace, *,
-                        action: str = "exporting") -> "Resolved":
+                        action: str = "exporting") -> Resolved:
     """Validate `profile`, get its credentials and warn loudly when they are long-term keys.
 
     `action` says what the command does with them, for the warning
@@ -64,7 +64,7 @@ def resolve_credentials(ctx: Context, profile: str, args: argparse.Namespace, *,
     return resolved
 
 
-def changes_for(profile: str, resolved: "Resolved") -> dict[str, str | None]:
+def changes_for(profile: str, resolved: Resolved) -> dict[str, str | None]:
     """The contract's change map for a resolved profile (its region already honours --region).
 
     The profile's display settings (awsv_color, awsv_alias) ride along, so
@@ -87,15 +87,15 @@ def render(ctx: Context, shell_flag: str | None, changes: dict[str, str | None])
         raise AwsvError(f"cannot write shell code: {exc}") from None
 
 
-def describe_expiry(resolved: "Resolved", now: datetime | None = None) -> str:
+def describe_expiry(resolved: Resolved, now: datetime | None = None) -> str:
     """`expires 13:05 UTC (in 59 min)`, or a note that the key does not expire."""
     creds = resolved.credentials
     if creds.expiration is None:
         return "does not expire"
-    left = creds.seconds_left(now or datetime.now(timezone.utc)) or 0.0
+    left = creds.seconds_left(now or datetime.now(UTC)) or 0.0
     minutes = max(0, int(left // 60))
     span = f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
-    return f"expires {creds.expiration.astimezone(timezone.utc):%H:%M} UTC (in {span})"
+    return f"expires {creds.expiration.astimezone(UTC):%H:%M} UTC (in {span})"
 
 
 def _refuse_terminal(ctx: Context, command: str) -> None:
@@ -141,7 +141,7 @@ def _add_shell_argument(p: argparse.ArgumentParser) -> None:
                    help="shell to write code for: bash, zsh or fish (default: detected)")
 
 
-def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("use", help="print shell code that switches this shell to a profile",
                        description='Print shell code for `eval "$(awsv use PROFILE)"` that exports '
                        "temporary credentials for PROFILE (default: $AWS_PROFILE, else default).")

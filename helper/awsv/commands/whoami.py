@@ -64,7 +64,7 @@ def whoami(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("whoami", help="show the AWS identity of this shell's (or a profile's) credentials",
                        description="Call STS GetCallerIdentity with the credentials in this "
                        "environment, or with PROFILE's credentials when a profile is given.")

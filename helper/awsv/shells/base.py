@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+
 TYPE_CHECKING = False  # typing costs milliseconds on the hot path; annotations are strings anyway
 if TYPE_CHECKING:
     from typing import ClassVar

@@ -19,7 +19,7 @@ def open_vault(
     backend: str,
     *,
     env: Mapping[str, str] = os.environ,
-    passphrase_provider: "Callable[[bool], str] | None" = None,
+    passphrase_provider: Callable[[bool], str] | None = None,
 ) -> Vault:
     """Return the vault for `backend` ("file" or "keyring").
 

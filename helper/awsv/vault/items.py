@@ -45,7 +45,7 @@ class LongTermKey:
                 "secret_access_key": self.secret_access_key}
 
     @classmethod
-    def from_item(cls, item: Item) -> "LongTermKey":
+    def from_item(cls, item: Item) -> LongTermKey:
         try:
             return cls(str(item["access_key_id"]), str(item["secret_access_key"]))
         except (KeyError, TypeError) as exc:
