@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 from awsv.credential_process import CredentialProcessError
+from awsv.durations import Ttls, parse_duration
 from awsv.errors import AwsvError, UsageError
 from awsv.mfa import MfaUnavailable
-from awsv.sessions import Ttls, cached_sessions, clear_sessions, parse_duration
+from awsv.sessions import cached_sessions, clear_sessions
 from awsv.vault.items import key_item_name
 
 from tests.support import fault_proxy as _proxy

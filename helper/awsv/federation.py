@@ -58,16 +58,15 @@ from typing import Any
 
 from awsv import sts
 from awsv.credentials import Credentials, account_from_arn
+from awsv.durations import MIN_DURATION
 from awsv.errors import AwsvError, UsageError
 
 FEDERATION_URL_VAR = "AWSV_FEDERATION_URL"
 #: Shown by the console as the party that built the link.
 ISSUER = "awsv"
-#: Bounds AWS documents, in seconds.
-MIN_DURATION = 900
+#: Bounds AWS documents, in seconds (the shortest one, MIN_DURATION, is in awsv.durations).
 MAX_SESSION_DURATION = 43200  # SessionDuration on getSigninToken
 MAX_FEDERATION_DURATION = 129600  # GetFederationToken DurationSeconds
-ROLE_CHAINING_LIMIT = 3600
 #: Sign-in links expire this long after they are made (AWS's rule, for messages).
 LINK_LIFETIME = 900
 #: GetFederationToken's Name: 2-32 characters of these.

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 
 from awsv import tty
 from awsv.errors import PassphraseUnavailable, VaultError
-from awsv.secret_env import SECRET_ENV_VARS, child_env  # noqa: F401 - SECRET_ENV_VARS re-exported
+from awsv.secret_env import child_env
 
 COMMAND_VARS = ("AWSV_PASSPHRASE_COMMAND",)
 ENV_VARS = ("AWSV_FILE_PASSPHRASE", "AWS_VAULT_FILE_PASSPHRASE")

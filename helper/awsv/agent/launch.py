@@ -58,7 +58,7 @@ class AgentSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> AgentSettings:
         """AWSV_AGENT, AWSV_AGENT_IDLE, AWSV_AGENT_MAX; a bad value is a UsageError."""
-        from awsv.sessions import parse_duration  # the one duration syntax of awsv
+        from awsv.durations import parse_duration  # the one duration syntax of awsv
 
         def seconds(var: str, default: int) -> int:
             raw = env.get(var)

@@ -2,7 +2,7 @@
 
 The command replaces awsv (`execvpe`), so its exit status, signals and
 terminal are its own and the caller sees them unchanged. Its environment is
-the caller's minus everything that unlocks the vault (`passphrase.child_env`)
+the caller's minus everything that unlocks the vault (`secret_env.child_env`)
 plus the session variables of the contract (`awsv.environment`). Without a
 command it starts `$SHELL`.
 
@@ -30,7 +30,7 @@ from awsv.context import Context
 from awsv.environment import active_session, apply_to
 from awsv.errors import AwsvError, UsageError
 from awsv.names import validate_profile_name
-from awsv.passphrase import child_env
+from awsv.secret_env import child_env
 
 DEFAULT_SHELL = "/bin/sh"
 

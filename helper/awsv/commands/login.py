@@ -53,9 +53,10 @@ from awsv import federation, sts
 from awsv.chain import Chain, resolve
 from awsv.context import Context
 from awsv.credentials import Credentials
+from awsv.durations import ROLE_CHAINING_LIMIT
 from awsv.errors import AwsvError, UsageError
 from awsv.names import validate_profile_name
-from awsv.passphrase import SECRET_ENV_VARS, child_env
+from awsv.secret_env import SECRET_ENV_VARS, child_env
 from awsv.vault.items import LongTermKey, key_item_name
 
 #: GetFederationToken's duration when --duration is not given.
@@ -137,13 +138,13 @@ def console_credentials(ctx: Context, profile: str, *, duration: int | None = No
 
 
 def _check_chained(profile: str, chain: Chain, duration: int) -> None:
-    if duration > federation.ROLE_CHAINING_LIMIT:
+    if duration > ROLE_CHAINING_LIMIT:
         raise UsageError(
             f"--duration {duration}s is over 1h, and profile {profile!r} gets its role by role "
             f"chaining ({chain.describe()}): AWS caps those credentials at 1h and refuses a "
             "longer console session for them",
             hint="a role assumed directly from a key in the vault can have up to 12h")
-    federation.check_duration(duration, federation.ROLE_CHAINING_LIMIT, "role chaining")
+    federation.check_duration(duration, ROLE_CHAINING_LIMIT, "role chaining")
 
 
 def _stored_key(ctx: Context, profile: str) -> Credentials:
@@ -362,7 +363,7 @@ def _timeout(env: Mapping[str, str]) -> float:
     raw = env.get(TIMEOUT_VAR)
     if not raw:
         return DEFAULT_TIMEOUT
-    from awsv.sessions import parse_duration
+    from awsv.durations import parse_duration
 
     value = parse_duration(raw, TIMEOUT_VAR)
     if value < 1:
@@ -371,7 +372,7 @@ def _timeout(env: Mapping[str, str]) -> float:
 
 
 def login(ctx: Context, args: argparse.Namespace) -> int:
-    from awsv.sessions import parse_duration
+    from awsv.durations import parse_duration
 
     profile = validate_profile_name(args.profile)
     duration = parse_duration(args.duration, "--duration") if args.duration else None

@@ -77,7 +77,7 @@ def verify_timeout(env: Mapping[str, str]) -> float:
     raw = env.get(VERIFY_TIMEOUT_VAR)
     if not raw:
         return DEFAULT_VERIFY_TIMEOUT
-    from awsv.sessions import parse_duration
+    from awsv.durations import parse_duration
 
     return float(parse_duration(raw, VERIFY_TIMEOUT_VAR))
 

@@ -46,7 +46,8 @@ def resolve_credentials(ctx: Context, profile: str, args: argparse.Namespace, *,
     `action` says what the command does with them, for the warning
     ("exporting", "using"). Raises whatever `sessions.get_credentials` raises.
     """
-    from awsv.sessions import SessionOptions, get_credentials, parse_duration
+    from awsv.durations import parse_duration
+    from awsv.sessions import SessionOptions, get_credentials
 
     validate_profile_name(profile)
     raw_duration = getattr(args, "duration", None)
