@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from awsv import federation as fedlib
-from awsv.commands.login import _argv, browser_commands
+from awsv.browser import _argv, browser_commands
 from awsv.errors import UsageError
 
 from tests.conftest import AwsvRunner

@@ -35,38 +35,23 @@ passphrase variables.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import hmac
-import os
-import secrets
-import shlex
-import subprocess
-import threading
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Any, Self
 
 from awsv import federation, sts
+from awsv.browser import TIMEOUT_VAR, open_in_browser
 from awsv.chain import Chain, resolve
 from awsv.context import Context
 from awsv.credentials import Credentials
 from awsv.durations import ROLE_CHAINING_LIMIT
 from awsv.errors import AwsvError, UsageError
 from awsv.names import validate_profile_name
-from awsv.secret_env import SECRET_ENV_VARS, child_env
 from awsv.vault.items import LongTermKey, key_item_name
 
 #: GetFederationToken's duration when --duration is not given.
 DEFAULT_FEDERATION_DURATION = 3600
-TIMEOUT_VAR = "AWSV_LOGIN_TIMEOUT"
 DEFAULT_TIMEOUT = 120.0
-
-
-class LoginError(AwsvError):
-    """The browser could not be opened on the sign-in link."""
 
 
 @dataclass(frozen=True)
@@ -182,178 +167,6 @@ def _federation(ctx: Context, chain: Chain, key: Credentials, *, duration: int |
         name=federation.federated_user_name(arn), duration=seconds, signer=signer)
     return ConsoleCredentials(creds, region, None, creds.expiration or now() + timedelta(seconds=seconds),
                               "federation")
-
-
-# -- the browser ---------------------------------------------------------------
-
-
-class OneShotRedirect:
-    """A loopback HTTP server answering one GET of a random path with a 302 to `target`.
-
-    The browser is given `url` instead of the sign-in link, so the link never
-    appears in a process's argv. Only the first fetch by a process of the
-    same user (checked on Linux) gets the redirect; then the path is dead.
-    """
-
-    def __init__(self, target: str) -> None:
-        self._target = target
-        self._path = "/" + secrets.token_urlsafe(32)
-        self.served = threading.Event()
-        self.refused = 0
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: object) -> None:
-                pass  # the path is a secret of sorts: never logged
-
-            def do_GET(self) -> None:
-                owner._answer(self)
-
-        self._server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self._server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}{self._path}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def _answer(self, handler: BaseHTTPRequestHandler) -> None:
-        path_ok = hmac.compare_digest(handler.path.encode(), self._path.encode())
-        if not path_ok or self.served.is_set():
-            self._reply(handler, 404)
-            return
-        uid = peer_uid(handler.client_address[1], self.port)
-        if uid is not None and uid != os.getuid():
-            self.refused += 1
-            self._reply(handler, 403)
-            return
-        self._reply(handler, 302, location=self._target)
-        self.served.set()
-
-    @staticmethod
-    def _reply(handler: BaseHTTPRequestHandler, status: int, location: str | None = None) -> None:
-        handler.send_response(status)
-        if location:
-            handler.send_header("Location", location)
-        handler.send_header("Cache-Control", "no-store")
-        handler.send_header("Referrer-Policy", "no-referrer")
-        handler.send_header("Content-Length", "0")
-        handler.end_headers()
-        handler.wfile.flush()
-
-
-def peer_uid(client_port: int, server_port: int) -> int | None:
-    """The uid owning the loopback TCP socket from `client_port` to `server_port`, from /proc.
-
-    None where /proc/net/tcp is not available (macOS) or the socket is gone.
-    """
-    local, remote = f":{client_port:04X}", f":{server_port:04X}"
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(table, encoding="ascii") as handle:
-                rows = handle.read().splitlines()[1:]
-        except OSError:
-            continue
-        for row in rows:
-            fields = row.split()
-            if len(fields) > 7 and fields[1].endswith(local) and fields[2].endswith(remote):
-                return int(fields[7])
-    return None
-
-
-def browser_commands(env: Mapping[str, str]) -> list[list[str]] | None:
-    """`$BROWSER` as a list of commands (None when unset); each is tried in turn."""
-    raw = env.get("BROWSER")
-    if not raw:
-        return None
-    commands = []
-    for entry in raw.split(os.pathsep):
-        try:
-            argv = shlex.split(entry)
-        except ValueError:
-            raise UsageError("$BROWSER cannot be parsed (unbalanced quotes)") from None
-        if argv:
-            commands.append(argv)
-    return commands or None
-
-
-def _argv(template: list[str], url: str) -> list[str]:
-    if any("%s" in arg for arg in template):
-        return [arg.replace("%s", url) for arg in template]
-    return [*template, url]
-
-
-def open_in_browser(ctx: Context, url: str, *, timeout: float, poll: float = 0.05) -> None:
-    """Open `url` in the user's browser through a one-shot loopback redirect.
-
-    Returns once the browser has fetched the redirect; raises LoginError when
-    every $BROWSER command fails, no browser is found, or nothing fetches the
-    address within `timeout` seconds. No message contains `url`.
-    """
-    with OneShotRedirect(url) as redirect:
-        pending = browser_commands(ctx.env)
-        if pending is None:
-            _webbrowser(redirect.url)
-            pending = []
-        deadline = time.monotonic() + timeout
-        proc: subprocess.Popen[bytes] | None = None
-        failure = ""
-        while not redirect.served.wait(poll):
-            if proc is not None and proc.poll() not in (None, 0):
-                failure, proc = f"exited with status {proc.returncode}", None
-            if proc is None and pending:
-                proc, failure = _start(ctx, _argv(pending.pop(0), redirect.url), failure)
-            if proc is None and not pending and failure:
-                raise LoginError(f"the browser command from $BROWSER {failure}",
-                                 hint="fix $BROWSER, or run `awsv login --stdout PROFILE` and "
-                                      "open the link yourself")
-            if time.monotonic() >= deadline:
-                raise LoginError(f"no browser fetched the sign-in link within {timeout:g}s",
-                                 hint=f"{TIMEOUT_VAR} sets the wait; or use --stdout and open "
-                                      "the link yourself")
-
-
-def _start(ctx: Context, argv: list[str], failure: str) -> tuple[subprocess.Popen[bytes] | None, str]:
-    """Start one browser command; its stdout goes to our stderr (stdout is a protocol)."""
-    try:
-        out: Any = ctx.stderr.fileno()
-    except (AttributeError, OSError, ValueError):
-        out = subprocess.DEVNULL
-    try:
-        return subprocess.Popen(argv, env=child_env(ctx.env), stdout=out), failure
-    except FileNotFoundError:
-        return None, f"was not found ({argv[0]!r})"
-    except OSError as exc:
-        return None, f"cannot be run ({argv[0]!r}: {exc.strerror})"
-
-
-def _webbrowser(address: str) -> None:
-    """Python's webbrowser, with the vault passphrase variables out of os.environ meanwhile."""
-    import webbrowser
-
-    with _without(os.environ, SECRET_ENV_VARS):
-        try:
-            opened = webbrowser.get().open(address)
-        except webbrowser.Error:
-            opened = False
-    if not opened:
-        raise LoginError("no browser found to open the sign-in link",
-                         hint="set $BROWSER, or run `awsv login --stdout PROFILE` and open the "
-                              "link yourself")
-
-
-@contextlib.contextmanager
-def _without(environ: Any, names: tuple[str, ...]) -> Iterator[None]:
-    saved = {name: environ.pop(name) for name in names if name in environ}
-    try:
-        yield
-    finally:
-        environ.update(saved)
 
 
 # -- the command ---------------------------------------------------------------
