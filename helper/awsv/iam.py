@@ -16,7 +16,6 @@ for the region's partition.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -95,7 +94,7 @@ def make_client(env: Mapping[str, str], profile: Profile | None,
         raise IamError(f"{region!r} is not a valid AWS region name",
                        hint="check --region and the profile's region") from None
     except (bx.BotoCoreError, ValueError) as exc:
-        raise IamError(f"cannot create an IAM client: {_one_line(str(exc))}") from None
+        raise IamError(f"cannot create an IAM client: {sts.one_line(str(exc))}") from None
 
 
 # -- calls -------------------------------------------------------------------
@@ -153,7 +152,7 @@ def _errors(client: Any, what: str, signer: str) -> Iterator[None]:
     from botocore import exceptions as bx
     from botocore.parsers import ResponseParserError
 
-    endpoint = _endpoint(client)
+    endpoint = sts.endpoint_of(client, "the IAM endpoint")
     try:
         yield
     except bx.ClientError as exc:
@@ -171,7 +170,7 @@ def _errors(client: Any, what: str, signer: str) -> Iterator[None]:
                        hint="is the endpoint really IAM? check AWS_ENDPOINT_URL_IAM / "
                             "AWS_ENDPOINT_URL / endpoint_url") from None
     except bx.ParamValidationError as exc:
-        raise IamError(f"{what}: invalid request: {_one_line(str(exc))}") from None
+        raise IamError(f"{what}: invalid request: {sts.one_line(str(exc))}") from None
     except bx.BotoCoreError as exc:
         raise IamError(f"{what} failed: {type(exc).__name__}") from None
 
@@ -179,7 +178,7 @@ def _errors(client: Any, what: str, signer: str) -> Iterator[None]:
 def _client_error(exc: Any, what: str, signer: str) -> IamError:
     error = exc.response.get("Error", {}) if isinstance(exc.response, dict) else {}
     code = str(error.get("Code") or "Unknown")
-    message = _one_line(str(error.get("Message") or ""))
+    message = sts.one_line(str(error.get("Message") or ""))
     said = f": {message}" if message else ""
     if code in ("LimitExceeded", "LimitExceededException"):
         return IamLimitExceeded(f"{what}: IAM limit reached{said}")
@@ -194,13 +193,3 @@ def _client_error(exc: Any, what: str, signer: str) -> IamError:
     if code.isdigit():
         return IamError(f"{what}: the endpoint answered HTTP {code} without a valid IAM error")
     return IamError(f"{what} failed: {code}{said}")
-
-
-def _endpoint(client: Any) -> str:
-    url = str(getattr(getattr(client, "meta", None), "endpoint_url", "") or "the IAM endpoint")
-    return re.sub(r"//[^/@]*@", "//", url)
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    flat = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -232,7 +232,7 @@ def make_factory(settings: ClientSettings) -> StsFactory:
             raise StsInvalidRequest(f"{region!r} is not a valid AWS region name",
                                     hint="check --region and the profile's region") from None
         except (bx.BotoCoreError, ValueError) as exc:
-            raise StsError(f"cannot create an STS client: {_one_line(str(exc))}") from None
+            raise StsError(f"cannot create an STS client: {one_line(str(exc))}") from None
 
     return create
 
@@ -335,7 +335,7 @@ def sts_errors(client: Any, what: str, signer: str) -> Iterator[None]:
     from botocore import exceptions as bx
     from botocore.parsers import ResponseParserError
 
-    endpoint = _endpoint(client)
+    endpoint = endpoint_of(client)
     try:
         yield
     except bx.ClientError as exc:
@@ -367,7 +367,7 @@ def sts_errors(client: Any, what: str, signer: str) -> Iterator[None]:
             hint="is the endpoint really STS? check AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL / endpoint_url",
         ) from None
     except bx.ParamValidationError as exc:
-        raise StsInvalidRequest(f"{what}: invalid request: {_one_line(str(exc))}") from None
+        raise StsInvalidRequest(f"{what}: invalid request: {one_line(str(exc))}") from None
     except bx.BotoCoreError as exc:
         raise StsError(f"{what} failed: {type(exc).__name__}") from None
 
@@ -375,7 +375,7 @@ def sts_errors(client: Any, what: str, signer: str) -> Iterator[None]:
 def _client_error(exc: Any, what: str, signer: str, client: Any) -> StsError:
     error = exc.response.get("Error", {}) if isinstance(exc.response, dict) else {}
     code = str(error.get("Code") or "Unknown")
-    message = _one_line(str(error.get("Message") or ""))
+    message = one_line(str(error.get("Message") or ""))
     said = f": {message}" if message else ""
     if code in ("AccessDenied", "AccessDeniedException") and re.search(
             r"multi.?factor|\bMFA\b", message, re.IGNORECASE):
@@ -398,7 +398,7 @@ def _client_error(exc: Any, what: str, signer: str, client: Any) -> StsError:
     if code.isdigit():
         # botocore found no STS error document in the body, only an HTTP status.
         return StsMalformedResponse(
-            f"{what}: {_endpoint(client)} answered HTTP {code} without a valid STS error",
+            f"{what}: {endpoint_of(client)} answered HTTP {code} without a valid STS error",
             hint="is the endpoint really STS? check AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL / endpoint_url")
     if code in _THROTTLING:
         attempts = _attempts(exc)
@@ -417,13 +417,13 @@ def _attempts(exc: Any) -> int:
     return int(retries) + 1 if isinstance(retries, int) else 1
 
 
-def _endpoint(client: Any) -> str:
-    """The client's endpoint, without any user:password@ part."""
-    url = str(getattr(getattr(client, "meta", None), "endpoint_url", "") or "the STS endpoint")
+def endpoint_of(client: Any, default: str = "the STS endpoint") -> str:
+    """The client's endpoint for messages, without any user:password@ part."""
+    url = str(getattr(getattr(client, "meta", None), "endpoint_url", "") or default)
     return re.sub(r"//[^/@]*@", "//", url)
 
 
-def _one_line(text: str, limit: int = 300) -> str:
+def one_line(text: str, limit: int = 300) -> str:
     """AWS's message on one line, printable, bounded."""
     flat = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
