@@ -265,6 +265,18 @@ AWSV_REFRESH_INTERVAL=0
 """
 
 
+
+def forks_of_a_command_and_of_prompts(term: Term, tmp: Path) -> tuple[int, int]:
+    """Forks while running `/bin/true` (the control), then over 20 bare prompts."""
+    control = count_forks(term, tmp, lambda: (term.enter("/bin/true"), term.sync()))
+
+    def prompts() -> None:
+        for _ in range(20):
+            term.keys("Enter")
+        term.sync()
+
+    return control, count_forks(term, tmp, prompts)
+
 def zshrc(sw: ShellWorld, how: str, extra: str = "") -> None:
     """Write ~/.zshrc loading the plugin `how`: omz, source or shell-init."""
     home = sw.home
@@ -481,15 +493,9 @@ def test_no_fork_per_prompt_with_an_active_session(sw: ShellWorld, terms: list[T
     term.wait(badge("base"))
     term.sync()
 
-    # The counter works: one external command is at least one fork.
-    assert count_forks(term, tmp_path, lambda: (term.enter("/bin/true"), term.sync())) >= 1
-
-    def prompts() -> None:
-        for _ in range(20):
-            term.keys("Enter")
-        term.sync()
-
-    assert count_forks(term, tmp_path, prompts) == 0
+    control, per_prompts = forks_of_a_command_and_of_prompts(term, tmp_path)
+    assert control >= 1  # the counter works: one external command is at least one fork
+    assert per_prompts == 0
     assert re.search(badge("base"), term.last_prompt(PROMPT_MARK))
 
 
