@@ -16,6 +16,7 @@ import hmac
 import os
 import secrets
 import shlex
+import signal
 import subprocess
 import threading
 import time
@@ -151,19 +152,23 @@ def open_in_browser(ctx: Context, url: str, *, timeout: float, poll: float = 0.0
         deadline = time.monotonic() + timeout
         proc: subprocess.Popen[bytes] | None = None
         failure = ""
-        while not redirect.served.wait(poll):
-            if proc is not None and proc.poll() not in (None, 0):
-                failure, proc = f"exited with status {proc.returncode}", None
-            if proc is None and pending:
-                proc, failure = _start(ctx, _argv(pending.pop(0), redirect.url), failure)
-            if proc is None and not pending and failure:
-                raise BrowserError(f"the browser command from $BROWSER {failure}",
-                                 hint="fix $BROWSER, or run `awsv login --stdout PROFILE` and "
-                                      "open the link yourself")
-            if time.monotonic() >= deadline:
-                raise BrowserError(f"no browser fetched the sign-in link within {timeout:g}s",
-                                 hint=f"{TIMEOUT_VAR} sets the wait; or use --stdout and open "
-                                      "the link yourself")
+        try:
+            while not redirect.served.wait(poll):
+                if proc is not None and proc.poll() not in (None, 0):
+                    failure, proc = f"exited with status {proc.returncode}", None
+                if proc is None and pending:
+                    proc, failure = _start(ctx, _argv(pending.pop(0), redirect.url), failure)
+                if proc is None and not pending and failure:
+                    raise BrowserError(f"the browser command from $BROWSER {failure}",
+                                     hint="fix $BROWSER, or run `awsv login --stdout PROFILE` and "
+                                          "open the link yourself")
+                if time.monotonic() >= deadline:
+                    raise BrowserError(f"no browser fetched the sign-in link within {timeout:g}s",
+                                     hint=f"{TIMEOUT_VAR} sets the wait; or use --stdout and open "
+                                          "the link yourself")
+        except BaseException:
+            _stop_group(proc)  # timeout or Ctrl-C: a launcher still running goes, with its children
+            raise
 
 
 def _start(ctx: Context, argv: list[str], failure: str) -> tuple[subprocess.Popen[bytes] | None, str]:
@@ -173,11 +178,23 @@ def _start(ctx: Context, argv: list[str], failure: str) -> tuple[subprocess.Pope
     except (AttributeError, OSError, ValueError):
         out = subprocess.DEVNULL
     try:
-        return subprocess.Popen(argv, env=child_env(ctx.env), stdout=out), failure
+        # Its own process group: Ctrl-C at our prompt is ours, and `_stop_group` can end it whole.
+        return subprocess.Popen(argv, env=child_env(ctx.env), stdout=out, process_group=0), failure
     except FileNotFoundError:
         return None, f"was not found ({argv[0]!r})"
     except OSError as exc:
         return None, f"cannot be run ({argv[0]!r}: {exc.strerror})"
+
+
+def _stop_group(proc: subprocess.Popen[bytes] | None) -> None:
+    """Kill a browser command's process group if the command itself is still running."""
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        pass
+    proc.wait()
 
 
 def _webbrowser(address: str) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from awsv import paths
 from awsv.errors import AwsvError
+from awsv.safe_read import read_text_file
 
 PASS, WARN, FAIL, INFO = "pass", "warn", "fail", "info"
 #: SigV4 rejects requests more than 5 minutes off; warn well before that.
@@ -49,9 +50,8 @@ def plaintext_credentials(env: Mapping[str, str]) -> Iterator[Finding]:
         return
     parser = configparser.RawConfigParser(default_section="\0none\0", interpolation=None)
     try:
-        with open(path, encoding="utf-8") as fh:
-            parser.read_file(fh)
-    except (OSError, UnicodeDecodeError, configparser.Error):
+        parser.read_string(read_text_file(path, what="credentials file"))
+    except (OSError, AwsvError, configparser.Error):
         yield Finding("plaintext-keys", WARN, f"cannot parse {path} to check it for secrets",
                       "inspect it by hand; `awsv import` moves keys into the vault")
         return

@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import os
 import shlex
-import subprocess
 from collections.abc import Callable, Mapping
 
 from awsv import tty
-from awsv.errors import PassphraseUnavailable, VaultError
-from awsv.secret_env import child_env
+from awsv.errors import Interrupted, PassphraseUnavailable, VaultError
+from awsv.user_command import (CommandInterrupted, CommandOutputTooLarge, CommandTimedOut,
+                                spawn_bounded)
 
 COMMAND_VARS = ("AWSV_PASSPHRASE_COMMAND",)
 ENV_VARS = ("AWSV_FILE_PASSPHRASE", "AWS_VAULT_FILE_PASSPHRASE")
 
 _SHELL_CHARS = set("|&;<>()$`\\\"'*?[]#~=%{}\n")
 COMMAND_TIMEOUT = 120.0
+#: A passphrase is a line; a command printing more than this is broken (README, "Limits").
+MAX_PASSPHRASE_OUTPUT = 64 * 1024
 
 
 def run_passphrase_command(command: str, env: Mapping[str, str]) -> str:
@@ -40,25 +42,31 @@ def run_passphrase_command(command: str, env: Mapping[str, str]) -> str:
     needs_shell = not argv or any(ch in _SHELL_CHARS for ch in command.replace("'", "").replace('"', ""))
     args: list[str] | str = ["/bin/sh", "-c", command] if needs_shell else argv
     try:
-        proc = subprocess.run(args, stdout=subprocess.PIPE, env=child_env(env),
-                              timeout=COMMAND_TIMEOUT, check=False)
+        status, stdout = spawn_bounded(args, env=env, timeout=COMMAND_TIMEOUT,
+                                       max_output=MAX_PASSPHRASE_OUTPUT)
     except FileNotFoundError:
         raise PassphraseUnavailable(
             f"passphrase command not found: {argv[0] if argv else command!r}",
             hint="check AWSV_PASSPHRASE_COMMAND",
         ) from None
-    except subprocess.TimeoutExpired:
+    except CommandTimedOut:
         raise PassphraseUnavailable(
             f"passphrase command did not finish within {COMMAND_TIMEOUT:.0f}s") from None
+    except CommandOutputTooLarge:
+        raise PassphraseUnavailable(
+            f"passphrase command printed more than {MAX_PASSPHRASE_OUTPUT} bytes",
+            hint="check AWSV_PASSPHRASE_COMMAND: it must print only the passphrase") from None
+    except CommandInterrupted:
+        raise Interrupted("the passphrase command was interrupted") from None
     except OSError as exc:
         raise PassphraseUnavailable(f"cannot run passphrase command: {exc.strerror}") from None
-    if proc.returncode != 0:
+    if status != 0:
         raise PassphraseUnavailable(
-            f"passphrase command failed with exit status {proc.returncode}",
+            f"passphrase command failed with exit status {status}",
             hint="check AWSV_PASSPHRASE_COMMAND",
         )
     try:
-        out = proc.stdout.decode("utf-8") if proc.stdout else ""
+        out = stdout.decode("utf-8") if stdout else ""
     except UnicodeDecodeError:
         raise PassphraseUnavailable("passphrase command printed something that is not UTF-8 text",
                                     hint="check AWSV_PASSPHRASE_COMMAND") from None

@@ -15,6 +15,7 @@ from awsv.context import Context
 from awsv.errors import AwsvError, UsageError
 from awsv.names import validate_profile_name
 from awsv.paths import aws_config_file
+from awsv.safe_read import read_text_file
 from awsv.vault.items import LongTermKey, key_item_name
 
 _KEY_ID = re.compile(r"[A-Z0-9]{16,128}\Z")
@@ -87,11 +88,9 @@ def _add_config_section(ctx: Context, profile: str) -> None:
         return
     path = aws_config_file(ctx.env)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text_file(path, what="AWS config")
     except FileNotFoundError:
         text = ""
-    except OSError as exc:
-        raise AwsvError(f"cannot read {path}: {exc.strerror}") from None
     header = "[default]" if profile == "default" else f"[profile {profile}]"
     if text and not text.endswith("\n"):
         text += "\n"
