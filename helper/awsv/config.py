@@ -27,6 +27,10 @@ KNOWN_KEYS = frozenset({
     "credential_source", "web_identity_token_file", "sso_session", "sso_start_url",
     "awsv_color", "awsv_alias",
 })
+#: The longest include_profile chain followed (README, "Limits").
+MAX_INCLUDE_DEPTH = 50
+#: "Did you mean" is computed only for configs of at most this many profiles.
+MAX_SUGGESTION_POOL = 2000
 
 
 @dataclass(frozen=True)
@@ -193,6 +197,9 @@ class AwsConfig:
                     "include_profile loop: " + " -> ".join([*trail, current])
                 )
             trail.append(current)
+            if len(trail) > MAX_INCLUDE_DEPTH:
+                raise ConfigError(f"profile {name!r}: its include_profile chain is longer than "
+                                  f"{MAX_INCLUDE_DEPTH} profiles")
             if current not in self._raw:
                 raise ProfileNotFound(
                     f"profile {current!r} (include_profile of {trail[-2]!r}) is not in {self._where()}"
@@ -210,7 +217,9 @@ class AwsConfig:
         import difflib  # only on this error path
 
         candidates = sorted({*self._raw, *(extra_names or [])})
-        close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.6)
+        # Bounded: a hostile config of many dangling names must not cost n² comparisons.
+        close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.6) \
+            if len(candidates) <= MAX_SUGGESTION_POOL else []
         hint = f"did you mean {' or '.join(close)}?" if close else (
             "run `awsv list` to see the profiles" if candidates else
             f"add a [profile {name}] section to {self._where()}, or `awsv add {name}`"

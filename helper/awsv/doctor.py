@@ -204,7 +204,7 @@ def on_path(env: Mapping[str, str]) -> Iterator[Finding]:
 
 def config(env: Mapping[str, str]) -> Iterator[Finding]:
     """Every profile in the AWS config resolves; MFA settings are consistent."""
-    from awsv.chain import resolve
+    from awsv.chain import Resolver
     from awsv.config import AwsConfig
     from awsv.names import is_valid_profile_name
 
@@ -214,6 +214,7 @@ def config(env: Mapping[str, str]) -> Iterator[Finding]:
         yield Finding("config", FAIL, exc.message, exc.hint)
         return
     problems = 0
+    resolver = Resolver(cfg, in_vault=lambda _name: True)  # shared chain tails: linear time
     for name in cfg.names():
         if not is_valid_profile_name(name):
             problems += 1
@@ -221,7 +222,7 @@ def config(env: Mapping[str, str]) -> Iterator[Finding]:
                           "rename it to letters, digits and _ . @ + = , -")
             continue
         try:
-            chain = resolve(cfg, name, in_vault=lambda _name: True)
+            chain = resolver.resolve(name)
         except AwsvError as exc:
             problems += 1
             yield Finding("config", FAIL, exc.message, exc.hint)

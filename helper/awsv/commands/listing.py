@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from awsv.chain import resolve
+from awsv.chain import Resolver
 from awsv.context import Context
 from awsv.errors import ConfigError
 from awsv.names import is_valid_profile_name
@@ -40,6 +40,7 @@ def _rows(ctx: Context) -> list[dict[str, object]]:
     config = ctx.config
     stored = {p for n in ctx.vault.list() if (p := profile_of_key_item(n)) is not None}
     sessions = _session_left(ctx)
+    resolver = Resolver(config, in_vault=stored.__contains__)  # shared chain tails: linear time
     rows: list[dict[str, object]] = []
     for name in [*config.names(), *sorted(stored - set(config.names()))]:
         left = sessions.get(name)
@@ -51,7 +52,7 @@ def _rows(ctx: Context) -> list[dict[str, object]]:
             rows.append(row)
             continue
         try:
-            chain = resolve(config, name, in_vault=stored.__contains__)
+            chain = resolver.resolve(name)
         except ConfigError as exc:
             row.update(source="error", region=None, error=exc.message)
         else:
