@@ -14,8 +14,11 @@ import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
+
+from tests.test_agent import World, cleanup_agents, make_world
 
 SCALE = os.environ.get("AWSV_HARDENING_SCALE", "ci").strip().lower()
 if SCALE not in ("ci", "full"):
@@ -59,3 +62,13 @@ def tally(request: pytest.FixtureRequest) -> Iterator[Tally]:
                                  "test": request.node.nodeid}) + "\n")
     assert t.tried > 0, "the test tried nothing"
     assert t.held == t.tried, f"{t.tried - t.held} of {t.tried} did not hold: {t.notes}"
+
+
+@pytest.fixture
+def agent_world(home: Path) -> Iterator[World]:
+    """tests/test_agent.py's world: a file vault and a real agent of this test's own."""
+    w = make_world(home)
+    try:
+        yield w
+    finally:
+        cleanup_agents(w.awsv, w.mark)

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import AwsvRunner
-from tests.test_agent import World, alive, make_world, cleanup_agents, wait_for
+from tests.test_agent import World, alive, wait_for
 
 PY = sys.executable
 CLEAN_DOC = {"Version": 1, "AccessKeyId": "ASIAHARDENING0000001",
@@ -62,15 +62,6 @@ def _agent_rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise AssertionError("no VmRSS line")
-
-
-@pytest.fixture
-def agent_world(home: Path) -> World:
-    w = make_world(home)
-    try:
-        yield w
-    finally:
-        cleanup_agents(w.awsv, w.mark)
 
 
 def test_1_silent_connections_are_bounded_and_dropped(agent_world: World) -> None:
