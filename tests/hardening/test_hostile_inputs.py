@@ -27,7 +27,7 @@ from awsv.errors import AwsvError
 from awsv.mfa import MfaUnavailable, run_mfa_process
 from awsv.passphrase import run_passphrase_command
 from awsv.user_command import MAX_OUTPUT
-from tests.hardening.conftest import Tally, size
+from tests.hardening.conftest import FULL, Tally, size
 from tests.hardening.test_defects import _make, chained_config, helper_script, run_limited
 
 pytestmark = pytest.mark.slow
@@ -110,7 +110,7 @@ def test_hostile_config_files(home: Path, env: dict[str, str], tally: Tally) -> 
     cases.append(("/dev/null symlink", lambda: (_clear(config), config.symlink_to("/dev/null"))
                   and None))
     cases.append(("symlink loop", lambda: (_clear(config), config.symlink_to(config)) and None))
-    for i in range(size(6, 60)):
+    for i in range(size(2, 60)):
         cases.append((f"garbage {i}", lambda: (_clear(config), config.write_bytes(_garbage_config(rng))) and None))
     cases.append(("include loop", lambda: (_clear(config), config.write_text(
         "[profile a]\ninclude_profile = b\n[profile b]\ninclude_profile = a\n")) and None))
@@ -124,7 +124,7 @@ def test_hostile_config_files(home: Path, env: dict[str, str], tally: Tally) -> 
         chained_config(MAX_CHAIN_DEPTH + size(10, 5000)))) and None))
     for name, make in cases:
         make()
-        for args in (["list"], ["export", "a"]):
+        for args in (["list"], ["export", "a"]) if FULL else (["export", "a"],):
             r = run_limited(env, *args, timeout=60)
             lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
             clean = ("Traceback" not in r.stderr and len(lines) <= 2

@@ -79,7 +79,7 @@ def test_fuzzed_credentials_through_use(shell: str, home: Path, tally: Tally) ->
     (home / ".aws" / "config").write_text(f"[profile cp]\ncredential_process = {script} {doc_file}\n")
     env = base_env(home)
 
-    @settings(max_examples=size(3, 30), deadline=None, derandomize=True, database=None,
+    @settings(max_examples=size(2, 30), deadline=None, derandomize=True, database=None,
               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
     @given(secret=PRINTABLE, token=PRINTABLE)
     @example(secret="'\"$(touch${IFS}pwned)`touch${IFS}pwned`;|&<>\\", token="%s${IFS}!!{}*?[]~#")

@@ -84,7 +84,7 @@ def test_kill_9_during_every_kind_of_write(tmp_path: Path, tally: Tally) -> None
     key = vault.unlock()
     rng = random.Random(12)
     last = 0
-    kills = size(12, 400)
+    kills = size(6, 400)
     for _ in range(kills):
         proc = _python(CYCLER, str(path), str(last))
         assert proc.stdin and proc.stdout
