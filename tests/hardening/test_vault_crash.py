@@ -11,6 +11,7 @@ as the passphrase does, without paying Argon2 per case.
 
 from __future__ import annotations
 
+import os
 import random
 import signal
 import subprocess
@@ -21,9 +22,11 @@ from pathlib import Path
 import pytest
 
 from awsv.errors import AwsvError
+from awsv.paths import data_dir
 from awsv.vault.file import VAULT_FILE, FileVault
 from tests.conftest import HELPER, TEST_PASSPHRASE
 from tests.hardening.conftest import Tally, size
+from tests.test_agent import World
 
 pytestmark = pytest.mark.slow
 
@@ -165,3 +168,45 @@ def test_random_bit_flips_truncations_extensions(small_vault: tuple[Path, bytes,
             mutated = bytearray(data + rng.randbytes(rng.randint(1, 4096)))
             note = "extended"
         tally.attempt(_refused(path, bytes(mutated), key), note)
+
+
+AGENT_CLIENT = """
+import os, sys
+from awsv.agent.client import connect
+vault = connect(os.environ, "file")
+assert vault is not None, "no agent"
+i = int(sys.argv[1])
+while True:
+    i += 1
+    vault.set("blob", {"n": i, "data": f"{i:08d}" * 30000})
+    print(i, flush=True)
+"""
+
+
+@pytest.mark.hardening_row("kill -9 of the agent during served writes")
+def test_kill_9_of_the_agent_during_served_writes(agent_world: World, tally: Tally) -> None:
+    w = agent_world
+    vault_path = data_dir(w.env) / VAULT_FILE
+    rng = random.Random(5)
+    last = 0
+    for _ in range(size(1, 100)):
+        w.ok("list")  # (re)starts the agent: asks the passphrase once
+        pid = w.agent_pid()
+        proc = subprocess.Popen([sys.executable, "-c", AGENT_CLIENT, str(last)], env=w.env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert first.strip(), proc.stderr.read() if proc.stderr else ""
+        time.sleep(rng.uniform(0, 0.1))
+        os.kill(pid, signal.SIGKILL)
+        out, _ = proc.communicate(timeout=30)
+        acked = [int(x) for x in [first, *out.split()] if x.strip()]
+        try:
+            item = FileVault(vault_path, passphrase_provider=lambda creating: TEST_PASSPHRASE).get("blob")
+        except AwsvError as exc:
+            tally.attempt(False, f"after write {acked[-1]}: {exc.message}")
+            continue
+        n = item["n"] if item else -1
+        whole = item is not None and item["data"] == f"{n:08d}" * 30000
+        tally.attempt(whole and n in (acked[-1], acked[-1] + 1), f"after write {acked[-1]}: found {n}")
+        last = max(n, 0)
