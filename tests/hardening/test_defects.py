@@ -383,3 +383,49 @@ def test_7_ctrl_c_kills_the_grandchildren(home: Path, env: dict[str, str], tmp_p
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     assert wait_for(lambda: not alive(grandchild), timeout=5), "the grandchild outlived Ctrl-C"
+
+
+PROMPTER = """\
+    import json, subprocess, sys
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
+    with open({pidfile!r}, "w") as fh:
+        fh.write(str(child.pid))
+    import os, signal
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # die of Ctrl-C quietly, as most programs do
+    fd = os.open("/dev/tty", os.O_RDWR)
+    os.write(fd, b"helper code: ")
+    code = os.read(fd, 100).decode().strip()
+    child.kill()
+    print(json.dumps({{"Version": 1, "AccessKeyId": "ASIAPROMPT" + code, "SecretAccessKey": "s3cr3t",
+                      "SessionToken": "t0k3n", "Expiration": "2099-01-01T00:00:00Z"}}))
+"""
+
+
+def test_7_on_a_terminal_a_helper_still_prompts_and_ctrl_c_kills_its_group(
+        home: Path, env: dict[str, str], tmp_path: Path) -> None:
+    """On a real pty the helper's group gets the terminal: it can prompt, and Ctrl-C reaches it."""
+    import pexpect
+
+    pidfile = tmp_path / "grandchild"
+    script = helper_script(tmp_path, "prompter", PROMPTER.format(pidfile=str(pidfile)))
+    write_config(home, f"[profile cp]\ncredential_process = {script}\n")
+    out = tmp_path / "out"
+    argv = ["-c", f'exec "{PY}" -m awsv export cp > "{out}"']
+    child = pexpect.spawn("/bin/sh", argv, env=env, encoding="utf-8", timeout=30)
+    child.expect_exact("helper code: ")
+    child.sendline("42")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    assert "ASIAPROMPT42" in out.read_text()
+    # Again, and this time Ctrl-C at the helper's prompt.
+    pidfile.unlink()
+    child = pexpect.spawn("/bin/sh", argv, env=env, encoding="utf-8", timeout=30)
+    child.expect_exact("helper code: ")
+    grandchild = int(pidfile.read_text())
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130, child.before
+    assert "Traceback" not in (child.before or "") and "was interrupted" in (child.before or "")
+    assert wait_for(lambda: not alive(grandchild), timeout=5), "the grandchild outlived Ctrl-C"
