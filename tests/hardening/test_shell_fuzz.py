@@ -11,7 +11,6 @@ what awsv accepts (printable ASCII: quotes, `$`, backticks and all).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import uuid
