@@ -35,7 +35,7 @@ VALUE = st.lists(st.one_of(st.sampled_from(FRAGMENTS),
                                                  blacklist_categories=("Cs",)), max_size=40)),
                  max_size=6).map("".join)
 
-SETTINGS = settings(max_examples=size(6, 45), deadline=None, derandomize=True, database=None,
+SETTINGS = settings(max_examples=size(6, 130), deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
