@@ -97,21 +97,23 @@ def runs_awsv_back(config: AwsConfig, command: str, busy: Iterable[str]) -> str 
     `busy` are the profiles being resolved when `command` would run. The
     awsv it starts resolves some profile Q: a loop when Q is busy, or when
     Q's own chain (source_profile links, then its credential_process, read
-    the same way) reaches a busy profile. Every step adds a profile to the
-    set it checks against, so this ends on any config.
+    the same way) reaches a busy profile. A cycle that avoids the busy
+    profiles is not this resolution's loop (the profile in it reports its own
+    when resolved). Every step visits a new profile, so this ends on any config.
     """
     from awsv.errors import AwsvError
 
-    seen = list(busy)
+    busy_set = set(busy)
+    visited: set[str] = set()  # profiles already followed: a cycle elsewhere is their own problem
     target = awsv_profile_of(command)
     while target is not None:
-        if target in seen:
-            return target
         current = target
         while True:
-            if current not in config:
-                return None  # vault-only or missing: its own resolution will say
-            seen.append(current)
+            if current in busy_set:
+                return current
+            if current not in config or current in visited:
+                return None  # vault-only, missing, or a cycle its own resolution reports
+            visited.add(current)
             try:
                 profile = config.profile(current)
             except AwsvError:
@@ -119,8 +121,6 @@ def runs_awsv_back(config: AwsConfig, command: str, busy: Iterable[str]) -> str 
             nxt = profile.source_profile if profile.role_arn else None
             if nxt is None or nxt == current:
                 break
-            if nxt in seen:
-                return nxt
             current = nxt
         process = profile.credential_process
         target = awsv_profile_of(process) if process else None
