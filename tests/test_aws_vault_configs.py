@@ -264,8 +264,9 @@ def test_every_profile_of_every_example_resolves(home: Path, moto: str, example:
     errors = {name: rows[name]["error"] for name in expected if rows[name]["error"]}
     assert errors == {}
     missing = {name: rows[name]["source"] for name in expected if "missing" in str(rows[name]["source"])}
-    # Only the bare [default] of home-and-work (region only, no key: aws-vault's too) lacks one.
-    assert set(missing) <= {"default"}
+    # Only what the examples themselves leave keyless: home-and-work's bare [default]
+    # (region only) and the mixin's `common`, "a config fragment rather than a profile".
+    assert set(missing) <= {"default", "common"}
 
 
 # -- credential_process recipes, driven by the AWS CLI -------------------------------------

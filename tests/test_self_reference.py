@@ -272,3 +272,73 @@ def test_commands_that_do_not_loop_are_kept_and_never_ask_the_vault() -> None:
     # `other` runs awsv for `direct`, which does not need `other`: not a loop.
     assert runs_awsv_back(LOOPS, "awsv exec -j direct", ["other"]) is None
     assert resolve(LOOPS, "other", in_vault=no_vault).source.kind == "credential_process"
+
+
+# -- doctor ---------------------------------------------------------------------------------
+
+
+def doctor_config(h: Home, env: dict[str, str] | None = None) -> tuple[int, list[dict[str, str]]]:
+    r = h.awsv("doctor", "--json", env=env, timeout=QUICK * 3)
+    found = json.loads(r.stdout)["checks"]
+    return r.returncode, [f for f in found if f["check"] == "config"]
+
+
+def test_doctor_explains_the_pattern_when_the_vault_is_locked(without_key: Home) -> None:
+    _, found = doctor_config(without_key)
+    [finding] = [f for f in found if "'default': its credential_process" in f["message"]]
+    assert finding["status"] == "info"
+    assert "runs awsv for itself" in finding["message"] and "fine when a key" in finding["message"]
+    assert "awsv unlock" in finding["fix"]
+
+
+@pytest.mark.parametrize("stored", [True, False])
+def test_doctor_asks_the_agent_whether_the_key_is_there(home: Path, moto: str, stored: bool) -> None:  # noqa: F811
+    """With an unlocked agent, doctor gives a verdict without asking for any passphrase."""
+    from tests.test_agent import cleanup_agents
+
+    h = Home(home, moto, ISSUE_CONFIG)
+    mark = f"selfref-{home.parent.name}"
+    agent_env = {"AWSV_AGENT": "auto", "AWSV_TEST_MARK": mark}
+    try:
+        profile = "default" if stored else "unrelated"
+        key_id, secret = create_user_with_key(moto, f"doctor-{stored}")
+        r = h.awsv("add", "--env", profile, env={**agent_env, "AWS_ACCESS_KEY_ID": key_id,
+                                                 "AWS_SECRET_ACCESS_KEY": secret})
+        assert r.returncode == 0, r.stderr
+        assert h.awsv("unlock", env=agent_env).returncode == 0
+        status = h.awsv("unlock", "--status", "--json", env=agent_env)
+        assert json.loads(status.stdout)["unlocked"] is True, status.stderr
+        # No passphrase source at all: only the agent can answer.
+        rc, found = doctor_config(h, {**agent_env, "AWSV_FILE_PASSPHRASE": None})
+        [finding] = [f for f in found if "'default': its credential_process" in f["message"]]
+        if stored:
+            assert finding["status"] == "pass" and "uses the key stored for it" in finding["message"]
+        else:
+            assert rc == 1 and finding["status"] == "fail"
+            assert "no key for it is in the vault" in finding["message"]
+            assert finding["fix"] == "awsv add default"
+    finally:
+        cleanup_agents(h.awsv, mark)
+
+
+def test_the_agent_path_honours_the_mark(home: Path, moto: str) -> None:  # noqa: F811
+    """A cached session served by the agent (the hot path) is refused under the mark too."""
+    from tests.test_agent import cleanup_agents
+
+    h = Home(home, moto, ISSUE_CONFIG)
+    mark = f"selfref-fast-{home.parent.name}"
+    agent_env = {"AWSV_AGENT": "auto", "AWSV_TEST_MARK": mark}
+    try:
+        key_id, secret = create_user_with_key(moto, "fast-user")
+        assert h.awsv("add", "--env", "default", env={**agent_env, "AWS_ACCESS_KEY_ID": key_id,
+                                                      "AWS_SECRET_ACCESS_KEY": secret}).returncode == 0
+        assert h.awsv("unlock", env=agent_env).returncode == 0
+        r = h.awsv("exec", "-j", "--mfa-token", "123456", "default", env=agent_env)
+        assert r.returncode == 0, r.stderr
+        served = {**agent_env, "AWSV_FILE_PASSPHRASE": None}  # only the agent can answer now
+        assert h.awsv("exec", "-j", "default", env=served).returncode == 0  # the control: a hit
+        r = h.awsv("exec", "-j", "default", env={**served, "AWSV_RESOLVING": "default"})
+        assert r.returncode == 1 and r.stdout == ""
+        assert "'default' is already being resolved" in r.stderr
+    finally:
+        cleanup_agents(h.awsv, mark)

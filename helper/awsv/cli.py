@@ -146,8 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.prompt is not None or any(ctx.env.get(v) for v in ("AWSV_PROMPT", "AWS_VAULT_PROMPT")):
             from awsv import prompt_driver
 
-            driver, _ = prompt_driver.choose(ctx.env, args.prompt)  # refuses unknown names
-            ctx.env = {**ctx.env, prompt_driver.PROMPT_VAR: driver}
+            prompt_driver.set_flag(args.prompt, ctx.env)  # refuses unknown names at once
         return int(args.func(ctx, args) or 0)
     except AwsvError as err:
         if debug:

@@ -10,6 +10,7 @@ a new driver is an entry in AVAILABLE and a branch in `require_available`'s
 callers (`awsv.mfa`, `awsv.passphrase`).
 
 Order: `--prompt`, then AWSV_PROMPT, then AWS_VAULT_PROMPT, else terminal.
+The flag is this process's own; it is not passed on to the programs awsv starts.
 """
 
 from __future__ import annotations
@@ -23,14 +24,23 @@ DRIVERS = ("terminal", "osascript", "zenity", "kdialog", "ykman", "pass")
 #: The drivers awsv has today.
 AVAILABLE = ("terminal",)
 DEFAULT = "terminal"
-#: Where the choice is read from, in order (`--prompt` is put first as PROMPT_VAR by the CLI).
-PROMPT_VAR = "AWSV_PROMPT"
-ENV_VARS = (PROMPT_VAR, "AWS_VAULT_PROMPT")
+#: Where the choice is read from, after `--prompt`.
+ENV_VARS = ("AWSV_PROMPT", "AWS_VAULT_PROMPT")
+
+#: This process's `--prompt`, set once by the CLI (`set_flag`).
+_flag: str | None = None
 
 
-def choose(env: Mapping[str, str], flag: str | None = None) -> tuple[str, str]:
+def set_flag(value: str | None, env: Mapping[str, str]) -> None:
+    """Record `--prompt` for this process; refuses an unknown name (flag or environment) at once."""
+    global _flag
+    _flag = value
+    choose(env)
+
+
+def choose(env: Mapping[str, str]) -> tuple[str, str]:
     """(driver, where it was chosen); an unknown name is a UsageError naming its origin."""
-    value, origin = flag, "--prompt"
+    value, origin = _flag, "--prompt"
     for var in ENV_VARS:
         if not value and env.get(var):
             value, origin = env[var], var
