@@ -143,10 +143,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ctx = Context(backend_flag=args.backend)
     debug = os.environ.get("AWSV_DEBUG") == "1"
     try:
-        if args.prompt is not None or any(ctx.env.get(v) for v in ("AWSV_PROMPT", "AWS_VAULT_PROMPT")):
-            from awsv import prompt_driver
+        from awsv import prompt_driver  # tiny: no imports of its own
 
-            prompt_driver.set_flag(args.prompt, ctx.env)  # refuses unknown names at once
+        prompt_driver.set_flag(getattr(args, "prompt", None), ctx.env)  # refuses unknown names at once
         return int(args.func(ctx, args) or 0)
     except AwsvError as err:
         if debug:

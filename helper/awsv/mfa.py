@@ -7,8 +7,9 @@
    a shell, with the vault-unlocking variables removed from its environment
    and a timeout;
 3. a prompt on /dev/tty (the `terminal` prompt driver, see
-   `awsv.prompt_driver`; aws-vault's others are not available yet), which works even when stdout is captured by `eval`
-   or by the AWS CLI reading a credential_process.
+   `awsv.prompt_driver`; aws-vault's others are not available yet), which
+   works even when stdout is captured by `eval` or by the AWS CLI reading a
+   credential_process.
 
 Without any of them (no terminal: cron, CI, an IDE) the caller gets a clear
 error naming the device and the ways to supply a code, never a hang. In
