@@ -15,12 +15,20 @@ role's AssumeRole, as botocore does.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import ChainMap
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 from awsv.config import AwsConfig, Profile
 from awsv.errors import AwsvError, ConfigError, SourceProfileLoop
 from awsv.names import validate_profile_name
+from awsv import session_tags
+from awsv.recursion import awsv_profile_of, runs_awsv_back
+from awsv.session_tags import RoleSessionTags
+
+
+class SelfReference(ConfigError):
+    """A credential_process would run awsv back into the resolution that starts it."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,8 @@ class RoleHop:
     #: The role's own mfa_serial, only when the source session does not already carry it.
     mfa_serial: str | None = None
     mfa_process: str | None = None
+    #: session_tags, transitive_session_tags, source_identity (sent with AssumeRole).
+    tags: RoleSessionTags = RoleSessionTags()
 
 
 @dataclass(frozen=True)
@@ -121,9 +131,14 @@ def resolve(
     A chain longer than MAX_CHAIN_DEPTH profiles is a ConfigError. With a
     `resolver`, what it already walked is reused (see Resolver).
     """
-    nodes = resolver.nodes if resolver is not None else {}
-    if name not in nodes:
-        _walk(config, name, in_vault, nodes)
+    shared: dict[str, _Node | AwsvError] = resolver.nodes if resolver is not None else {}
+    nodes: Mapping[str, _Node | AwsvError] = shared
+    if name not in shared:
+        walked, keep = _walk(config, name, in_vault, shared)
+        if keep:
+            shared.update(walked)
+        else:
+            nodes = ChainMap(walked, shared)  # type: ignore[arg-type]
     first = nodes[name]
     if isinstance(first, AwsvError):
         raise first
@@ -152,10 +167,11 @@ def resolve(
 
 
 def _walk(config: AwsConfig, name: str, in_vault: Callable[[str], bool] | None,
-          nodes: dict[str, _Node | AwsvError]) -> None:
+          nodes: dict[str, _Node | AwsvError]) -> tuple[dict[str, _Node], bool]:
     """Follow source_profile from `name` until a source or a profile already in `nodes`.
 
-    Records a _Node for every profile walked, or the error for all of them.
+    Returns a _Node for every profile walked, and whether they may be shared
+    with other walks; an error is recorded in `nodes` for every profile walked.
     """
     trail: list[str] = []
     seen: set[str] = set()
@@ -173,7 +189,8 @@ def _walk(config: AwsConfig, name: str, in_vault: Callable[[str], bool] | None,
             trail.append(current.name)
             seen.add(current.name)
             if current.role_arn is None:
-                steps.append((current.name, None, current.region, None, _source(current)))
+                steps.append((current.name, None, current.region, None,
+                              _source(config, current, trail, in_vault)))
                 break
             source_name = current.source_profile
             if source_name is None:
@@ -183,14 +200,23 @@ def _walk(config: AwsConfig, name: str, in_vault: Callable[[str], bool] | None,
                         "are not supported yet",
                         hint="use source_profile pointing at a profile with a key in the vault",
                     )
-                raise ConfigError(
-                    f"profile {current.name!r} has role_arn but no source_profile",
-                    hint=f"add `source_profile = NAME` to [profile {current.name}]",
-                )
+                if in_vault is None or not in_vault(current.name):
+                    raise ConfigError(
+                        f"profile {current.name!r} has role_arn but no source_profile, "
+                        "and no key of its own in the vault",
+                        hint=f"add `source_profile = NAME` to [profile {current.name}], "
+                        f"or store its own key: `awsv add {current.name}`",
+                    )
+                # aws-vault's rule: a role profile without source_profile assumes the
+                # role with its own key (its "work" example).
+                steps.append((current.name, _hop(current), current.region, None,
+                              _source(config, current, trail, in_vault, own_key=True)))
+                break
             validate_profile_name(source_name)
             if source_name == current.name:
                 # botocore allows a role profile to be its own source when it holds a key.
-                steps.append((current.name, _hop(current), current.region, None, _source(current)))
+                steps.append((current.name, _hop(current), current.region, None,
+                              _source(config, current, trail, in_vault)))
                 break
             steps.append((current.name, _hop(current), current.region, source_name, None))
             known = nodes.get(source_name)
@@ -200,13 +226,32 @@ def _walk(config: AwsConfig, name: str, in_vault: Callable[[str], bool] | None,
                 depth = known.depth
                 break
             current = _profile(config, source_name, current.name, in_vault)
+    except SelfReference as exc:
+        nodes[name] = exc  # it depends on where the walk started: only the target's answer
+        raise
     except AwsvError as exc:
         for profile in trail or [name]:
             nodes[profile] = exc
         raise
+    walked: dict[str, _Node] = {}
     for profile, hop, region, nxt, source in reversed(steps):
         depth += 1
-        nodes[profile] = _Node(hop, region, nxt, source, depth)
+        walked[profile] = _Node(hop, region, nxt, source, depth)
+    return walked, not _depends_on_trail(config, steps[-1][4])
+
+
+def _depends_on_trail(config: AwsConfig, source: Source | None) -> bool:
+    """Whether a walk's source was chosen by what was being resolved.
+
+    A source profile whose credential_process runs awsv is taken or skipped
+    depending on the profiles being resolved (`recursion.runs_awsv_back`), so
+    its walk is not shared with walks from other profiles. None means the walk
+    joined a shared one, which did not depend on its trail.
+    """
+    if source is None or source.profile not in config:
+        return False
+    command = config.profile(source.profile).credential_process
+    return command is not None and awsv_profile_of(command) is not None
 
 
 def _profile(config: AwsConfig, name: str, needed_by: str | None,
@@ -220,8 +265,23 @@ def _profile(config: AwsConfig, name: str, needed_by: str | None,
     raise config.not_found(name, needed_by=needed_by)
 
 
-def _source(profile: Profile) -> Source:
-    command = profile.credential_process
+def _source(config: AwsConfig, profile: Profile, trail: list[str],
+            in_vault: Callable[[str], bool] | None, *, own_key: bool = False) -> Source:
+    """The chain's source: the profile's credential_process, else its key in the vault.
+
+    A stored key wins over a `credential_process` that runs awsv back into
+    this resolution (aws-vault's recipe `credential_process = awsv exec -j P`
+    on P itself): that command is for other programs. Without a stored key
+    such a profile is an error here, before anything is started. Other
+    commands are taken as they are, without opening the vault.
+    """
+    command = None if own_key else profile.credential_process
+    if command is not None:
+        loop = runs_awsv_back(config, command, trail)
+        if loop is not None:
+            if in_vault is not None and not in_vault(profile.name):
+                raise SelfReference(_self_reference_message(profile.name, loop, trail))
+            command = None  # the stored key wins
     return Source(
         kind="credential_process" if command else "vault",
         profile=profile.name,
@@ -230,6 +290,15 @@ def _source(profile: Profile) -> Source:
         credential_process=command,
         duration_seconds=profile.duration_seconds() if not profile.role_arn else None,
     )
+
+
+def _self_reference_message(profile: str, loop: str, trail: list[str]) -> str:
+    """One line: which profile's command runs awsv for which, and the way out."""
+    via = f" (resolving {trail[0]!r})" if trail and trail[0] != profile else ""
+    again = "itself" if loop == profile else f"{loop!r}, which needs {profile!r} again"
+    return (f"profile {profile!r}{via}: its credential_process runs awsv for {again}, "
+            f"and no key for {profile!r} is in the vault; store one with `awsv add {profile}` "
+            "(a stored key wins, and the credential_process line stays for other programs)")
 
 
 def _hop(profile: Profile) -> RoleHop:
@@ -241,6 +310,9 @@ def _hop(profile: Profile) -> RoleHop:
         duration_seconds=profile.duration_seconds(),
         mfa_serial=profile.mfa_serial,
         mfa_process=profile.get("mfa_process"),
+        tags=session_tags.parse(profile.name, profile.get("session_tags"),
+                                profile.get("transitive_session_tags"),
+                                profile.get("source_identity")),
     )
 
 
