@@ -41,6 +41,7 @@ import pytest
 
 from tests.support.fault_proxy import FaultProxy
 from tests.support.moto_server import create_user_with_key, moto_url  # noqa: F401  (fixture)
+from tests.test_doctor import _DateServer, date_server  # noqa: F401  (fixture)
 from tests.test_use import CONFIG, World, make_world
 
 ENDPOINT_CONFIG = CONFIG + """
@@ -531,3 +532,35 @@ def test_min_ttl_refuses_credentials_that_expire_too_soon(world: World) -> None:
     assert r.returncode == 2 and "renews" in r.stderr
     r = world.awsv("exec", "--min-ttl", "soon", "admin", "--", "true")
     assert r.returncode == 2 and "not a duration" in r.stderr
+
+
+# -- doctor ------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_doctor_names_a_stale_endpoint_variable(world: World, date_server: _DateServer) -> None:  # noqa: F811
+    from tests.test_doctor import run_doctor
+
+    _, found = run_doctor(world.awsv, date_server)
+    assert [f["status"] for f in found["endpoint"]] == ["pass"]
+    stale = f"http://127.0.0.1:{free_port()}/"  # nothing listens there any more
+    rc, found = run_doctor(world.awsv, date_server, AWS_CONTAINER_CREDENTIALS_FULL_URI=stale,
+                           AWS_CONTAINER_AUTHORIZATION_TOKEN="old")
+    assert rc == 1
+    [finding] = found["endpoint"]
+    assert finding["status"] == "fail" and "nothing answers" in finding["message"]
+    assert "unset AWS_CONTAINER_CREDENTIALS_FULL_URI" in finding["fix"]
+    s = Serve(world, "admin")
+    try:
+        _, found = run_doctor(world.awsv, date_server, AWS_CONTAINER_CREDENTIALS_FULL_URI=s.url,
+                              AWS_CONTAINER_AUTHORIZATION_TOKEN=s.token)
+    finally:
+        s.stop()
+    [finding] = found["endpoint"]
+    assert finding["status"] == "info" and "answers" in finding["message"]
+    assert s.token not in json.dumps(found)
