@@ -41,6 +41,7 @@ import pytest
 
 from tests.support.fault_proxy import FaultProxy
 from tests.support.moto_server import create_user_with_key, moto_url  # noqa: F401  (fixture)
+from tests.conftest import TEST_PASSPHRASE
 from tests.test_doctor import _DateServer, date_server  # noqa: F401  (fixture)
 from tests.test_use import CONFIG, World, make_world
 
@@ -332,6 +333,37 @@ def test_boto3_loop_across_three_expiries_never_fails(world: World, short_sts: S
     assert result["seconds"] > 3 * LIFETIME * 0.6  # each renewal happens at 12 s of a 20 s life
     assert result["calls"] > 20
     assert short_sts.count("AssumeRole") >= 5  # real renewals through the sessions layer and STS
+
+
+def test_renewal_goes_through_the_agent(world: World, short_sts: ShortLivedSts, tmp_path: Path) -> None:
+    """With an unlocked agent, every renewal reads and writes the session cache through it.
+
+    The passphrase command counts its runs: it runs once for `awsv unlock`
+    and never again, so neither the endpoint nor any renewal opened the vault
+    itself.
+    """
+    from tests.test_agent import COUNTER, agent_pids, wait_for
+
+    count = tmp_path / "asked"
+    command = tmp_path / "passphrase-command"
+    command.write_text(COUNTER.format(count=count, passphrase=TEST_PASSPHRASE))
+    command.chmod(0o700)
+    mark = f"endpoint-{os.getpid()}"
+    env = {**short_env(short_sts), "AWSV_AGENT": "auto", "AWSV_FILE_PASSPHRASE": None,  # type: ignore[dict-item]
+           "AWSV_PASSPHRASE_COMMAND": str(command), "AWSV_TEST_MARK": mark}
+    loop = tmp_path / "loop.py"
+    loop.write_text(BOTO3_LOOP.replace("len(keys) < 5", "len(keys) < 3"))
+    try:
+        assert world.awsv("unlock", env=env).returncode == 0
+        assert count.read_text().count("\n") == 1
+        r = world.awsv("exec", "--server", "admin", "--", sys.executable, str(loop), env=env, timeout=180)
+        assert r.returncode == 0, r.stderr
+        result = json.loads(r.stdout)
+        assert result["failures"] == [] and result["stale"] == [] and len(set(result["keys"])) == 3
+        assert count.read_text().count("\n") == 1  # never asked again: the agent served every renewal
+    finally:
+        world.awsv("lock", env=env)
+        assert wait_for(lambda: not agent_pids(mark)), "the agent survived the test"
 
 
 def test_aws_cli_across_expiries(world: World, short_sts: ShortLivedSts) -> None:
