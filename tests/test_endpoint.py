@@ -525,6 +525,18 @@ def test_listen_elsewhere_warns_loudly(world: World) -> None:
     assert r.returncode == 2 and "add --server" in r.stderr
 
 
+def test_warns_when_the_default_profile_would_shadow_the_endpoint(world: World, tmp_path: Path) -> None:
+    """botocore tries [default]'s own credentials before the container provider: say so at start."""
+    config = tmp_path / "config"
+    config.write_text((world.home / ".aws" / "config").read_text()
+                      + "\n[default]\ncredential_process = /bin/false\n")
+    r = world.awsv("exec", "--server", "admin", "--", "true", env={"AWS_CONFIG_FILE": str(config)})
+    assert r.returncode == 0, r.stderr
+    assert "credential_process: the AWS SDKs and CLI use it before the credential endpoint" in r.stderr
+    r = world.awsv("exec", "--server", "admin", "--", "true")
+    assert r.returncode == 0 and "before the credential endpoint" not in r.stderr
+
+
 def test_request_path_imports_no_boto3(tmp_path: Path) -> None:
     """The endpoint module serves from memory: answering requests imports neither boto3 nor botocore."""
     code = textwrap.dedent("""\

@@ -104,6 +104,43 @@ def listen_warnings(host: str) -> list[str]:
     return lines
 
 
+#: A profile's own credential settings, which the SDKs try before any container endpoint.
+_OWN_CREDENTIALS = ("aws_access_key_id", "role_arn", "credential_process", "sso_session",
+                    "sso_start_url", "web_identity_token_file")
+
+
+def shadowing_default(ctx: Context) -> str | None:
+    """Where SDKs under the endpoint would find credentials first, or None.
+
+    Without AWS_PROFILE (which the child does not get) the SDKs use the
+    `default` profile, and its own credentials — a key in the credentials
+    file, a role, a credential_process, SSO — come before the container
+    provider in every SDK's chain, so the endpoint would be silently ignored.
+    """
+    import configparser
+
+    from awsv import paths
+
+    try:
+        cfg = ctx.config
+        if "default" in cfg:
+            own = [key for key in _OWN_CREDENTIALS if cfg.raw("default").get(key)]
+            if own:
+                return f"[default] in {cfg.path} sets {own[0]}"
+    except AwsvError:
+        return None  # the config is reported elsewhere; this is only a warning
+    path = paths.aws_credentials_file(ctx.env)
+    parser = configparser.RawConfigParser(default_section="\0none\0", interpolation=None)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            parser.read_file(fh)
+    except (OSError, UnicodeDecodeError, configparser.Error):
+        return None
+    if parser.has_option("default", "aws_access_key_id"):
+        return f"[default] in {path} holds a key"
+    return None
+
+
 def serve_profile(ctx: Context, profile: str, opts: SessionOptions, *, host: str = LOOPBACK,
                   port: int = 0, policy: Policy | None = None,
                   say: Callable[[str], None] | None = None) -> Served:
@@ -129,6 +166,11 @@ def serve_profile(ctx: Context, profile: str, opts: SessionOptions, *, host: str
     def on_recovery(creds: Credentials) -> None:
         report(f"renewed the credentials of {profile!r} for the endpoint")
 
+    shadow = shadowing_default(ctx)
+    if shadow:
+        report(f"{shadow}: the AWS SDKs and CLI use it before the credential endpoint, so they "
+               "will not see the endpoint's credentials; remove those credentials from [default] "
+               "(awsv import moves keys into the vault)")
     fetch = _SessionFetch(ctx, profile, opts)
     renewing = Renewing(fetch, policy, on_failure=on_failure, on_recovery=on_recovery)
     renewing.start()
