@@ -69,7 +69,7 @@ def check_min_ttl(profile: str, resolved: Resolved, args: argparse.Namespace) ->
     if left is None or left >= parse_duration(raw, "--min-ttl"):
         return
     raise AwsvError(
-        f"the credentials of {profile!r} {describe_expiry(resolved)}, before --min-ttl {raw} is up",
+        f"the session of {profile!r} {describe_expiry(resolved)}, before --min-ttl {raw} is up",
         hint=f"`awsv exec --server {profile} -- CMD` renews them while CMD runs; or ask for a longer "
              "--duration (a role allows at most its maximum session duration, 1h when chained)")
 
