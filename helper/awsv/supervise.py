@@ -30,6 +30,8 @@ from types import FrameType
 
 FORWARDED = (signal.SIGTERM, signal.SIGHUP)
 WAITED = (signal.SIGINT, signal.SIGQUIT)
+#: Sent to a background process group touching the terminal; ignored while the child runs.
+BACKGROUND = (signal.SIGTTIN, signal.SIGTTOU)
 
 
 def run_foreground(argv: Sequence[str], env: Mapping[str, str]) -> int:
@@ -37,23 +39,34 @@ def run_foreground(argv: Sequence[str], env: Mapping[str, str]) -> int:
 
     Raises FileNotFoundError / PermissionError / OSError when it cannot start.
     """
-    proc = subprocess.Popen(list(argv), env=dict(env))  # noqa: S603 - the user's own command, no shell
+    children: list[subprocess.Popen[bytes]] = []
 
     def forward(signum: int, _frame: FrameType | None) -> None:
-        try:
-            proc.send_signal(signum)
-        except OSError:
-            pass
+        for child in children:
+            try:
+                child.send_signal(signum)
+            except OSError:
+                pass
 
     def wait_for_child(_signum: int, _frame: FrameType | None) -> None:
         pass
 
-    old = {s: signal.getsignal(s) for s in (*FORWARDED, *WAITED)}
+    old = {s: signal.getsignal(s) for s in (*FORWARDED, *WAITED, *BACKGROUND)}
+    # Python handlers, installed before the child starts so no Ctrl-C falls in
+    # between; exec resets them to the default in the child.
     for s in FORWARDED:
         signal.signal(s, forward)
     for s in WAITED:
         signal.signal(s, wait_for_child)
     try:
+        proc = subprocess.Popen(list(argv), env=dict(env))  # noqa: S603 - the user's own command, no shell
+        children.append(proc)
+        # The child has exec'd (Popen returns after that), so ignoring these no
+        # longer reaches it. An interactive child shell takes the terminal's
+        # foreground; a prompt or message from awsv must then fail or print, not
+        # stop awsv (and with it the endpoint).
+        for s in BACKGROUND:
+            signal.signal(s, signal.SIG_IGN)
         return proc.wait()
     finally:
         for s, handler in old.items():

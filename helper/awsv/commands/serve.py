@@ -17,7 +17,7 @@ import threading
 
 from awsv.commands.use import add_session_arguments, describe_expiry, render
 from awsv.context import Context
-from awsv.environment import REGION_VARS, ENDPOINT_TOKEN_VAR, ENDPOINT_URI_VAR, set_values
+from awsv.environment import ENDPOINT_TOKEN_VAR, ENDPOINT_URI_VAR, REGION_VARS, set_values
 from awsv.names import validate_profile_name
 
 

@@ -63,6 +63,8 @@ _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden"
             503: "Service Unavailable"}
 
 Provide = Callable[[], Credentials]
+#: What `_read_head` returns for a head over MAX_HEAD (an empty head is b"").
+_TOO_LARGE = b"<too large>"
 
 
 class Unavailable(Exception):
@@ -154,14 +156,14 @@ class _Handler(socketserver.BaseRequestHandler):
         head = self._read_head(time.monotonic() + REQUEST_DEADLINE)
         if head is None:
             return  # the client went away or was too slow: nothing to answer
-        if head == b"":
+        if head is _TOO_LARGE:
             self._answer(431)
             return
         status, body, extra = endpoint.respond(head)
         self._answer(status, body, extra)
 
     def _read_head(self, deadline: float) -> bytes | None:
-        """The request line and headers; b"" when too large, None on timeout or EOF."""
+        """The request line and headers; _TOO_LARGE when too large, None on timeout or EOF."""
         buf = bytearray()
         sock = self.request
         while b"\r\n\r\n" not in buf:
@@ -177,7 +179,7 @@ class _Handler(socketserver.BaseRequestHandler):
                 return None
             buf += chunk
             if len(buf) > MAX_HEAD:
-                return b""
+                return _TOO_LARGE
         return bytes(buf[:buf.index(b"\r\n\r\n")])
 
     def _answer(self, status: int, body: bytes = b"", extra: tuple[tuple[str, str], ...] = ()) -> None:
@@ -249,11 +251,14 @@ class Endpoint:
         lines = head.split(b"\r\n")
         parts = lines[0].split(b" ")
         headers: list[tuple[bytes, bytes]] = []
+        malformed = False
         for line in lines[1:]:
             name, sep, value = line.partition(b":")
             if not sep or not name or name != name.strip():
-                return 400, b"", ()
+                malformed = True
+                continue
             headers.append((name.lower(), value.strip()))
+        # The token first: without it, nothing else about the request gets an answer.
         tokens = [value for name, value in headers if name == b"authorization"]
         if not tokens:
             return 401, b"", ()
@@ -261,7 +266,7 @@ class Endpoint:
         matches = hmac.compare_digest(tokens[0], self._token)
         if len(tokens) != 1 or not matches:
             return 403, b"", ()
-        if len(parts) != 3 or parts[2] not in (b"HTTP/1.1", b"HTTP/1.0"):
+        if malformed or len(parts) != 3 or parts[2] not in (b"HTTP/1.1", b"HTTP/1.0"):
             return 400, b"", ()
         method, target = parts[0], parts[1]
         if method != b"GET":

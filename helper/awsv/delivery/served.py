@@ -43,6 +43,12 @@ class _SessionFetch:
         opts = self.opts if self.first is None else dataclasses.replace(self.opts, mfa_token=None)
         try:
             resolved = get_credentials(self.ctx, self.profile, opts, final_min_ttl=min_left)
+        except OSError as exc:
+            # A prompt on a terminal that now belongs to CMD (an interactive shell took it).
+            from awsv.tty import NoTerminal
+
+            raise NoTerminal(f"cannot ask on the terminal ({exc.strerror or type(exc).__name__})",
+                             hint="answer in another terminal: see the message above") from None
         except AgentError:
             # The agent stopped since the last renewal: open the vault afresh (agent or passphrase).
             self.ctx = Context(env=self.ctx.env, stdin=self.ctx.stdin, stdout=self.ctx.stdout,
