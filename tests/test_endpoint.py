@@ -283,6 +283,20 @@ def test_sigterm_to_awsv_is_forwarded(world: World, tmp_path: Path) -> None:
     assert refused(url.hostname, url.port)
 
 
+def test_without_a_command_it_starts_the_shell_and_plain_exec_clears_endpoint_variables(
+        world: World) -> None:
+    r = world.awsv("exec", "--server", "admin", input='echo "uri=$AWS_CONTAINER_CREDENTIALS_FULL_URI"\n',
+                   env={"SHELL": "/bin/sh"})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("uri=http://127.0.0.1:")
+    assert "with a credential endpoint for 'admin'" in r.stderr
+    # The variables mode replaces a stale endpoint: its variables would point SDKs at nothing.
+    r = world.awsv("exec", "admin", "--", "sh", "-c", "env", env=STALE)
+    child = dict(line.split("=", 1) for line in r.stdout.splitlines() if "=" in line)
+    assert r.returncode == 0 and child["AWS_ACCESS_KEY_ID"].startswith("ASIA")
+    assert [k for k in child if k.startswith("AWS_CONTAINER_")] == []
+
+
 # -- renewal with real clients ---------------------------------------------------
 
 
@@ -318,6 +332,7 @@ print(json.dumps({"keys": keys, "failures": failures, "calls": calls, "stale": s
 """
 
 
+@pytest.mark.slow
 def test_boto3_loop_across_three_expiries_never_fails(world: World, short_sts: ShortLivedSts,
                                                       tmp_path: Path) -> None:
     """One boto3 session keeps calling STS while its credentials expire and are renewed, four times."""
@@ -335,6 +350,7 @@ def test_boto3_loop_across_three_expiries_never_fails(world: World, short_sts: S
     assert short_sts.count("AssumeRole") >= 5  # real renewals through the sessions layer and STS
 
 
+@pytest.mark.slow
 def test_renewal_goes_through_the_agent(world: World, short_sts: ShortLivedSts, tmp_path: Path) -> None:
     """With an unlocked agent, every renewal reads and writes the session cache through it.
 
@@ -366,6 +382,7 @@ def test_renewal_goes_through_the_agent(world: World, short_sts: ShortLivedSts, 
         assert wait_for(lambda: not agent_pids(mark)), "the agent survived the test"
 
 
+@pytest.mark.slow
 def test_aws_cli_across_expiries(world: World, short_sts: ShortLivedSts) -> None:
     """The AWS CLI, started again and again inside one `exec --server`, always gets valid credentials."""
     script = textwrap.dedent("""\
@@ -386,6 +403,7 @@ def test_aws_cli_across_expiries(world: World, short_sts: ShortLivedSts) -> None
     assert short_sts.count("AssumeRole") >= 3  # 45 s at 20-second lifetimes: renewed along the way
 
 
+@pytest.mark.slow
 def test_renewal_needing_mfa_without_a_terminal_answers_503_and_says_why(
         world: World, short_sts: ShortLivedSts) -> None:
     s = Serve(world, "mfaonly", "--mfa-token", "123456", env=short_env(short_sts))
