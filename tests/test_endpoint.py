@@ -9,10 +9,10 @@ Crossing expiries: moto issues credentials for at least 900 s (botocore
 refuses shorter DurationSeconds), and waiting three times 15 minutes is no
 test. So the renewal tests put a small proxy in front of moto
 (`ShortLivedSts`, a fault proxy that rewrites only the `<Expiration>` of
-AssumeRole/GetSessionToken answers to 20 s from now), shrink the endpoint's
-refresh window with AWSV_ENDPOINT_WINDOW=6s (the setting is documented;
+AssumeRole/GetSessionToken answers to 24 s from now), shrink the endpoint's
+refresh window with AWSV_ENDPOINT_WINDOW=9s (the setting is documented;
 15 min is its default), and give the boto3 client botocore's windows scaled
-the same way (advisory 6 s, mandatory 4 s instead of 15 and 10 min) by
+the same way (advisory 9 s, mandatory 6 s instead of 15 and 10 min) by
 setting botocore's own class attributes in the client. The timeline is
 compressed; the code paths (background renewal, the SDK's refresh, new
 AssumeRole calls through the sessions layer) are the production ones.
@@ -62,7 +62,7 @@ STALE = {"AWS_ACCESS_KEY_ID": "AKIASTALESTALESTALE0", "AWS_SECRET_ACCESS_KEY": "
          "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/stale",
          "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:9/stale",
          "AWS_CONTAINER_AUTHORIZATION_TOKEN": "stale", "AWS_CREDENTIAL_EXPIRATION": "stale"}
-LIFETIME = 20  # seconds, the short-lived proxy's credentials
+LIFETIME = 24  # seconds, the short-lived proxy's credentials
 
 
 class ShortLivedSts(FaultProxy):
@@ -98,8 +98,8 @@ def short_sts(moto_url: str) -> Iterator[ShortLivedSts]:  # noqa: F811
 
 def short_env(proxy: ShortLivedSts) -> dict[str, str]:
     """awsv's environment for the compressed timeline (see the module docstring)."""
-    # AWSV_MIN_TTL=1s: with 20-second credentials, a cached step is reusable down to its last second.
-    return {"AWS_ENDPOINT_URL_STS": proxy.url, "AWSV_ENDPOINT_WINDOW": "6s", "AWSV_MIN_TTL": "1s"}
+    # AWSV_MIN_TTL=1s: with 24-second credentials, a cached step is reusable down to its last second.
+    return {"AWS_ENDPOINT_URL_STS": proxy.url, "AWSV_ENDPOINT_WINDOW": "9s", "AWSV_MIN_TTL": "1s"}
 
 
 # -- helpers -------------------------------------------------------------------
@@ -305,49 +305,50 @@ import json, sys, time
 from datetime import datetime, timezone
 import boto3
 from botocore.credentials import RefreshableCredentials
-# botocore's refresh windows (15 and 10 min), scaled like the endpoint's AWSV_ENDPOINT_WINDOW=6s.
-RefreshableCredentials._advisory_refresh_timeout = 6
-RefreshableCredentials._mandatory_refresh_timeout = 4
+# botocore's refresh windows (15 and 10 min), scaled like the endpoint's AWSV_ENDPOINT_WINDOW=9s.
+RefreshableCredentials._advisory_refresh_timeout = 9
+RefreshableCredentials._mandatory_refresh_timeout = 6
+wanted = int(sys.argv[1])  # credential sets that must expire while the loop runs
 session = boto3.Session()  # one session for the whole run: no restart
 sts = session.client("sts")
-keys, failures, calls, stale = [], [], 0, []
+expiries, failures, calls, stale = {}, [], 0, []
 start = time.time()
-while len(keys) < 5 and time.time() - start < 120:
+def expired():
+    now = datetime.now(timezone.utc)
+    return sum(1 for e in expiries.values() if e < now)
+while expired() < wanted and time.time() - start < 150:
     try:
         arn = sts.get_caller_identity()["Arn"]
         assert ":assumed-role/Admin/" in arn, arn
         calls += 1
     except Exception as exc:
         failures.append(repr(exc))
-    frozen = session.get_credentials().get_frozen_credentials()
     creds = session.get_credentials()
-    left = (creds._expiry_time - datetime.now(timezone.utc)).total_seconds()
-    if left <= 0:
-        stale.append(left)
-    if not keys or keys[-1] != frozen.access_key:
-        keys.append(frozen.access_key)
+    frozen = creds.get_frozen_credentials()
+    expiries.setdefault(frozen.access_key, creds._expiry_time)
+    if (creds._expiry_time - datetime.now(timezone.utc)).total_seconds() <= 0:
+        stale.append(frozen.access_key)
     time.sleep(0.25)
-print(json.dumps({"keys": keys, "failures": failures, "calls": calls, "stale": stale,
-                  "seconds": time.time() - start}))
+print(json.dumps({"keys": list(expiries), "expired": expired(), "failures": failures,
+                  "calls": calls, "stale": stale, "seconds": time.time() - start}))
 """
 
 
 @pytest.mark.slow
 def test_boto3_loop_across_three_expiries_never_fails(world: World, short_sts: ShortLivedSts,
                                                       tmp_path: Path) -> None:
-    """One boto3 session keeps calling STS while its credentials expire and are renewed, four times."""
+    """One boto3 session keeps calling STS while three of its credential sets expire and are replaced."""
     loop = tmp_path / "loop.py"
     loop.write_text(BOTO3_LOOP)
-    r = world.awsv("exec", "--server", "admin", "--", sys.executable, str(loop),
-                   env=short_env(short_sts), timeout=180)
+    r = world.awsv("exec", "--server", "admin", "--", sys.executable, str(loop), "3",
+                   env=short_env(short_sts), timeout=200)
     assert r.returncode == 0, r.stderr
     result = json.loads(r.stdout)
     assert result["failures"] == []
     assert result["stale"] == []  # never held an expired credential
-    assert len(set(result["keys"])) == 5  # four renewals: more than three expiries crossed
-    assert result["seconds"] > 3 * LIFETIME * 0.6  # each renewal happens at 12 s of a 20 s life
-    assert result["calls"] > 20
-    assert short_sts.count("AssumeRole") >= 5  # real renewals through the sessions layer and STS
+    assert result["expired"] >= 3  # three sets expired while the same session kept working
+    assert len(result["keys"]) >= 4 and result["calls"] > 20
+    assert short_sts.count("AssumeRole") >= 4  # real renewals through the sessions layer and STS
 
 
 @pytest.mark.slow
@@ -368,14 +369,16 @@ def test_renewal_goes_through_the_agent(world: World, short_sts: ShortLivedSts, 
     env = {**short_env(short_sts), "AWSV_AGENT": "auto", "AWSV_FILE_PASSPHRASE": None,  # type: ignore[dict-item]
            "AWSV_PASSPHRASE_COMMAND": str(command), "AWSV_TEST_MARK": mark}
     loop = tmp_path / "loop.py"
-    loop.write_text(BOTO3_LOOP.replace("len(keys) < 5", "len(keys) < 3"))
+    loop.write_text(BOTO3_LOOP)
     try:
         assert world.awsv("unlock", env=env).returncode == 0
         assert count.read_text().count("\n") == 1
-        r = world.awsv("exec", "--server", "admin", "--", sys.executable, str(loop), env=env, timeout=180)
+        r = world.awsv("exec", "--server", "admin", "--", sys.executable, str(loop), "1", env=env,
+                       timeout=180)
         assert r.returncode == 0, r.stderr
         result = json.loads(r.stdout)
-        assert result["failures"] == [] and result["stale"] == [] and len(set(result["keys"])) == 3
+        assert result["failures"] == [] and result["stale"] == [] and result["expired"] >= 1
+        assert len(result["keys"]) >= 2
         assert count.read_text().count("\n") == 1  # never asked again: the agent served every renewal
     finally:
         world.awsv("lock", env=env)
