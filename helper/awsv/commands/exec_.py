@@ -6,6 +6,10 @@ the caller's minus everything that unlocks the vault (`secret_env.child_env`)
 plus the session variables of the contract (`awsv.environment`). Without a
 command it starts `$SHELL`.
 
+`--server` and `--min-ttl` are for commands that outlive their credentials
+(`awsv.commands.exec_server`): with `--server` awsv stays, as the command's
+parent, serving a local credential endpoint until the command exits.
+
 `--json` / `-j` (aws-vault's spelling) prints the credential_process JSON
 instead of running anything, so `credential_process = awsv exec -j P` works
 for configs written for aws-vault.
@@ -98,7 +102,7 @@ def run(ctx: Context, args: argparse.Namespace, *, execvpe: Execvpe | None = Non
     """Resolve the profile, then print JSON (-j) or replace this process with the command."""
     command = _split_rest(args)
     profile = validate_profile_name(args.profile)
-    min_ttl = check_server_options(args, command)
+    min_ttl = check_server_options(args)
     if args.json:
         if command:
             raise UsageError("--json prints credentials and runs no command",

@@ -33,7 +33,7 @@ def add_server_arguments(p: argparse.ArgumentParser) -> None:
                    "(e.g. 2h); --server renews them instead")
 
 
-def check_server_options(args: argparse.Namespace, command: list[str]) -> int | None:
+def check_server_options(args: argparse.Namespace) -> int | None:
     """Refuse option combinations that make no sense; returns --min-ttl in seconds (or None)."""
     from awsv.durations import parse_duration
 
