@@ -532,6 +532,33 @@ def test_serve_stops_on_ctrl_c_and_on_sigterm(world: World) -> None:
         assert refused(s.host, s.port)
 
 
+@pytest.mark.parametrize("shell", ["bash", "zsh"])
+def test_serve_shell_code_evaluated_by_a_real_shell(world: World, shell: str) -> None:
+    """`awsv serve P --shell S` prints code that sets the two variables and clears key variables."""
+    proc = subprocess.Popen([sys.executable, "-m", "awsv", "serve", "admin", "--shell", shell],
+                            env=world.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    try:
+        assert proc.stderr is not None and proc.stdout is not None
+        line = proc.stderr.readline().decode()  # printed after the code was flushed
+        assert "serving credentials for 'admin'" in line, line + proc.stderr.read().decode()
+        os.set_blocking(proc.stdout.fileno(), False)
+        code = proc.stdout.read().decode()
+        script = code + '\nenv\n'
+        argv = ["bash", "--noprofile", "--norc", "-c", script] if shell == "bash" else ["zsh", "-f", "-c", script]
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=30,
+                           env={**world.env, **STALE})
+        assert r.returncode == 0, r.stderr
+        child = dict(line.split("=", 1) for line in r.stdout.splitlines() if "=" in line)
+        assert [name for name in KEY_VARS if name in child and name in STALE] == []
+        uri, token = child["AWS_CONTAINER_CREDENTIALS_FULL_URI"], child["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
+        assert container_credentials(uri, token).access_key.startswith("ASIA")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+    assert proc.returncode == 0
+
+
 def test_listen_elsewhere_warns_loudly(world: World) -> None:
     s = Serve(world, "admin", "--listen", "0.0.0.0")
     try:
