@@ -243,12 +243,13 @@ def get_credentials(
         recursion.check_not_marked(ctx.env, chain.trail)
         with recursion.resolving(chain.trail):
             return _get_resolved(ctx, chain, opts, ttls, codes, now=now, sts_factory=sts_factory,
-                                 lock_timeout=lock_timeout, cache_only=cache_only)
+                                 lock_timeout=lock_timeout, cache_only=cache_only,
+                                 final_min_ttl=final_min_ttl)
 
 
 def _get_resolved(ctx: Context, chain: Chain, opts: SessionOptions, ttls: Ttls, codes: MfaCodes, *,
                   now: Callable[[], datetime], sts_factory: StsFactory | None,
-                  lock_timeout: float, cache_only: bool) -> Resolved:
+                  lock_timeout: float, cache_only: bool, final_min_ttl: int | None) -> Resolved:
     """get_credentials once the chain is known and marked."""
     vault = ctx.vault
     region = _checked_region(opts.region, "--region") or _checked_region(
