@@ -106,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
         listing,
         login,
         rotate,
+        serve,
         shell_init,
         use,
         whoami,
@@ -117,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     importing.register(sub)
     use.register(sub)
     exec_.register(sub)
+    serve.register(sub)
     export.register(sub)
     whoami.register(sub)
     clear.register(sub)
