@@ -96,8 +96,6 @@ def run(argv: Sequence[str]) -> int | None:
         return None
     if req["want"] == "use" and sys.stdout.isatty():
         return None  # the full command explains why it refuses
-    if req["want"] == "exec" and (env.get("AWSV_PROFILE") or env.get("AWS_VAULT")):
-        return None  # nesting: the full command refuses with the reason
     reply = _ask_agent(req, env)
     if reply is None:
         return None
