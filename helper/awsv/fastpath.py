@@ -61,7 +61,7 @@ def _parse_export(rest: list[str]) -> dict[str, Any] | None:
     fmt, profile = None, None
     words = iter(rest)
     for word in words:
-        if word in ("--format", "-f"):
+        if word == "--format":
             fmt = next(words, None)
         elif word.startswith("--format="):
             fmt = word.split("=", 1)[1]

@@ -78,7 +78,7 @@ def _split_rest(args: argparse.Namespace) -> list[str]:
         parsed = trailing.parse_args(options)
     except _OptionError as exc:
         raise UsageError(
-            f"awsv exec: {exc}",
+            f"exec: {exc}",
             hint="put the command after `--`: awsv exec PROFILE [options] -- CMD ARGS...") from None
     for key, value in vars(parsed).items():
         default = trailing.get_default(key)

@@ -92,7 +92,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                        description="Print temporary credentials for PROFILE as env lines, shell "
                        "code, JSON, a credentials-file section, or credential_process JSON.")
     p.add_argument("profile")
-    p.add_argument("--format", "-f", choices=FORMATS, default="env",
+    p.add_argument("--format", choices=FORMATS, default="env",  # no -f: that is --force everywhere
                    help="output format (default: env)")
     p.add_argument("--shell", "-s", metavar="SHELL",
                    help="shell for --format export: bash, zsh or fish (default: detected)")

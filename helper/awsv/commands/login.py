@@ -225,7 +225,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "redirects to it, never the link itself. A text-mode browser (lynx, w3m…) is never "
         "started: without a graphical session, use --stdout.")
     p.add_argument("profile")
-    p.add_argument("--stdout", "-s", action="store_true",
+    p.add_argument("--stdout", action="store_true",  # no -s: that is --shell everywhere
                    help="print the sign-in link on stdout instead of opening a browser")
     p.add_argument("--region", metavar="REGION", help="console region (default: the profile's)")
     p.add_argument("--path", metavar="PATH",
