@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from awsv.commands.listing import format_time_left
+from awsv.durations import format_time_left
 from tests.conftest import AwsvRunner
 from tests.test_cli_keys import add
 

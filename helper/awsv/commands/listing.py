@@ -17,19 +17,10 @@ from collections.abc import Iterable
 
 from awsv.chain import resolve
 from awsv.context import Context
+from awsv.durations import format_time_left, whole_seconds_left
 from awsv.errors import ConfigError
 from awsv.names import is_valid_profile_name
 from awsv.vault.items import profile_of_key_item
-
-
-def format_time_left(seconds: float) -> str:
-    """`2h05m`, `59m`, `<1m`, or `expired`: the same shape the prompt badge uses."""
-    if seconds <= 0:
-        return "expired"
-    minutes = int(seconds // 60)
-    if minutes < 1:
-        return "<1m"
-    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
 
 
 def in_list_order(names: Iterable[str]) -> list[str]:
@@ -41,9 +32,13 @@ def _session_left(ctx: Context) -> dict[str, float]:
     """Per profile, the seconds left on its longest-lived cached session or role."""
     from awsv.sessions import cached_sessions  # reads the vault; not for --names
 
+    import time
+
+    now = time.time()
     left: dict[str, float] = {}
     for cached in cached_sessions(ctx):
-        left[cached.profile] = max(left.get(cached.profile, cached.seconds_left), cached.seconds_left)
+        seconds = whole_seconds_left(cached.expiration.timestamp(), now)  # as the badge counts
+        left[cached.profile] = max(left.get(cached.profile, seconds), seconds)
     return left
 
 
