@@ -24,7 +24,9 @@ class _Parser(argparse.ArgumentParser):
             # Never echo stray arguments: a user may have pasted a secret there.
             count = len(message.split(":", 1)[1].split())
             message = f"{count} unexpected argument(s) (not shown, in case they hold a secret)"
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        # One prefix for every error, as AwsvError's: `awsv: error: <command>: …`.
+        command = self.prog.removeprefix("awsv").strip()
+        print(f"awsv: error: {command + ': ' if command else ''}{message}", file=sys.stderr)
         print(f"awsv: hint: `{self.prog} --help` shows the usage", file=sys.stderr)
         raise SystemExit(ExitCode.USAGE)
 

@@ -206,12 +206,26 @@ def on_path(env: Mapping[str, str]) -> Iterator[Finding]:
                       'run ./install.sh, and add export PATH="$HOME/.local/bin:$PATH" to your shell rc')
 
 
+def plural(count: int, noun: str) -> str:
+    """`1 warning`, `2 warnings`, `0 warnings`."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def config(env: Mapping[str, str]) -> Iterator[Finding]:
     """Every profile in the AWS config resolves; MFA settings are consistent; self-references explained."""
     from awsv.chain import Resolver
     from awsv.config import AwsConfig
+    from awsv.paths import aws_config_file
     from awsv.names import is_valid_profile_name
 
+    path = aws_config_file(env)
+    if not path.exists() and not path.is_symlink():
+        # A vault-only setup is valid (`awsv add prod` + `awsv use prod`): a warning, not a fail.
+        yield Finding("config", WARN, f"the AWS config file {path} does not exist",
+                      "fine for keys used as they are (`awsv add NAME`, `awsv use NAME`); for "
+                      "regions, roles or MFA create it with [profile NAME] sections "
+                      "(AWS_CONFIG_FILE points elsewhere)")
+        return
     try:
         cfg = AwsConfig.load(env)
     except AwsvError as exc:
@@ -244,7 +258,9 @@ def config(env: Mapping[str, str]) -> Iterator[Finding]:
         problems += finding.status in (FAIL, WARN)
         yield finding
     if not problems:
-        yield Finding("config", PASS, f"{len(cfg.names())} profile(s) in {cfg.path} resolve cleanly")
+        count = len(cfg.names())
+        yield Finding("config", PASS, f"{plural(count, 'profile')} in {cfg.path} "
+                      f"{'resolves' if count == 1 else 'resolve'} cleanly")
 
 
 def _needing_a_stored_key(env: Mapping[str, str], cfg: AwsConfig) -> Iterator[Finding]:

@@ -164,7 +164,11 @@ def _key_of(line: str) -> str | None:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("import", help="move keys from ~/.aws/credentials into the vault")
+    p = sub.add_parser("import", help="move keys from ~/.aws/credentials into the vault",
+                       description="Store every long-term key of the AWS shared credentials file "
+                       "in the vault. With --delete-plaintext the file is then rewritten without "
+                       "its secrets (comments and other settings stay), and only if every key was "
+                       "stored and read back intact.")
     p.add_argument("--file", metavar="PATH", help="credentials file to read (default: "
                    "$AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials)")
     p.add_argument("--delete-plaintext", action="store_true",

@@ -130,7 +130,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--force", "-f", action="store_true", help="replace an existing key without asking")
     p.set_defaults(func=add)
 
-    p = sub.add_parser("remove", aliases=["rm"], help="delete a profile's key from the vault")
+    p = sub.add_parser("remove", aliases=["rm"], help="delete a profile's key from the vault",
+                       description="Delete the long-term access key stored for PROFILE from the "
+                       "vault, after a confirmation on the terminal (--force: without asking). "
+                       "The key itself stays valid at AWS; `awsv rotate` replaces it there.")
     p.add_argument("profile")
     p.add_argument("--force", "-f", action="store_true", help="do not ask for confirmation")
     p.set_defaults(func=remove)

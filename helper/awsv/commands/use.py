@@ -90,14 +90,18 @@ def render(ctx: Context, shell_flag: str | None, changes: dict[str, str | None])
 
 
 def describe_expiry(resolved: Resolved, now: datetime | None = None) -> str:
-    """`expires 13:05 UTC (in 59 min)`, or a note that the key does not expire."""
+    """`expires 13:05 UTC (in 1h00m)`, or a note that the key does not expire.
+
+    The time left is `awsv.durations`' one rule, so it reads as the prompt badge does.
+    """
+    from awsv.durations import format_time_left, whole_seconds_left
+
     creds = resolved.credentials
     if creds.expiration is None:
         return "does not expire"
-    left = creds.seconds_left(now or datetime.now(UTC)) or 0.0
-    minutes = max(0, int(left // 60))
-    span = f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
-    return f"expires {creds.expiration.astimezone(UTC):%H:%M} UTC (in {span})"
+    left = whole_seconds_left(creds.expiration.timestamp(), (now or datetime.now(UTC)).timestamp())
+    span = f"in {format_time_left(left)}" if left > 0 else "expired"
+    return f"expires {creds.expiration.astimezone(UTC):%H:%M} UTC ({span})"
 
 
 def _refuse_terminal(ctx: Context, command: str) -> None:
