@@ -26,6 +26,11 @@ class _Parser(argparse.ArgumentParser):
             message = f"{count} unexpected argument(s) (not shown, in case they hold a secret)"
         print(f"{self.prog}: error: {message}", file=sys.stderr)
         print(f"awsv: hint: `{self.prog} --help` shows the usage", file=sys.stderr)
+        # A command whose stdout is evaluated (use, off) asks for failing code there.
+        code = self.get_default("stdout_on_usage_error")
+        if code and not sys.stdout.isatty():
+            sys.stdout.write(code)
+            sys.stdout.flush()
         raise SystemExit(ExitCode.USAGE)
 
 
