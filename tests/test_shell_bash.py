@@ -266,7 +266,7 @@ def test_use_exports_the_profile_colour_and_alias_and_off_unsets_them(sw: ShellW
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines() == ["red|PRODUCTION", "unset|unset"]
     bad = sw.world.awsv("use", "--shell", "bash", "badcolor")
-    assert bad.returncode == 1 and bad.stdout == ""
+    assert bad.returncode == 1 and bad.stdout == "(builtin exit 1)\n"
     assert "awsv_color = 'chartreuse' is not a colour" in bad.stderr
 
 
