@@ -202,7 +202,8 @@ def _add_shell_argument(p: argparse.ArgumentParser) -> None:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("use", help="print shell code that switches this shell to a profile",
                        description='Print shell code for `eval "$(awsv use PROFILE)"` that exports '
-                       "temporary credentials for PROFILE (default: $AWS_PROFILE, else default).")
+                       "temporary credentials for PROFILE (default: $AWS_PROFILE, else default). "
+                       "On failure it prints code that only fails, so the eval fails too.")
     p.add_argument("profile", nargs="?", help="profile to use")
     _add_shell_argument(p)
     add_session_arguments(p)
