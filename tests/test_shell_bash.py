@@ -330,7 +330,8 @@ def test_eval_form_works_with_and_without_the_integration(sw: ShellWorld, terms:
     check_eval_forms(term, wrapper=how != "none")
     if how != "none":
         term.enter('eval "$(awsv use base)"')
-        term.wait(rf"^{badge('base', r'(\d+m|1h00m)')} {PROMPT_MARK}")  # the hook sees a session set by eval too
+        any_time = r"(\d+m|1h00m)"
+        term.wait(rf"^{badge('base', any_time)} {PROMPT_MARK}")  # the hook sees a session set by eval too
 
 
 def test_ctrl_c_at_a_prompt_through_the_integration(sw: ShellWorld, terms: list[Term],  # noqa: F811
