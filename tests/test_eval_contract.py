@@ -25,6 +25,8 @@ eval "$(awsv use nope)" && echo BAD-unknown
 echo "status-unknown=$?"
 eval "$(awsv use --duration)" && echo BAD-usage
 echo "status-usage=$?"
+eval "$(awsv use --prompt nosuchdriver base)" && echo BAD-driver
+echo "status-driver=$?"
 AWSV_FILE_PASSPHRASE= eval "$(AWSV_FILE_PASSPHRASE= awsv use --no-prompt base)" && echo BAD-input
 echo "status-input=$?"
 f() {
@@ -59,9 +61,10 @@ def test_failed_use_makes_eval_fail_and_changes_nothing(world: World, shell: str
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert "BAD" not in r.stdout, r.stdout
-    # The helper's status survives the eval (1 error, 3 needs input); a usage error,
-    # found before the shell is known, prints the plain `false` every shell reads.
-    assert lines == ["ok-use", "status-unknown=1", "status-usage=1", "status-input=3",
+    # The helper's status survives the eval (1 error, 3 needs input); a usage error or
+    # an unknown --prompt driver, found before the shell is known, prints the plain
+    # `false` every shell reads.
+    assert lines == ["ok-use", "status-unknown=1", "status-usage=1", "status-driver=1", "status-input=3",
                      "in-function=1", "after-function=0"], r.stdout
     env = load(tmp_path / "env.json")
     assert env["AWSV_PROFILE"] == "base"  # the successful use, untouched by the failures
