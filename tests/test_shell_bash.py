@@ -388,7 +388,7 @@ def test_integration_under_set_euo_pipefail(sw: ShellWorld, terms: list[Term], t
     # A refresh that needs input: marked, one hint, and the shell is still there.
     term.enter("awsv use mfa --mfa-token 123456 && awsv clear mfa")
     term.wait(rf"^mfa {ACCOUNT_ID} (\d+m|1h00m)\] {PROMPT_MARK}")
-    term.enter("AWSV_EXPIRES=$((AWSV_EXPIRES - 3500))")
+    term.enter("printf -v now '%(%s)T' -1; AWSV_EXPIRES=$((now + 110))")  # not tied to the cache's age
     term.wait(rf"^mfa {ACCOUNT_ID} 1m!\] {PROMPT_MARK}")
     assert term.screen().count(HINT_MFA) == 1
     assert term.value("$AWSV_PROFILE") == "mfa"
