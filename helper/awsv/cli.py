@@ -117,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
         listing,
         login,
         rotate,
+        serve,
         shell_init,
         use,
         whoami,
@@ -128,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     importing.register(sub)
     use.register(sub)
     exec_.register(sub)
+    serve.register(sub)
     export.register(sub)
     whoami.register(sub)
     clear.register(sub)
