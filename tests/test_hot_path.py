@@ -192,4 +192,4 @@ def test_fast_path_prints_what_the_full_command_prints(file_world: Hot) -> None:
     assert json.loads(fast_cp) == json.loads(full_cp)
     # a profile the agent cannot answer falls back to the full command's error
     r = file_world.awsv("use", "admn", "--shell", "bash")
-    assert r.returncode == 1 and "did you mean admin?" in r.stderr and r.stdout == ""
+    assert r.returncode == 1 and "did you mean admin?" in r.stderr and r.stdout == "(builtin exit 1)\n"

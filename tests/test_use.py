@@ -240,7 +240,7 @@ def test_hostile_profile_name_is_refused_and_nothing_runs(world: World, tmp_path
     assert (env["AWS_ACCESS_KEY_ID"], env["AWS_PROFILE"], env["AWSV_PROFILE"]) == (
         "AKIABEFOREBEFORE1234", "keep-me", "earlier")
     direct = world.awsv("use", "--shell", "bash", profile)
-    assert direct.returncode == 1 and direct.stdout == ""
+    assert direct.returncode == 1 and direct.stdout == "(builtin exit 1)\n"  # code that only fails
 
 
 @pytest.mark.parametrize(("args", "extra_env", "status", "message"), [
@@ -260,7 +260,8 @@ printf '%s|%s' "$status" "$out" > {tmp_path}/result
 """
     r = world.shell("bash", script, extra_env=extra_env)
     assert r.returncode == 0, r.stderr
-    assert (tmp_path / "result").read_text() == f"{status}|"  # failed, printed nothing
+    # Failed, and printed only code that fails with the same status.
+    assert (tmp_path / "result").read_text() == f"{status}|(builtin exit {status})"
     assert message in r.stderr
     assert "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) <= 2  # one error line, one hint
