@@ -7,6 +7,7 @@ forget the expiry or print the secret by accident (`repr` hides it).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -36,15 +37,18 @@ class InvalidCredentials(AwsvError):
     """Credentials from some source have a missing, too long or malformed value."""
 
 
-def check_values(values: Any, origin: str) -> None:
+def check_values(values: Any, origin: str, labels: Mapping[str, str] | None = None) -> None:
     """Raise InvalidCredentials naming the field and `origin` unless every value is sound.
 
     `values` has `access_key_id`, `secret_access_key` and optionally
     `session_token` attributes (Credentials, LongTermKey). `origin` names the
     source and the profile, e.g. "the credential_process of profile 'ci'".
+    `labels` renames fields where the user knows them by another name (the
+    environment's `AWS_SECRET_ACCESS_KEY` rather than `SecretAccessKey`).
     The value itself is never shown: it may be a secret.
     """
-    for field, attr, limit, pattern, alphabet in _FIELDS:
+    for name, attr, limit, pattern, alphabet in _FIELDS:
+        field = (labels or {}).get(name, name)
         value = getattr(values, attr, None)
         if value is None and attr == "session_token":
             continue

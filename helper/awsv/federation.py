@@ -57,7 +57,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from awsv import sts
-from awsv.credentials import Credentials, account_from_arn
+from awsv.credentials import Credentials, account_from_arn, check_values
 from awsv.durations import MIN_DURATION
 from awsv.errors import AwsvError, UsageError
 
@@ -233,17 +233,21 @@ def check_duration(duration: int, maximum: int, what: str) -> int:
 
 
 def request_signin_token(endpoint: str, creds: Credentials, *, env: Mapping[str, str],
-                         session_duration: int | None = None, timeout: float = 15.0) -> str:
+                         session_duration: int | None = None, timeout: float = 15.0,
+                         origin: str = "the console credentials") -> str:
     """Exchange temporary credentials for a SigninToken at `endpoint`.
 
     `session_duration` becomes `SessionDuration` and must be None unless the
     credentials came from AssumeRole signed by a long-term key (see the module
     docstring). Raises FederationError with one line that names the endpoint
-    (without any query) and never the credentials or the answer's body.
+    (without any query) and never the credentials or the answer's body, and
+    InvalidCredentials (naming the field and `origin`) before anything is sent
+    when a value could not be a real credential.
     """
     if not creds.session_token:
         raise FederationError("console sign-in needs temporary credentials, and these have no "
                               "session token")
+    check_values(creds, origin)
     session = json.dumps({"sessionId": creds.access_key_id, "sessionKey": creds.secret_access_key,
                           "sessionToken": creds.session_token}, separators=(",", ":"))
     params = {"Action": "getSigninToken"}
@@ -361,5 +365,7 @@ def get_federation_token(client: Any, *, what: str, name: str, duration: int,
         arn = response.get("FederatedUser", {}).get("Arn")
         if not isinstance(arn, str):
             raise KeyError("FederatedUser")
-        return Credentials(creds.access_key_id, creds.secret_access_key, creds.session_token,
-                           creds.expiration, account_id=account_from_arn(arn), arn=arn)
+    # Outside the mapping above: a bad value is the answer's fault, named as such, not a network error.
+    check_values(creds, f"the credentials STS returned for {what}")
+    return Credentials(creds.access_key_id, creds.secret_access_key, creds.session_token,
+                       creds.expiration, account_id=account_from_arn(arn), arn=arn)

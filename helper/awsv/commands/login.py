@@ -43,7 +43,7 @@ from awsv import federation, sts
 from awsv.browser import TIMEOUT_VAR, open_in_browser
 from awsv.chain import Chain, resolve
 from awsv.context import Context
-from awsv.credentials import Credentials
+from awsv.credentials import Credentials, check_values
 from awsv.durations import ROLE_CHAINING_LIMIT
 from awsv.errors import AwsvError, UsageError
 from awsv.names import validate_profile_name
@@ -137,6 +137,7 @@ def _stored_key(ctx: Context, profile: str) -> Credentials:
     if item is None:
         raise AwsvError(f"no key stored for {profile!r}", hint=f"awsv add {profile}")
     key = LongTermKey.from_item(item)
+    check_values(key, f"the key stored for {profile!r}")
     return Credentials(key.access_key_id, key.secret_access_key)
 
 
@@ -199,7 +200,8 @@ def login(ctx: Context, args: argparse.Namespace) -> int:
     settings = sts.ClientSettings.from_env(ctx.env)
     token = federation.request_signin_token(endpoint, creds, env=ctx.env,
                                             session_duration=console.session_duration,
-                                            timeout=settings.read_timeout)
+                                            timeout=settings.read_timeout,
+                                            origin=f"the {console.origin} credentials of profile {profile!r}")
     url = federation.login_url(endpoint, token, destination)
     until = f"until {console.until.astimezone(UTC):%H:%M} UTC" if console.until else "for as long as AWS allows"
     who = creds.arn or creds.account_id or profile

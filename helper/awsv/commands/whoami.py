@@ -15,8 +15,12 @@ from datetime import datetime
 
 from awsv.commands.use import add_session_arguments, resolve_credentials
 from awsv.context import Context
-from awsv.credentials import Credentials
+from awsv.credentials import Credentials, check_values
 from awsv.errors import AwsvError
+
+
+_ENV_LABELS = {"AccessKeyId": "AWS_ACCESS_KEY_ID", "SecretAccessKey": "AWS_SECRET_ACCESS_KEY",
+               "SessionToken": "AWS_SESSION_TOKEN"}
 
 
 def _environment_credentials(ctx: Context) -> Credentials:
@@ -32,7 +36,10 @@ def _environment_credentials(ctx: Context) -> Credentials:
             expiration = datetime.fromisoformat(raw)
         except ValueError:
             expiration = None
-    return Credentials(key_id, secret, ctx.env.get("AWS_SESSION_TOKEN") or None, expiration)
+    creds = Credentials(key_id, secret, ctx.env.get("AWS_SESSION_TOKEN") or None, expiration)
+    # Checked before signing anything: a stray newline would otherwise surface as a network error.
+    check_values(creds, "the credentials in this environment", _ENV_LABELS)
+    return creds
 
 
 def whoami(ctx: Context, args: argparse.Namespace) -> int:
