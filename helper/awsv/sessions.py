@@ -53,7 +53,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from awsv import paths, recursion, sts
-from awsv.chain import Chain, RoleHop, resolve
+from awsv.chain import Chain, Resolver, RoleHop, resolve
 from awsv.context import Context
 from awsv.credential_process import run_credential_process
 from awsv.credentials import Credentials, check_values
@@ -299,18 +299,21 @@ def cached_sessions(ctx: Context, *, now: Callable[[], datetime] = utcnow) -> li
     return sorted(found, key=lambda s: s.expiration)
 
 
-def clear_sessions(ctx: Context, profile: str | None = None) -> int:
+def clear_sessions(ctx: Context, profile: str | None = None, *, resolver: Resolver | None = None) -> int:
     """Delete cached sessions: all of them, or those of `profile`'s chain. Returns how many.
 
     A profile's chain is the profile and every profile it gets credentials
     through, so clearing a role also drops its source's session (which other
     roles may share). A profile that no longer resolves clears its own items.
+    A caller clearing many profiles passes one `resolver` (made with
+    `in_vault=lambda n: True`), so the chains are walked once in all.
     """
     vault = ctx.vault
     names = [n for n in vault.list() if n.startswith(SESSION_PREFIX)]
     if profile is not None:
         try:
-            members = set(resolve(ctx.config, profile, in_vault=lambda n: True).trail)
+            walker = resolver or Resolver(ctx.config, in_vault=lambda n: True)
+            members = set(walker.resolve(profile).trail)
         except ConfigError:
             members = {profile}
         chosen = []

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import AwsvRunner
+from tests.conftest import TEST_PASSPHRASE, AwsvRunner
 from tests.test_agent import World, alive, wait_for
 
 PY = sys.executable
@@ -246,6 +246,69 @@ def test_5_resolving_every_profile_reads_each_once(order: str) -> None:
     assert ok == MAX_CHAIN_DEPTH and errors == depth + 1 - MAX_CHAIN_DEPTH
     # Linear: a bounded number of reads per profile, not one per profile per chain member.
     assert Counting.reads <= 3 * (depth + 1) + MAX_CHAIN_DEPTH, Counting.reads
+
+
+def _counting_config(depth: int, extra: str = ""):  # type: ignore[no-untyped-def]
+    """chained_config(depth) (+ `extra`) as an AwsConfig that counts reads of a profile's settings."""
+    from awsv.config import AwsConfig
+
+    class Counting(AwsConfig):
+        reads = 0
+
+        def profile(self, name: str, *, allow_missing: bool = False):  # type: ignore[no-untyped-def]
+            Counting.reads += 1
+            return super().profile(name, allow_missing=allow_missing)
+
+    parsed = AwsConfig.parse(chained_config(depth) + extra)
+    return Counting({n: parsed.raw(n) for n in parsed.names()})
+
+
+def _session_vault(tmp_path: Path, owners: list[str]):  # type: ignore[no-untyped-def]
+    """A real file vault holding one cached-session item per name in `owners`."""
+    from awsv.vault.file import VAULT_FILE, FileVault
+
+    (tmp_path / "vault").mkdir(mode=0o700)
+    vault = FileVault(tmp_path / "vault" / VAULT_FILE, passphrase_provider=lambda creating: TEST_PASSPHRASE)
+    for owner in owners:
+        vault.set(f"session/{owner}-id", {"type": "session", "cache": {"profile": owner}})
+    return vault
+
+
+# Resolving each profile on its own walks a chain of n profiles n times: at depth
+# 2,000 that is millions of profile reads, minutes on this machine, so these tests
+# would hit their timeout (and the read count) before the fix. No timing is asserted.
+@pytest.mark.timeout(120)
+def test_5_rotate_clears_the_key_sessions_of_a_deep_config_linearly(tmp_path: Path) -> None:
+    from awsv.chain import MAX_CHAIN_DEPTH
+    from awsv.commands.rotate import clear_key_sessions
+    from awsv.context import Context
+
+    depth = 2000
+    config = _counting_config(depth, "[profile other]\n")
+    owners = ["p0", "p1", f"p{MAX_CHAIN_DEPTH - 1}", "other"]
+    ctx = Context(env={}, _config=config, _vault=_session_vault(tmp_path, owners))
+    type(config).reads = 0
+    cleared = clear_key_sessions(ctx, "p0")
+    assert cleared == 3
+    assert ctx.vault.list() == ["session/other-id"]
+    # Linear: a bounded number of reads per profile, however deep the chain.
+    assert type(config).reads <= 3 * (depth + 2) + 4 * MAX_CHAIN_DEPTH, type(config).reads
+
+
+@pytest.mark.timeout(120)
+def test_5_clear_of_a_deep_profile_reads_its_chain_once(tmp_path: Path) -> None:
+    from awsv.chain import MAX_CHAIN_DEPTH
+    from awsv.context import Context
+    from awsv.sessions import clear_sessions
+
+    depth = 2000
+    config = _counting_config(depth)
+    ctx = Context(env={}, _config=config, _vault=_session_vault(tmp_path, ["p0", "p5", f"p{depth}"]))
+    type(config).reads = 0
+    assert clear_sessions(ctx, "p5") == 2  # p5's chain: p5 ... p0
+    assert clear_sessions(ctx, f"p{depth}") == 1  # too deep to resolve: its own items only
+    assert ctx.vault.list() == []
+    assert type(config).reads <= 3 * (depth + 1) + MAX_CHAIN_DEPTH, type(config).reads
 
 
 def test_5_list_names_the_too_deep_chain(home: Path, awsv: AwsvRunner) -> None:

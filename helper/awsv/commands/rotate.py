@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from awsv import iam, paths, sts
-from awsv.chain import Chain, resolve
+from awsv.chain import Chain, Resolver, resolve
 from awsv.context import Context
 from awsv.credentials import Credentials
 from awsv.errors import AwsvError, Interrupted, UsageError, VaultError
@@ -291,17 +291,22 @@ def _user_of(arn: str, profile: str) -> str | None:
 
 
 def clear_key_sessions(ctx: Context, source: str) -> int:
-    """Clear the cached sessions of every profile whose credentials start from `source`'s key."""
+    """Clear the cached sessions of every profile whose credentials start from `source`'s key.
+
+    One Resolver for all of them: resolving each profile on its own walks a
+    chain of n profiles n times (quadratic on a deep config, issue 12).
+    """
     from awsv.sessions import clear_sessions
 
+    resolver = Resolver(ctx.config, in_vault=lambda n: True)
     profiles = {source}
     for name in ctx.config.names():
         try:
-            if resolve(ctx.config, name, in_vault=lambda n: True).source.profile == source:
+            if resolver.resolve(name).source.profile == source:
                 profiles.add(name)
         except AwsvError:
             continue  # a broken profile elsewhere in the config does not concern this key
-    return sum(clear_sessions(ctx, name) for name in sorted(profiles))
+    return sum(clear_sessions(ctx, name, resolver=resolver) for name in sorted(profiles))
 
 
 @contextlib.contextmanager
