@@ -8,9 +8,11 @@ refused connections use real local sockets.
 
 from __future__ import annotations
 
+import contextlib
 import socket
-from collections.abc import Callable
-from datetime import timedelta
+import subprocess
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from awsv import sts
@@ -19,6 +21,7 @@ from awsv.errors import AwsvError, ConfigError, UsageError
 from awsv.sessions import get_credentials
 from awsv.vault.items import LongTermKey
 
+from tests.conftest import AwsvRunner
 from tests.support import fault_proxy as _proxy
 from tests.support import moto_server as _moto
 from tests.support.fault_proxy import AwsvWorld, FaultProxy, unanswered_endpoint
@@ -308,3 +311,99 @@ def test_get_credentials_with_an_injected_factory(fw: AwsvWorld) -> None:
     resolved = get_credentials(fw.ctx, "other", sts_factory=factory)
     assert resolved.credentials.account_id == "123456789012"
     assert made == [None, None]  # GetSessionToken, then GetCallerIdentity with the session
+
+
+# -- the same faults through the real commands: use, export, exec -----------------------
+#
+# Each fault of GST_FAULTS, plus a refused connection and a connect timeout, hits
+# the refresh of an expired cached session in a real `awsv` process, once per
+# command. Each must end in one error line and exit 1, print nothing a shell or a
+# program could take for credentials (use prints only code that fails, export
+# nothing, exec never starts its command), and leave the cache exactly as it was.
+
+CLI_FAULTS = [*(f[0] for f in GST_FAULTS), "refused", "connect-timeout"]
+CLI_COMMANDS = {
+    "use": ["use", "base", "--shell", "bash", "-t", "654321"],
+    "export": ["export", "base", "--format", "json", "-t", "654321"],
+    "exec": ["exec", "base", "-t", "654321", "--", "sh", "-c", "echo RAN"],
+}
+
+
+def _cli_cases() -> list[tuple[str, str]]:
+    """Every fault through every command at full size; at CI size each fault once, commands in turn."""
+    from tests.hardening.conftest import FULL
+
+    commands = list(CLI_COMMANDS)
+    if FULL:
+        return [(fault, command) for fault in CLI_FAULTS for command in commands]
+    return [(fault, commands[i % len(commands)]) for i, fault in enumerate(CLI_FAULTS)]
+
+
+@contextlib.contextmanager
+def _cli_fault(name: str, proxy: FaultProxy) -> Iterator[tuple[dict[str, str], str]]:
+    """Arm fault `name`; yields the environment it needs and the message awsv must print."""
+    if name == "refused":
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            url = f"http://127.0.0.1:{s.getsockname()[1]}"
+        yield {"AWS_ENDPOINT_URL_STS": url}, f"GetSessionToken for profile 'base': cannot reach {url}"
+    elif name == "connect-timeout":
+        with unanswered_endpoint() as url:
+            yield ({"AWS_ENDPOINT_URL_STS": url, "AWSV_STS_MAX_ATTEMPTS": "1"},
+                   f"GetSessionToken for profile 'base': timed out connecting to {url}")
+    else:
+        _, inject, _, message = next(f for f in GST_FAULTS if f[0] == name)
+        if name == "read-timeout":
+            proxy.delay("GetSessionToken", 3 * CLI_READ_TIMEOUT)  # past the read timeout, each attempt
+        else:
+            inject(proxy)
+        yield {}, message.format(endpoint=proxy.url)
+
+
+def _expire_cached_session(world: AwsvWorld, profile: str) -> None:
+    """Leave `profile`'s cached session in the vault with one minute left: inside AWSV_MIN_TTL."""
+    vault = world.ctx.vault
+    soon = (datetime.now(UTC) + timedelta(minutes=1)).replace(microsecond=0).isoformat()
+    for name, item in world.session_items().items():
+        if item.get("cache", {}).get("profile") == profile:
+            vault.set(name, {**item, "expiration": soon})
+
+
+#: Seconds; generous, so a loaded machine's slow moto is never taken for the fault under test.
+CLI_READ_TIMEOUT = 2.0
+
+
+@pytest.mark.parametrize("fault, command", _cli_cases())
+def test_faults_through_use_export_and_exec(world: AwsvWorld, awsv: AwsvRunner, fault: str,
+                                            command: str) -> None:
+    fw = world
+    fw.config(CONFIG)
+    fw.secrets = [fw.add_key("base")[1], fw.add_key("other")[1]]  # type: ignore[attr-defined]
+    fw.get("base", mfa_token="123456")
+    fw.get("other")
+    _expire_cached_session(fw, "base")
+    fw.new_process()
+    before = fw.session_items()
+    assert len(before) == 2
+    fw.proxy.reset()
+    settings = {"AWSV_STS_MAX_ATTEMPTS": "2", "AWSV_STS_READ_TIMEOUT": str(CLI_READ_TIMEOUT),
+                "AWSV_STS_CONNECT_TIMEOUT": "1"}
+    with _cli_fault(fault, fw.proxy) as (env, message):
+        r = awsv(*CLI_COMMANDS[command], env={**fw.env, **settings, **env})
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    assert "Traceback" not in r.stderr
+    lines = r.stderr.splitlines()
+    assert lines[0] == f"awsv: error: {message}", r.stderr
+    assert all(ln.startswith("awsv: hint: ") for ln in lines[1:]) and len(lines) <= 2, r.stderr
+    for secret in [*fw.secrets, *_cached_secrets(before)]:  # type: ignore[attr-defined]
+        assert secret not in r.stderr + r.stdout
+    if command == "use":
+        # Only code that fails: eval'd in a real bash, it stops an `&& deploy`.
+        assert "AWS_" not in r.stdout
+        shell = subprocess.run(["bash", "-c", 'eval "$1" && echo DEPLOYED', "bash", r.stdout],
+                               capture_output=True, text=True, timeout=30, check=False)
+        assert shell.returncode != 0 and "DEPLOYED" not in shell.stdout
+    else:
+        assert r.stdout == ""  # export printed nothing; exec never ran `echo RAN`
+    fw.new_process()
+    assert fw.session_items() == before

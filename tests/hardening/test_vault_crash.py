@@ -26,6 +26,7 @@ from awsv.paths import data_dir
 from awsv.vault.file import VAULT_FILE, FileVault
 from tests.conftest import HELPER, TEST_PASSPHRASE
 from tests.hardening.conftest import FULL, Tally, size
+from tests.support.moto_server import moto_url  # noqa: F401  (pytest fixture)
 from tests.test_agent import World
 
 pytestmark = pytest.mark.slow
@@ -174,43 +175,86 @@ def test_random_bit_flips_truncations_extensions(small_vault: tuple[Path, bytes,
         tally.attempt(_refused(path, bytes(mutated), key), note)
 
 
-AGENT_CLIENT = """
+#: Cycles through every kind of write the agent serves, through the real client
+#: (`AgentVault`) and the real sessions code: add a key, refresh a session (STS
+#: through moto, then the session cache write), remove a key, clear the cache.
+AGENT_CYCLER = """
 import os, sys
 from awsv.agent.client import connect
+from awsv.context import Context
+from awsv.sessions import clear_sessions, get_credentials
+from awsv.vault.items import LongTermKey, key_item_name
 vault = connect(os.environ, "file")
 assert vault is not None, "no agent"
+ctx = Context(env=dict(os.environ), _vault=vault)
+if vault.get("pad") is None:
+    vault.set("pad", {"data": "x" * 300000})  # so that each write takes long enough to be hit
 i = int(sys.argv[1])
 while True:
     i += 1
-    vault.set("blob", {"n": i, "data": f"{i:08d}" * 30000})
+    kind = i % 4
+    if kind == 0:
+        vault.set(key_item_name(f"k{i}"), LongTermKey(f"AKIAKILLTEST{i:08d}", "s" * 40).to_item())  # add
+    elif kind == 1:
+        assert not get_credentials(ctx, "prod").from_cache                   # refresh: STS, then the cache write
+    elif kind == 2:
+        vault.delete(key_item_name(f"k{i - 2}"))                             # remove
+    else:
+        clear_sessions(ctx)                                                  # clear
     print(i, flush=True)
 """
+AGENT_KINDS = ("add", "session refresh", "remove", "clear")
+
+
+def agent_expected(i: int) -> tuple[list[str], int]:
+    """(item names other than sessions, number of cached sessions) after write `i` of AGENT_CYCLER."""
+    keys = {"key/prod", "pad"}
+    for n in range(1, i + 1):
+        if n % 4 == 0:
+            keys.add(f"key/k{n}")
+        elif n % 4 == 2:
+            keys.discard(f"key/k{n - 2}")
+    return sorted(keys), int(i % 4 in (1, 2))
 
 
 @pytest.mark.hardening_row("kill -9 of the agent during served writes")
-def test_kill_9_of_the_agent_during_served_writes(agent_world: World, tally: Tally) -> None:
+def test_kill_9_of_the_agent_during_served_writes(agent_world: World, moto_url: str, tally: Tally) -> None:
     w = agent_world
+    w.env["AWS_ENDPOINT_URL_STS"] = moto_url
+    Path(w.env["AWS_CONFIG_FILE"]).write_text("[profile prod]\nregion = eu-west-1\n")
     vault_path = data_dir(w.env) / VAULT_FILE
     rng = random.Random(5)
     last = 0
-    for _ in range(size(1, 100)):
+    kinds = dict.fromkeys(AGENT_KINDS, 0)  # the write in flight at each kill
+    mid_write = 0
+    for _ in range(size(4, 100)):
         w.ok("list")  # (re)starts the agent: asks the passphrase once
         pid = w.agent_pid()
-        proc = subprocess.Popen([sys.executable, "-c", AGENT_CLIENT, str(last)], env=w.env, text=True,
+        proc = subprocess.Popen([sys.executable, "-c", AGENT_CYCLER, str(last)], env=w.env, text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
         assert proc.stdout is not None
         first = proc.stdout.readline()
         assert first.strip(), proc.stderr.read() if proc.stderr else ""
-        time.sleep(rng.uniform(0, 0.1))
+        time.sleep(rng.uniform(0, 0.4))
         os.kill(pid, signal.SIGKILL)
-        out, _ = proc.communicate(timeout=30)
+        out, _ = proc.communicate(timeout=60)
         acked = [int(x) for x in [first, *out.split()] if x.strip()]
+        a = acked[-1]
+        kinds[AGENT_KINDS[(a + 1) % 4]] += 1
+        mid_write += any(p.name.startswith(f".{VAULT_FILE}.tmp-") for p in vault_path.parent.iterdir())
         try:
-            item = FileVault(vault_path, passphrase_provider=lambda creating: TEST_PASSPHRASE).get("blob")
+            vault = FileVault(vault_path, passphrase_provider=lambda creating: TEST_PASSPHRASE)
+            names = vault.list()
+            items = {n: vault.get(n) for n in names}  # every item decrypts
         except AwsvError as exc:
-            tally.attempt(False, f"after write {acked[-1]}: {exc.message}")
-            continue
-        n = item["n"] if item else -1
-        whole = item is not None and item["data"] == f"{n:08d}" * 30000
-        tally.attempt(whole and n in (acked[-1], acked[-1] + 1), f"after write {acked[-1]}: found {n}")
-        last = max(n, 0)
+            tally.attempt(False, f"after write {a}: {exc.message}")
+            break
+        state = (sorted(n for n in names if not n.startswith("session/")),
+                 sum(n.startswith("session/") for n in names))
+        whole = all(isinstance(item, dict) for item in items.values())
+        held = whole and state in (agent_expected(a), agent_expected(a + 1))
+        tally.attempt(held, f"after write {a} ({AGENT_KINDS[(a + 1) % 4]} in flight): {state}")
+        last = a + 1 if state == agent_expected(a + 1) else a
+    if FULL:
+        assert min(kinds.values()) >= 5, f"kills by write in flight: {kinds}; some kind was hardly hit"
+        assert mid_write >= 3, f"only {mid_write} kills left a half-written vault; the test proved little"
