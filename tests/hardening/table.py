@@ -33,8 +33,8 @@ ISSUE_ROWS = (
     "kill -9 of the agent during served writes",
     "one byte flipped at every position of a vault",
     "random bit flips, truncations, extensions",
-    "20 concurrent fetches of one expired session, 5 scenarios, with and without the agent "
-    "(one STS call per step)",
+    ("20 concurrent fetches of one expired session, 5 scenarios, with and without the agent "
+     "(one STS call per step)"),
     "fuzzed values through the shells and `use` in bash, zsh and fish",
     "STS faults × use/export/exec",
     "another uid against the agent",

@@ -179,7 +179,7 @@ def test_one_sts_call_per_step(world: AwsvWorld, scenario: str, mode: str, tally
     tokens = [json.loads(r.stdout)["SessionToken"] if r.returncode == 0 else None for r in results]
     common = max(set(tokens), key=tokens.count)
     round_ok = made == calls and (helper is None or ran == 1) and asked == 1
-    for r, token in zip(results, tokens):
+    for r, token in zip(results, tokens, strict=True):
         tally.attempt(round_ok and r.returncode == 0 and token == common,
                       f"{scenario} {mode}: STS calls {made} (one per step: {calls}), {helper} ran {ran}, "
                       f"passphrase asked {asked}, exit {r.returncode}, {r.stderr.strip()[-300:]}")

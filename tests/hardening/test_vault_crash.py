@@ -26,8 +26,10 @@ from awsv.paths import data_dir
 from awsv.vault.file import VAULT_FILE, FileVault
 from tests.conftest import HELPER, TEST_PASSPHRASE
 from tests.hardening.conftest import FULL, Tally, size
-from tests.support.moto_server import moto_url  # noqa: F401  (pytest fixture)
+from tests.support import moto_server as _moto
 from tests.test_agent import World
+
+moto_url = _moto.moto_url  # pytest fixture
 
 pytestmark = pytest.mark.slow
 

@@ -18,7 +18,6 @@ from awsv.context import Context
 from awsv.credentials import Credentials, check_values
 from awsv.errors import AwsvError
 
-
 _ENV_LABELS = {"AccessKeyId": "AWS_ACCESS_KEY_ID", "SecretAccessKey": "AWS_SECRET_ACCESS_KEY",
                "SessionToken": "AWS_SESSION_TOKEN"}
 
