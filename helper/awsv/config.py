@@ -11,7 +11,9 @@ from __future__ import annotations
 import configparser
 import os
 import shlex
-from collections.abc import Iterator, Mapping
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -219,6 +221,55 @@ class AwsConfig:
 
     def _where(self) -> str:
         return str(self.path) if self.path else "the AWS config"
+
+
+class ConfigCache:
+    """The last parse of the config file, reused while the file is provably unchanged.
+
+    The agent answers every `awsv use P` and credential_process; re-parsing a
+    config of 10,000 profiles per request costs more than everything else it
+    does. A parse is reused while the file's device, inode, size, mtime and
+    ctime (nanoseconds) are all unchanged. A file changed within
+    `RACY_SECONDS` of now is never cached: a second write in the same clock
+    tick could keep every one of those fields (git calls this the "racily
+    clean" case), so such a file is read afresh each time until it settles.
+    Errors are never cached: they are raised again on the next request.
+    """
+
+    #: A file whose mtime or ctime is this close to now is parsed on every request.
+    RACY_SECONDS = 2.0
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._entry: tuple[str, tuple[int, ...], AwsConfig] | None = None
+        #: How many times the file was actually parsed (for tests and `status`).
+        self.parses = 0
+
+    def load(self, env: Mapping[str, str]) -> AwsConfig:
+        """`AwsConfig.load(env)`, or the same parse as last time when the file is unchanged."""
+        path = aws_config_file(env)
+        try:
+            st = os.stat(path)
+        except OSError:
+            st = None
+        if st is None:
+            self.parses += 1
+            return AwsConfig.load(env)  # missing or unreadable: its own result or error, uncached
+        stamp = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        key = str(path)
+        with self._lock:
+            entry = self._entry
+            if entry is not None and entry[0] == key and entry[1] == stamp:
+                return entry[2]
+        # Stat before reading: if the file changes in between, the stamp is
+        # the old one and the next request parses again (never the reverse).
+        config = AwsConfig.load(env)
+        self.parses += 1
+        settled = self._clock() - max(st.st_mtime_ns, st.st_ctime_ns) / 1e9 >= self.RACY_SECONDS
+        with self._lock:
+            self._entry = (key, stamp, config) if settled else None
+        return config
 
 
 def _split_section(section: str) -> tuple[str, str | None]:

@@ -28,7 +28,7 @@ import struct
 
 TYPE_CHECKING = False  # typing costs milliseconds on the hot path; annotations are strings anyway
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Collection, Mapping
     from typing import Any
 
     Warn = Callable[[str], None]
@@ -177,6 +177,8 @@ class AgentVault:
         self._conn = conn
         self.backend_name = str(hello.get("backend") or "agent")
         self.agent_status = dict(hello)
+        #: Protocol 2 added `items` and `delete_many`; an agent started by an older awsv lacks them.
+        self._bulk = isinstance(hello.get("version"), int) and hello["version"] >= 2
 
     def __repr__(self) -> str:
         return f"AgentVault({self.agent_status.get('identity')!r})"
@@ -201,6 +203,32 @@ class AgentVault:
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise AgentError("the awsv agent sent a malformed list", hint=_RESTART_HINT)
         return names
+
+
+    def items(self, prefix: str = "") -> dict[str, Any]:
+        if not self._bulk:
+            return _items_one_by_one(self, prefix)
+        items = self._conn.request({"op": "items", "prefix": prefix}).get("items")
+        if not isinstance(items, dict) or not all(isinstance(v, dict) for v in items.values()):
+            raise AgentError("the awsv agent sent malformed items", hint=_RESTART_HINT)
+        return items
+
+    def delete_many(self, names: Collection[str]) -> list[str]:
+        if not self._bulk:
+            return sorted(n for n in set(names) if self.delete(n))
+        gone = self._conn.request({"op": "delete_many", "names": sorted(set(names))}).get("deleted")
+        if not isinstance(gone, list) or not all(isinstance(n, str) for n in gone):
+            raise AgentError("the awsv agent sent a malformed answer", hint=_RESTART_HINT)
+        return gone
+
+
+def _items_one_by_one(vault: AgentVault, prefix: str) -> dict[str, Any]:
+    """`items` from an agent older than the bulk operations (protocol 1)."""
+    found = {}
+    for name in vault.list():
+        if name.startswith(prefix) and (item := vault.get(name)) is not None:
+            found[name] = item
+    return found
 
 
 def connect(env: Mapping[str, str], backend: str, *, warn: Warn | None = None) -> AgentVault | None:

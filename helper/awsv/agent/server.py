@@ -31,6 +31,7 @@ from typing import Any
 
 from awsv.agent import protocol
 from awsv.agent.client import peer_uid
+from awsv.config import ConfigCache
 from awsv.errors import AwsvError, WrongPassphrase
 from awsv.vault.base import Vault
 
@@ -39,7 +40,7 @@ TICK = 0.2
 #: Seconds the agent waits, on its way out, for answers still being sent.
 DRAIN_TIMEOUT = 2.0
 #: Ops that count as activity and need the vault lock.
-VAULT_OPS = ("get", "set", "delete", "list")
+VAULT_OPS = ("get", "set", "delete", "list", "items", "delete_many")
 
 
 def bind_socket(path: str) -> tuple[socket.socket, tuple[int, int]]:
@@ -102,6 +103,8 @@ class Agent:
         self._replied = threading.Condition()
         self._socket_id: tuple[int, int] | None = None
         self.stop_reason = ""
+        #: The config parse, reused across deliver requests while the file is unchanged.
+        self.config_cache = ConfigCache()
 
     # -- state --------------------------------------------------------------
 
@@ -156,7 +159,7 @@ class Agent:
                 if op == "deliver":
                     from awsv.agent.deliver import deliver
 
-                    return deliver(self.vault, self.identity, request)
+                    return deliver(self.vault, self.identity, request, configs=self.config_cache)
                 return self._vault_op(op, request)
             except WrongPassphrase as exc:
                 # The vault was replaced under us: a key that opens nothing is useless.
@@ -173,6 +176,16 @@ class Agent:
     def _vault_op(self, op: str, request: dict[str, Any]) -> dict[str, Any]:
         if op == "list":
             return {"ok": True, "names": self.vault.list()}
+        if op == "items":
+            prefix = request.get("prefix", "")
+            if not isinstance(prefix, str):
+                return protocol.error_reply("VaultError", "an items request with a malformed prefix")
+            return {"ok": True, "items": self.vault.items(prefix)}
+        if op == "delete_many":
+            names = request.get("names")
+            if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+                return protocol.error_reply("VaultError", "a delete_many request without item names")
+            return {"ok": True, "deleted": self.vault.delete_many(names)}
         name = request.get("name")
         if not isinstance(name, str) or not name:
             return protocol.error_reply("VaultError", "a vault request without an item name")
