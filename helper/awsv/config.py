@@ -122,6 +122,33 @@ class AwsConfig:
     @classmethod
     def parse(cls, text: str, path: Path | None = None) -> AwsConfig:
         """Parse config text; a syntax error becomes one ConfigError naming file and line."""
+        from awsv.config_lines import read_plain
+
+        plain = read_plain(text)  # the common shape, ten times faster; None: configparser's job
+        sections = plain if plain is not None else cls._configparser_sections(text, path)
+        profiles: dict[str, dict[str, str]] = {}
+        explicit_default: dict[str, str] | None = None
+        sso: dict[str, dict[str, str]] = {}
+        for section, raw_values in sections:
+            values = {k: _clean_value(v) for k, v in raw_values.items()}
+            if section == "default":
+                profiles.setdefault("default", values)
+                continue
+            kind, name = _split_section(section)
+            if kind == "profile" and name:
+                if name == "default":
+                    explicit_default = values
+                else:
+                    profiles[name] = values
+            elif kind == "sso-session" and name:
+                sso[name] = values
+        if explicit_default is not None:
+            profiles["default"] = explicit_default
+        return cls(profiles, sso, path=path)
+
+    @staticmethod
+    def _configparser_sections(text: str, path: Path | None) -> list[tuple[str, dict[str, str]]]:
+        """Sections and their raw values, read by configparser (botocore's reader)."""
         where = str(path) if path else "AWS config"
         parser = configparser.RawConfigParser(default_section="\0no default section\0",
                                               interpolation=None)
@@ -138,26 +165,7 @@ class AwsConfig:
             raise ConfigError(f"{where}, line {line}: cannot parse this line") from None
         except configparser.Error as exc:
             raise ConfigError(f"{where}: {_first_line(exc)}") from None
-
-        profiles: dict[str, dict[str, str]] = {}
-        explicit_default: dict[str, str] | None = None
-        sso: dict[str, dict[str, str]] = {}
-        for section in parser.sections():
-            values = {k: _clean_value(v) for k, v in parser.items(section)}
-            if section == "default":
-                profiles.setdefault("default", values)
-                continue
-            kind, name = _split_section(section)
-            if kind == "profile" and name:
-                if name == "default":
-                    explicit_default = values
-                else:
-                    profiles[name] = values
-            elif kind == "sso-session" and name:
-                sso[name] = values
-        if explicit_default is not None:
-            profiles["default"] = explicit_default
-        return cls(profiles, sso, path=path)
+        return [(section, {k: v or "" for k, v in parser.items(section)}) for section in parser.sections()]
 
     # -- access --------------------------------------------------------------
 

@@ -135,6 +135,24 @@ class Agent:
         if not self._stop.is_set():
             self.stop_reason = reason
             self._stop.set()
+            self._wake()
+
+    def _wake(self) -> None:
+        """Knock on our own socket, so the accept loop sees the stop now rather than a TICK later.
+
+        `awsv lock` waits for this process to be gone; an accept sleeping out
+        its timeout would add up to TICK to every lock.
+        """
+        if self._socket_id is None or not self._socket_is_ours():
+            return
+        knock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            knock.setblocking(False)
+            knock.connect(self.socket_path)
+        except OSError:
+            pass  # a full backlog or a vanished socket: the loop wakes on its own within TICK
+        finally:
+            knock.close()
 
     # -- requests -----------------------------------------------------------
 
