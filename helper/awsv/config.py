@@ -232,7 +232,7 @@ class AwsConfig:
 
 
 class ConfigCache:
-    """The last parse of the config file, reused while the file is provably unchanged.
+    """Recent parses of config files, each reused while its file is provably unchanged.
 
     The agent answers every `awsv use P` and credential_process; re-parsing a
     config of 10,000 profiles per request costs more than everything else it
@@ -241,42 +241,50 @@ class ConfigCache:
     `RACY_SECONDS` of now is never cached: a second write in the same clock
     tick could keep every one of those fields (git calls this the "racily
     clean" case), so such a file is read afresh each time until it settles.
-    Errors are never cached: they are raised again on the next request.
+    Errors are never cached: they are raised again on the next request. Up
+    to `ENTRIES` files are kept (shells may set different AWS_CONFIG_FILEs),
+    the least recently used dropped first.
     """
 
     #: A file whose mtime or ctime is this close to now is parsed on every request.
     RACY_SECONDS = 2.0
+    #: Config files remembered at once.
+    ENTRIES = 4
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self._lock = threading.Lock()
-        self._entry: tuple[str, tuple[int, ...], AwsConfig] | None = None
-        #: How many times the file was actually parsed (for tests and `status`).
+        self._entries: dict[str, tuple[tuple[int, ...], AwsConfig]] = {}
+        #: How many times a file was actually parsed (for tests).
         self.parses = 0
 
     def load(self, env: Mapping[str, str]) -> AwsConfig:
         """`AwsConfig.load(env)`, or the same parse as last time when the file is unchanged."""
         path = aws_config_file(env)
+        key = str(path)
         try:
             st = os.stat(path)
         except OSError:
-            st = None
-        if st is None:
-            self.parses += 1
+            with self._lock:
+                self._entries.pop(key, None)
+                self.parses += 1
             return AwsConfig.load(env)  # missing or unreadable: its own result or error, uncached
         stamp = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-        key = str(path)
         with self._lock:
-            entry = self._entry
-            if entry is not None and entry[0] == key and entry[1] == stamp:
-                return entry[2]
+            entry = self._entries.pop(key, None)
+            if entry is not None and entry[0] == stamp:
+                self._entries[key] = entry  # most recently used last
+                return entry[1]
         # Stat before reading: if the file changes in between, the stamp is
         # the old one and the next request parses again (never the reverse).
         config = AwsConfig.load(env)
-        self.parses += 1
         settled = self._clock() - max(st.st_mtime_ns, st.st_ctime_ns) / 1e9 >= self.RACY_SECONDS
         with self._lock:
-            self._entry = (key, stamp, config) if settled else None
+            self.parses += 1
+            if settled:
+                self._entries[key] = (stamp, config)
+                while len(self._entries) > self.ENTRIES:
+                    del self._entries[next(iter(self._entries))]
         return config
 
 
