@@ -22,12 +22,18 @@ def read_plain(text: str) -> list[tuple[str, dict[str, str]]] | None:
     seen: set[str] = set()
     current: dict[str, str] | None = None
     for line in text.split("\n"):
-        stripped = line.strip()
-        if not stripped or stripped[0] in "#;":
+        if not line:
             continue
-        if line[0].isspace():
+        first = line[0]
+        if first.isspace():
+            stripped = line.strip()
+            if not stripped or stripped[0] in "#;":
+                continue  # blank, or an indented comment: configparser skips both
             return None  # a continuation line or an indented block: configparser's rules
-        if stripped[0] == "[":
+        if first in "#;":
+            continue
+        if first == "[":
+            stripped = line.rstrip()
             if stripped[-1] != "]" or len(stripped) < 3 or "]" in stripped[1:-1]:
                 return None
             name = stripped[1:-1]
@@ -37,11 +43,11 @@ def read_plain(text: str) -> list[tuple[str, dict[str, str]]] | None:
             current = {}
             sections.append((name, current))
             continue
-        eq = stripped.find("=")
-        if current is None or eq <= 0 or ":" in stripped[:eq]:
+        eq = line.find("=")
+        if current is None or eq <= 0 or ":" in line[:eq]:
             return None
-        key = stripped[:eq].rstrip().lower()
-        if not key or key in current:
+        key = line[:eq].rstrip().lower()
+        if key in current:
             return None
-        current[key] = stripped[eq + 1:].strip()
+        current[key] = line[eq + 1:].strip()
     return sections
