@@ -327,3 +327,53 @@ def test_known_shell_names_match_shellingham() -> None:
     from awsv.shells.ancestry import KNOWN_SHELL_NAMES
 
     assert set(SHELL_NAMES) == KNOWN_SHELL_NAMES
+
+
+# -- the agent client's bulk operations, over a real socket -------------------------------------
+
+
+def _agent_vault_over_a_socket(vault: FileVault, tmp_path: Path, version: int) -> tuple[object, object]:
+    """An AgentVault talking to an in-process Agent over a socketpair (real framing, real server code)."""
+    import socket
+    import threading
+
+    from awsv.agent.client import AgentVault, Connection
+
+    agent = Agent(vault, backend="file", identity="file:x", display="x", idle=600, max_life=600,
+                  socket_path=str(tmp_path / "unused.sock"))
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    threading.Thread(target=agent._serve_connection, args=(theirs,), daemon=True).start()
+    return AgentVault(Connection(ours, "socketpair"), {"backend": "file", "version": version}), agent
+
+
+def test_agent_vault_bulk_delete_goes_in_batches(session_vault: FileVault, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from awsv.agent import client
+
+    monkeypatch.setattr(client, "DELETE_BATCH", 7)
+    requests = _counting(monkeypatch, client.Connection, "request")
+    writes = _counting(monkeypatch, FileVault, "_write")
+    remote, _ = _agent_vault_over_a_socket(session_vault, tmp_path, version=2)
+    items = remote.items("session/")  # type: ignore[attr-defined]
+    assert len(items) == 40 and len(requests) == 1
+    gone = remote.delete_many([*items, "session/none"])  # type: ignore[attr-defined]
+    assert gone == sorted(items)
+    assert len(requests) == 1 + 6 and len(writes) == 6  # 41 names in batches of 7
+    assert session_vault.list() == ["key/base"]
+
+
+def test_agent_vault_falls_back_for_an_older_agent(session_vault: FileVault, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """An agent started by an older awsv (protocol 1) has no bulk ops: item by item, same answers."""
+    remote, _ = _agent_vault_over_a_socket(session_vault, tmp_path, version=1)
+    ops: list[str] = []
+    real = type(remote._conn).request  # type: ignore[attr-defined]
+
+    def spy(self: object, message: dict[str, object], **kwargs: object) -> object:
+        ops.append(str(message["op"]))
+        return real(self, message, **kwargs)
+
+    monkeypatch.setattr(type(remote._conn), "request", spy)  # type: ignore[attr-defined]
+    assert len(remote.items("session/")) == 40  # type: ignore[attr-defined]
+    assert remote.delete_many(["session/00", "session/99"]) == ["session/00"]  # type: ignore[attr-defined]
+    assert "items" not in ops and "delete_many" not in ops

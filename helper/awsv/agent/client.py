@@ -43,6 +43,8 @@ HELLO_TIMEOUT = 2.0
 REQUEST_TIMEOUT = 20.0
 
 _UCRED = struct.Struct("3i")  # pid, uid, gid
+#: Names per `delete_many` request: one durable write each, and a request of a few dozen KiB.
+DELETE_BATCH = 1000
 
 
 _RESTART_HINT = "run the command again: it asks for the passphrase and starts a new agent"
@@ -216,9 +218,14 @@ class AgentVault:
     def delete_many(self, names: Collection[str]) -> list[str]:
         if not self._bulk:
             return sorted(n for n in set(names) if self.delete(n))
-        gone = self._conn.request({"op": "delete_many", "names": sorted(set(names))}).get("deleted")
-        if not isinstance(gone, list) or not all(isinstance(n, str) for n in gone):
-            raise AgentError("the awsv agent sent a malformed answer", hint=_RESTART_HINT)
+        wanted = sorted(set(names))
+        gone: list[str] = []
+        for start in range(0, len(wanted), DELETE_BATCH):  # requests stay far below the agent's size cap
+            batch = wanted[start:start + DELETE_BATCH]
+            deleted = self._conn.request({"op": "delete_many", "names": batch}).get("deleted")
+            if not isinstance(deleted, list) or not all(isinstance(n, str) for n in deleted):
+                raise AgentError("the awsv agent sent a malformed answer", hint=_RESTART_HINT)
+            gone += deleted
         return gone
 
 
