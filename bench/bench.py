@@ -199,14 +199,24 @@ def write_sessions_vault(env: dict[str, str], sizes: tuple[int, ...]) -> dict[in
 
 
 def restore_file(path: Path, data: bytes) -> None:
-    """Put `data` back at `path` atomically, mode 0600 (the agent may be reading it)."""
+    """Put `data` back at `path` atomically, mode 0600 (the agent may be reading it).
+
+    Synced to disk here, so the measured command's own fsync does not also
+    pay for flushing the bench's write.
+    """
     tmp = path.with_name(path.name + ".bench-restore")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         os.write(fd, data)
+        os.fsync(fd)
     finally:
         os.close(fd)
     os.replace(tmp, path)
+    dfd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
 
 
 def timed(argv: list[str], env: dict[str, str]) -> float:
