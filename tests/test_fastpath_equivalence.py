@@ -61,6 +61,12 @@ ACCEPTED: list[list[str]] = [
     ["export", "admin", "-f", "credential-process"],
     ["exec", "-j", "admin"],
     ["exec", "admin", "--json"],
+    # aws-vault's name for the credential_process document
+    ["export", "--format", "json", "admin"],
+    ["export", "--format=json", "admin"],
+    # aws-vault's global --prompt, before the command
+    ["--prompt", "terminal", "use", "admin", "--shell", "S"],
+    ["--prompt=terminal", "export", "--format", "json", "admin"],
 ]
 
 #: Spellings the fast path must leave to the full CLI (or answer identically).
@@ -87,6 +93,9 @@ NEAR_MISSES: list[list[str]] = [
     ["export", "--format", "ini", "admin"],
     ["exec", "-j", "admin", "extra"],
     ["exec", "-j", "-j", "admin"],
+    ["export", "--format", "env-json", "admin"],
+    ["--prompt", "nonsense", "use", "admin", "--shell", "S"],
+    ["--prompt", "use", "admin", "--shell", "S"],
 ]
 
 

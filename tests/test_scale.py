@@ -241,9 +241,21 @@ def test_agent_serves_bulk_operations(session_vault: FileVault, tmp_path: Path) 
 
 
 def test_a_zombie_counts_as_gone() -> None:
-    """A child of `sleep` (which never reaps) stays a zombie: kill(pid, 0) succeeds, yet it is gone."""
-    parent = subprocess.Popen(["sh", "-c", "sh -c 'exit 0' & echo $!; exec sleep 30"],
-                              stdout=subprocess.PIPE, text=True)
+    """A child of `sleep` (which never reaps) stays a zombie: kill(pid, 0) succeeds, yet it is gone.
+
+    The child exits when the pipe's write end closes, which happens at the
+    parent's exec (the end is close-on-exec): so it dies only once `sleep`,
+    which never waits for children, is its parent.
+    """
+    code = ("import os, sys\n"
+            "r, w = os.pipe()\n"
+            "pid = os.fork()\n"
+            "if pid == 0:\n"
+            "    os.close(w); os.read(r, 1); os._exit(0)\n"
+            "os.close(r)\n"
+            "print(pid, flush=True)\n"
+            "os.execvp('sleep', ['sleep', '30'])\n")
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
         assert parent.stdout is not None
         pid = int(parent.stdout.readline())
