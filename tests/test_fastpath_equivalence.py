@@ -58,7 +58,7 @@ ACCEPTED: list[list[str]] = [
     ["use", "admin", "--region=ap-south-1", "--shell", "S"],
     ["export", "--format", "credential-process", "admin"],
     ["export", "--format=credential-process", "admin"],
-    ["export", "admin", "-f", "credential-process"],
+    ["export", "admin", "--format", "credential-process"],
     ["exec", "-j", "admin"],
     ["exec", "admin", "--json"],
     # aws-vault's name for the credential_process document
@@ -94,6 +94,7 @@ NEAR_MISSES: list[list[str]] = [
     ["exec", "-j", "admin", "extra"],
     ["exec", "-j", "-j", "admin"],
     ["export", "--format", "env-json", "admin"],
+    ["export", "admin", "-f", "credential-process"],
     ["--prompt", "nonsense", "use", "admin", "--shell", "S"],
     ["--prompt", "use", "admin", "--shell", "S"],
 ]
