@@ -115,13 +115,13 @@ def _expand(table: list[list[str]]) -> list[list[str]]:
     return out
 
 
-_SPAN = re.compile(r"\(in (?:\d+ h )?\d+ min\)")
+_SPAN = re.compile(r"\(in (?:\d+ ?h ?)?\d+ ?m(?:in)?\)|\(in <1m\)")
 
 
 def _comparable_stderr(stderr: str) -> str:
     """stderr without `-X importtime` lines and with the minutes left blurred (the clock moves)."""
     lines = [line for line in stderr.splitlines() if not line.startswith("import time:")]
-    return _SPAN.sub("(in N min)", "\n".join(lines))
+    return _SPAN.sub("(in N)", "\n".join(lines))
 
 
 def _run_on_pty(argv: list[str], env: dict[str, str]) -> tuple[int, str, str]:
