@@ -329,14 +329,21 @@ CLI_COMMANDS = {
 }
 
 
+#: At CI size: one fault of each kind (rejection, retry, timeout, bad body, a failure
+#: after a success, no connection), two per command; every fault meets every layer
+#: below in the sessions-layer tests above.
+CI_CLI_FAULTS = ("mfa", "throttled", "read-timeout", "garbage", "identity-fails-after-session",
+                 "connect-timeout")
+
+
 def _cli_cases() -> list[tuple[str, str]]:
-    """Every fault through every command at full size; at CI size each fault once, commands in turn."""
+    """Every fault through every command at full size; at CI size CI_CLI_FAULTS, commands in turn."""
     from tests.hardening.conftest import FULL
 
     commands = list(CLI_COMMANDS)
     if FULL:
         return [(fault, command) for fault in CLI_FAULTS for command in commands]
-    return [(fault, commands[i % len(commands)]) for i, fault in enumerate(CLI_FAULTS)]
+    return [(fault, commands[i % len(commands)]) for i, fault in enumerate(CI_CLI_FAULTS)]
 
 
 @contextlib.contextmanager

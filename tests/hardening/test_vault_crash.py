@@ -241,7 +241,7 @@ def test_kill_9_of_the_agent_during_served_writes(agent_world: World, moto_url: 
     last = 0
     kinds = dict.fromkeys(AGENT_KINDS, 0)  # the write in flight at each kill
     mid_write = 0
-    for _ in range(size(4, 100)):
+    for _ in range(size(2, 100)):
         w.ok("list")  # (re)starts the agent: asks the passphrase once
         pid = w.agent_pid()
         proc = subprocess.Popen([sys.executable, "-c", AGENT_CYCLER, str(last)], env=w.env, text=True,
