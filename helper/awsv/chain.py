@@ -22,12 +22,16 @@ from awsv.config import AwsConfig, Profile
 from awsv.errors import ConfigError, SourceProfileLoop
 from awsv.names import validate_profile_name
 
+#: Any of these makes a profile's source an IAM Identity Center role (awsv.sso.settings).
+SSO_KEYS = ("sso_session", "sso_start_url", "sso_account_id", "sso_role_name")
+
 
 @dataclass(frozen=True)
 class Source:
     """Where the first credentials of a chain come from."""
 
-    #: "vault" (a long-term key stored under this profile) or "credential_process".
+    #: "vault" (a long-term key stored under this profile), "credential_process",
+    #: or "sso" (an IAM Identity Center role: the profile's sso_* settings).
     kind: str
     #: The profile that owns the key or the command.
     profile: str
@@ -65,8 +69,8 @@ class Chain:
 
     def describe(self) -> str:
         """A short human description, e.g. `vault key 'base' -> role 'admin'`."""
-        parts = [f"{'vault key' if self.source.kind == 'vault' else 'credential_process'} "
-                 f"{self.source.profile!r}"]
+        kinds = {"vault": "vault key", "sso": "SSO role"}
+        parts = [f"{kinds.get(self.source.kind, self.source.kind)} {self.source.profile!r}"]
         parts += [f"role {hop.profile!r}" for hop in self.hops]
         return " -> ".join(parts)
 
@@ -137,8 +141,11 @@ def _profile(config: AwsConfig, name: str, needed_by: str | None,
 
 def _source(profile: Profile) -> Source:
     command = profile.credential_process
+    kind = "credential_process" if command else "vault"
+    if any(profile.get(k) for k in SSO_KEYS):
+        kind = "sso"  # botocore's order: SSO before credential_process
     return Source(
-        kind="credential_process" if command else "vault",
+        kind=kind,
         profile=profile.name,
         mfa_serial=profile.mfa_serial,
         mfa_process=profile.get("mfa_process"),

@@ -98,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
         login,
         rotate,
         shell_init,
+        sso,
         use,
         whoami,
     )
@@ -116,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     shell_init.register(sub)
     login.register(sub)
     rotate.register(sub)
+    sso.register(sub)
     _finish(sub)
     return parser
 

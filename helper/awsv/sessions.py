@@ -159,7 +159,7 @@ def _use_session(chain: Chain, opts: SessionOptions, first_role_duration: int | 
 
 
 def _plan(chain: Chain, opts: SessionOptions, ttls: Ttls, key: LongTermKey | None,
-          endpoint: str | None) -> tuple[_Step, ...]:
+          endpoint: str | None, sso: Any = None, sso_endpoint: str | None = None) -> tuple[_Step, ...]:
     """The STS steps for `chain`, first to last, each with its cache id."""
     source, hops = chain.source, chain.hops
     last = len(hops) - 1
@@ -169,13 +169,19 @@ def _plan(chain: Chain, opts: SessionOptions, ttls: Ttls, key: LongTermKey | Non
             return opts.duration
         return hops[i].duration_seconds or ttls.role
 
-    if key is not None:
+    steps: list[_Step] = []
+    if source.kind == "sso" and sso is not None:
+        # The SSO role's credentials are the first cached step (GetRoleCredentials).
+        base_id = _digest({"kind": "sso", "profile": source.profile, "start_url": sso.session.start_url,
+                           "account": sso.account_id, "role": sso.role_name,
+                           "endpoint": sso_endpoint})
+        steps.append(_Step("sso", source.profile, base_id, 0))
+    elif key is not None:
         base_id = _digest({"kind": "key", "profile": source.profile,
                            "access_key_id": key.access_key_id, "endpoint": endpoint})
     else:
         base_id = _digest({"kind": "credential_process", "profile": source.profile,
                            "command": source.credential_process, "endpoint": endpoint})
-    steps: list[_Step] = []
     parent = base_id
     session = _use_session(chain, opts, role_duration(0) if hops else None)
     if session:
@@ -232,10 +238,12 @@ def get_credentials(
     region = _checked_region(opts.region, "--region") or _checked_region(
         chain.region, f"the region of profile {chain.target.name!r}")
     key = _long_term_key(vault, chain.source.profile) if chain.source.kind == "vault" else None
-    steps = _plan(chain, opts, ttls, key, sts.endpoint_url(ctx.env, chain.target))
+    sso = _sso_role(ctx, chain)
+    steps = _plan(chain, opts, ttls, key, sts.endpoint_url(ctx.env, chain.target), sso,
+                  ctx.env.get("AWS_ENDPOINT_URL_SSO") or ctx.env.get("AWS_ENDPOINT_URL"))
     run = _Run(ctx=ctx, vault=vault, chain=chain, now=now, min_ttl=ttls.min, region=region,
                key=key, codes=codes, factory=sts_factory, lock_timeout=lock_timeout,
-               cache_only=cache_only)
+               cache_only=cache_only, sso=sso)
     credentials, from_cache = run.final(steps)
     return Resolved(credentials=credentials, chain=chain, region=region, from_cache=from_cache)
 
@@ -301,6 +309,15 @@ def clear_sessions(ctx: Context, profile: str | None = None) -> int:
 # -- doing it ----------------------------------------------------------------
 
 
+def _sso_role(ctx: Context, chain: Chain) -> Any:
+    """The SSO role of an "sso" source (awsv.sso.settings.SsoRole), else None."""
+    if chain.source.kind != "sso":
+        return None
+    from awsv.sso.settings import role_of
+
+    return role_of(ctx.config, ctx.config.profile(chain.source.profile))
+
+
 def _long_term_key(vault: Vault, profile: str) -> LongTermKey:
     item = vault.get(key_item_name(profile))
     if item is None:
@@ -345,6 +362,8 @@ class _Run:
     factory: StsFactory | None
     lock_timeout: float
     cache_only: bool = False
+    #: The SSO role of an "sso" source (awsv.sso.settings.SsoRole).
+    sso: Any = None
     pending: list[tuple[_Step, Credentials]] = field(default_factory=list)
 
     def final(self, steps: tuple[_Step, ...]) -> tuple[Credentials, bool]:
@@ -372,11 +391,21 @@ class _Run:
             return cached, True
         if self.cache_only:
             raise CacheMiss(f"no usable cached session for profile {step.profile!r}")
+        if step.kind == "sso":
+            from awsv.sso import flight
+
+            # Before the step lock: a sign-in has its own single-flight lock, whose
+            # waiters say on their terminal what they wait for.
+            flight.ensure_token(self.ctx, self.sso.session, now=self.now)
         locks.enter_context(_step_lock(self.ctx.env, step.cache_id, self.lock_timeout,
                                        step.profile))
         cached = self._cached(step)  # another process may have refreshed it meanwhile
         if cached is not None:
             return cached, True
+        if step.kind == "sso":
+            new = flight.role_credentials(self.ctx, self.sso, now=self.now)
+            self.pending.append((step, new))
+            return new, False
         if i > 0:
             parent = self._obtain(steps, i - 1, locks)[0]
             signer = f"the temporary credentials of profile {steps[i - 1].profile!r}"
@@ -420,6 +449,8 @@ class _Run:
 
     def _base_signer(self) -> str:
         source = self.chain.source
+        if source.kind == "sso":
+            return f"the SSO role credentials of {source.profile!r}"
         if self.key is not None:
             return f"the key stored for {source.profile!r}"
         return f"the credentials from the credential_process of {source.profile!r}"

@@ -350,8 +350,8 @@ class SsoServer:
         client = self._clients.get(query.get("client_id", ""))
         if (client is None or query.get("response_type") != "code"
                 or query.get("code_challenge_method") != "S256" or not query.get("code_challenge")
-                or query.get("redirect_uri") not in client.redirect_uris and not any(
-                    query.get("redirect_uri", "").startswith(u) for u in client.redirect_uris)):
+                or _loopback_any_port(query.get("redirect_uri", "")) not in {
+                    _loopback_any_port(u) for u in client.redirect_uris}):
             return 400, {"Content-Type": "text/plain"}, b"bad authorization request"
         request_id = _random(16)
         with self._lock:
@@ -455,6 +455,14 @@ def _require(body: dict[str, Any], *names: str) -> None:
 
 def _random(n: int, alphabet: str = string.ascii_letters + string.digits) -> str:
     return "".join(secrets.choice(alphabet) for _ in range(n))
+
+
+def _loopback_any_port(uri: str) -> str:
+    """RFC 8252 section 7.3: a loopback redirect URI matches whatever its port."""
+    parts = urllib.parse.urlsplit(uri)
+    if parts.hostname in ("127.0.0.1", "::1", "localhost"):
+        parts = parts._replace(netloc=parts.hostname)
+    return urllib.parse.urlunsplit(parts)
 
 
 def _s256(verifier: str) -> str:
