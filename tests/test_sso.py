@@ -23,6 +23,7 @@ import pexpect
 import pytest
 
 from tests.conftest import AwsvRunner
+from tests.support.federation_server import FederationServer, federation, federation_server  # noqa: F401
 from tests.support.moto_server import caller_arn, moto, moto_url  # noqa: F401
 from tests.support.sso_browser import approve_device
 from tests.support.sso_server import SsoServer, sso, sso_server  # noqa: F401
@@ -80,15 +81,16 @@ def credential_process(awsv: AwsvRunner, profile: str = "prod", **kw: object) ->
 
 def test_browser_sign_in_then_refresh_needs_no_browser(world: dict[str, str], awsv: AwsvRunner,
                                                        sso: SsoServer) -> None:  # noqa: F811
+    # Role credentials shorter than awsv's minimum TTL: every command fetches new ones.
+    sso.role_credentials_lifetime = 120
     done = awsv("sso", "login", "prod", check=True)
     assert "signed in" in done.stderr and "refreshed without a browser" in done.stderr
     assert (sso.approvals, browser_launches(world), sso.grants["authorization_code"]) == (1, 1, 1)
     first = credential_process(awsv)
     assert str(first["AccessKeyId"]).startswith("ASIA") and first["Expiration"]
 
-    # The next day: the access token has expired, the cached role credentials are gone.
+    # The next day: the access token has expired (and the role credentials with it).
     sso.expire_access_tokens()
-    awsv("clear", "prod", check=True)
     second = credential_process(awsv)
     assert second["AccessKeyId"] != first["AccessKeyId"]
     assert sso.grants["refresh_token"] == 1
@@ -107,10 +109,10 @@ def test_without_a_terminal_a_needed_sign_in_is_a_clear_error(world: dict[str, s
 
 def test_revoked_refresh_token_asks_once_on_the_terminal(world: dict[str, str], awsv: AwsvRunner,
                                                          sso: SsoServer) -> None:  # noqa: F811
+    sso.role_credentials_lifetime = 120  # never reused from the cache
     awsv("sso", "login", "prod", check=True)
     sso.expire_access_tokens()
     sso.revoke_refresh_tokens()
-    awsv("clear", "prod", check=True)
     # No terminal: one line saying the sign-in ended and what to run.
     failed = awsv("export", "--format", "credential-process", "prod")
     assert failed.returncode == 3
@@ -287,6 +289,28 @@ def test_use_sets_the_sso_role_in_a_real_shell(world: dict[str, str], awsv: Awsv
     script.write_text(code + '\nprintf "%s|%s|%s\\n" "$AWSV_PROFILE" "$AWSV_ACCOUNT" "${AWS_ACCESS_KEY_ID:0:4}"\n')
     out = subprocess.run(["bash", str(script)], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "prod|111111111111|ASIA"
+
+
+def test_console_login_with_the_sso_role(world: dict[str, str], awsv: AwsvRunner,
+                                         federation: FederationServer) -> None:  # noqa: F811
+    awsv("sso", "login", "prod", check=True)
+    out = awsv("login", "prod", "--stdout", env={"AWSV_FEDERATION_URL": federation.url}, check=True)
+    assert "Action=login" in out.stdout
+    [request] = federation.token_requests()
+    assert str((request.session or {})["sessionId"]).startswith("ASIA")
+    assert request.one("SessionDuration") is None  # ready-made role credentials
+    refused = awsv("login", "prod", "--stdout", "--duration", "2h",
+                   env={"AWSV_FEDERATION_URL": federation.url})
+    assert refused.returncode == 2 and "IAM Identity Center" in refused.stderr
+
+
+def test_clear_signs_out_of_sso(world: dict[str, str], awsv: AwsvRunner,
+                                sso: SsoServer) -> None:  # noqa: F811
+    awsv("sso", "login", "prod", check=True)
+    credential_process(awsv, "deploy")
+    out = awsv("clear", "deploy", check=True)
+    assert "signed out of sso-session 'corp'" in out.stderr and sso.logouts == 1
+    assert awsv("export", "--format", "credential-process", "prod").returncode == 3
 
 
 # -- interop with the AWS CLI and boto3 ----------------------------------------------------

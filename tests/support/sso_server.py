@@ -146,6 +146,7 @@ class SsoServer:
                 Account("222222222222", "Staging", "staging@example.com", ["Admin"]),
             ]
             self.access_token_lifetime = ACCESS_TOKEN_LIFETIME
+            self.role_credentials_lifetime = ROLE_CREDENTIALS_LIFETIME
             self.device_interval = 1
             self.page_size = 1  # small, so every client must follow nextToken
             self.issue_refresh_tokens = True
@@ -393,7 +394,7 @@ class SsoServer:
         account = next((a for a in self.accounts if a.account_id == query.get("account_id")), None)
         if account is None or query.get("role_name") not in account.roles:
             raise _Fail(403, "ForbiddenException", "No access")
-        expiry_ms = int((time.time() + ROLE_CREDENTIALS_LIFETIME) * 1000)
+        expiry_ms = int((time.time() + self.role_credentials_lifetime) * 1000)
         return {"roleCredentials": {"accessKeyId": "ASIA" + _random(16, string.ascii_uppercase + string.digits),
                                     "secretAccessKey": _random(40), "sessionToken": _random(200),
                                     "expiration": expiry_ms}}
