@@ -24,6 +24,8 @@ from awsv.names import validate_profile_name
 
 #: Any of these makes a profile's source an IAM Identity Center role (awsv.sso.settings).
 SSO_KEYS = ("sso_session", "sso_start_url", "sso_account_id", "sso_role_name")
+#: botocore's credential_source values (awsv.other_sources fetches them).
+CREDENTIAL_SOURCES = ("Environment", "Ec2InstanceMetadata", "EcsContainer")
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,13 @@ class Source:
     mfa_process: str | None = None
     credential_process: str | None = None
     duration_seconds: int | None = None
+    #: kind "web_identity": the role to assume with the token (None: AWS_ROLE_ARN).
+    role_arn: str | None = None
+    role_session_name: str | None = None
+    web_identity_token_file: str | None = None
+    web_identity_token_process: str | None = None
+    #: kind "credential_source": Environment, Ec2InstanceMetadata or EcsContainer.
+    credential_source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -69,7 +78,8 @@ class Chain:
 
     def describe(self) -> str:
         """A short human description, e.g. `vault key 'base' -> role 'admin'`."""
-        kinds = {"vault": "vault key", "sso": "SSO role"}
+        kinds = {"vault": "vault key", "sso": "SSO role", "web_identity": "web identity",
+                 "credential_source": f"credential_source {self.source.credential_source}"}
         parts = [f"{kinds.get(self.source.kind, self.source.kind)} {self.source.profile!r}"]
         parts += [f"role {hop.profile!r}" for hop in self.hops]
         return " -> ".join(parts)
@@ -105,16 +115,19 @@ def resolve(
             break
         source_name = current.source_profile
         if source_name is None:
-            if current.get("credential_source") or current.get("web_identity_token_file"):
-                raise ConfigError(
-                    f"profile {current.name!r}: credential_source and web_identity_token_file "
-                    "are not supported yet",
-                    hint="use source_profile pointing at a profile with a key in the vault",
-                )
+            special = _special_source(current)
+            if special is not None:
+                if special.kind == "credential_source":
+                    hops.append(_hop(current))
+                source = special
+                break
             raise ConfigError(
                 f"profile {current.name!r} has role_arn but no source_profile",
                 hint=f"add `source_profile = NAME` to [profile {current.name}]",
             )
+        if current.get("credential_source"):
+            raise ConfigError(f"profile {current.name!r} has both source_profile and "
+                              "credential_source", hint="keep one of them (botocore refuses both)")
         validate_profile_name(source_name)
         hops.append(_hop(current))
         if source_name == current.name:
@@ -139,11 +152,38 @@ def _profile(config: AwsConfig, name: str, needed_by: str | None,
     raise config.not_found(name, needed_by=needed_by)
 
 
+def _special_source(profile: Profile) -> Source | None:
+    """A role profile's web identity or credential_source (botocore's rules), else None."""
+    web = _web_identity(profile)
+    if web is not None:
+        return web
+    kind = profile.get("credential_source")
+    if kind is None:
+        return None
+    if kind not in CREDENTIAL_SOURCES:
+        raise ConfigError(f"profile {profile.name!r}: credential_source = {kind!r} is not one of "
+                          + ", ".join(CREDENTIAL_SOURCES))
+    return Source(kind="credential_source", profile=profile.name, credential_source=kind)
+
+
+def _web_identity(profile: Profile) -> Source | None:
+    token_file = profile.get("web_identity_token_file")
+    token_process = profile.get("web_identity_token_process")
+    if token_file is None and token_process is None:
+        return None
+    return Source(kind="web_identity", profile=profile.name, role_arn=profile.role_arn,
+                  role_session_name=profile.get("role_session_name"),
+                  duration_seconds=profile.duration_seconds(),
+                  web_identity_token_file=token_file, web_identity_token_process=token_process)
+
+
 def _source(profile: Profile) -> Source:
     command = profile.credential_process
     kind = "credential_process" if command else "vault"
     if any(profile.get(k) for k in SSO_KEYS):
         kind = "sso"  # botocore's order: SSO before credential_process
+    elif (web := _web_identity(profile)) is not None:
+        return web  # a token file without role_arn takes the role from AWS_ROLE_ARN
     return Source(
         kind=kind,
         profile=profile.name,

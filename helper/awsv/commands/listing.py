@@ -83,10 +83,14 @@ def _rows(ctx: Context) -> list[dict[str, object]]:
         except ConfigError as exc:
             row.update(source="error", region=None, error=exc.message)
         else:
-            if chain.hops:
+            if chain.hops and chain.source.kind == "credential_source":
+                source = f"role via credential_source {chain.source.credential_source}"
+            elif chain.hops:
                 source = f"role via {chain.source.profile}"
             elif chain.source.kind == "credential_process":
                 source = "credential_process"
+            elif chain.source.kind == "web_identity":
+                source = "web identity"
             elif chain.source.kind == "sso":
                 source, sso = _sso_state(ctx, chain.source.profile)
                 row["sso"] = sso
