@@ -396,3 +396,19 @@ def test_legacy_profile_signs_in_with_its_own_start_url(world: dict[str, str], h
         "sso_account_id = 222222222222\nsso_role_name = Admin\n")
     awsv("sso", "login", "old", check=True)
     assert credential_process(awsv, "old")["AccessKeyId"]
+
+
+def test_cached_sso_role_needs_no_botocore(world: dict[str, str], awsv: AwsvRunner) -> None:
+    """The hot path with a cached SSO role: no boto3/botocore import (the vault is opened
+    directly here, so its crypto is expected; tests/test_hot_path.py covers the agent)."""
+    awsv("sso", "login", "prod", check=True)
+    credential_process(awsv)  # now cached
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "awsv", "export", "--format",
+                           "credential-process", "prod"], env=world, capture_output=True, text=True,
+                          start_new_session=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    modules = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines()
+               if line.startswith("import time:") and "|" in line}
+    assert "awsv.sso.settings" in modules  # the proof that this was an SSO resolution
+    heavy = sorted(m for m in modules if m.split(".")[0] in ("boto3", "botocore"))
+    assert heavy == [] and "awsv.sso.api" not in modules
