@@ -71,6 +71,7 @@ def test_prune_removes_only_generated_profiles_that_lost_access(signed_in: Path,
                     Account("333333333333", "Sandbox", "sb@example.com", ["Dev"])]
     kept = awsv("sso", "sync", check=True)
     assert "1 added, 0 updated, 0 removed" in kept.stderr
+    assert "no longer reachable, kept: Production.ReadOnly, Staging.Admin-222222222222" in kept.stderr
     assert "[profile Production.ReadOnly]" in signed_in.read_text()
     dry = awsv("sso", "sync", "--prune", "--dry-run", check=True)
     assert "-[profile Production.ReadOnly]" in dry.stdout and "dry run" in dry.stderr

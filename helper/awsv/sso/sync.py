@@ -165,8 +165,8 @@ def _body(gen: Generated) -> list[str]:
 
 
 def rewrite(text: str, generated: list[Generated], session: SsoSession, *,
-            prune: bool) -> tuple[str, list[str], list[str], list[str]]:
-    """The new config text and the (added, updated, removed) profile names."""
+            prune: bool) -> tuple[str, list[str], list[str], list[str], list[str]]:
+    """The new config text and the (added, updated, removed, stale-but-kept) profile names."""
     lines = text.splitlines(keepends=True)
     if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"
@@ -176,6 +176,7 @@ def rewrite(text: str, generated: list[Generated], session: SsoSession, *,
     present: set[str] = set()
     updated: list[str] = []
     removed: list[str] = []
+    stale: list[str] = []
     for section in _sections(lines):
         name = section.profile
         if name is None or _value(lines, section, MARKER_KEY) != mine:
@@ -192,6 +193,8 @@ def rewrite(text: str, generated: list[Generated], session: SsoSession, *,
                 end += 1  # the blank lines after it go too
             replacements[section.start] = (end, None)
             removed.append(name)
+        else:
+            stale.append(name)
     out: list[str] = []
     i = 0
     while i < len(lines):
@@ -207,7 +210,7 @@ def rewrite(text: str, generated: list[Generated], session: SsoSession, *,
         if out and out[-1].strip():
             out.append("\n")
         out += _body(wanted[name])
-    return "".join(out), added, updated, removed
+    return "".join(out), added, updated, removed, stale
 
 
 def run_sync(ctx: Context, args: argparse.Namespace, session: SsoSession) -> int:
@@ -239,7 +242,9 @@ def run_sync(ctx: Context, args: argparse.Namespace, session: SsoSession) -> int
     theirs = {n for n in config.names() if config.raw(n).get(MARKER_KEY) != mine}
     generated = plan(session, reachable, template=args.template, prefix=args.prefix,
                      region=args.region, colors=colors, taken=theirs)
-    new_text, added, updated, removed = rewrite(text, generated, session, prune=args.prune)
+    new_text, added, updated, removed, stale = rewrite(text, generated, session, prune=args.prune)
+    if stale:
+        ctx.info(f"no longer reachable, kept: {', '.join(stale)} (`--prune` removes them)")
     if new_text == text:
         ctx.info(f"{path}: no change ({len(generated)} SSO profiles up to date)")
         return 0
@@ -250,6 +255,5 @@ def run_sync(ctx: Context, args: argparse.Namespace, session: SsoSession) -> int
         ctx.info("dry run: nothing written")
         return 0
     atomic_write_text(path, new_text)
-    ctx.info(f"{path}: {len(added)} added, {len(updated)} updated, {len(removed)} removed"
-             + ("" if args.prune else " (--prune removes profiles no longer reachable)"))
+    ctx.info(f"{path}: {len(added)} added, {len(updated)} updated, {len(removed)} removed")
     return 0
