@@ -412,3 +412,17 @@ def test_cached_sso_role_needs_no_botocore(world: dict[str, str], awsv: AwsvRunn
     assert "awsv.sso.settings" in modules  # the proof that this was an SSO resolution
     heavy = sorted(m for m in modules if m.split(".")[0] in ("boto3", "botocore"))
     assert heavy == [] and "awsv.sso.api" not in modules
+
+
+def test_a_role_the_user_cannot_reach_is_one_line_with_a_hint(world: dict[str, str], home: Path,
+                                                              awsv: AwsvRunner,
+                                                              sso: SsoServer) -> None:  # noqa: F811
+    with open(home / ".aws" / "config", "a") as handle:
+        handle.write("\n[profile nope]\nsso_session = corp\nsso_account_id = 222222222222\n"
+                     "sso_role_name = ReadOnly\n")
+    awsv("sso", "login", "prod", check=True)
+    failed = awsv("export", "--format", "credential-process", "nope")
+    assert failed.returncode == 1 and failed.stdout == ""
+    assert "GetRoleCredentials ReadOnly in 222222222222: ForbiddenException" in failed.stderr
+    assert "awsv sso sync --dry-run" in failed.stderr
+    assert not any(secret in failed.stderr for secret in sso.issued_secrets())

@@ -81,6 +81,13 @@ _CODES: dict[str, type[SsoError]] = {
 }
 
 
+_HINTS: dict[type[SsoError], str] = {
+    SsoForbidden: "the signed-in user cannot use this account and role; check sso_account_id "
+                  "and sso_role_name (`awsv sso sync --dry-run` shows what you can reach)",
+    SsoUnauthorized: "the sign-in has ended; run `awsv sso login`",
+}
+
+
 @dataclass(frozen=True)
 class Registration:
     """A public OIDC client registered by awsv. `repr` hides the secret."""
@@ -235,7 +242,7 @@ def sso_errors(client: Any, what: str) -> Iterator[None]:
         error = exc.response.get("Error", {}) if isinstance(exc.response, dict) else {}
         code = str(error.get("Code") or "Unknown")
         kind = _CODES.get(code, SsoError)
-        raise kind(f"{what}: {code}") from None
+        raise kind(f"{what}: {code}", hint=_HINTS.get(kind)) from None
     except (bx.EndpointConnectionError, bx.ConnectionError, bx.HTTPClientError):
         raise SsoError(f"{what}: cannot reach {endpoint}",
                        hint="check the network and AWS_ENDPOINT_URL_SSO_OIDC / AWS_ENDPOINT_URL_SSO") from None

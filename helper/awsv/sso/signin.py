@@ -132,7 +132,7 @@ class _Callback:
 def with_browser(ctx: Context, api: Api, session: SsoSession, reg: Registration, *,
                  timeout: float) -> NewToken:
     """Authorization code + PKCE through the user's browser; the new token."""
-    from awsv.browser import open_in_browser
+    from awsv.browser import BrowserError, open_in_browser
 
     verifier = secrets.token_urlsafe(64)
     state = secrets.token_urlsafe(32)
@@ -145,7 +145,11 @@ def with_browser(ctx: Context, api: Api, session: SsoSession, reg: Registration,
             "code_challenge": _challenge(verifier)})
         tell(ctx, f"signing in to {session.label}: approve in the browser window that opens")
         started = time.monotonic()
-        open_in_browser(ctx, f"{authorize_url(ctx.env, session.region)}?{query}", timeout=timeout)
+        try:
+            open_in_browser(ctx, f"{authorize_url(ctx.env, session.region)}?{query}", timeout=timeout)
+        except BrowserError as exc:
+            raise SsoError(f"signing in to {session.label}: {exc.message}",
+                           hint="fix $BROWSER, or sign in with `awsv sso login --device-code`") from None
         if not callback.done.wait(max(1.0, timeout - (time.monotonic() - started))):
             raise SsoExpired(f"signing in to {session.label}: no answer from the browser "
                              f"within {timeout:g}s",
