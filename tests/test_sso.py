@@ -387,6 +387,8 @@ def test_config_errors_name_the_profile_and_the_key(world: dict[str, str], home:
     (home / ".aws" / "config").write_text(CONFIG + "\n" + section)
     failed = awsv("export", "--format", "json", "x")
     assert failed.returncode == 1 and message in failed.stderr and "Traceback" not in failed.stderr
+    rows = {r["profile"]: r for r in json.loads(awsv("list", "--json", check=True).stdout)}
+    assert message in rows["x"]["error"]  # `list` (and `doctor`) say it before any use
 
 
 def test_legacy_profile_signs_in_with_its_own_start_url(world: dict[str, str], home: Path,

@@ -137,6 +137,11 @@ def resolve(
         current = _profile(config, source_name, current.name, in_vault)
 
     hops.reverse()
+    if source.kind == "sso":
+        from awsv.sso.settings import role_of
+
+        # Checked here too, so `list` and `doctor` name a missing sso_* key before any use.
+        role_of(config, config.profile(source.profile))
     source, hops = _apply_mfa_rule(source, hops)
     return Chain(target=target, source=source, hops=tuple(hops), trail=tuple(trail), region=region)
 
