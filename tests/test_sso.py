@@ -333,9 +333,14 @@ def test_boto3_and_the_aws_cli_read_the_token_awsv_wrote(world: dict[str, str], 
     assert json.loads(cli.stdout)["Account"]
 
 
-def test_awsv_imports_the_aws_cli_token(world: dict[str, str], awsv: AwsvRunner, home: Path,
-                                        sso: SsoServer) -> None:  # noqa: F811
-    """A user signed in with the AWS CLI is not asked again: the cached token is imported."""
+def test_awsv_imports_the_token_botocore_wrote(world: dict[str, str], awsv: AwsvRunner, home: Path,
+                                              sso: SsoServer) -> None:  # noqa: F811
+    """A user signed in with the AWS tools is not asked again: their cached token is imported.
+
+    The cache file is written by botocore itself: it starts with an expired access token and
+    a refresh token (as `aws sso login` leaves it the next day), boto3 refreshes it and writes
+    the new token back, and awsv imports that one without a sign-in or a refresh of its own.
+    """
     import hashlib
 
     from tests.test_sso_server import DEVICE_GRANT, clients, register
@@ -347,15 +352,27 @@ def test_awsv_imports_the_aws_cli_token(world: dict[str, str], awsv: AwsvRunner,
     sso.approve_device(auth["userCode"])
     token = oidc.create_token(clientId=reg["clientId"], clientSecret=reg["clientSecret"],
                               grantType=DEVICE_GRANT, deviceCode=auth["deviceCode"])
-    cache = home / ".aws" / "sso" / "cache"
-    cache.mkdir(parents=True)
-    expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 3000))
-    (cache / f"{hashlib.sha1(b'corp').hexdigest()}.json").write_text(json.dumps({
-        "startUrl": START_URL, "region": "eu-west-1", "accessToken": token["accessToken"],
-        "expiresAt": expires}))
-    approvals = sso.approvals
-    done = credential_process(awsv)
-    assert done["AccessKeyId"] and sso.approvals == approvals and browser_launches(world) == 0
+    cache = home / ".aws" / "sso" / "cache" / f"{hashlib.sha1(b'corp').hexdigest()}.json"
+    cache.parent.mkdir(parents=True)
+    stamp = "%Y-%m-%dT%H:%M:%SZ"
+    cache.write_text(json.dumps({
+        "startUrl": START_URL, "region": "eu-west-1", "accessToken": "expired-yesterday",
+        "expiresAt": time.strftime(stamp, time.gmtime(time.time() - 3600)),
+        "refreshToken": token["refreshToken"], "clientId": reg["clientId"],
+        "clientSecret": reg["clientSecret"],
+        "registrationExpiresAt": time.strftime(stamp, time.gmtime(time.time() + 86400))}))
+    script = ("import boto3; c = boto3.Session(profile_name='prod').get_credentials();"
+              "print(c.get_frozen_credentials().access_key)")
+    out = subprocess.run([sys.executable, "-c", script], env=world, capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.startswith("ASIA"), out.stderr
+    written = json.loads(cache.read_text())
+    assert written["accessToken"] in sso.valid_access_tokens()  # botocore refreshed and wrote it
+    refreshes, approvals = sso.grants["refresh_token"], sso.approvals
+    assert refreshes == 1
+
+    done = awsv("export", "--format", "credential-process", "prod", check=True)
+    assert json.loads(done.stdout)["AccessKeyId"] and "imported the AWS CLI's token" in done.stderr
+    assert (sso.grants["refresh_token"], sso.approvals, browser_launches(world)) == (refreshes, approvals, 0)
 
 
 def test_the_aws_cli_reads_an_sso_profile_through_credential_process(
