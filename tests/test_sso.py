@@ -289,6 +289,8 @@ def test_use_sets_the_sso_role_in_a_real_shell(world: dict[str, str], awsv: Awsv
     script.write_text(code + '\nprintf "%s|%s|%s\\n" "$AWSV_PROFILE" "$AWSV_ACCOUNT" "${AWS_ACCESS_KEY_ID:0:4}"\n')
     out = subprocess.run(["bash", str(script)], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "prod|111111111111|ASIA"
+    ran = awsv("exec", "prod", "--", "sh", "-c", 'printf "%s" "${AWS_SESSION_TOKEN:+token}"', check=True)
+    assert ran.stdout == "token"
 
 
 def test_console_login_with_the_sso_role(world: dict[str, str], awsv: AwsvRunner,
