@@ -447,3 +447,15 @@ def test_a_role_the_user_cannot_reach_is_one_line_with_a_hint(world: dict[str, s
     assert "GetRoleCredentials ReadOnly in 222222222222: ForbiddenException" in failed.stderr
     assert "awsv sso sync --dry-run" in failed.stderr
     assert not any(secret in failed.stderr for secret in sso.issued_secrets())
+
+
+def test_an_sso_profile_with_a_credential_process_for_other_tools(world: dict[str, str], home: Path,
+                                                                  awsv: AwsvRunner) -> None:
+    """`credential_process = awsv export … P` on the SSO profile P itself is for other tools:
+    awsv takes the SSO role (botocore's order) and never runs it, so it is no loop."""
+    with open(home / ".aws" / "config", "a") as handle:
+        handle.write(f"\n[profile tool]\nsso_session = corp\nsso_account_id = 111111111111\n"
+                     f"sso_role_name = ReadOnly\ncredential_process = {sys.executable} -m awsv "
+                     "export --format credential-process tool\n")
+    awsv("sso", "login", "prod", check=True)
+    assert str(credential_process(awsv, "tool")["AccessKeyId"]).startswith("ASIA")
