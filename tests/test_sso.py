@@ -459,3 +459,31 @@ def test_an_sso_profile_with_a_credential_process_for_other_tools(world: dict[st
                      "export --format credential-process tool\n")
     awsv("sso", "login", "prod", check=True)
     assert str(credential_process(awsv, "tool")["AccessKeyId"]).startswith("ASIA")
+
+
+def test_sso_role_on_the_agent_hot_path(world: dict[str, str], home: Path) -> None:
+    """Through the unlocked agent, a cached SSO role is served like any session: no botocore,
+    no crypto, no config parse in the client, and the passphrase asked once."""
+    from tests.test_agent import COUNTER, cleanup_agents
+    from tests.test_hot_path import Hot, forbidden_in, not_on_fast_path
+
+    from tests.conftest import TEST_PASSPHRASE
+
+    count, script = home.parent / "asked", home.parent / "pw"
+    script.write_text(COUNTER.format(count=count, passphrase=TEST_PASSPHRASE))
+    script.chmod(0o700)
+    env = dict(world, AWSV_AGENT="auto", AWSV_PASSPHRASE_COMMAND=str(script),
+               AWSV_TEST_MARK=home.parent.name)
+    env.pop("AWSV_FILE_PASSPHRASE", None)
+    hot = Hot(home, env)
+    try:
+        assert hot.awsv("sso", "login", "prod").returncode == 0
+        assert hot.awsv("use", "deploy", "--shell", "bash").returncode == 0  # SSO -> role, cached
+        for args in (["use", "deploy", "--shell", "bash"],
+                     ["export", "--format", "credential-process", "prod"]):
+            out, modules = hot.run(args)
+            assert "ASIA" in out
+            assert forbidden_in(modules) == [] and not_on_fast_path(modules) == [], args
+        assert count.read_text().count("asked") == 1
+    finally:
+        cleanup_agents(hot.awsv, home.parent.name)
