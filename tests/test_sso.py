@@ -244,6 +244,9 @@ def test_no_token_or_role_credential_in_plaintext_on_disk(world: dict[str, str],
     assert "PLAINTEXT" in wrote.stderr
     cache = list((home / ".aws" / "sso" / "cache").glob("*.json"))
     assert len(cache) == 1 and oct(cache[0].stat().st_mode & 0o777) == "0o600"
+    report = json.loads(awsv("doctor", "--json", env={"AWS_ENDPOINT_URL_STS": "http://127.0.0.1:9/"}).stdout)
+    warned = [f for f in report["checks"] if f["check"] == "plaintext-keys" and f["status"] == "warn"]
+    assert any("SSO token file(s) in plaintext" in f["message"] for f in warned), report
 
 
 def test_logout_calls_the_portal_and_forgets(world: dict[str, str], awsv: AwsvRunner,
