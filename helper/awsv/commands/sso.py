@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from awsv.context import Context
 from awsv.errors import UsageError
 from awsv.names import validate_profile_name
 
+if TYPE_CHECKING:
+    from awsv.sso.settings import SsoSession
 
-def _session(ctx: Context, args: argparse.Namespace):  # type: ignore[no-untyped-def]
+
+def _session(ctx: Context, args: argparse.Namespace) -> SsoSession:
     """The SSO session named by PROFILE, --sso-session, the only [sso-session], or AWS_PROFILE."""
     from awsv.sso.settings import named_session, session_of
 

@@ -233,7 +233,8 @@ def run_sync(ctx: Context, args: argparse.Namespace, session: SsoSession) -> int
                  for role in api.roles(token.access_token, account["accountId"])]
     config = ctx.config
     path = config.path
-    assert path is not None
+    if path is None:  # AwsConfig.load always sets it; a parsed-in-memory config has none
+        raise AwsvError("no AWS config file to write to")
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
