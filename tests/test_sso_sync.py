@@ -95,3 +95,6 @@ def test_template_prefix_and_name_rules(signed_in: Path, awsv: AwsvRunner,
     assert bad.returncode == 2 and "{account_name}" in bad.stderr
     bad = awsv("sso", "sync", "--color", "*=notacolour")
     assert bad.returncode == 2 and "is not a colour" in bad.stderr
+    awsv("sso", "sync", "--alias", "*team*=T {role_name}", "--alias", "*=other", check=True)
+    assert "[profile My-Team-Dev.PowerUser]\nsso_session = corp\nsso_account_id = 444444444444\n" \
+           "sso_role_name = PowerUser\nawsv_alias = T PowerUser\n" in signed_in.read_text()

@@ -10,7 +10,8 @@ What it promises (the README says the same):
   `-<account id>`, then `-2`, `-3`…
 - `--color GLOB=COLOUR` (repeatable, first match wins, globs over the profile
   name) sets `awsv_color`, so the badge shows production in red from the
-  first switch; `--region` writes a default region.
+  first switch; `--alias GLOB=ALIAS` sets `awsv_alias` the same way (ALIAS may
+  use the template's fields); `--region` writes a default region.
 - Generated profiles carry `awsv_generated = sso:<session>`; they are updated
   in place, and with `--prune` removed when access is gone. A profile
   without that marker is never touched.
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 
 from awsv.atomic import atomic_write_text
 from awsv.context import Context
-from awsv.environment import display_color
+from awsv.environment import display_alias, display_color
 from awsv.errors import AwsvError, ConfigError, UsageError
 from awsv.names import MAX_LENGTH, is_valid_profile_name
 from awsv.sso.settings import SsoSession
@@ -51,6 +52,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--color", action="append", default=[], metavar="GLOB=COLOUR",
                    help="awsv_color for generated profiles whose name matches GLOB "
                         "(repeatable, first match wins), e.g. '*prod*=red'")
+    p.add_argument("--alias", action="append", default=[], metavar="GLOB=ALIAS",
+                   help="awsv_alias for generated profiles whose name matches GLOB (repeatable, "
+                        "first match wins); ALIAS may use the template's fields, e.g. "
+                        "'*production*=PROD {role_name}'")
     p.add_argument("--prune", action="store_true",
                    help="remove generated profiles whose account or role is no longer reachable")
     p.add_argument("--dry-run", action="store_true", help="print the change as a diff, write nothing")
@@ -76,7 +81,7 @@ def reduce_name(raw: str) -> str:
 
 def plan(session: SsoSession, reachable: list[tuple[dict[str, str], str]], *, template: str,
          prefix: str, region: str | None, colors: list[tuple[str, str]],
-         taken: set[str]) -> list[Generated]:
+         taken: set[str], aliases: list[tuple[str, str]] | None = None) -> list[Generated]:
     """The profiles to write, in (account id, role name) order; `taken` are the user's own names."""
     used = set(taken)
     out: list[Generated] = []
@@ -102,6 +107,18 @@ def plan(session: SsoSession, reachable: list[tuple[dict[str, str], str]], *, te
         color = next((c for glob, c in colors if fnmatch.fnmatchcase(name.lower(), glob.lower())), None)
         if color:
             settings.append(("awsv_color", color))
+        alias = next((a for glob, a in aliases or [] if fnmatch.fnmatchcase(name.lower(), glob.lower())),
+                     None)
+        if alias:
+            try:
+                shown = display_alias(name, alias.format(**fields))
+            except (KeyError, IndexError, ValueError) as exc:
+                raise UsageError(f"--alias {alias!r} is not valid ({exc}); fields: "
+                                 + ", ".join("{" + f + "}" for f in _FIELDS)) from None
+            except ConfigError as exc:
+                raise UsageError(f"--alias {alias!r}: {exc.message}") from None
+            if shown:
+                settings.append(("awsv_alias", shown))
         settings.append((MARKER_KEY, marker(session)))
         out.append(Generated(name, tuple(settings)))
     return out
@@ -227,6 +244,12 @@ def run_sync(ctx: Context, args: argparse.Namespace, session: SsoSession) -> int
         except ConfigError:
             raise UsageError(f"--color {rule!r}: {color!r} is not a colour",
                              hint="a colour name, a 256-colour index, or #rrggbb") from None
+    aliases = []
+    for rule in args.alias:
+        glob, sep, alias = rule.partition("=")
+        if not sep or not glob:
+            raise UsageError(f"--alias {rule!r}: expected GLOB=ALIAS, e.g. '*prod*=PROD'")
+        aliases.append((glob, alias))
     api = Api(ctx.env, session.region)
     token = flight.ensure_token(ctx, session, api=api)
     reachable = [(account, role) for account in api.accounts(token.access_token)
@@ -242,7 +265,7 @@ def run_sync(ctx: Context, args: argparse.Namespace, session: SsoSession) -> int
     mine = marker(session)
     theirs = {n for n in config.names() if config.raw(n).get(MARKER_KEY) != mine}
     generated = plan(session, reachable, template=args.template, prefix=args.prefix,
-                     region=args.region, colors=colors, taken=theirs)
+                     region=args.region, colors=colors, taken=theirs, aliases=aliases)
     new_text, added, updated, removed, stale = rewrite(text, generated, session, prune=args.prune)
     if stale:
         ctx.info(f"no longer reachable, kept: {', '.join(stale)} (`--prune` removes them)")
