@@ -98,3 +98,55 @@ def test_template_prefix_and_name_rules(signed_in: Path, awsv: AwsvRunner,
     awsv("sso", "sync", "--alias", "*team*=T {role_name}", "--alias", "*=other", check=True)
     assert "[profile My-Team-Dev.PowerUser]\nsso_session = corp\nsso_account_id = 444444444444\n" \
            "sso_role_name = PowerUser\nawsv_alias = T PowerUser\n" in signed_in.read_text()
+
+
+# -- the line-based rewrite, in process (pure function over text) --------------------------
+
+def _gen(name: str, account: str = "111111111111", role: str = "Admin") -> object:
+    from awsv.sso.sync import Generated
+
+    return Generated(name, (("sso_session", "corp"), ("sso_account_id", account),
+                            ("sso_role_name", role), ("awsv_generated", "sso:corp")))
+
+
+def test_rewrite_keeps_foreign_text_byte_for_byte() -> None:
+    from awsv.sso.settings import SsoSession
+    from awsv.sso.sync import rewrite
+
+    session = SsoSession("https://x.awsapps.com/start", "eu-west-1", "corp")
+    other = SsoSession("https://y.awsapps.com/start", "eu-west-1", "other")
+    text = ("; top comment\n[default]\nregion = eu-west-1\n\n"
+            "[profile  gen]   # odd spacing, generated earlier\nsso_session = corp\n"
+            "awsv_generated = sso:corp\n\n"
+            "[profile theirs]\nsso_session = other\nawsv_generated = sso:other\n"
+            "[profile mine]\nregion = us-east-1")  # no final newline
+    new, added, updated, removed, stale = rewrite(text, [_gen("gen"), _gen("fresh", role="Dev")],
+                                                  session, prune=True)
+    assert (added, updated, removed, stale) == (["fresh"], ["gen"], [], [])
+    assert new.startswith("; top comment\n[default]\nregion = eu-west-1\n\n[profile gen]\n")
+    assert "[profile theirs]\nsso_session = other\nawsv_generated = sso:other\n" in new
+    assert "[profile mine]\nregion = us-east-1\n\n[profile fresh]\n" in new
+    # Pruning one session never touches another session's generated profiles.
+    again, *_ = rewrite(new, [], session, prune=True)
+    assert "[profile gen]" not in again and "[profile fresh]" not in again
+    assert "[profile theirs]" in again and "[profile mine]" in again
+    assert rewrite(again, [], other, prune=False)[0] == again
+    # Idempotent: the same plan over its own output changes nothing.
+    assert rewrite(new, [_gen("gen"), _gen("fresh", role="Dev")], session, prune=True)[0] == new
+
+
+def test_reduce_name_and_collisions() -> None:
+    from awsv.sso.settings import SsoSession
+    from awsv.sso.sync import plan, reduce_name
+
+    assert reduce_name("..Prod (EU) / Admin..") == "Prod-EU-Admin"
+    assert reduce_name("ünïcode") == "ncode"
+    session = SsoSession("https://x.awsapps.com/start", "eu-west-1", "corp")
+    reach = [({"accountId": "222222222222", "accountName": "Same"}, "Admin"),
+             ({"accountId": "111111111111", "accountName": "Same"}, "Admin"),
+             ({"accountId": "333333333333", "accountName": "!!!"}, "Admin")]
+    names = [g.name for g in plan(session, reach, template="{account_name}", prefix="", region=None,
+                                  colors=[], taken={"Same-222222222222"})]
+    # (account id, role) order: 111… takes the plain name, 222… the suffixed one is the
+    # user's, so it gets the next free spelling; a name with nothing left is the account id.
+    assert names == ["Same", "Same-222222222222-2", "333333333333"]
