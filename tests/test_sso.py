@@ -202,20 +202,27 @@ def test_twenty_concurrent_callers_cause_one_sign_in(world: dict[str, str],
 def test_waiters_give_up_after_a_bounded_time(world: dict[str, str], tmp_path: Path,
                                               sso: SsoServer) -> None:  # noqa: F811
     idle = tmp_path / "idle-browser"
-    idle.write_text("#!/bin/sh\nexec sleep 30\n")  # a browser whose user never approves
+    idle.write_text("#!/bin/sh\nexit 0\n")  # a browser that starts, but no one ever looks
     idle.chmod(0o700)
-    env = dict(world, BROWSER=str(idle), AWSV_SSO_SIGNIN_TIMEOUT="6", AWSV_SSO_WAIT_TIMEOUT="2")
+    env = dict(world, BROWSER=str(idle), AWSV_SSO_SIGNIN_TIMEOUT="90", AWSV_SSO_WAIT_TIMEOUT="2")
     holder = spawn_on_terminal(env, "sso", "login", "prod")
-    holder.expect_exact("approve in the browser window")
-    waiter = spawn_on_terminal(env, "export", "--format", "json", "prod")
-    waiter.expect_exact("waiting for another awsv process signing in to sso-session 'corp'")
-    waiter.expect_exact("has been signing in to sso-session 'corp' for over 2s")
-    waiter.expect(pexpect.EOF)
-    waiter.close()
-    assert waiter.exitstatus == 3
-    holder.expect(pexpect.EOF)
-    holder.close()
-    assert holder.exitstatus == 1 and sso.approvals == 0
+    try:
+        holder.expect_exact("approve in the browser window")
+        waiter = spawn_on_terminal(env, "export", "--format", "credential-process", "prod")
+        waiter.expect_exact("waiting for another awsv process signing in to sso-session 'corp'")
+        waiter.expect_exact("has been signing in to sso-session 'corp' for over 2s")
+        waiter.expect(pexpect.EOF)
+        waiter.close()
+        assert waiter.exitstatus == 3 and "AccessKeyId" not in (waiter.before or "")
+    finally:
+        holder.terminate(force=True)
+    # The one signing in is bounded too, by its own timeout, with one line and a way out.
+    alone = spawn_on_terminal(dict(env, AWSV_SSO_SIGNIN_TIMEOUT="3"), "sso", "login", "prod")
+    alone.expect_exact("within 3s")
+    alone.expect_exact("awsv sso login --device-code")
+    alone.expect(pexpect.EOF)
+    alone.close()
+    assert alone.exitstatus == 1 and sso.approvals == 0
 
 
 # -- where tokens live -----------------------------------------------------------------
