@@ -56,7 +56,7 @@ from awsv import paths, recursion, sts
 from awsv.chain import Chain, RoleHop, resolve
 from awsv.context import Context
 from awsv.credential_process import run_credential_process
-from awsv.credentials import Credentials
+from awsv.credentials import Credentials, check_values
 from awsv.durations import MIN_DURATION, ROLE_CHAINING_LIMIT, Ttls
 from awsv.errors import AwsvError, ConfigError, UsageError, VaultCorrupted
 from awsv.locking import wait_for_flock
@@ -235,12 +235,19 @@ def get_credentials(
     mfa: MfaCodes | None = None,
     lock_timeout: float = LOCK_TIMEOUT,
     cache_only: bool = False,
+    final_min_ttl: int | None = None,
 ) -> Resolved:
     """Temporary credentials for `profile`, from the cache or from STS.
 
     With `cache_only`, anything but a usable cached session raises CacheMiss
     before any STS call, command or prompt: the agent answers the hot path
     this way and leaves every other case to the full command.
+
+    `final_min_ttl` raises the bar for the last step only: a cached result
+    with this many seconds left or fewer is fetched again (the local endpoint
+    renews ahead of its clients' refresh window; `exec --min-ttl` wants the
+    longest lifetime it can get). Earlier steps keep the usual AWSV_MIN_TTL,
+    so renewing a role does not ask for a new MFA session before its time.
 
     Raises ConfigError (profile, chain), UsageError (durations, --mfa-token),
     VaultError, MfaUnavailable, CredentialProcessError or an `sts.StsError`
@@ -258,12 +265,13 @@ def get_credentials(
         recursion.check_not_marked(ctx.env, chain.trail)
         with recursion.resolving(chain.trail):
             return _get_resolved(ctx, chain, opts, ttls, codes, now=now, sts_factory=sts_factory,
-                                 lock_timeout=lock_timeout, cache_only=cache_only)
+                                 lock_timeout=lock_timeout, cache_only=cache_only,
+                                 final_min_ttl=final_min_ttl)
 
 
 def _get_resolved(ctx: Context, chain: Chain, opts: SessionOptions, ttls: Ttls, codes: MfaCodes, *,
                   now: Callable[[], datetime], sts_factory: StsFactory | None,
-                  lock_timeout: float, cache_only: bool) -> Resolved:
+                  lock_timeout: float, cache_only: bool, final_min_ttl: int | None) -> Resolved:
     """get_credentials once the chain is known and marked."""
     vault = ctx.vault
     region = _checked_region(opts.region, "--region") or _checked_region(
@@ -275,7 +283,7 @@ def _get_resolved(ctx: Context, chain: Chain, opts: SessionOptions, ttls: Ttls, 
                   _source_origin(ctx.env, chain))
     run = _Run(ctx=ctx, vault=vault, chain=chain, now=now, min_ttl=ttls.min, region=region,
                key=key, codes=codes, factory=sts_factory, lock_timeout=lock_timeout,
-               cache_only=cache_only, sso=sso)
+               cache_only=cache_only, final_min_ttl=final_min_ttl, sso=sso)
     credentials, from_cache = run.final(steps)
     return Resolved(credentials=credentials, chain=chain, region=region, from_cache=from_cache)
 
@@ -366,7 +374,9 @@ def _long_term_key(vault: Vault, profile: str) -> LongTermKey:
     item = vault.get(key_item_name(profile))
     if item is None:
         raise AwsvError(f"no key stored for {profile!r}", hint=f"awsv add {profile}")
-    return LongTermKey.from_item(item)
+    key = LongTermKey.from_item(item)
+    check_values(key, f"the key stored for {profile!r}")
+    return key
 
 
 def _meta(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -384,6 +394,9 @@ def _from_item(item: Mapping[str, Any], name: str) -> Credentials:
     except VaultCorrupted:
         raise VaultCorrupted(f"the cached session {name} in the vault is malformed",
                              hint="`awsv clear` removes cached sessions") from None
+    owner = _meta(item).get("profile")
+    check_values(creds, f"the cached session of profile {owner!r}" if isinstance(owner, str)
+                 else f"the cached session {name} in the vault")
     return creds
 
 
@@ -406,6 +419,7 @@ class _Run:
     factory: StsFactory | None
     lock_timeout: float
     cache_only: bool = False
+    final_min_ttl: int | None = None
     #: The SSO role of an "sso" source (awsv.sso.settings.SsoRole).
     sso: Any = None
     pending: list[tuple[_Step, Credentials]] = field(default_factory=list)
@@ -430,7 +444,10 @@ class _Run:
         the results are stored, so the order is the same in every process.
         """
         step = steps[i]
-        cached = self._cached(step)
+        min_ttl = self.min_ttl
+        if i == len(steps) - 1 and self.final_min_ttl is not None:
+            min_ttl = max(min_ttl, self.final_min_ttl)
+        cached = self._cached(step, min_ttl)
         if cached is not None:
             return cached, True
         if self.cache_only:
@@ -443,7 +460,7 @@ class _Run:
             flight.ensure_token(self.ctx, self.sso.session, now=self.now)
         locks.enter_context(_step_lock(self.ctx.env, step.cache_id, self.lock_timeout,
                                        step.profile))
-        cached = self._cached(step)  # another process may have refreshed it meanwhile
+        cached = self._cached(step, min_ttl)  # another process may have refreshed it meanwhile
         if cached is not None:
             return cached, True
         if step.kind in ("sso", "web_identity"):
@@ -457,17 +474,18 @@ class _Run:
         else:
             parent, signer = self._base(), self._base_signer()
         new = self._fetch(step, parent, signer)
+        check_values(new, f"the credentials STS returned for profile {step.profile!r}")
         self.pending.append((step, new))
         return new, False
 
-    def _cached(self, step: _Step) -> Credentials | None:
+    def _cached(self, step: _Step, min_ttl: int) -> Credentials | None:
         name = session_item_name(step.cache_id)
         item = self.vault.get(name)
         if item is None:
             return None
         creds = _from_item(item, name)
         left = creds.seconds_left(self.now())
-        return creds if left is not None and left > self.min_ttl else None
+        return creds if left is not None and left > min_ttl else None
 
     def _web_identity(self, step: _Step) -> Credentials:
         """AssumeRoleWithWebIdentity for a web identity source (awsv.other_sources)."""
