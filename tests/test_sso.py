@@ -497,3 +497,40 @@ def test_sso_role_on_the_agent_hot_path(world: dict[str, str], home: Path) -> No
         assert count.read_text().count("asked") == 1
     finally:
         cleanup_agents(hot.awsv, home.parent.name)
+
+
+@pytest.mark.parametrize(("user", "error", "message"), [
+    ("lets it expire", "SsoExpired", "expired before it was approved"),
+    ("denies", "SsoAccessDenied", "the sign-in was denied"),
+])
+def test_device_flow_ends_cleanly_when_the_user_does_not_approve(
+        world: dict[str, str], sso: SsoServer, user: str, error: str, message: str) -> None:  # noqa: F811
+    """In-process against the stand-in over HTTP; only the sleep is replaced."""
+    from awsv import errors
+    from awsv.context import Context
+    from awsv.sso import api as sso_api
+    from awsv.sso import signin
+    from awsv.sso.settings import SsoSession
+
+    session = SsoSession(START_URL, "eu-west-1", "corp")
+    api = sso_api.Api(world, "eu-west-1")
+    reg = api.register_client(session.scopes)
+    original = api.start_device_authorization
+    codes: list[str] = []
+
+    def start(*args: object) -> object:
+        auth = original(*args)  # type: ignore[arg-type]
+        codes.append(auth.user_code)
+        return auth
+
+    def sleep(seconds: float) -> None:
+        if user == "denies":
+            sso.approve_device(codes[0], deny=True)
+        else:
+            sso.expire_device_codes()
+
+    api.start_device_authorization = start  # type: ignore[method-assign]
+    ctx = Context(env=world, stderr=open(os.devnull, "w"))  # noqa: SIM115
+    with pytest.raises(getattr(sso_api, error)) as raised:
+        signin.with_device_code(ctx, api, session, reg, sleep=sleep)
+    assert message in raised.value.message and isinstance(raised.value, errors.AwsvError)

@@ -74,6 +74,12 @@ def test_denied_and_expired_device_codes(sso: SsoServer) -> None:
     with pytest.raises(oidc.exceptions.AccessDeniedException):
         oidc.create_token(clientId=reg["clientId"], clientSecret=reg["clientSecret"],
                           grantType=DEVICE_GRANT, deviceCode=auth["deviceCode"])
+    late = oidc.start_device_authorization(clientId=reg["clientId"], clientSecret=reg["clientSecret"],
+                                           startUrl=START_URL)
+    sso.expire_device_codes()
+    with pytest.raises(oidc.exceptions.ExpiredTokenException):
+        oidc.create_token(clientId=reg["clientId"], clientSecret=reg["clientSecret"],
+                          grantType=DEVICE_GRANT, deviceCode=late["deviceCode"])
     with pytest.raises(oidc.exceptions.InvalidClientException):
         oidc.start_device_authorization(clientId=reg["clientId"], clientSecret="wrong",
                                         startUrl=START_URL)

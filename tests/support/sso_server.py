@@ -165,6 +165,12 @@ class SsoServer:
             for token in self._access.values():
                 token.expires = 0.0
 
+    def expire_device_codes(self) -> None:
+        """Every device code issued so far expires now (ExpiredTokenException on the next poll)."""
+        with self._lock:
+            for device in self._devices.values():
+                device.expires = 0.0
+
     def revoke_refresh_tokens(self) -> None:
         """Every refresh token issued so far is refused from now on (invalid_grant)."""
         with self._lock:
