@@ -121,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
         rotate,
         serve,
         shell_init,
+        sso,
         use,
         whoami,
     )
@@ -140,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     shell_init.register(sub)
     login.register(sub)
     rotate.register(sub)
+    sso.register(sub)
     _finish(sub)
     return parser
 

@@ -27,6 +27,8 @@ KNOWN_KEYS = frozenset({
     "external_id", "duration_seconds", "credential_process", "mfa_process",
     "include_profile", "sts_regional_endpoints", "endpoint_url",
     "credential_source", "web_identity_token_file", "sso_session", "sso_start_url",
+    "sso_region", "sso_account_id", "sso_role_name", "sso_registration_scopes",
+    "web_identity_token_process",
     "awsv_color", "awsv_alias",
 })
 #: The longest include_profile chain followed (README, "Limits").

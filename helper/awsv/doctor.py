@@ -80,6 +80,23 @@ def plaintext_credentials(env: Mapping[str, str]) -> Iterator[Finding]:
                       f"chmod 600 {path}")
 
 
+def plaintext_sso_tokens(env: Mapping[str, str]) -> Iterator[Finding]:
+    """SSO tokens in the AWS CLI's cache are bearer secrets in plaintext (silent when none)."""
+    from awsv.sso.tokens import aws_cli_cache_dir
+
+    directory = aws_cli_cache_dir(env)
+    try:
+        holding = [p for p in sorted(directory.glob("*.json"))
+                   if p.stat().st_size < 65536 and b'"accessToken"' in p.read_bytes()]
+    except OSError:
+        return
+    if holding:
+        yield Finding("plaintext-keys", WARN,
+                      f"{len(holding)} SSO token file(s) in plaintext in {directory}",
+                      "awsv keeps its own tokens in the vault (and imports a valid one from here); "
+                      "`awsv sso logout` or `aws sso logout` removes these files")
+
+
 def _private(path: Path, want: int, what: str) -> Finding:
     st = path.stat()
     mode = stat.S_IMODE(st.st_mode)
@@ -433,8 +450,8 @@ def _reason(exc: BaseException) -> str:
     return " ".join(str(reason).split())[:120] or type(exc).__name__
 
 
-CHECKS: list[Check] = [plaintext_credentials, vault_files, backend, agent, config, shell_integration,
-                       on_path, container_endpoint, clock]
+CHECKS: list[Check] = [plaintext_credentials, plaintext_sso_tokens, vault_files, backend, agent,
+                       config, shell_integration, on_path, container_endpoint, clock]
 
 
 def run_checks(env: Mapping[str, str], checks: list[Check] | None = None) -> list[Finding]:
