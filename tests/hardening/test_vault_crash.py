@@ -251,7 +251,13 @@ def test_kill_9_of_the_agent_during_served_writes(agent_world: World, moto_url: 
         assert first.strip(), proc.stderr.read() if proc.stderr else ""
         time.sleep(rng.uniform(0, 0.4))
         os.kill(pid, signal.SIGKILL)
-        out, _ = proc.communicate(timeout=60)
+        # Read through the same buffered stream as readline() above: communicate() would read
+        # the pipe itself and miss acks readline() had already buffered (then a later, correct
+        # state looks like a write that should not have happened).
+        out = proc.stdout.read()
+        proc.wait(timeout=60)
+        if proc.stderr:
+            proc.stderr.close()
         acked = [int(x) for x in [first, *out.split()] if x.strip()]
         a = acked[-1]
         kinds[AGENT_KINDS[(a + 1) % 4]] += 1
