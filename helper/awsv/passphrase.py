@@ -82,17 +82,26 @@ def make_provider(env: Mapping[str, str] = os.environ) -> Callable[[bool], str]:
                 return env[var]
         if not tty.prompts_allowed(env):
             raise tty.InputRequired("the vault passphrase is needed; not asking (no-prompt mode)")
-        return prompt_passphrase(creating)
+        return prompt_passphrase(creating, env)
 
     return provide
 
 
-def prompt_passphrase(creating: bool) -> str:
-    """Ask on the terminal; a new vault asks twice and refuses an empty passphrase."""
+def prompt_passphrase(creating: bool, env: Mapping[str, str] = os.environ) -> str:
+    """Ask on the terminal, or in a dialog without one (awsv.dialogs, AWSV_PROMPT);
+    a new vault asks twice and refuses an empty passphrase."""
+    from awsv import dialogs
+
+    way = dialogs.choose_way(env, has_terminal=tty.has_terminal())
+    if way == "none":
+        raise tty.InputRequired("the vault passphrase is needed; not asking (prompts are off)")
+    if isinstance(way, dialogs.Dialog):
+        return dialogs.ask_passphrase(way, creating=creating, env=env)
     if not tty.has_terminal():
         raise PassphraseUnavailable(
             "the vault passphrase is needed but there is no terminal to ask on",
-            hint="set AWSV_PASSPHRASE_COMMAND (e.g. a password manager lookup), or run in a terminal",
+            hint="set AWSV_PASSPHRASE_COMMAND (e.g. a password manager lookup), run in a terminal, "
+                 "or install zenity or kdialog for a dialog on the desktop",
         )
     if not creating:
         return tty.ask("awsv vault passphrase: ", secret=True)

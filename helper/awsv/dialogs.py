@@ -1,0 +1,268 @@
+"""Asking without a terminal: native dialogs (zenity, kdialog, osascript) and notifications.
+
+A credential_process started by an IDE or a desktop app has no terminal, so
+the terminal prompt cannot run. Where a desktop is available, the passphrase
+and the MFA code are asked in a native dialog instead, and a notification
+says when a hardware key waits for a touch.
+
+Which way is chosen (`choose_way`): the prompt setting (`--prompt`,
+AWSV_PROMPT, then aws-vault's AWS_VAULT_PROMPT) is one of
+
+- `terminal`: only the terminal (the error without one says what to do);
+- `gui`: only a dialog, by the first dialog program found;
+- `zenity`, `kdialog`, `osascript`: only that dialog program;
+- `none`: never ask (like `--no-prompt`: a question is exit status 3);
+- unset (or `auto`): the terminal when there is one, else a dialog when a
+  desktop and a dialog program are there, else the terminal's error.
+
+Security: the answer comes back on the dialog's stdout, never in argv; the
+question's text is passed as an argument, and to osascript as an argument of
+a fixed script (`on run argv`), so a profile name can never become code. The
+dialog runs without the vault-unlocking variables, in its own process group,
+with a timeout and a bound on what it may print.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from awsv.errors import AwsvError, Interrupted
+
+#: Names the prompt setting accepts besides aws-vault's; aws-vault's `ykman` and
+#: `pass` are handled by the callers (awsv.prompt_driver lists them all).
+WAYS = ("auto", "terminal", "gui", "none", "zenity", "kdialog", "osascript")
+DIALOG_PROGRAMS = ("zenity", "kdialog", "osascript")
+ENV_VARS = ("AWSV_PROMPT", "AWS_VAULT_PROMPT")
+#: A person answers the dialog: give them time, but never forever.
+DIALOG_TIMEOUT = 300.0
+#: A passphrase or a code is short; anything longer is not an answer.
+MAX_ANSWER = 64 * 1024
+
+
+class DialogUnavailable(AwsvError):
+    """A dialog was required (AWSV_PROMPT=gui or a program name) and none can be shown."""
+
+
+@dataclass(frozen=True)
+class Dialog:
+    """One dialog program: how to ask (echoing or hidden) and how to notify."""
+
+    program: str
+    path: str
+
+    def ask_argv(self, title: str, text: str, *, secret: bool) -> list[str]:
+        if self.program == "zenity":
+            return [self.path, "--entry", f"--title={title}", f"--text={text}",
+                    *(["--hide-text"] if secret else [])]
+        if self.program == "kdialog":
+            return [self.path, "--title", title, "--password" if secret else "--inputbox", text]
+        hidden = " with hidden answer" if secret else ""
+        return [self.path, "-e", "on run argv",
+                "-e", f'display dialog (item 1 of argv) default answer ""{hidden} '
+                      "with title (item 2 of argv)",
+                "-e", "return text returned of result", "-e", "end run", text, title]
+
+    def notify_argv(self, title: str, text: str) -> list[str]:
+        if self.program == "zenity":
+            return [self.path, "--notification", f"--text={title}: {text}"]
+        if self.program == "kdialog":
+            return [self.path, "--title", title, "--passivepopup", text, "10"]
+        return [self.path, "-e", "on run argv",
+                "-e", "display notification (item 1 of argv) with title (item 2 of argv)",
+                "-e", "end run", text, title]
+
+
+Runner = Callable[[Sequence[str], Mapping[str, str], float], "tuple[int, bytes]"]
+
+
+def run_bounded(argv: Sequence[str], env: Mapping[str, str], timeout: float) -> tuple[int, bytes]:
+    """Run a dialog program; (exit status, stdout). Its own session, stdin closed,
+    at most MAX_ANSWER bytes kept; on timeout the whole group is killed."""
+    from awsv.secret_env import child_env
+
+    proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, env=child_env(env), start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except BaseException:
+        import signal
+
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        proc.wait()
+        raise
+    if len(out) > MAX_ANSWER:
+        return 1, b""
+    return proc.returncode, out
+
+
+def setting(env: Mapping[str, str], flag: str | None = None) -> tuple[str, str]:
+    """(way, where it came from): `flag` (--prompt), AWSV_PROMPT, AWS_VAULT_PROMPT, else auto."""
+    if flag:
+        return flag.strip().lower(), "--prompt"
+    for var in ENV_VARS:
+        if env.get(var):
+            return env[var].strip().lower(), var
+    return "auto", "the default"
+
+
+def has_desktop(env: Mapping[str, str], platform: str = sys.platform) -> bool:
+    """A graphical session to show a dialog in: macOS, or a display on Linux and BSDs."""
+    return platform == "darwin" or bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
+
+
+def find_dialog(env: Mapping[str, str], program: str | None = None, *,
+                which: Callable[..., str | None] = shutil.which,
+                platform: str = sys.platform) -> Dialog | None:
+    """The dialog program to use (`program`, or the first found for this platform), or None."""
+    if not has_desktop(env, platform):
+        return None
+    if program:
+        names: tuple[str, ...] = (program,)
+    elif platform == "darwin":
+        names = ("osascript",)
+    else:
+        names = ("zenity", "kdialog")
+    for name in names:
+        path = which(name, path=env.get("PATH"))
+        if path:
+            return Dialog(name, path)
+    return None
+
+
+def choose_way(env: Mapping[str, str], *, has_terminal: bool, flag: str | None = None,
+               which: Callable[..., str | None] = shutil.which,
+               platform: str = sys.platform) -> str | Dialog:
+    """"terminal", "none", or the Dialog to ask with (see the module docstring).
+
+    Raises DialogUnavailable when a dialog is required and none can be shown.
+    Unknown names are left to the caller's own check (awsv.prompt_driver);
+    here they count as auto.
+    """
+    way, origin = setting(env, flag)
+    if way in ("terminal", "none"):
+        return way
+    if way == "gui" or way in DIALOG_PROGRAMS:
+        dialog = find_dialog(env, None if way == "gui" else way, which=which, platform=platform)
+        if dialog is None:
+            wanted = "a dialog program (zenity or kdialog; osascript on macOS)" if way == "gui" else way
+            where = "" if has_desktop(env, platform) else " and no desktop session (DISPLAY) is visible"
+            raise DialogUnavailable(f"{origin} asks for a dialog, but {wanted} was not found{where}",
+                                    hint="install zenity or kdialog, or set AWSV_PROMPT=terminal")
+        return dialog
+    if has_terminal:
+        return "terminal"
+    dialog = find_dialog(env, which=which, platform=platform)
+    return dialog if dialog is not None else "terminal"
+
+
+def ask(dialog: Dialog, title: str, text: str, *, secret: bool, env: Mapping[str, str],
+        runner: Runner = run_bounded, timeout: float = DIALOG_TIMEOUT) -> str:
+    """Show the dialog and return the answer; Cancel is Interrupted (nothing changes)."""
+    import subprocess as _sp
+
+    try:
+        status, out = runner(dialog.ask_argv(title, text, secret=secret), env, timeout)
+    except _sp.TimeoutExpired:
+        raise Interrupted(f"no answer in the {dialog.program} dialog within {timeout:g}s; "
+                          "nothing was changed") from None
+    except OSError as exc:
+        raise DialogUnavailable(f"cannot run {dialog.program}: {exc.strerror}") from None
+    if status != 0:
+        # zenity, kdialog and osascript all exit 1 on Cancel (or closing the window).
+        raise Interrupted(f"cancelled in the {dialog.program} dialog; nothing was changed")
+    answer = out.decode("utf-8", errors="replace")
+    if answer.endswith("\n"):
+        answer = answer[:-1].removesuffix("\r")
+    return answer
+
+
+def notify(dialog: Dialog, title: str, text: str, *, env: Mapping[str, str],
+           runner: Runner = run_bounded,
+           which: Callable[..., str | None] = shutil.which) -> None:
+    """A notification; best effort (a notification that fails must not fail the command).
+
+    On Linux `notify-send` is preferred when installed: it returns at once,
+    where zenity's notification waits to be dismissed (it is then stopped
+    after a few seconds, which leaves the notification shown or gone).
+    """
+    argv = dialog.notify_argv(title, text)
+    if dialog.program != "osascript":
+        send = which("notify-send", path=env.get("PATH"))
+        if send:
+            argv = [send, title, text]
+    try:
+        runner(argv, env, 5.0)
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+
+
+def ask_passphrase(dialog: Dialog, *, creating: bool, env: Mapping[str, str],
+                   runner: Runner = run_bounded) -> str:
+    """The vault passphrase from a hidden-entry dialog; a new vault asks twice."""
+    from awsv.errors import VaultError
+
+    if not creating:
+        answer = ask(dialog, "awsv", "awsv vault passphrase:", secret=True, env=env, runner=runner)
+        if not answer:
+            raise Interrupted("no passphrase entered in the dialog; nothing was changed")
+        return answer
+    for _ in range(3):
+        first = ask(dialog, "awsv", "New awsv vault passphrase:", secret=True, env=env, runner=runner)
+        if not first:
+            continue
+        second = ask(dialog, "awsv", "Repeat the passphrase:", secret=True, env=env, runner=runner)
+        if first == second:
+            return first
+    raise VaultError("no vault created: no matching passphrase entered")
+
+
+def ask_mfa_code(dialog: Dialog, *, serial: str, profile: str, env: Mapping[str, str],
+                 is_code: Callable[[str], bool], runner: Runner = run_bounded) -> str | None:
+    """An MFA code from a dialog (three tries); None when none of them was 6 digits."""
+    text = f"MFA code for profile {profile} ({serial}):"
+    for _ in range(3):
+        answer = ask(dialog, "awsv", text, secret=False, env=env, runner=runner).strip()
+        if is_code(answer):
+            return answer
+        text = f"An MFA code is 6 digits. MFA code for profile {profile} ({serial}):"
+    return None
+
+
+def ykman_code(serial: str, *, profile: str, env: Mapping[str, str], runner: Runner = run_bounded,
+               which: Callable[..., str | None] = shutil.which, platform: str = sys.platform,
+               timeout: float = 60.0) -> str:
+    """aws-vault's `ykman` prompt: the code for `serial` from a YubiKey's OATH application.
+
+    The key may wait for a touch, and a program without a terminal cannot say
+    so: a notification (where there is a desktop) and a line on stderr do.
+    The OATH account is named after the MFA serial, as aws-vault expects.
+    """
+    ykman = which("ykman", path=env.get("PATH"))
+    if not ykman:
+        raise DialogUnavailable("the ykman prompt needs YubiKey Manager's `ykman` on PATH",
+                                hint="install yubikey-manager, or choose another --prompt")
+    message = f"touch your YubiKey for an MFA code for profile {profile}"
+    sys.stderr.write(f"awsv: {message}\n")
+    sys.stderr.flush()
+    dialog = find_dialog(env, which=which, platform=platform)
+    if dialog is not None:
+        notify(dialog, "awsv", message[0].upper() + message[1:], env=env, runner=runner, which=which)
+    try:
+        status, out = runner([ykman, "oath", "accounts", "code", "--single", serial], env, timeout)
+    except subprocess.TimeoutExpired:
+        raise Interrupted(f"no touch within {timeout:g}s; nothing was changed") from None
+    except OSError as exc:
+        raise DialogUnavailable(f"cannot run ykman: {exc.strerror}") from None
+    code = out.decode("utf-8", errors="replace").strip()
+    if status != 0 or not code.isdigit():
+        raise AwsvError(f"ykman gave no code for {serial} (exit status {status})",
+                        hint=f"check `ykman oath accounts list` has an account named {serial}")
+    return code
