@@ -36,7 +36,7 @@ class _Parser(argparse.ArgumentParser):
 FAST_COMMANDS = {
     "use": "use", "off": "use", "exec": "exec_", "export": "export",
     "list": "listing", "ls": "listing", "unlock": "agent_cmds", "lock": "agent_cmds",
-    "shell-init": "shell_init",
+    "shell-init": "shell_init", "pick": "pick",
 }
 
 
@@ -96,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
         keys,
         listing,
         login,
+        pick,
         rotate,
         shell_init,
         use,
@@ -116,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     shell_init.register(sub)
     login.register(sub)
     rotate.register(sub)
+    pick.register(sub)
     _finish(sub)
     return parser
 

@@ -96,6 +96,8 @@ def run(argv: Sequence[str]) -> int | None:
         return None
     if req["want"] == "use" and sys.stdout.isatty():
         return None  # the full command explains why it refuses
+    if req["want"] == "use" and req["profile"] is None and sys.stdin.isatty():
+        return None  # no profile at a terminal: the full command opens the picker
     if req["want"] == "exec" and (env.get("AWSV_PROFILE") or env.get("AWS_VAULT")):
         return None  # nesting: the full command refuses with the reason
     reply = _ask_agent(req, env)
@@ -115,6 +117,10 @@ def run(argv: Sequence[str]) -> int | None:
             return None
         sys.stdout.write(code)
         sys.stdout.flush()
+        if req["profile"]:
+            from awsv.usage import record
+
+            record(env, req["profile"])  # the picker's order (awsv.usage: os, json, time only)
         if not req["quiet"]:
             print(reply["message"], file=sys.stderr)
         return 0

@@ -13,10 +13,10 @@
 # of your last command survives the hook; PROMPT_COMMAND is appended to, never
 # replaced.
 
-# The wrapper: `use` and `off` change this shell, the rest runs as is.
+# The wrapper: `use`, `off` and `pick` change this shell, the rest runs as is.
 function awsv {
     case ${1-} in
-        use | off)
+        use | off | pick)
             local _awsv_arg _awsv_out
             for _awsv_arg in "$@"; do
                 # Help is text, not code: never evaluate it.

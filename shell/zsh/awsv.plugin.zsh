@@ -55,10 +55,10 @@ builtin autoload -Uz add-zsh-hook
 [[ ${AWSV_PROMPT_AUTO-} == 1 ]] && builtin setopt prompt_subst
 
 # ---------------------------------------------------------------------------
-# The wrapper: `use` and `off` change this shell, the rest runs as is.
+# The wrapper: `use`, `off` and `pick` change this shell, the rest runs as is.
 function awsv {
   emulate -L zsh
-  if [[ ${1-} == (use|off) ]] && (( ! ${argv[(I)(-h|--help)]} )); then
+  if [[ ${1-} == (use|off|pick) ]] && (( ! ${argv[(I)(-h|--help)]} )); then
     local _awsv_out
     # Only a successful helper's output is evaluated; it prints nothing on failure.
     _awsv_out="$(command awsv "$1" --shell zsh "${@:2}")" || return

@@ -111,6 +111,12 @@ def _refuse_terminal(ctx: Context, command: str) -> None:
 
 
 def use(ctx: Context, args: argparse.Namespace) -> int:
+    from awsv.commands.pick import choose_profile, wants_picker
+
+    if not args.profile and wants_picker(ctx, args):
+        # No profile, a person at a terminal: the picker chooses (Esc raises Interrupted).
+        _refuse_terminal(ctx, "use")
+        args.profile = choose_profile(ctx)
     profile = args.profile or ctx.env.get("AWS_PROFILE") or "default"
     validate_profile_name(profile)
     _refuse_terminal(ctx, "use")
@@ -123,6 +129,9 @@ def use(ctx: Context, args: argparse.Namespace) -> int:
     code = render(ctx, args.shell, changes_for(profile, resolved))
     ctx.stdout.write(code)
     ctx.stdout.flush()
+    from awsv.usage import record
+
+    record(ctx.env, profile)  # the picker's order; best effort, never fails the switch
     if not args.quiet:
         account = resolved.credentials.account_id or "unknown account"
         ctx.info(f"using {profile!r} ({account}), {describe_expiry(resolved)}")
@@ -145,7 +154,8 @@ def _add_shell_argument(p: argparse.ArgumentParser) -> None:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("use", help="print shell code that switches this shell to a profile",
                        description='Print shell code for `eval "$(awsv use PROFILE)"` that exports '
-                       "temporary credentials for PROFILE (default: $AWS_PROFILE, else default).")
+                       "temporary credentials for PROFILE. Without PROFILE: a picker on a terminal "
+                       "(see `awsv pick`), else $AWS_PROFILE, else default.")
     p.add_argument("profile", nargs="?", help="profile to use")
     _add_shell_argument(p)
     add_session_arguments(p)
