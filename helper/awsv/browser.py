@@ -136,15 +136,19 @@ def _argv(template: list[str], url: str) -> list[str]:
     return [*template, url]
 
 
-def open_in_browser(ctx: Context, url: str, *, timeout: float, poll: float = 0.05) -> None:
+def open_in_browser(ctx: Context, url: str, *, timeout: float, poll: float = 0.05,
+                    commands: list[list[str]] | None = None) -> None:
     """Open `url` in the user's browser through a one-shot loopback redirect.
+
+    `commands` (argv templates, `%s` for the address) replaces $BROWSER, for
+    `login --isolate` (awsv.isolate).
 
     Returns once the browser has fetched the redirect; raises BrowserError when
     every $BROWSER command fails, no browser is found, or nothing fetches the
     address within `timeout` seconds. No message contains `url`.
     """
     with OneShotRedirect(url) as redirect:
-        pending = browser_commands(ctx.env)
+        pending = commands if commands is not None else browser_commands(ctx.env)
         if pending is None:
             _webbrowser(redirect.url)
             pending = []
