@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -237,3 +238,32 @@ def test_a_dialog_that_prints_too_much_gives_no_answer(tmp_path: Path) -> None:
     flood.chmod(0o755)
     status, out = dialogs.run_bounded([str(flood)], {"PATH": "/usr/bin:/bin"}, 30)
     assert status != 0 and out == b""
+
+
+def test_a_dialog_that_never_answers_is_stopped_with_its_children(tmp_path: Path) -> None:
+    """A hung dialog (and a child it started) is killed at the deadline."""
+    marker = tmp_path / "child.pid"
+    hung = tmp_path / "zenity"
+    hung.write_text(f"#!/bin/sh\nsleep 600 &\necho $! > {marker}\nwait\n")
+    hung.chmod(0o755)
+    with pytest.raises(subprocess.TimeoutExpired):
+        dialogs.run_bounded([str(hung)], {"PATH": "/usr/bin:/bin"}, 1.0)
+    child = int(marker.read_text())
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{child}").exists() and time.monotonic() < deadline:
+        # A killed child lingers as a zombie until init reaps it: that counts as gone.
+        if "Z" in Path(f"/proc/{child}/stat").read_text().split(")")[-1].split()[0]:
+            break
+        time.sleep(0.05)
+    alive = Path(f"/proc/{child}").exists() and "Z" not in \
+        Path(f"/proc/{child}/stat").read_text().split(")")[-1].split()[0]
+    assert not alive
+
+
+def test_ykman_account_name_override(stubs: Stubs) -> None:
+    stubs.add("ykman")
+    stubs.answer("ykman", "111222\n")
+    env = {"PATH": f"{stubs.bin}:/usr/bin:/bin", "STUB_DIR": str(stubs.root),
+           "YKMAN_OATH_CREDENTIAL_NAME": "aws:work"}
+    assert dialogs.ykman_code("arn:mfa", profile="p", env=env) == "111222"
+    assert stubs.runs()[0][-1] == "aws:work"

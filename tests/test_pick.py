@@ -183,3 +183,21 @@ def test_builtin_keys() -> None:
     assert p.feed("\x7f\x7fzz") == (False, None) and p.matches == []
     assert p.feed("\r") == (True, None)  # nothing matches: Enter chooses nothing
     assert p.feed("\x1b") == (True, None)
+
+
+def test_the_picker_through_the_fish_function(sw: ShellWorld, terms: list[Term],  # noqa: F811
+                                              tmp_path: Path) -> None:
+    from tests.test_shell_fish import PROMPT_MARK as FISH_MARK
+    from tests.test_shell_fish import open_fish
+
+    term = open_fish(sw, terms, tmp_path, AWSV_PICKER="builtin")
+    open_picker(term)
+    term.type("team")
+    term.wait(r"awsv use> team\s+1/\d+")
+    term.keys("Enter")
+    term.wait(rf"^{FISH_MARK} .*{badge('team-sandbox')}")
+    assert term.value("$AWSV_PROFILE") == "team-sandbox"
+    open_picker(term, "awsv use; echo FSTATUS=$status")
+    term.keys("Escape")
+    term.wait(r"^FSTATUS=130")
+    assert term.value("$AWSV_PROFILE") == "team-sandbox"

@@ -81,26 +81,59 @@ Runner = Callable[[Sequence[str], Mapping[str, str], float], "tuple[int, bytes]"
 
 
 def run_bounded(argv: Sequence[str], env: Mapping[str, str], timeout: float) -> tuple[int, bytes]:
-    """Run a dialog program; (exit status, stdout). Its own session, stdin closed,
-    at most MAX_ANSWER bytes kept; on timeout the whole group is killed."""
+    """Run a dialog program; (exit status, stdout).
+
+    It runs in its own session with stdin closed and without the vault
+    variables. More than MAX_ANSWER bytes of output is no answer (status 1);
+    on timeout (subprocess.TimeoutExpired) or too much output the whole
+    process group is killed, so memory and time stay bounded.
+    """
+    import selectors
+    import signal
+    import time
+
     from awsv.secret_env import child_env
 
     proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, env=child_env(env), start_new_session=True)
+    assert proc.stdout is not None
+    deadline = time.monotonic() + timeout
+    chunks: list[bytes] = []
+    size = 0
     try:
-        out, _ = proc.communicate(timeout=timeout)
-    except BaseException:
-        import signal
-
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except OSError:
-            pass
-        proc.wait()
-        raise
-    if len(out) > MAX_ANSWER:
+        with selectors.DefaultSelector() as sel:
+            sel.register(proc.stdout, selectors.EVENT_READ)
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise subprocess.TimeoutExpired(list(argv), timeout)
+                if not sel.select(min(left, 0.5)):
+                    continue
+                chunk = os.read(proc.stdout.fileno(), 65536)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > MAX_ANSWER:
+                    raise OverflowError
+                chunks.append(chunk)
+        status = proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+    except OverflowError:
+        _kill_group(proc, signal.SIGKILL)
         return 1, b""
-    return proc.returncode, out
+    except BaseException:
+        _kill_group(proc, signal.SIGKILL)
+        raise
+    finally:
+        proc.stdout.close()
+    return status, b"".join(chunks)
+
+
+def _kill_group(proc: subprocess.Popen[bytes], sig: int) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except OSError:
+        pass
+    proc.wait()
 
 
 def setting(env: Mapping[str, str], flag: str | None = None) -> tuple[str, str]:
@@ -245,6 +278,8 @@ def ykman_code(serial: str, *, profile: str, env: Mapping[str, str], runner: Run
     so: a notification (where there is a desktop) and a line on stderr do.
     The OATH account is named after the MFA serial, as aws-vault expects.
     """
+    # aws-vault's override of the OATH account name, honoured so its setups work unchanged.
+    name = env.get("AWSV_YKMAN_OATH_NAME") or env.get("YKMAN_OATH_CREDENTIAL_NAME") or serial
     ykman = which("ykman", path=env.get("PATH"))
     if not ykman:
         raise DialogUnavailable("the ykman prompt needs YubiKey Manager's `ykman` on PATH",
@@ -256,13 +291,14 @@ def ykman_code(serial: str, *, profile: str, env: Mapping[str, str], runner: Run
     if dialog is not None:
         notify(dialog, "awsv", message[0].upper() + message[1:], env=env, runner=runner, which=which)
     try:
-        status, out = runner([ykman, "oath", "accounts", "code", "--single", serial], env, timeout)
+        status, out = runner([ykman, "oath", "accounts", "code", "--single", name], env, timeout)
     except subprocess.TimeoutExpired:
         raise Interrupted(f"no touch within {timeout:g}s; nothing was changed") from None
     except OSError as exc:
         raise DialogUnavailable(f"cannot run ykman: {exc.strerror}") from None
     code = out.decode("utf-8", errors="replace").strip()
     if status != 0 or not code.isdigit():
-        raise AwsvError(f"ykman gave no code for {serial} (exit status {status})",
-                        hint=f"check `ykman oath accounts list` has an account named {serial}")
+        raise AwsvError(f"ykman gave no code for {name} (exit status {status})",
+                        hint=f"check `ykman oath accounts list` has an account named {name} "
+                             "(AWSV_YKMAN_OATH_NAME sets another name)")
     return code
