@@ -226,7 +226,7 @@ def main() -> int:
         status = json.loads(run([awsv, "unlock", "--status", "--json"], awsv_env).stdout)
         if not status.get("unlocked"):
             raise SystemExit("bench: the agent is not running after setup")
-        creds = json.loads(run([awsv, "export", "--format", "json", "admin"], awsv_env).stdout)
+        creds = json.loads(run([awsv, "export", "--format", "env-json", "admin"], awsv_env).stdout)
         env_creds = {**env, **{k: v for k, v in creds.items()
                                if k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
                                         "AWS_REGION", "AWS_DEFAULT_REGION")}}

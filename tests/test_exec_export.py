@@ -118,7 +118,7 @@ def test_exec_unknown_profile_and_missing_command(world: World) -> None:
 def test_export_env_json_and_export_formats(world: World, tmp_path: Path) -> None:
     env_lines = world.awsv("export", "admin").stdout  # default: env
     as_env = dict(line.split("=", 1) for line in env_lines.splitlines())
-    as_json = json.loads(world.awsv("export", "admin", "--format", "json").stdout)
+    as_json = json.loads(world.awsv("export", "admin", "--format", "env-json").stdout)
     assert as_env == as_json
     assert_session_contract(as_json, "admin", "us-east-2")
     assert not set(as_json) - set(CONTRACT)  # only contract variables, and no unsets
@@ -167,7 +167,7 @@ def test_export_no_session_document_has_no_token_or_expiry(world: World) -> None
 
 
 def test_export_failure_prints_nothing(world: World) -> None:
-    for fmt in ("env", "json", "credential-process"):
+    for fmt in ("env", "json", "env-json", "credential-process"):
         r = world.awsv("export", "admn", "--format", fmt)
         assert r.returncode == 1 and r.stdout == "" and "did you mean admin?" in r.stderr
     r = world.awsv("export", "admin", "--format", "yaml")

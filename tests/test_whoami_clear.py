@@ -65,7 +65,7 @@ def test_whoami_without_credentials_says_what_to_do(world: World) -> None:
 
 
 def test_clear_one_profile_then_all(world: World) -> None:
-    first = json.loads(world.awsv("export", "admin", "--format", "json").stdout)
+    first = json.loads(world.awsv("export", "admin", "--format", "env-json").stdout)
     assert world.awsv("export", "other").returncode == 0
     assert cached_profiles(world) == ["admin", "other"]
     rows = {row["profile"]: row for row in json.loads(world.awsv("list", "--json").stdout)}
@@ -81,7 +81,7 @@ def test_clear_one_profile_then_all(world: World) -> None:
     assert cached_profiles(world) == ["other"]
 
     # The next use asks STS again: new temporary credentials.
-    second = json.loads(world.awsv("export", "admin", "--format", "json").stdout)
+    second = json.loads(world.awsv("export", "admin", "--format", "env-json").stdout)
     assert second["AWS_ACCESS_KEY_ID"] != first["AWS_ACCESS_KEY_ID"]
 
     r = world.awsv("clear")
@@ -93,7 +93,7 @@ def test_clear_one_profile_then_all(world: World) -> None:
     assert set(rows) >= {"admin", "base", "other"}
     assert all(row["session_seconds_left"] is None for row in rows.values())
     # The long-term keys stay.
-    assert world.awsv("export", "other", "--no-session", "--format", "json").returncode == 0
+    assert world.awsv("export", "other", "--no-session", "--format", "env-json").returncode == 0
 
 
 def test_clear_unknown_profile(world: World) -> None:

@@ -21,6 +21,13 @@ from dataclasses import dataclass, replace
 from awsv.config import AwsConfig, Profile
 from awsv.errors import ConfigError, SourceProfileLoop
 from awsv.names import validate_profile_name
+from awsv import session_tags
+from awsv.recursion import runs_awsv_back
+from awsv.session_tags import RoleSessionTags
+
+
+class SelfReference(ConfigError):
+    """A credential_process would run awsv back into the resolution that starts it."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,8 @@ class RoleHop:
     #: The role's own mfa_serial, only when the source session does not already carry it.
     mfa_serial: str | None = None
     mfa_process: str | None = None
+    #: session_tags, transitive_session_tags, source_identity (sent with AssumeRole).
+    tags: RoleSessionTags = RoleSessionTags()
 
 
 @dataclass(frozen=True)
@@ -97,7 +106,7 @@ def resolve(
         trail.append(current.name)
         region = region or current.region
         if current.role_arn is None:
-            source = _source(current)
+            source = _source(config, current, trail, in_vault)
             break
         source_name = current.source_profile
         if source_name is None:
@@ -107,15 +116,23 @@ def resolve(
                     "are not supported yet",
                     hint="use source_profile pointing at a profile with a key in the vault",
                 )
-            raise ConfigError(
-                f"profile {current.name!r} has role_arn but no source_profile",
-                hint=f"add `source_profile = NAME` to [profile {current.name}]",
-            )
+            if in_vault is None or not in_vault(current.name):
+                raise ConfigError(
+                    f"profile {current.name!r} has role_arn but no source_profile, "
+                    "and no key of its own in the vault",
+                    hint=f"add `source_profile = NAME` to [profile {current.name}], "
+                    f"or store its own key: `awsv add {current.name}`",
+                )
+            # aws-vault's rule: a role profile without source_profile assumes the
+            # role with its own key (its "work" example).
+            hops.append(_hop(current))
+            source = _source(config, current, trail, in_vault, own_key=True)
+            break
         validate_profile_name(source_name)
         hops.append(_hop(current))
         if source_name == current.name:
             # botocore allows a role profile to be its own source when it holds a key.
-            source = _source(current)
+            source = _source(config, current, trail, in_vault)
             break
         current = _profile(config, source_name, current.name, in_vault)
 
@@ -135,8 +152,23 @@ def _profile(config: AwsConfig, name: str, needed_by: str | None,
     raise config.not_found(name, needed_by=needed_by)
 
 
-def _source(profile: Profile) -> Source:
-    command = profile.credential_process
+def _source(config: AwsConfig, profile: Profile, trail: list[str],
+            in_vault: Callable[[str], bool] | None, *, own_key: bool = False) -> Source:
+    """The chain's source: the profile's credential_process, else its key in the vault.
+
+    A stored key wins over a `credential_process` that runs awsv back into
+    this resolution (aws-vault's recipe `credential_process = awsv exec -j P`
+    on P itself): that command is for other programs. Without a stored key
+    such a profile is an error here, before anything is started. Other
+    commands are taken as they are, without opening the vault.
+    """
+    command = None if own_key else profile.credential_process
+    if command is not None:
+        loop = runs_awsv_back(config, command, trail)
+        if loop is not None:
+            if in_vault is not None and not in_vault(profile.name):
+                raise SelfReference(_self_reference_message(profile.name, loop, trail))
+            command = None  # the stored key wins
     return Source(
         kind="credential_process" if command else "vault",
         profile=profile.name,
@@ -145,6 +177,15 @@ def _source(profile: Profile) -> Source:
         credential_process=command,
         duration_seconds=profile.duration_seconds() if not profile.role_arn else None,
     )
+
+
+def _self_reference_message(profile: str, loop: str, trail: list[str]) -> str:
+    """One line: which profile's command runs awsv for which, and the way out."""
+    via = f" (resolving {trail[0]!r})" if trail and trail[0] != profile else ""
+    again = "itself" if loop == profile else f"{loop!r}, which needs {profile!r} again"
+    return (f"profile {profile!r}{via}: its credential_process runs awsv for {again}, "
+            f"and no key for {profile!r} is in the vault; store one with `awsv add {profile}` "
+            "(a stored key wins, and the credential_process line stays for other programs)")
 
 
 def _hop(profile: Profile) -> RoleHop:
@@ -156,6 +197,9 @@ def _hop(profile: Profile) -> RoleHop:
         duration_seconds=profile.duration_seconds(),
         mfa_serial=profile.mfa_serial,
         mfa_process=profile.get("mfa_process"),
+        tags=session_tags.parse(profile.name, profile.get("session_tags"),
+                                profile.get("transitive_session_tags"),
+                                profile.get("source_identity")),
     )
 
 

@@ -44,9 +44,9 @@ def _command_word(argv: Sequence[str]) -> str | None:
     """The subcommand named in `argv`, when it shows without parsing; else None."""
     words = iter(argv)
     for word in words:
-        if word == "--backend":
+        if word in ("--backend", "--prompt"):
             next(words, None)
-        elif word.startswith("--backend="):
+        elif word.startswith(("--backend=", "--prompt=")):
             continue
         elif word.startswith("-"):
             return None  # --help, --version or a mistake: the full parser handles it
@@ -60,6 +60,7 @@ def _new_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction[a
     parser.add_argument("--version", action="version", version=f"awsv {__version__}")
     parser.add_argument("--backend", choices=("file", "keyring"),
                         help="vault backend (default: $AWSV_BACKEND, the settings file, or file)")
+    parser.add_argument("--prompt", metavar="DRIVER", help=_PROMPT_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     # Commands register on ArgumentParser; every parser made here is in fact a _Parser.
     return parser, cast("argparse._SubParsersAction[argparse.ArgumentParser]", sub)
@@ -70,6 +71,15 @@ def _finish(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         # Also accept `awsv add --backend keyring prod`; the top-level value is the default.
         sub_parser.add_argument("--backend", choices=("file", "keyring"), default=argparse.SUPPRESS,
                                 help="vault backend (default: $AWSV_BACKEND, the settings file, or file)")
+        # aws-vault's global --prompt, also after the command (`awsv exec --prompt terminal P`).
+        sub_parser.add_argument("--prompt", metavar="DRIVER", default=argparse.SUPPRESS,
+                                help=_PROMPT_HELP)
+
+
+#: aws-vault's --prompt, accepted so its recipes run unchanged (awsv.prompt_driver).
+_PROMPT_HELP = ("how to ask for the passphrase and MFA codes: auto (default: the terminal, else a "
+                "dialog), terminal, gui, zenity, kdialog, osascript, ykman, none; also $AWSV_PROMPT "
+                "or $AWS_VAULT_PROMPT (aws-vault's pass is accepted, not available)")
 
 
 def _fast_parser(command: str) -> argparse.ArgumentParser | None:
@@ -136,6 +146,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ctx = Context(backend_flag=args.backend)
     debug = os.environ.get("AWSV_DEBUG") == "1"
     try:
+        from awsv import prompt_driver  # tiny: no imports of its own
+
+        prompt_driver.set_flag(getattr(args, "prompt", None), ctx.env)  # refuses unknown names at once
         return int(args.func(ctx, args) or 0)
     except AwsvError as err:
         if debug:

@@ -33,11 +33,7 @@ from dataclasses import dataclass
 
 from awsv.errors import AwsvError, Interrupted
 
-#: Names the prompt setting accepts besides aws-vault's; aws-vault's `ykman` and
-#: `pass` are handled by the callers (awsv.prompt_driver lists them all).
-WAYS = ("auto", "terminal", "gui", "none", "zenity", "kdialog", "osascript")
 DIALOG_PROGRAMS = ("zenity", "kdialog", "osascript")
-ENV_VARS = ("AWSV_PROMPT", "AWS_VAULT_PROMPT")
 #: A person answers the dialog: give them time, but never forever.
 DIALOG_TIMEOUT = 300.0
 #: A passphrase or a code is short; anything longer is not an answer.
@@ -136,14 +132,12 @@ def _kill_group(proc: subprocess.Popen[bytes], sig: int) -> None:
     proc.wait()
 
 
-def setting(env: Mapping[str, str], flag: str | None = None) -> tuple[str, str]:
-    """(way, where it came from): `flag` (--prompt), AWSV_PROMPT, AWS_VAULT_PROMPT, else auto."""
-    if flag:
-        return flag.strip().lower(), "--prompt"
-    for var in ENV_VARS:
-        if env.get(var):
-            return env[var].strip().lower(), var
-    return "auto", "the default"
+def setting(env: Mapping[str, str]) -> tuple[str, str]:
+    """(driver, where it came from): awsv.prompt_driver's choice (--prompt, AWSV_PROMPT,
+    AWS_VAULT_PROMPT, else auto); an unknown name is its UsageError."""
+    from awsv import prompt_driver
+
+    return prompt_driver.choose(env)
 
 
 def has_desktop(env: Mapping[str, str], platform: str = sys.platform) -> bool:
@@ -170,16 +164,15 @@ def find_dialog(env: Mapping[str, str], program: str | None = None, *,
     return None
 
 
-def choose_way(env: Mapping[str, str], *, has_terminal: bool, flag: str | None = None,
+def choose_way(env: Mapping[str, str], *, has_terminal: bool,
                which: Callable[..., str | None] = shutil.which,
                platform: str = sys.platform) -> str | Dialog:
     """"terminal", "none", or the Dialog to ask with (see the module docstring).
 
     Raises DialogUnavailable when a dialog is required and none can be shown.
-    Unknown names are left to the caller's own check (awsv.prompt_driver);
-    here they count as auto.
+    Drivers that are not about where to ask (ykman, pass) count as auto here.
     """
-    way, origin = setting(env, flag)
+    way, origin = setting(env)
     if way in ("terminal", "none"):
         return way
     if way == "gui" or way in DIALOG_PROGRAMS:

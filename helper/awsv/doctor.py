@@ -20,6 +20,10 @@ from pathlib import Path
 from awsv import paths
 from awsv.errors import AwsvError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from awsv.config import AwsConfig
+
 PASS, WARN, FAIL, INFO = "pass", "warn", "fail", "info"
 #: SigV4 rejects requests more than 5 minutes off; warn well before that.
 SKEW_FAIL_SECONDS = 300
@@ -210,7 +214,7 @@ def on_path(env: Mapping[str, str]) -> Iterator[Finding]:
 
 
 def config(env: Mapping[str, str]) -> Iterator[Finding]:
-    """Every profile in the AWS config resolves; MFA settings are consistent."""
+    """Every profile in the AWS config resolves; MFA settings are consistent; self-references explained."""
     from awsv.chain import resolve
     from awsv.config import AwsConfig
     from awsv.names import is_valid_profile_name
@@ -242,8 +246,91 @@ def config(env: Mapping[str, str]) -> Iterator[Finding]:
                 f"role {name!r} has no mfa_serial but its source {chain.source.profile!r} has one: "
                 "awsv assumes it from the MFA session, the AWS CLI and SDKs would not use MFA",
                 f"add `mfa_serial = {source_profile.mfa_serial}` to [profile {name}]")
+    for finding in _needing_a_stored_key(env, cfg):
+        problems += finding.status in (FAIL, WARN)
+        yield finding
     if not problems:
         yield Finding("config", PASS, f"{len(cfg.names())} profile(s) in {cfg.path} resolve cleanly")
+
+
+def _needing_a_stored_key(env: Mapping[str, str], cfg: AwsConfig) -> Iterator[Finding]:
+    """Explain the two patterns that work only with a key stored for the profile itself.
+
+    aws-vault's recipe `credential_process = awsv exec -j P` on P itself, and
+    a role with no source_profile (aws-vault's `work`): fine with a key for P
+    in the vault (the key wins), an error without one.
+    Whether the key is there is asked of the agent only: doctor never asks
+    for the passphrase, so a locked vault gets the explanation, not a verdict.
+    """
+    from awsv.names import is_valid_profile_name
+    from awsv.recursion import runs_awsv_back
+
+    stored: Callable[[str], bool | None] | None = None
+    for name in cfg.names():
+        if not is_valid_profile_name(name):
+            continue
+        try:
+            profile = cfg.profile(name)
+        except AwsvError:
+            continue  # reported by the resolution check above
+        command = profile.credential_process
+        if stored is None and (command or (profile.role_arn and not profile.source_profile)):
+            stored = _key_lookup(env)
+        if profile.role_arn and not profile.source_profile and stored is not None:
+            yield from _own_key_role(name, stored(name), bool(profile.get("credential_source")
+                                                              or profile.get("web_identity_token_file")))
+            continue
+        if not command or runs_awsv_back(cfg, command, [name]) is None or stored is None:
+            continue
+        pattern = f"profile {name!r}: its credential_process runs awsv for itself"
+        has_key = stored(name)
+        if has_key:
+            yield Finding("config", PASS, f"{pattern}; awsv uses the key stored for it, and the "
+                          "line serves the AWS CLI and SDKs (aws-vault's recipe)")
+        elif has_key is False:
+            yield Finding("config", FAIL, f"{pattern} and no key for it is in the vault: "
+                          "awsv refuses it, and the AWS CLI gets that error",
+                          f"awsv add {name}")
+        else:
+            yield Finding("config", INFO, f"{pattern}: fine when a key for it is in the vault "
+                          "(the key wins), an error without one; the vault is locked, so not checked",
+                          f"`awsv unlock`, then run doctor again (or `awsv add {name}`)")
+
+
+def _own_key_role(name: str, has_key: bool | None, other_source: bool) -> Iterator[Finding]:
+    """A role with no source_profile assumes itself with its own stored key (aws-vault's `work`)."""
+    if other_source or has_key:
+        return  # the resolution check reports the unsupported sources; with a key all is well
+    pattern = (f"profile {name!r} has role_arn but no source_profile: it assumes the role with "
+               "its own key in the vault (aws-vault's rule)")
+    if has_key is False:
+        yield Finding("config", FAIL, f"{pattern}, and there is none", f"awsv add {name}, or add "
+                      f"`source_profile = NAME` to [profile {name}]")
+    else:
+        yield Finding("config", WARN, f"{pattern}; the vault is locked, so not checked",
+                      f"`awsv unlock`, then run doctor again (or `awsv add {name}`)")
+
+
+def _key_lookup(env: Mapping[str, str]) -> Callable[[str], bool | None]:
+    """name -> key stored? through a running agent; None (unknown) when none holds the vault."""
+    try:
+        from awsv.agent.client import connect
+        from awsv.settings import choose_backend
+        from awsv.vault.items import key_item_name
+
+        vault = connect(env, choose_backend(None, env))
+    except AwsvError:
+        vault = None
+    if vault is None:
+        return lambda _name: None
+
+    def lookup(name: str) -> bool | None:
+        try:
+            return vault.get(key_item_name(name)) is not None
+        except AwsvError:
+            return None
+
+    return lookup
 
 
 def clock(env: Mapping[str, str], *, now: Callable[[], datetime] | None = None,

@@ -7,7 +7,8 @@ sends the profile to the agent (`awsv.agent.deliver`) and prints its answer:
 no argparse, no config parser, no crypto, no awsv command code.
 
 Only the plainest spellings are taken here (`use [P] --shell S [--quiet]
-[--no-prompt]`, `export --format credential-process P`, `exec -j P`,
+[--no-prompt]`, `export --format credential-process|json P` (also
+`--format=json`), `exec -j P`, each maybe after `--prompt DRIVER`,
 `exec P -- CMD…`); anything else, and every miss, returns None and the full
 CLI runs with the same arguments, so behaviour is identical either way,
 only slower.
@@ -26,9 +27,10 @@ if TYPE_CHECKING:
 
 def parse(argv: Sequence[str]) -> dict[str, Any] | None:
     """The request for a hot-path command line, or None for anything else."""
-    if not argv:
+    words = _without_prompt_option(list(argv))
+    if not words:
         return None
-    command, rest = argv[0], list(argv[1:])
+    command, rest = words[0], words[1:]
     if command == "use":
         return _parse_use(rest)
     if command == "export":
@@ -36,6 +38,26 @@ def parse(argv: Sequence[str]) -> dict[str, Any] | None:
     if command == "exec":
         return _parse_exec(rest)
     return None
+
+
+def _without_prompt_option(words: list[str]) -> list[str]:
+    """`words` without leading `--prompt X` / `--prompt=X` (aws-vault's global flag).
+
+    A cache hit asks nothing, so any known driver serves; an unknown name is
+    left for the full CLI to refuse.
+    """
+    while words:
+        if words[0].startswith("--prompt=") and words[0][9:] in _PROMPT_DRIVERS:
+            words = words[1:]
+        elif words[0] == "--prompt" and words[1:2] and words[1] in _PROMPT_DRIVERS:
+            words = words[2:]
+        else:
+            break
+    return words
+
+
+#: awsv.prompt_driver.DRIVERS, written out so the hot path imports nothing (a test compares them).
+_PROMPT_DRIVERS = ("terminal", "osascript", "zenity", "kdialog", "ykman", "pass", "gui", "none", "auto")
 
 
 def _parse_use(rest: list[str]) -> dict[str, Any] | None:
@@ -69,7 +91,7 @@ def _parse_export(rest: list[str]) -> dict[str, Any] | None:
             return None
         else:
             profile = word
-    if fmt != "credential-process" or profile is None:
+    if fmt not in ("credential-process", "json") or profile is None:
         return None
     return {"want": "credential-process", "profile": profile}
 
@@ -94,6 +116,9 @@ def run(argv: Sequence[str]) -> int | None:
     env = os.environ
     if req is None or env.get("AWSV_AGENT") == "off":
         return None
+    mark = env.get("AWSV_RESOLVING")  # awsv.recursion.MARK_VAR, without importing it
+    if mark and req["profile"] in mark.split(":"):
+        return None  # a parent awsv is resolving it: the full CLI stops with the reason
     if req["want"] == "use" and sys.stdout.isatty():
         return None  # the full command explains why it refuses
     if req["want"] == "use" and req["profile"] is None and sys.stdin.isatty():

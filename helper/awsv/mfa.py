@@ -6,8 +6,10 @@
    hardware-token or password-manager CLI), split with `shlex` and run without
    a shell, with the vault-unlocking variables removed from its environment
    and a timeout;
-3. a prompt on /dev/tty, which works even when stdout is captured by `eval`
-   or by the AWS CLI reading a credential_process.
+3. a prompt on /dev/tty (the `terminal` prompt driver, see
+   `awsv.prompt_driver`; aws-vault's others are not available yet), which
+   works even when stdout is captured by `eval` or by the AWS CLI reading a
+   credential_process.
 
 Without any of them (no terminal: cron, CI, an IDE) the caller gets a clear
 error naming the device and the ways to supply a code, never a hang. In
@@ -21,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 
-from awsv import tty
+from awsv import prompt_driver, tty
 from awsv.errors import AwsvError, UsageError
 from awsv.user_command import run_user_command
 
@@ -76,6 +78,7 @@ class MfaCodes:
     def _prompt(self, serial: str, profile: str) -> str:
         from awsv import dialogs
 
+        prompt_driver.require_available(self._env, f"an MFA code for profile {profile!r}")
         way = dialogs.choose_way(self._env, has_terminal=self._has_terminal())
         if way == "none":
             raise tty.InputRequired(

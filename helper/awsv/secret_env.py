@@ -16,5 +16,11 @@ SECRET_ENV_VARS = ("AWSV_FILE_PASSPHRASE", "AWS_VAULT_FILE_PASSPHRASE",
 
 
 def child_env(env: Mapping[str, str]) -> dict[str, str]:
-    """`env` without anything that unlocks the vault, for processes awsv starts."""
-    return {k: v for k, v in env.items() if k not in SECRET_ENV_VARS}
+    """`env` without anything that unlocks the vault, for processes awsv starts.
+
+    It also carries the mark of the profiles being resolved (awsv.recursion),
+    so an awsv started from it cannot resolve them again.
+    """
+    from awsv.recursion import mark_env
+
+    return mark_env({k: v for k, v in env.items() if k not in SECRET_ENV_VARS})

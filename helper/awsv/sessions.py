@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from awsv import paths, sts
+from awsv import paths, recursion, sts
 from awsv.chain import Chain, RoleHop, resolve
 from awsv.context import Context
 from awsv.credential_process import run_credential_process
@@ -194,7 +194,8 @@ def _plan(chain: Chain, opts: SessionOptions, ttls: Ttls, key: LongTermKey | Non
                           "external_id": hop.external_id,
                           # Only a configured name: the generated one changes every time.
                           "session_name": hop.role_session_name,
-                          "duration": duration, "mfa_serial": serial})
+                          "duration": duration, "mfa_serial": serial,
+                          **({"tags": hop.tags.cache_description()} if hop.tags else {})})
         steps.append(_Step("role", hop.profile, parent, duration, serial, process, hop))
     return tuple(steps)
 
@@ -227,8 +228,22 @@ def get_credentials(
     if opts.duration is not None and opts.duration < MIN_DURATION:
         raise UsageError(f"--duration {opts.duration} is shorter than AWS allows ({MIN_DURATION}s)")
     codes = mfa or MfaCodes(ctx.env, opts.mfa_token)
+    # Stop at once when a parent awsv is resolving this profile (see awsv.recursion),
+    # and mark every process started from here on (passphrase command included).
+    recursion.check_not_marked(ctx.env, [profile])
+    with recursion.resolving([profile]):
+        chain = resolve(ctx.config, profile, in_vault=lambda n: ctx.vault.get(key_item_name(n)) is not None)
+        recursion.check_not_marked(ctx.env, chain.trail)
+        with recursion.resolving(chain.trail):
+            return _get_resolved(ctx, chain, opts, ttls, codes, now=now, sts_factory=sts_factory,
+                                 lock_timeout=lock_timeout, cache_only=cache_only)
+
+
+def _get_resolved(ctx: Context, chain: Chain, opts: SessionOptions, ttls: Ttls, codes: MfaCodes, *,
+                  now: Callable[[], datetime], sts_factory: StsFactory | None,
+                  lock_timeout: float, cache_only: bool) -> Resolved:
+    """get_credentials once the chain is known and marked."""
     vault = ctx.vault
-    chain = resolve(ctx.config, profile, in_vault=lambda n: vault.get(key_item_name(n)) is not None)
     region = _checked_region(opts.region, "--region") or _checked_region(
         chain.region, f"the region of profile {chain.target.name!r}")
     key = _long_term_key(vault, chain.source.profile) if chain.source.kind == "vault" else None
@@ -446,7 +461,8 @@ class _Run:
             role_arn=hop.role_arn,
             session_name=hop.role_session_name or f"awsv-{int(self.now().timestamp())}",
             duration=step.duration, external_id=hop.external_id,
-            serial=step.mfa_serial, code=code, signer=signer)
+            serial=step.mfa_serial, code=code, signer=signer,
+            extra=hop.tags.assume_role_params())
 
     def _item(self, step: _Step, creds: Credentials) -> dict[str, Any]:
         item = creds.to_item()

@@ -278,10 +278,15 @@ def get_session_token(client: Any, *, what: str, duration: int, serial: str | No
 
 def assume_role(client: Any, *, what: str, role_arn: str, session_name: str, duration: int,
                 external_id: str | None = None, serial: str | None = None, code: str | None = None,
-                signer: str = "the credentials") -> Credentials:
-    """AssumeRole; the result carries the assumed-role ARN and its account id."""
-    params: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": session_name,
-                              "DurationSeconds": duration}
+                signer: str = "the credentials",
+                extra: Mapping[str, Any] | None = None) -> Credentials:
+    """AssumeRole; the result carries the assumed-role ARN and its account id.
+
+    `extra` holds further AssumeRole parameters, checked by the caller
+    (Tags, TransitiveTagKeys, SourceIdentity: see awsv.session_tags).
+    """
+    params: dict[str, Any] = {**(extra or {}), "RoleArn": role_arn,
+                              "RoleSessionName": session_name, "DurationSeconds": duration}
     if external_id:
         params["ExternalId"] = external_id
     if serial:

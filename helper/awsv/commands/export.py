@@ -3,10 +3,12 @@
 Formats:
 - `env`: `NAME=value` lines (docker `--env-file`, systemd `EnvironmentFile`);
 - `export`: shell code for `--shell`, the same as `awsv use` prints;
-- `json`: the variables as one JSON object;
-- `ini`: a `[PROFILE]` section for a credentials file;
-- `credential-process`: the JSON document the AWS CLI and SDKs read from a
-  `credential_process` command (also what `awsv exec -j` prints).
+- `json` (aws-vault's name) and `credential-process`: the Version 1 JSON
+  document the AWS CLI and SDKs read from a `credential_process` command
+  (also what `awsv exec -j` prints), so aws-vault's recipe
+  `credential_process = awsv export --format=json P` works unchanged;
+- `env-json`: the variables as one JSON object;
+- `ini`: a `[PROFILE]` section for a credentials file.
 
 Nothing is written to stdout unless the whole document is ready.
 """
@@ -27,7 +29,7 @@ from awsv.credentials import Credentials
 from awsv.environment import set_values
 from awsv.errors import AwsvError
 
-FORMATS = ("env", "export", "json", "ini", "credential-process")
+FORMATS = ("env", "export", "json", "env-json", "ini", "credential-process")
 
 
 def credential_process_json(credentials: Credentials) -> str:
@@ -72,13 +74,13 @@ def export(ctx: Context, args: argparse.Namespace) -> int:
     creds = resolved.credentials
     changes = changes_for(args.profile, resolved)
     fmt = args.format
-    if fmt == "credential-process":
+    if fmt in ("credential-process", "json"):
         out = credential_process_json(creds)
     elif fmt == "env":
         out = _env_lines(set_values(changes))
     elif fmt == "export":
         out = render(ctx, args.shell, changes)
-    elif fmt == "json":
+    elif fmt == "env-json":
         out = json.dumps(set_values(changes), indent=2) + "\n"
     else:
         out = _ini(args.profile, creds)
@@ -90,7 +92,8 @@ def export(ctx: Context, args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("export", help="print a profile's temporary credentials in a chosen format",
                        description="Print temporary credentials for PROFILE as env lines, shell "
-                       "code, JSON, a credentials-file section, or credential_process JSON.")
+                       "code, a JSON object of the variables (env-json), a credentials-file section, "
+                       "or the credential_process JSON (json, or credential-process).")
     p.add_argument("profile")
     p.add_argument("--format", "-f", choices=FORMATS, default="env",
                    help="output format (default: env)")
