@@ -267,3 +267,13 @@ def test_ykman_account_name_override(stubs: Stubs) -> None:
            "YKMAN_OATH_CREDENTIAL_NAME": "aws:work"}
     assert dialogs.ykman_code("arn:mfa", profile="p", env=env) == "111222"
     assert stubs.runs()[0][-1] == "aws:work"
+
+
+def test_prompt_flag_chooses_the_dialog_program(world: World, stubs: Stubs) -> None:
+    """aws-vault's `--prompt=kdialog` (awsv.prompt_driver) picks kdialog over zenity."""
+    stubs.add("zenity", "kdialog")
+    stubs.answer("kdialog", TEST_PASSPHRASE + "\n")
+    r = run(world, stubs.env(world), "--prompt=kdialog", "exec", "-j", "base")
+    assert r.returncode == 0, r.stderr
+    assert [argv[:3] for argv in stubs.runs()] == [["kdialog", "--title", "awsv"]]
+    assert stubs.runs()[0][3] == "--password"
