@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import subprocess
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+
+# subprocess and shutil are imported where fzf is looked for and run: the
+# built-in picker's first screen should not pay for them.
 
 _ACCOUNT_IN_ARN = re.compile(r"^arn:[^:]+:iam::(\d{12}):")
 _SGR = {"black": "30", "red": "31", "green": "32", "yellow": "33", "blue": "34",
@@ -170,6 +171,8 @@ def column_widths(entries: Sequence[Entry]) -> tuple[int, int, int]:
 def pick_with_fzf(entries: Sequence[Entry], fzf: str, env: Mapping[str, str]) -> str | None:
     """The profile chosen in fzf, or None on Esc/Ctrl-C. fzf draws on /dev/tty itself;
     it reads the lines on stdin and prints the chosen one on stdout."""
+    import subprocess
+
     from awsv.secret_env import child_env
 
     widths = column_widths(entries)
@@ -350,6 +353,8 @@ def pick(entries: Sequence[Entry], env: Mapping[str, str],
     `later` gives the entries with their session details (see pick_builtin);
     fzf gets those from the start.
     """
+    import shutil
+
     choice = (env.get("AWSV_PICKER") or "").strip().lower()
     fzf = None if choice == "builtin" else shutil.which("fzf", path=env.get("PATH"))
     if choice == "fzf" and fzf is None:
