@@ -30,7 +30,7 @@ from tests.test_shell_zsh import (
     SGR_YELLOW,
     ShellWorld,
     Term,
-    badge,
+    badge as _badge,
     doctor_shell_checks,
     make_shell_world,
     terms,  # noqa: F401  (pytest fixture)
@@ -42,6 +42,12 @@ HINT_MFA = "awsv: renewing 'mfa' needs your passphrase or MFA code: run awsv use
 
 pytestmark = pytest.mark.skipif(shutil.which("fish") is None,
                                 reason="fish is not installed (scripts/test installs it)")
+
+
+def badge(profile: str, left: str = r"(\d+m|1h00m)") -> str:
+    """The badge, with any minutes left: sessions cached by an earlier test of the
+    module age while a loaded machine runs the tests."""
+    return _badge(profile, left)
 
 
 @pytest.fixture(scope="module")
