@@ -108,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
         login,
         pick,
         rotate,
+        serve,
         shell_init,
         use,
         whoami,
@@ -119,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     importing.register(sub)
     use.register(sub)
     exec_.register(sub)
+    serve.register(sub)
     export.register(sub)
     whoami.register(sub)
     clear.register(sub)

@@ -373,13 +373,58 @@ def clock(env: Mapping[str, str], *, now: Callable[[], datetime] | None = None,
         yield Finding("clock", PASS, text)
 
 
+def container_endpoint(env: Mapping[str, str], *, timeout: float = 1.0) -> Iterator[Finding]:
+    """A container-credentials endpoint named in the environment, and whether it still answers.
+
+    An SDK that finds no key variables and no credentials in its profile takes
+    AWS_CONTAINER_CREDENTIALS_FULL_URI (or _RELATIVE_URI) before instance
+    metadata, and when nothing answers there it fails instead of trying
+    anything else. Such a variable outlives the endpoint that set it (a shell
+    started under `awsv exec --server`, lines pasted from `awsv serve`), so a
+    stale one breaks every AWS command that relied on another source.
+    """
+    import ipaddress
+    import socket
+    import urllib.parse
+
+    full, relative = env.get("AWS_CONTAINER_CREDENTIALS_FULL_URI"), env.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+    if not full and not relative:
+        yield Finding("endpoint", PASS, "no container credential endpoint is set in this environment")
+        return
+    name = "AWS_CONTAINER_CREDENTIALS_FULL_URI" if full else "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"
+    url = full or f"http://169.254.170.2{relative}"
+    fix = "unset AWS_CONTAINER_CREDENTIALS_FULL_URI AWS_CONTAINER_CREDENTIALS_RELATIVE_URI " \
+          "AWS_CONTAINER_AUTHORIZATION_TOKEN (`awsv off` and `awsv use` clear them too)"
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+        loopback = ipaddress.ip_address(host).is_loopback if host != "localhost" else True
+    except ValueError:
+        yield Finding("endpoint", FAIL, f"{name} is set to something that is not a usable URL", fix)
+        return
+    if not loopback:
+        yield Finding("endpoint", INFO, f"{name} points at {host}:{port} (not on this machine, not "
+                      "checked): SDKs without key variables or profile credentials take theirs from it")
+        return
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError:
+        yield Finding("endpoint", FAIL,
+                      f"{name} points at {host}:{port}, where nothing answers (an endpoint that has "
+                      "stopped?): SDKs that find no key variables or profile credentials use it "
+                      "before anything else and fail there", fix)
+        return
+    yield Finding("endpoint", INFO, f"{name} points at a credential endpoint that answers on "
+                  f"{host}:{port}: SDKs here take their credentials from it unless key variables are set")
+
+
 def _reason(exc: BaseException) -> str:
     reason = getattr(exc, "reason", None) or exc
     return " ".join(str(reason).split())[:120] or type(exc).__name__
 
 
 CHECKS: list[Check] = [plaintext_credentials, vault_files, backend, agent, config, shell_integration,
-                       on_path, clock]
+                       on_path, container_endpoint, clock]
 
 
 def run_checks(env: Mapping[str, str], checks: list[Check] | None = None) -> list[Finding]:

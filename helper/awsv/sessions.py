@@ -213,12 +213,19 @@ def get_credentials(
     mfa: MfaCodes | None = None,
     lock_timeout: float = LOCK_TIMEOUT,
     cache_only: bool = False,
+    final_min_ttl: int | None = None,
 ) -> Resolved:
     """Temporary credentials for `profile`, from the cache or from STS.
 
     With `cache_only`, anything but a usable cached session raises CacheMiss
     before any STS call, command or prompt: the agent answers the hot path
     this way and leaves every other case to the full command.
+
+    `final_min_ttl` raises the bar for the last step only: a cached result
+    with this many seconds left or fewer is fetched again (the local endpoint
+    renews ahead of its clients' refresh window; `exec --min-ttl` wants the
+    longest lifetime it can get). Earlier steps keep the usual AWSV_MIN_TTL,
+    so renewing a role does not ask for a new MFA session before its time.
 
     Raises ConfigError (profile, chain), UsageError (durations, --mfa-token),
     VaultError, MfaUnavailable, CredentialProcessError or an `sts.StsError`
@@ -236,12 +243,13 @@ def get_credentials(
         recursion.check_not_marked(ctx.env, chain.trail)
         with recursion.resolving(chain.trail):
             return _get_resolved(ctx, chain, opts, ttls, codes, now=now, sts_factory=sts_factory,
-                                 lock_timeout=lock_timeout, cache_only=cache_only)
+                                 lock_timeout=lock_timeout, cache_only=cache_only,
+                                 final_min_ttl=final_min_ttl)
 
 
 def _get_resolved(ctx: Context, chain: Chain, opts: SessionOptions, ttls: Ttls, codes: MfaCodes, *,
                   now: Callable[[], datetime], sts_factory: StsFactory | None,
-                  lock_timeout: float, cache_only: bool) -> Resolved:
+                  lock_timeout: float, cache_only: bool, final_min_ttl: int | None) -> Resolved:
     """get_credentials once the chain is known and marked."""
     vault = ctx.vault
     region = _checked_region(opts.region, "--region") or _checked_region(
@@ -250,7 +258,7 @@ def _get_resolved(ctx: Context, chain: Chain, opts: SessionOptions, ttls: Ttls, 
     steps = _plan(chain, opts, ttls, key, sts.endpoint_url(ctx.env, chain.target))
     run = _Run(ctx=ctx, vault=vault, chain=chain, now=now, min_ttl=ttls.min, region=region,
                key=key, codes=codes, factory=sts_factory, lock_timeout=lock_timeout,
-               cache_only=cache_only)
+               cache_only=cache_only, final_min_ttl=final_min_ttl)
     credentials, from_cache = run.final(steps)
     return Resolved(credentials=credentials, chain=chain, region=region, from_cache=from_cache)
 
@@ -360,6 +368,7 @@ class _Run:
     factory: StsFactory | None
     lock_timeout: float
     cache_only: bool = False
+    final_min_ttl: int | None = None
     pending: list[tuple[_Step, Credentials]] = field(default_factory=list)
 
     def final(self, steps: tuple[_Step, ...]) -> tuple[Credentials, bool]:
@@ -382,14 +391,17 @@ class _Run:
         the results are stored, so the order is the same in every process.
         """
         step = steps[i]
-        cached = self._cached(step)
+        min_ttl = self.min_ttl
+        if i == len(steps) - 1 and self.final_min_ttl is not None:
+            min_ttl = max(min_ttl, self.final_min_ttl)
+        cached = self._cached(step, min_ttl)
         if cached is not None:
             return cached, True
         if self.cache_only:
             raise CacheMiss(f"no usable cached session for profile {step.profile!r}")
         locks.enter_context(_step_lock(self.ctx.env, step.cache_id, self.lock_timeout,
                                        step.profile))
-        cached = self._cached(step)  # another process may have refreshed it meanwhile
+        cached = self._cached(step, min_ttl)  # another process may have refreshed it meanwhile
         if cached is not None:
             return cached, True
         if i > 0:
@@ -401,14 +413,14 @@ class _Run:
         self.pending.append((step, new))
         return new, False
 
-    def _cached(self, step: _Step) -> Credentials | None:
+    def _cached(self, step: _Step, min_ttl: int) -> Credentials | None:
         name = session_item_name(step.cache_id)
         item = self.vault.get(name)
         if item is None:
             return None
         creds = _from_item(item, name)
         left = creds.seconds_left(self.now())
-        return creds if left is not None and left > self.min_ttl else None
+        return creds if left is not None and left > min_ttl else None
 
     def _base(self) -> Credentials:
         """The source's own credentials: the long-term key, or the credential_process output."""

@@ -40,11 +40,12 @@ def add_session_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def resolve_credentials(ctx: Context, profile: str, args: argparse.Namespace, *,
-                        action: str = "exporting") -> Resolved:
+                        action: str = "exporting", final_min_ttl: int | None = None) -> Resolved:
     """Validate `profile`, get its credentials and warn loudly when they are long-term keys.
 
     `action` says what the command does with them, for the warning
-    ("exporting", "using"). Raises whatever `sessions.get_credentials` raises.
+    ("exporting", "using"); `final_min_ttl` goes to `get_credentials` (exec --min-ttl).
+    Raises whatever `sessions.get_credentials` raises.
     """
     from awsv.durations import parse_duration
     from awsv.sessions import SessionOptions, get_credentials
@@ -55,7 +56,7 @@ def resolve_credentials(ctx: Context, profile: str, args: argparse.Namespace, *,
     opts = SessionOptions(duration=duration, no_session=bool(getattr(args, "no_session", False)),
                           region=getattr(args, "region", None),
                           mfa_token=getattr(args, "mfa_token", None))
-    resolved = get_credentials(ctx, profile, opts)
+    resolved = get_credentials(ctx, profile, opts, final_min_ttl=final_min_ttl)
     if resolved.credentials.session_token is None:
         ctx.warn(f"{action} the LONG-TERM access key of {profile!r} "
                  f"({resolved.credentials.access_key_id}): it does not expire and gives "
