@@ -92,7 +92,7 @@ def install_addon(home: Path, name: str, *, active: bool = True) -> None:
 
 
 def env_with(bin_dir: Path, **extra: str) -> dict[str, str]:
-    return {"PATH": f"{bin_dir}:/bin", "BROWSER": "", **extra}
+    return {"PATH": f"{bin_dir}:/bin", "BROWSER": "", "DISPLAY": ":77", **extra}
 
 
 def add_colored_profile(world: AwsvWorld) -> None:
@@ -243,3 +243,13 @@ def test_logout_opens_the_sign_out_page_in_the_profiles_session(
     ("11", "yellow"), ("nonsense", "blue")])
 def test_container_colour_from_awsv_color(color: str | None, want: str) -> None:
     assert isolate.container_color(color) == want
+
+
+def test_no_display_starts_no_browser(lw: AwsvWorld, awsv: AwsvRunner, browsers: Path) -> None:
+    chromium = stub(browsers, "chromium")
+    env = env_with(browsers)
+    del env["DISPLAY"]
+    proc = awsv("login", "--isolate", "--logout", "admin", env={**env, "DISPLAY": None})  # type: ignore[dict-item]
+    assert proc.returncode == 1
+    assert "no display" in proc.stderr and "--stdout" in proc.stderr
+    assert not Path(f"{chromium}.argv").exists()

@@ -152,8 +152,9 @@ def test_without_a_terminal_use_keeps_its_old_default(sw: ShellWorld) -> None:
     assert r.returncode == 0, r.stderr
     assert "AWSV_PROFILE=base" in r.stdout
     r = sw.world.awsv("pick", "--shell", "bash")
-    assert r.returncode == 2 and r.stdout == ""
-    assert "needs a terminal" in r.stderr
+    assert r.returncode == 2 and "needs a terminal" in r.stderr
+    # Code that only fails, as for any failed use: `eval "$(awsv pick)" && …` stops.
+    assert r.stdout == "(builtin exit 2)\n"
 
 
 # -- the parts ------------------------------------------------------------------------

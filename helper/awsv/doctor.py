@@ -19,6 +19,7 @@ from pathlib import Path
 
 from awsv import paths
 from awsv.errors import AwsvError
+from awsv.safe_read import read_text_file
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -53,9 +54,8 @@ def plaintext_credentials(env: Mapping[str, str]) -> Iterator[Finding]:
         return
     parser = configparser.RawConfigParser(default_section="\0none\0", interpolation=None)
     try:
-        with open(path, encoding="utf-8") as fh:
-            parser.read_file(fh)
-    except (OSError, UnicodeDecodeError, configparser.Error):
+        parser.read_string(read_text_file(path, what="credentials file"))
+    except (OSError, AwsvError, configparser.Error):
         yield Finding("plaintext-keys", WARN, f"cannot parse {path} to check it for secrets",
                       "inspect it by hand; `awsv import` moves keys into the vault")
         return
@@ -213,18 +213,33 @@ def on_path(env: Mapping[str, str]) -> Iterator[Finding]:
                       'run ./install.sh, and add export PATH="$HOME/.local/bin:$PATH" to your shell rc')
 
 
+def plural(count: int, noun: str) -> str:
+    """`1 warning`, `2 warnings`, `0 warnings`."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def config(env: Mapping[str, str]) -> Iterator[Finding]:
     """Every profile in the AWS config resolves; MFA settings are consistent; self-references explained."""
-    from awsv.chain import resolve
+    from awsv.chain import Resolver
     from awsv.config import AwsConfig
+    from awsv.paths import aws_config_file
     from awsv.names import is_valid_profile_name
 
+    path = aws_config_file(env)
+    if not path.exists() and not path.is_symlink():
+        # A vault-only setup is valid (`awsv add prod` + `awsv use prod`): a warning, not a fail.
+        yield Finding("config", WARN, f"the AWS config file {path} does not exist",
+                      "fine for keys used as they are (`awsv add NAME`, `awsv use NAME`); for "
+                      "regions, roles or MFA create it with [profile NAME] sections "
+                      "(AWS_CONFIG_FILE points elsewhere)")
+        return
     try:
         cfg = AwsConfig.load(env)
     except AwsvError as exc:
         yield Finding("config", FAIL, exc.message, exc.hint)
         return
     problems = 0
+    resolver = Resolver(cfg, in_vault=lambda _name: True)  # shared chain tails: linear time
     for name in cfg.names():
         if not is_valid_profile_name(name):
             problems += 1
@@ -232,7 +247,7 @@ def config(env: Mapping[str, str]) -> Iterator[Finding]:
                           "rename it to letters, digits and _ . @ + = , -")
             continue
         try:
-            chain = resolve(cfg, name, in_vault=lambda _name: True)
+            chain = resolver.resolve(name)
         except AwsvError as exc:
             problems += 1
             yield Finding("config", FAIL, exc.message, exc.hint)
@@ -250,7 +265,9 @@ def config(env: Mapping[str, str]) -> Iterator[Finding]:
         problems += finding.status in (FAIL, WARN)
         yield finding
     if not problems:
-        yield Finding("config", PASS, f"{len(cfg.names())} profile(s) in {cfg.path} resolve cleanly")
+        count = len(cfg.names())
+        yield Finding("config", PASS, f"{plural(count, 'profile')} in {cfg.path} "
+                      f"{'resolves' if count == 1 else 'resolve'} cleanly")
 
 
 def _needing_a_stored_key(env: Mapping[str, str], cfg: AwsConfig) -> Iterator[Finding]:

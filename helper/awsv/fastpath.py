@@ -83,7 +83,7 @@ def _parse_export(rest: list[str]) -> dict[str, Any] | None:
     fmt, profile = None, None
     words = iter(rest)
     for word in words:
-        if word in ("--format", "-f"):
+        if word == "--format":
             fmt = next(words, None)
         elif word.startswith("--format="):
             fmt = word.split("=", 1)[1]
@@ -123,8 +123,6 @@ def run(argv: Sequence[str]) -> int | None:
         return None  # the full command explains why it refuses
     if req["want"] == "use" and req["profile"] is None and sys.stdin.isatty():
         return None  # no profile at a terminal: the full command opens the picker
-    if req["want"] == "exec" and (env.get("AWSV_PROFILE") or env.get("AWS_VAULT")):
-        return None  # nesting: the full command refuses with the reason
     reply = _ask_agent(req, env)
     if reply is None:
         return None

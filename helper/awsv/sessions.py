@@ -56,7 +56,7 @@ from awsv import paths, recursion, sts
 from awsv.chain import Chain, RoleHop, resolve
 from awsv.context import Context
 from awsv.credential_process import run_credential_process
-from awsv.credentials import Credentials
+from awsv.credentials import Credentials, check_values
 from awsv.durations import MIN_DURATION, ROLE_CHAINING_LIMIT, Ttls
 from awsv.errors import AwsvError, ConfigError, UsageError, VaultCorrupted
 from awsv.locking import wait_for_flock
@@ -328,7 +328,9 @@ def _long_term_key(vault: Vault, profile: str) -> LongTermKey:
     item = vault.get(key_item_name(profile))
     if item is None:
         raise AwsvError(f"no key stored for {profile!r}", hint=f"awsv add {profile}")
-    return LongTermKey.from_item(item)
+    key = LongTermKey.from_item(item)
+    check_values(key, f"the key stored for {profile!r}")
+    return key
 
 
 def _meta(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -346,6 +348,9 @@ def _from_item(item: Mapping[str, Any], name: str) -> Credentials:
     except VaultCorrupted:
         raise VaultCorrupted(f"the cached session {name} in the vault is malformed",
                              hint="`awsv clear` removes cached sessions") from None
+    owner = _meta(item).get("profile")
+    check_values(creds, f"the cached session of profile {owner!r}" if isinstance(owner, str)
+                 else f"the cached session {name} in the vault")
     return creds
 
 
@@ -410,6 +415,7 @@ class _Run:
         else:
             parent, signer = self._base(), self._base_signer()
         new = self._fetch(step, parent, signer)
+        check_values(new, f"the credentials STS returned for profile {step.profile!r}")
         self.pending.append((step, new))
         return new, False
 

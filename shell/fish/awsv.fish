@@ -28,15 +28,10 @@
 function awsv --description 'awsv: temporary AWS credentials in this shell'
     if contains -- "$argv[1]" use off pick; and not contains -- -h $argv; and not contains -- --help $argv
         if not test -t 1
-            # The caller sources it. A failed helper's output must still fail
-            # when sourced, so `awsv use P | source; and deploy` stops.
+            # The caller sources it; a failed helper prints code that only fails,
+            # so `awsv use P | source; and deploy` stops.
             command awsv $argv[1] --shell fish $argv[2..-1]
-            or begin
-                set -l rc $status
-                builtin printf 'false\n'
-                return $rc
-            end
-            return 0
+            return
         end
         # Only a successful helper's output is applied.
         set -l out (command awsv $argv[1] --shell fish $argv[2..-1])

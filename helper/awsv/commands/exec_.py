@@ -58,7 +58,7 @@ class _StrictParser(argparse.ArgumentParser):
 
 def _add_exec_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true",
-                   help="start even inside another awsv or aws-vault session")
+                   help="start an interactive shell even inside another awsv or aws-vault session")
     p.add_argument("--json", "-j", action="store_true",
                    help="print credential_process JSON instead of running a command")
     add_session_arguments(p)
@@ -89,13 +89,24 @@ def _split_rest(args: argparse.Namespace) -> list[str]:
         parsed = trailing.parse_args(options)
     except _OptionError as exc:
         raise UsageError(
-            f"awsv exec: {exc}",
+            f"exec: {exc}",
             hint="put the command after `--`: awsv exec PROFILE [options] -- CMD ARGS...") from None
     for key, value in vars(parsed).items():
         default = trailing.get_default(key)
         if value != default:
             setattr(args, key, value)
     return command
+
+
+def _check_profile_exists(ctx: Context, profile: str) -> None:
+    """Raise the config's "not found, did you mean" error when `profile` is neither in the
+    config nor in the vault (the vault is opened only when the config lacks the name)."""
+    if profile in ctx.config:
+        return
+    from awsv.vault.items import key_item_name
+
+    if ctx.vault.get(key_item_name(profile)) is None:
+        raise ctx.config.not_found(profile)
 
 
 def run(ctx: Context, args: argparse.Namespace, *, execvpe: Execvpe | None = None) -> int:
@@ -115,11 +126,14 @@ def run(ctx: Context, args: argparse.Namespace, *, execvpe: Execvpe | None = Non
         ctx.stdout.flush()
         return 0
     inside = active_session(ctx.env)
-    if inside and not args.force:
+    if inside and not command and not args.force:
+        _check_profile_exists(ctx, profile)  # a typo gets "did you mean", not a nesting lecture
         name, value = inside
         raise AwsvError(
-            f"refusing to nest: this environment is already in the session for {value!r} ({name} is set)",
-            hint="exit that shell (or `awsv off`) first, or pass --force to start a session inside it",
+            f"refusing to start a shell for {profile!r} inside the session for {value!r} "
+            f"({name} is set)",
+            hint=f"exit that shell (or `awsv off`) first, run one command with "
+                 f"`awsv exec {profile} -- CMD`, or pass --force to start a shell inside it",
         )
     if args.server:
         return run_with_server(ctx, profile, command, args)

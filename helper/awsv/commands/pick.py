@@ -90,13 +90,24 @@ def choose_profile(ctx: Context) -> str:
     return chosen
 
 
-def pick(ctx: Context, args: argparse.Namespace) -> int:
-    from awsv.commands.use import use
-
-    if not wants_picker(ctx, args):
+def profile_from_picker(ctx: Context, args: argparse.Namespace) -> str | None:
+    """For `awsv use` without a profile: the picker's choice when a person is at a
+    terminal (always for `awsv pick`, which fails without one); None keeps use's
+    default ($AWS_PROFILE, else default)."""
+    if wants_picker(ctx, args):
+        return choose_profile(ctx)
+    if getattr(args, "require_picker", False):
         raise UsageError("`awsv pick` needs a terminal to show the picker",
                          hint="name the profile instead: awsv use PROFILE")
+    return None
+
+
+def pick(ctx: Context, args: argparse.Namespace) -> int:
+    """`awsv use` with the picker required: the same code, checks and output."""
+    from awsv.commands.use import use
+
     args.profile = None
+    args.require_picker = True
     return use(ctx, args)
 
 
@@ -110,4 +121,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _add_shell_argument(p)
     add_session_arguments(p)
     p.add_argument("--quiet", "-q", action="store_true", help="no confirmation line on stderr")
-    p.set_defaults(func=pick, no_prompt=False)
+    # As for use: a usage error prints failing code, since `eval` of nothing would succeed.
+    from awsv.shells.base import FAIL_ANY
+
+    p.set_defaults(func=pick, no_prompt=False, stdout_on_usage_error=FAIL_ANY)
