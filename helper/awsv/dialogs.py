@@ -18,13 +18,13 @@ AWSV_PROMPT, then aws-vault's AWS_VAULT_PROMPT) is one of
 Security: the answer comes back on the dialog's stdout, never in argv; the
 question's text is passed as an argument, and to osascript as an argument of
 a fixed script (`on run argv`), so a profile name can never become code. The
-dialog runs without the vault-unlocking variables, in its own process group,
-with a timeout and a bound on what it may print.
+dialog runs through awsv's one runner for started programs
+(`awsv.user_command.spawn_bounded`): without the vault-unlocking variables,
+in its own process group, with a timeout and a bound on what it may print.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -77,59 +77,24 @@ Runner = Callable[[Sequence[str], Mapping[str, str], float], "tuple[int, bytes]"
 
 
 def run_bounded(argv: Sequence[str], env: Mapping[str, str], timeout: float) -> tuple[int, bytes]:
-    """Run a dialog program; (exit status, stdout).
+    """Run a dialog program with awsv's one runner for started programs
+    (`awsv.user_command.spawn_bounded`: its own process group, no vault
+    variables, a deadline); (exit status, stdout).
 
-    It runs in its own session with stdin closed and without the vault
-    variables. More than MAX_ANSWER bytes of output is no answer (status 1);
-    on timeout (subprocess.TimeoutExpired) or too much output the whole
-    process group is killed, so memory and time stay bounded.
+    More than MAX_ANSWER bytes of output is no answer (status 1); a timeout is
+    subprocess.TimeoutExpired; either way the whole group has been killed.
     """
-    import selectors
-    import signal
-    import time
+    from awsv.user_command import (CommandInterrupted, CommandOutputTooLarge, CommandTimedOut,
+                                   spawn_bounded)
 
-    from awsv.secret_env import child_env
-
-    proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, env=child_env(env), start_new_session=True)
-    assert proc.stdout is not None
-    deadline = time.monotonic() + timeout
-    chunks: list[bytes] = []
-    size = 0
     try:
-        with selectors.DefaultSelector() as sel:
-            sel.register(proc.stdout, selectors.EVENT_READ)
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise subprocess.TimeoutExpired(list(argv), timeout)
-                if not sel.select(min(left, 0.5)):
-                    continue
-                chunk = os.read(proc.stdout.fileno(), 65536)
-                if not chunk:
-                    break
-                size += len(chunk)
-                if size > MAX_ANSWER:
-                    raise OverflowError
-                chunks.append(chunk)
-        status = proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-    except OverflowError:
-        _kill_group(proc, signal.SIGKILL)
+        return spawn_bounded(list(argv), env=env, timeout=timeout, max_output=MAX_ANSWER)
+    except CommandTimedOut:
+        raise subprocess.TimeoutExpired(list(argv), timeout) from None
+    except CommandOutputTooLarge:
         return 1, b""
-    except BaseException:
-        _kill_group(proc, signal.SIGKILL)
-        raise
-    finally:
-        proc.stdout.close()
-    return status, b"".join(chunks)
-
-
-def _kill_group(proc: subprocess.Popen[bytes], sig: int) -> None:
-    try:
-        os.killpg(proc.pid, sig)
-    except OSError:
-        pass
-    proc.wait()
+    except CommandInterrupted:
+        raise Interrupted("the dialog was interrupted; nothing was changed") from None
 
 
 def setting(env: Mapping[str, str]) -> tuple[str, str]:
