@@ -28,7 +28,7 @@ import json
 import os
 import struct
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -224,6 +224,16 @@ class _StartsAgent:
         names = self._inner.list()
         self._after()
         return names
+
+    def items(self, prefix: str = "") -> dict[str, Item]:
+        found: dict[str, Item] = self._inner.items(prefix)
+        self._after()
+        return found
+
+    def delete_many(self, names: Collection[str]) -> list[str]:
+        gone: list[str] = self._inner.delete_many(names)
+        self._after()
+        return gone
 
 
 def open_vault_directly(backend: str, env: Mapping[str, str], *, warn: Warn) -> Vault:

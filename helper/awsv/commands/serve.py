@@ -74,7 +74,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--listen", metavar="ADDR[:PORT]",
                    help="address for the endpoint (default 127.0.0.1, a random port); anything but "
                    "loopback is reachable by others")
-    p.add_argument("--format", "-f", choices=("shell", "env", "json"), default="shell",
+    p.add_argument("--format", choices=("shell", "env", "json"), default="shell",
                    help="how to print the variables: shell code (default), NAME=value lines, JSON")
     p.add_argument("--shell", "-s", metavar="SHELL",
                    help="with --format shell: bash, zsh or fish (default: detected)")
