@@ -49,7 +49,7 @@ def _failing_stdout(code: str | None) -> None:
 FAST_COMMANDS = {
     "use": "use", "off": "use", "exec": "exec_", "export": "export",
     "list": "listing", "ls": "listing", "unlock": "agent_cmds", "lock": "agent_cmds",
-    "shell-init": "shell_init",
+    "shell-init": "shell_init", "pick": "pick",
 }
 
 
@@ -90,8 +90,9 @@ def _finish(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 #: aws-vault's --prompt, accepted so its recipes run unchanged (awsv.prompt_driver).
-_PROMPT_HELP = ("how to ask for an MFA code: terminal (default; $AWSV_PROMPT or $AWS_VAULT_PROMPT); "
-                "aws-vault's osascript, zenity, kdialog, ykman and pass are accepted, not available yet")
+_PROMPT_HELP = ("how to ask for the passphrase and MFA codes: auto (default: the terminal, else a "
+                "dialog), terminal, gui, zenity, kdialog, osascript, ykman, none; also $AWSV_PROMPT "
+                "or $AWS_VAULT_PROMPT (aws-vault's pass is accepted, not available)")
 
 
 def _fast_parser(command: str) -> argparse.ArgumentParser | None:
@@ -118,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         keys,
         listing,
         login,
+        pick,
         rotate,
         serve,
         shell_init,
@@ -142,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     login.register(sub)
     rotate.register(sub)
     sso.register(sub)
+    pick.register(sub)
     _finish(sub)
     return parser
 
