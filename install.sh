@@ -423,7 +423,22 @@ remove_entry() {
 }
 
 # PIDs of this user's awsv agents started from our venv (`<venv python> -m awsv.agent`).
+# /proc where there is one (read with builtins: no process per entry, nothing cut
+# short), else ps.
 agent_pids() {
+    local dir args
+    local -a parts
+    if [ -r /proc/self/cmdline ]; then
+        for dir in /proc/[0-9]*; do
+            [ -O "$dir" ] || continue
+            mapfile -d '' -t parts <"$dir/cmdline" 2>/dev/null || continue
+            args="${parts[*]}"
+            case "$args" in
+                "$VENV"/bin/python*" -m awsv.agent"*) printf '%s\n' "${dir#/proc/}" ;;
+            esac
+        done
+        return 0
+    fi
     ps -o pid= -o args= -U "$(id -u)" 2>/dev/null | while read -r pid args; do
         case "$args" in
             "$VENV"/bin/python*" -m awsv.agent"*) printf '%s\n' "$pid" ;;
@@ -445,7 +460,8 @@ stop_agent() {
     pids="$(agent_pids)"
     [ -n "$pids" ] || return 0
     for pid in $pids; do kill -TERM "$pid" 2>/dev/null || true; done
-    for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+    # Up to 5 s to forget the key and exit on its own, then KILL whatever is left.
+    for _ in $(seq 50); do
         left="$(agent_pids)"
         [ -n "$left" ] || break
         sleep 0.1
