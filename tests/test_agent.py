@@ -23,9 +23,9 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest

@@ -11,7 +11,7 @@ import json
 import os
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -27,9 +27,9 @@ class _DateServer(ThreadingHTTPServer):
 
 
 class _Handler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         self.send_response_only(403)  # like STS to a bare GET; no automatic Date header
-        self.send_header("Date", format_datetime(datetime.now(timezone.utc) + self.server.offset, usegmt=True))
+        self.send_header("Date", format_datetime(datetime.now(UTC) + self.server.offset, usegmt=True))
         self.send_header("Content-Length", "0")
         self.end_headers()
 

@@ -18,10 +18,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
 from awsv import federation as fedlib
 from awsv.browser import _argv, browser_commands
 from awsv.errors import UsageError
-
 from tests.conftest import AwsvRunner
 from tests.support import fault_proxy as _proxy
 from tests.support import federation_server as _fed

@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from awsv import sts
 from awsv.commands.rotate import RotationFailed, rotate_key
 from awsv.errors import AwsvError
 from awsv.vault.items import LongTermKey, key_item_name
-
 from tests.conftest import AwsvRunner
 from tests.support import fault_proxy as _proxy
 from tests.support import moto_server as _moto

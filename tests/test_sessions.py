@@ -16,13 +16,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
 from awsv.credential_process import CredentialProcessError
 from awsv.durations import Ttls, parse_duration
 from awsv.errors import AwsvError, UsageError
 from awsv.mfa import MfaUnavailable
 from awsv.sessions import cached_sessions, clear_sessions
 from awsv.vault.items import key_item_name
-
 from tests.support import fault_proxy as _proxy
 from tests.support import moto_server as _moto
 from tests.support.fault_proxy import AwsvWorld
@@ -273,7 +273,7 @@ def test_parse_duration(raw: str, seconds: int) -> None:
 
 @pytest.mark.parametrize("raw", ["", "1d", "h", "-5", "1.5h", "30m1h", "1 h", "abc"])
 def test_parse_duration_rejects(raw: str) -> None:
-    with pytest.raises(UsageError, match="^MYVAR = "):
+    with pytest.raises(UsageError, match=r"^MYVAR = "):
         parse_duration(raw, "MYVAR")
 
 
@@ -618,8 +618,8 @@ def test_cli_asks_the_mfa_code_once_for_two_roles_on_a_pty(world: AwsvWorld) -> 
     for profile in ("a", "b"):
         out = world.home / f"{profile}.sh"
         # stdout captured as by eval "$(awsv use …)"; the prompt must still reach the terminal.
-        child = pexpect.spawn("/bin/sh", ["-c", f'exec "{sys.executable}" -m awsv use {profile} '
-                                          f'--shell bash > "{out}"'],
+        child = pexpect.spawn("/bin/sh", ["-c", (f'exec "{sys.executable}" -m awsv use {profile} '
+                                          f'--shell bash > "{out}"')],
                               env=world.env, encoding="utf-8", timeout=30)
         if profile == "a":
             child.expect_exact(f"MFA code for {MFA}: ")

@@ -43,7 +43,7 @@ HINT_MFA = "awsv: renewing 'mfa' needs your passphrase or MFA code: run awsv use
 
 @pytest.fixture(scope="module")
 def sw(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> Iterator[ShellWorld]:  # noqa: F811
-    yield make_shell_world(tmp_path_factory, moto_url)
+    return make_shell_world(tmp_path_factory, moto_url)
 
 
 def bashrc(sw: ShellWorld, how: str, extra: str = "") -> Path:
@@ -280,7 +280,7 @@ def test_shell_init_prints_a_source_line_or_fails_cleanly(sw: ShellWorld, tmp_pa
     assert r.returncode == 2 and r.stdout == ""
     r = sw.world.awsv("shell-init", "--completion-data")
     records = [line.split("\t") for line in r.stdout.splitlines()]
-    assert ["command", "use"] == records[[rec[:2] for rec in records].index(["command", "use"])][:2]
+    assert records[[rec[:2] for rec in records].index(["command", "use"])][:2] == ["command", "use"]
     assert ["positional", "use", "profile", "0"] in records
     assert ["alias", "ls", "list"] in records
     assert all(field for rec in records for field in rec)  # shells' read merges empty fields

@@ -230,7 +230,7 @@ def test_all_values_at_once_in_any_locale(
     changes = {f"V_{i}": value for i, value in enumerate(NASTY.values())}
     code = get_shell(shell_name).apply(changes)
     seen, child = _eval(shell_name, code, list(changes), tmp_path, locale=locale)
-    for (label, value), name in zip(NASTY.items(), changes):
+    for (label, value), name in zip(NASTY.items(), changes, strict=True):
         expected = value.encode("utf-8", "surrogateescape")
         assert seen[name] == expected, label
         assert child[name.encode()] == expected, label
@@ -255,7 +255,7 @@ def test_user_shell_options_do_not_change_values(
     changes = {f"V_{i}": value for i, value in enumerate(NASTY.values())}
     code = get_shell(shell_name).apply(changes)
     seen, child = _eval(shell_name, code, list(changes), tmp_path, prelude=prelude)
-    for (label, value), name in zip(NASTY.items(), changes):
+    for (label, value), name in zip(NASTY.items(), changes, strict=True):
         expected = value.encode("utf-8", "surrogateescape")
         assert seen[name] == expected, label
         assert child[name.encode()] == expected, label

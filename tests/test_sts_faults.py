@@ -13,12 +13,12 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+
 from awsv import sts
 from awsv.config import AwsConfig
 from awsv.errors import AwsvError, ConfigError, UsageError
 from awsv.sessions import get_credentials
 from awsv.vault.items import LongTermKey
-
 from tests.support import fault_proxy as _proxy
 from tests.support import moto_server as _moto
 from tests.support.fault_proxy import AwsvWorld, FaultProxy, unanswered_endpoint
@@ -136,8 +136,8 @@ GST_FAULTS: list[tuple[str, Callable[[FaultProxy], None], type[sts.StsError], st
       "1 validation error detected: Value '900000' at 'durationSeconds' failed")),
     ("unknown",
      lambda p: p.fail("GetSessionToken", "IDPRejectedClaim", "the identity provider said no"),
-     sts.StsError, "GetSessionToken for profile 'base' failed: IDPRejectedClaim: "
-     + "the identity provider said no"),
+     sts.StsError, ("GetSessionToken for profile 'base' failed: IDPRejectedClaim: "
+      "the identity provider said no")),
     ("identity-fails-after-session",
      lambda p: p.fail("GetCallerIdentity", "AccessDenied", "no", status=403), sts.StsAccessDenied,
      "GetCallerIdentity for profile 'base': access denied: no"),

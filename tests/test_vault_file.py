@@ -21,13 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import TEST_PASSPHRASE
+from support.vault_contract import VaultContract
+
 from awsv import errors
 from awsv.errors import VaultCorrupted, VaultError, WrongPassphrase
 from awsv.vault import file_format as fmt
 from awsv.vault import open_vault
 from awsv.vault.file import LOCK_FILE, VAULT_FILE, FileVault
-from conftest import TEST_PASSPHRASE
-from support.vault_contract import VaultContract
 
 REPO = Path(__file__).resolve().parent.parent
 VECTORS = REPO / "tests" / "vectors"
@@ -381,7 +382,7 @@ def test_below_minimum_parameters_refused(vault_path: Path) -> None:
 # KDF id, parameters), and first/middle/last of the salt, verifier and nonce. Each
 # of those costs a real Argon2id derivation; every single byte (three masks each)
 # is covered through a held key in the next test, which needs none.
-PASSPHRASE_FLIP_OFFSETS = [*range(0, 18), 18, 25, 33, 34, 50, 65, 66, 77]
+PASSPHRASE_FLIP_OFFSETS = [*range(18), 18, 25, 33, 34, 50, 65, 66, 77]
 
 
 def test_header_bytes_flipped_are_refused_with_the_passphrase(tmp_path: Path, sealed: Sealed) -> None:
@@ -395,7 +396,7 @@ def test_header_bytes_flipped_are_refused_with_the_passphrase(tmp_path: Path, se
         assert path.read_bytes() == data
     # As far as the crypto can tell them apart: magic/version/KDF id and nonce edits
     # are corruption; salt and verifier edits look like a wrong passphrase.
-    assert {kinds[o] for o in range(0, 6)} == {"VaultCorrupted"}
+    assert {kinds[o] for o in range(6)} == {"VaultCorrupted"}
     assert {kinds[o] for o in (18, 25, 33, 34, 50, 65)} == {"WrongPassphrase"}
     assert {kinds[66], kinds[77]} == {"VaultCorrupted"}
     # memory 65536 -> 65792 / 65537 KiB and lanes 4 -> 5 stay in bounds: they derive a

@@ -22,12 +22,12 @@ import time
 from pathlib import Path
 
 import pytest
-
-from awsv.errors import BackendUnavailable, VaultCorrupted, VaultError
-from awsv.vault.keyring_store import FIX_HINT, INDEX_NAME, KeyringVault
 from support import secret_service as secret_service_support
 from support.secret_service import SecretService
 from support.vault_contract import MakeVault, VaultContract
+
+from awsv.errors import BackendUnavailable, VaultCorrupted, VaultError
+from awsv.vault.keyring_store import FIX_HINT, INDEX_NAME, KeyringVault
 
 secret_service = secret_service_support.secret_service  # the fixture, made visible to this module
 
@@ -349,8 +349,8 @@ def assert_refused(rc: int, out: dict, err: str, *fragments: str) -> None:
     ("backend", "says"),
     [
         ("keyring.backends.null.Keyring", "keyring.backends.null.Keyring, which stores nothing"),
-        ("keyring.backends.fail.Keyring", "no usable keyring backend was found here "
-                                          "(keyring.backends.fail.Keyring)"),
+        ("keyring.backends.fail.Keyring", ("no usable keyring backend was found here "
+                                          "(keyring.backends.fail.Keyring)")),
     ],
 )
 def test_null_and_fail_backends_are_refused(
@@ -392,10 +392,10 @@ def test_plaintext_backend_is_refused_before_anything_is_written(
 @pytest.mark.parametrize(
     ("backend", "says"),
     [
-        ("MixedChain", "the keyring chain here includes awsv_test_standins.PlaintextKeyring, "
-                               "which stores secrets in plaintext"),
-        ("EmptyChain", "no usable keyring backend was found here (the chain "
-                       "awsv_test_standins.EmptyChain is empty)"),
+        ("MixedChain", ("the keyring chain here includes awsv_test_standins.PlaintextKeyring, "
+                               "which stores secrets in plaintext")),
+        ("EmptyChain", ("no usable keyring backend was found here (the chain "
+                       "awsv_test_standins.EmptyChain is empty)")),
         ("ZeroPriority", "awsv_test_standins.ZeroPriority, which keyring rates unusable (priority 0)"),
     ],
 )

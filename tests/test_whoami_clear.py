@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from awsv.context import Context
 from awsv.sessions import cached_sessions
-
 from tests.support.moto_server import ACCOUNT_ID, create_user_with_key, moto_url  # noqa: F401
 from tests.test_use import CONFIG, World, make_world
 
@@ -29,7 +29,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> Iterator[W
     key_id, secret = create_user_with_key(moto_url, "bob")
     r = w.awsv("add", "--env", "other", env={"AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": secret})
     assert r.returncode == 0, r.stderr
-    yield w
+    return w
 
 
 def cached_profiles(world: World) -> list[str]:

@@ -173,7 +173,7 @@ def _start(ctx: Context, argv: list[str], failure: str) -> tuple[subprocess.Pope
     except (AttributeError, OSError, ValueError):
         out = subprocess.DEVNULL
     try:
-        return subprocess.Popen(argv, env=child_env(ctx.env), stdout=out), failure
+        return subprocess.Popen(argv, env=child_env(ctx.env), stdout=out), failure  # noqa: S603 - a browser command, no shell
     except FileNotFoundError:
         return None, f"was not found ({argv[0]!r})"
     except OSError as exc:

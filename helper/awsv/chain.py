@@ -16,12 +16,12 @@ role's AssumeRole, as botocore does.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
+from awsv import session_tags
 from awsv.config import AwsConfig, Profile
 from awsv.errors import ConfigError, SourceProfileLoop
 from awsv.names import validate_profile_name
-from awsv import session_tags
 from awsv.recursion import runs_awsv_back
 from awsv.session_tags import RoleSessionTags
 
@@ -57,7 +57,7 @@ class RoleHop:
     mfa_serial: str | None = None
     mfa_process: str | None = None
     #: session_tags, transitive_session_tags, source_identity (sent with AssumeRole).
-    tags: RoleSessionTags = RoleSessionTags()
+    tags: RoleSessionTags = field(default_factory=RoleSessionTags)
 
 
 @dataclass(frozen=True)
@@ -74,8 +74,8 @@ class Chain:
 
     def describe(self) -> str:
         """A short human description, e.g. `vault key 'base' -> role 'admin'`."""
-        parts = [f"{'vault key' if self.source.kind == 'vault' else 'credential_process'} "
-                 f"{self.source.profile!r}"]
+        parts = [(f"{'vault key' if self.source.kind == 'vault' else 'credential_process'} "
+                 f"{self.source.profile!r}")]
         parts += [f"role {hop.profile!r}" for hop in self.hops]
         return " -> ".join(parts)
 

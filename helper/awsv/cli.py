@@ -19,7 +19,7 @@ from awsv.errors import AwsvError, ExitCode
 class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors in awsv's one-line format with exit code 2."""
 
-    def error(self, message: str) -> NoReturn:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         if message.startswith("unrecognized arguments"):
             # Never echo stray arguments: a user may have pasted a secret there.
             count = len(message.split(":", 1)[1].split())

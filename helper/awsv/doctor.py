@@ -112,14 +112,14 @@ def vault_files(env: Mapping[str, str]) -> Iterator[Finding]:
         except AwsvError as exc:
             yield Finding("vault-format", FAIL, f"{vault}: {exc.message}", "restore it from a backup")
         else:
-            p = header.params
+            kdf = header.params
             yield Finding("vault-format", PASS,
-                          f"vault format v1, Argon2id {p.memory_cost // 1024} MiB, "
-                          f"{p.iterations} passes, {p.lanes} lanes")
-    loose = [p for p in directory.iterdir()
-             if p.is_file() and stat.S_IMODE(p.stat().st_mode) & 0o077]
-    for p in loose:
-        yield Finding("vault-permissions", FAIL, f"{p} is readable by other users", f"chmod 600 {p}")
+                          f"vault format v1, Argon2id {kdf.memory_cost // 1024} MiB, "
+                          f"{kdf.iterations} passes, {kdf.lanes} lanes")
+    loose = [path for path in directory.iterdir()
+             if path.is_file() and stat.S_IMODE(path.stat().st_mode) & 0o077]
+    for path in loose:
+        yield Finding("vault-permissions", FAIL, f"{path} is readable by other users", f"chmod 600 {path}")
 
 
 def backend(env: Mapping[str, str]) -> Iterator[Finding]:
@@ -335,9 +335,10 @@ def clock(env: Mapping[str, str], *, now: Callable[[], datetime] | None = None,
     from awsv.sts import endpoint_url
 
     url = endpoint_url(env, None) or DEFAULT_STS_URL
-    request = urllib.request.Request(url, method="GET", headers={"User-Agent": "awsv-doctor"})
+    # The STS endpoint: the default https URL or the one the user configured.
+    request = urllib.request.Request(url, method="GET", headers={"User-Agent": "awsv-doctor"})  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - see above
             date = response.headers.get("Date")
     except urllib.error.HTTPError as exc:  # STS answers 4xx to a bare GET, still with a Date
         date = exc.headers.get("Date") if exc.headers else None

@@ -121,13 +121,13 @@ def session_changes(profile: str, credentials: Credentials, region: str | None =
     changes: Changes = {name: None for name in ALL_VARS if name not in REGION_VARS}
     changes.update(values)
     if region:
-        changes.update({name: region for name in REGION_VARS})
+        changes.update(dict.fromkeys(REGION_VARS, region))
     return changes
 
 
 def off_changes() -> Changes:
     """The change map for `awsv off`: unset every variable of the contract."""
-    return {name: None for name in ALL_VARS}
+    return dict.fromkeys(ALL_VARS)
 
 
 def set_values(changes: Mapping[str, str | None]) -> dict[str, str]:

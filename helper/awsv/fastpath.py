@@ -181,7 +181,6 @@ def _exec(command: list[str], changes: dict[str, str | None]) -> int | None:
     sys.stdout.flush()
     sys.stderr.flush()
     try:
-        os.execvpe(command[0], command, env)
+        os.execvpe(command[0], command, env)  # noqa: S606 - exec runs the user's command as given, no shell
     except OSError:
         return None  # the full command reports "command not found" and friends
-    return 0

@@ -251,7 +251,8 @@ def request_signin_token(endpoint: str, creds: Credentials, *, env: Mapping[str,
         params["SessionDuration"] = str(check_duration(session_duration, MAX_SESSION_DURATION,
                                                        "a console session"))
     params["Session"] = session
-    request = urllib.request.Request(f"{endpoint}?{urllib.parse.urlencode(params)}", method="GET",
+    # The endpoint is the https sign-in URL or the one the user configured.
+    request = urllib.request.Request(f"{endpoint}?{urllib.parse.urlencode(params)}", method="GET",  # noqa: S310
                                      headers={"Accept": "application/json"})
     where = f"getSigninToken at {shown(endpoint)}"
     try:

@@ -40,7 +40,7 @@ def run_passphrase_command(command: str, env: Mapping[str, str]) -> str:
     needs_shell = not argv or any(ch in _SHELL_CHARS for ch in command.replace("'", "").replace('"', ""))
     args: list[str] | str = ["/bin/sh", "-c", command] if needs_shell else argv
     try:
-        proc = subprocess.run(args, stdout=subprocess.PIPE, env=child_env(env),
+        proc = subprocess.run(args, stdout=subprocess.PIPE, env=child_env(env),  # noqa: S603 - the user's own configured command
                               timeout=COMMAND_TIMEOUT, check=False)
     except FileNotFoundError:
         raise PassphraseUnavailable(

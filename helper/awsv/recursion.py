@@ -155,7 +155,7 @@ def check_not_marked(env: Mapping[str, str], profiles: Iterable[str]) -> None:
 @contextlib.contextmanager
 def resolving(profiles: Iterable[str]) -> Iterator[None]:
     """Mark `profiles` as being resolved by this process while the block runs."""
-    added = [p for p in profiles]
+    added = list(profiles)
     _resolving.extend(added)
     try:
         yield

@@ -281,7 +281,7 @@ def cached_sessions(ctx: Context, *, now: Callable[[], datetime] = utcnow) -> li
             continue
         creds = _from_item(item, name)
         meta = _meta(item)
-        assert creds.expiration is not None  # _from_item guarantees it
+        assert creds.expiration is not None  # noqa: S101 - narrows the type; _from_item guarantees it
         found.append(CachedSession(
             cache_id=name[len(SESSION_PREFIX):], profile=str(meta.get("profile") or "?"),
             kind=str(meta.get("kind") or "?"), expiration=creds.expiration,
@@ -415,7 +415,7 @@ class _Run:
         source = self.chain.source
         if self.key is not None:
             return Credentials(self.key.access_key_id, self.key.secret_access_key)
-        assert source.credential_process is not None
+        assert source.credential_process is not None  # noqa: S101 - narrows the type; no key means a process
         return run_credential_process(source.profile, source.credential_process, self.ctx.env,
                                       now=self.now)
 
@@ -455,7 +455,7 @@ class _Run:
             return Credentials(new.access_key_id, new.secret_access_key, new.session_token,
                                new.expiration, account_id=account, arn=arn)
         hop = step.hop
-        assert hop is not None
+        assert hop is not None  # noqa: S101 - narrows the type; a step past the source is a hop
         return sts.assume_role(
             client, what=f"AssumeRole {hop.role_arn} for profile {step.profile!r}",
             role_arn=hop.role_arn,

@@ -31,7 +31,7 @@ def run_user_command(command: str, *, where: str, env: Mapping[str, str], timeou
     if not argv:
         raise error(f"{where} is empty")
     try:
-        proc = subprocess.run(argv, stdout=subprocess.PIPE, env=child_env(env),
+        proc = subprocess.run(argv, stdout=subprocess.PIPE, env=child_env(env),  # noqa: S603 - a command the user's config names
                               timeout=timeout, check=False)
     except FileNotFoundError:
         raise error(f"{where}: command not found: {argv[0]!r}") from None

@@ -56,7 +56,10 @@ def moto(moto_url: str) -> str:
 
 @functools.cache
 def admin_client(url: str, service: str):  # type: ignore[no-untyped-def]  # a boto3 client
-    """A boto3 client (made once per URL and service: building one costs ~0.2 s) for `service` on moto, with throwaway credentials (moto's default mode accepts any)."""
+    """A boto3 client for `service` on moto, with throwaway credentials (moto's default mode accepts any).
+
+    Made once per URL and service: building one costs ~0.2 s.
+    """
     import boto3
 
     session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from awsv.vault.base import Vault
 
 MakeVault = Callable[[], Vault]

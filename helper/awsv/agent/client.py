@@ -26,16 +26,16 @@ import socket
 import stat
 import struct
 
+from awsv import errors
+from awsv.agent import protocol
+from awsv.agent.protocol import AgentError, AgentRefused, ProtocolError
+
 TYPE_CHECKING = False  # typing costs milliseconds on the hot path; annotations are strings anyway
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from typing import Any
 
     Warn = Callable[[str], None]
-
-from awsv import errors
-from awsv.agent import protocol
-from awsv.agent.protocol import AgentError, AgentRefused, ProtocolError
 
 #: Seconds to connect and get the hello answer; past this the agent counts as gone.
 HELLO_TIMEOUT = 2.0

@@ -207,7 +207,7 @@ class _StartsAgent:
     # Only after an op that succeeded: a failed unlock must not start anything.
 
     def get(self, name: str) -> Item | None:
-        item = self._inner.get(name)
+        item: Item | None = self._inner.get(name)
         self._after()
         return item
 
@@ -216,12 +216,12 @@ class _StartsAgent:
         self._after()
 
     def delete(self, name: str) -> bool:
-        existed = self._inner.delete(name)
+        existed: bool = self._inner.delete(name)
         self._after()
         return existed
 
     def list(self) -> list[str]:
-        names = self._inner.list()
+        names: list[str] = self._inner.list()
         self._after()
         return names
 

@@ -26,13 +26,13 @@ import os
 import stat
 import struct
 
+from awsv.errors import UsageError, VaultError
+from awsv.secret_env import SECRET_ENV_VARS
+
 TYPE_CHECKING = False  # typing costs milliseconds on the hot path; annotations are strings anyway
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
-
-from awsv.errors import UsageError, VaultError
-from awsv.secret_env import SECRET_ENV_VARS
 
 PROTOCOL_VERSION = 1
 SOCKET_NAME = "agent.sock"
@@ -91,8 +91,9 @@ def socket_dir(env: Mapping[str, str]) -> str:
     runtime = env.get("XDG_RUNTIME_DIR") or ""
     if runtime and _usable_runtime_dir(runtime):
         return os.path.join(runtime, "awsv")
-    tmp = env.get("TMPDIR") or "/tmp"
-    return os.path.join(tmp if os.path.isabs(tmp) else "/tmp", f"awsv-{os.geteuid()}")
+    # A per-user directory under the temp dir, made 0700 and checked for its owner before use.
+    tmp = env.get("TMPDIR") or "/tmp"  # noqa: S108
+    return os.path.join(tmp if os.path.isabs(tmp) else "/tmp", f"awsv-{os.geteuid()}")  # noqa: S108
 
 
 def socket_path(env: Mapping[str, str]) -> str:

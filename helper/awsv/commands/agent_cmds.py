@@ -72,7 +72,7 @@ def _print_status(ctx: Context, doc: dict[str, Any], as_json: bool) -> None:
     if not doc["unlocked"]:
         print(f"locked: no agent is running ({doc['socket']})", file=ctx.stdout)
         return
-    assert epochs is not None
+    assert epochs is not None  # noqa: S101 - narrows the type; status() sets both or neither
     print(f"unlocked: {doc['backend']} vault {doc['vault']} (agent pid {doc['pid']})", file=ctx.stdout)
     print(f"forgets the key at {_clock(epochs[0])} if idle (timeout {_span(doc['idle_timeout'])}), "
           f"at {_clock(epochs[1])} at the latest (lifetime {_span(doc['max_lifetime'])})",

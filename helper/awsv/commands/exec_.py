@@ -34,7 +34,8 @@ from awsv.secret_env import child_env
 
 DEFAULT_SHELL = "/bin/sh"
 
-Execvpe = Callable[[str, Sequence[str], dict[str, str]], NoReturn]
+# os.execvpe never returns; a test's stand-in may (then run() returns 0).
+Execvpe = Callable[[str, Sequence[str], dict[str, str]], None]
 
 
 class _OptionError(Exception):

@@ -45,7 +45,9 @@ def read_credentials(path: Path) -> configparser.RawConfigParser:
         raise ConfigError(f"cannot read {path}: it is not UTF-8 text") from None
     except configparser.Error as exc:
         # configparser quotes the offending line, which may hold a secret: say only where.
-        line = getattr(exc, "lineno", None) or (exc.errors[0][0] if isinstance(exc, configparser.ParsingError) and exc.errors else None)
+        line = getattr(exc, "lineno", None) or (
+            exc.errors[0][0] if isinstance(exc, configparser.ParsingError) and exc.errors else None
+        )
         where = f", line {line}" if line else ""
         raise ConfigError(f"cannot parse {path}{where}") from None
     return parser

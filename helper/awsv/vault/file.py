@@ -129,7 +129,7 @@ class FileVault:
             self._load()
         else:
             self._modify(lambda items: True, create=True)
-        assert self._key is not None  # set by _load/_modify or they raised
+        assert self._key is not None  # noqa: S101 - narrows the type; set by _load/_modify or they raised
         return self._key
 
     # -- internals ----------------------------------------------------------

@@ -214,9 +214,7 @@ def translate_error(exc: Exception, action: str) -> VaultError:
     locked = _classes("keyring.errors", "KeyringLocked") + _classes(
         "secretstorage.exceptions", "LockedException", "PromptDismissedException"
     )
-    unreachable = _classes("secretstorage.exceptions", "SecretServiceNotAvailableException") + (
-        OSError,
-    )
+    unreachable = (*_classes("secretstorage.exceptions", "SecretServiceNotAvailableException"), OSError)
     dbus_error = _classes("jeepney.wrappers", "DBusErrorResponse")
     init_error = _classes("keyring.errors", "InitError")
     keyring_error = _classes("keyring.errors", "KeyringError") + _classes(
@@ -227,7 +225,7 @@ def translate_error(exc: Exception, action: str) -> VaultError:
         return BackendUnavailable(
             f"the keyring is locked and could not be unlocked ({reason})", hint=LOCKED_HINT
         )
-    if isinstance(exc, unreachable) or isinstance(exc, dbus_error):
+    if isinstance(exc, (unreachable, dbus_error)):
         return BackendUnavailable(f"cannot reach the keyring service: {reason}", hint=FIX_HINT)
     if isinstance(exc, init_error):
         return BackendUnavailable(f"the keyring could not be opened: {reason}", hint=FIX_HINT)
