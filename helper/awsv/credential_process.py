@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from awsv.clock import utcnow
 from awsv.credentials import Credentials
 from awsv.errors import AwsvError
 from awsv.user_command import run_user_command
@@ -73,7 +74,7 @@ def parse_output(raw: bytes, where: str, *, now: Callable[[], datetime] | None =
         raise CredentialProcessError(f"{where} printed a SessionToken that is not a string")
     expiration = _expiration(doc.get("Expiration"), where)
     if expiration is not None:
-        current = now() if now is not None else datetime.now(UTC)
+        current = (now or utcnow)()
         if expiration <= current:
             raise CredentialProcessError(f"{where} returned credentials that have already expired",
                                          hint="its own cache may be stale; check the command")

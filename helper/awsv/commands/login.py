@@ -42,6 +42,7 @@ from datetime import UTC, datetime, timedelta
 from awsv import federation, sts
 from awsv.browser import TIMEOUT_VAR, open_in_browser
 from awsv.chain import Chain, resolve
+from awsv.clock import utcnow
 from awsv.context import Context
 from awsv.credentials import Credentials
 from awsv.durations import ROLE_CHAINING_LIMIT
@@ -66,10 +67,6 @@ class ConsoleCredentials:
     until: datetime | None
     #: How they were obtained, for the message: "role", "federation" or "credential_process".
     origin: str
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 # -- credentials ---------------------------------------------------------------

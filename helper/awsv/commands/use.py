@@ -93,7 +93,9 @@ def describe_expiry(resolved: Resolved, now: datetime | None = None) -> str:
     creds = resolved.credentials
     if creds.expiration is None:
         return "does not expire"
-    left = creds.seconds_left(now or datetime.now(UTC)) or 0.0
+    from awsv.clock import utcnow
+
+    left = creds.seconds_left(now or utcnow()) or 0.0
     minutes = max(0, int(left // 60))
     span = f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
     return f"expires {creds.expiration.astimezone(UTC):%H:%M} UTC (in {span})"
