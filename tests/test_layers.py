@@ -32,7 +32,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("platform", (
         "awsv", "awsv.errors", "awsv.paths", "awsv.atomic", "awsv.locking",
         "awsv.tty", "awsv.prompt_driver", "awsv.durations", "awsv.names", "awsv.credentials",
-        "awsv.session_tags", "awsv.shells",
+        "awsv.session_tags", "awsv.shells", "awsv.private", "awsv.clock",
     )),
     # ~/.aws/config and chain resolution; the recursion mark and the child
     # environment read the config to know which profiles start awsv again.
@@ -46,7 +46,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "awsv.agent.launch", "awsv.context",
     )),
     ("sessions", (
-        "awsv.sessions", "awsv.sts", "awsv.iam", "awsv.federation", "awsv.mfa",
+        "awsv.aws", "awsv.sessions", "awsv.sts", "awsv.iam", "awsv.federation", "awsv.mfa",
         "awsv.credential_process", "awsv.browser",
     )),
     ("delivery", (

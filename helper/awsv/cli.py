@@ -58,7 +58,9 @@ def _command_word(argv: Sequence[str]) -> str | None:
 def _new_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction[argparse.ArgumentParser]]:
     parser = _Parser(prog="awsv", description="A secure AWS credentials manager.")
     parser.add_argument("--version", action="version", version=f"awsv {__version__}")
-    parser.add_argument("--backend", choices=("file", "keyring"),
+    from awsv.vault import BACKENDS
+
+    parser.add_argument("--backend", choices=BACKENDS,
                         help="vault backend (default: $AWSV_BACKEND, the settings file, or file)")
     parser.add_argument("--prompt", metavar="DRIVER", help=_PROMPT_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -67,9 +69,11 @@ def _new_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction[a
 
 
 def _finish(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from awsv.vault import BACKENDS
+
     for sub_parser in {id(p): p for p in sub.choices.values()}.values():
         # Also accept `awsv add --backend keyring prod`; the top-level value is the default.
-        sub_parser.add_argument("--backend", choices=("file", "keyring"), default=argparse.SUPPRESS,
+        sub_parser.add_argument("--backend", choices=BACKENDS, default=argparse.SUPPRESS,
                                 help="vault backend (default: $AWSV_BACKEND, the settings file, or file)")
         # aws-vault's global --prompt, also after the command (`awsv exec --prompt terminal P`).
         sub_parser.add_argument("--prompt", metavar="DRIVER", default=argparse.SUPPRESS,

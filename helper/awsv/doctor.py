@@ -81,15 +81,15 @@ def plaintext_credentials(env: Mapping[str, str]) -> Iterator[Finding]:
 
 
 def _private(path: Path, want: int, what: str) -> Finding:
-    st = path.stat()
-    mode = stat.S_IMODE(st.st_mode)
-    if st.st_uid != os.getuid():
-        return Finding("vault-permissions", FAIL, f"{what} {path} belongs to uid {st.st_uid}, not you",
-                       f"chown {os.getuid()} {path}")
-    if mode & 0o077:
-        return Finding("vault-permissions", FAIL, f"{what} {path} has mode {mode:03o}",
-                       f"chmod {want:o} {path}")
-    return Finding("vault-permissions", PASS, f"{what} {path} is private ({mode:03o})")
+    from awsv.private import KIND, OWNER, not_private
+
+    st = path.lstat()
+    problem = not_private(st, is_dir=want == 0o700)
+    if problem is not None:
+        kind, wrong = problem
+        fix = {KIND: f"move {path} aside", OWNER: f"chown {os.geteuid()} {path}"}.get(kind, f"chmod {want:o} {path}")
+        return Finding("vault-permissions", FAIL, f"{what} {path} {wrong}", fix)
+    return Finding("vault-permissions", PASS, f"{what} {path} is private ({stat.S_IMODE(st.st_mode):03o})")
 
 
 def vault_files(env: Mapping[str, str]) -> Iterator[Finding]:
@@ -131,24 +131,10 @@ def backend(env: Mapping[str, str]) -> Iterator[Finding]:
     except AwsvError as exc:
         yield Finding("backend", FAIL, exc.message, exc.hint)
         return
-    if name == "file":
-        try:
-            from cryptography.hazmat.primitives.kdf.argon2 import Argon2id  # noqa: F401
-        except ImportError:
-            yield Finding("backend", FAIL, "the file backend needs cryptography ≥ 44 with Argon2id",
-                          "reinstall awsv with ./install.sh")
-            return
-        yield Finding("backend", PASS, "file backend (Argon2id + AES-256-GCM) is usable")
-        return
-    from awsv.vault import keyring_store
+    from awsv.vault import backend_module
 
-    try:
-        found = keyring_store.detect_backend()
-        keyring_store.check_backend(found)
-    except AwsvError as exc:
-        yield Finding("backend", FAIL, exc.message, exc.hint)
-        return
-    yield Finding("backend", PASS, f"keyring backend {keyring_store.backend_label(found)} is usable")
+    for status, message, fix in backend_module(name).doctor_checks(env):
+        yield Finding("backend", status, message, fix)
 
 
 def agent(env: Mapping[str, str]) -> Iterator[Finding]:
@@ -354,7 +340,9 @@ def clock(env: Mapping[str, str], *, now: Callable[[], datetime] | None = None,
     except (TypeError, ValueError):
         yield Finding("clock", WARN, f"{url} sent an unreadable Date header; clock not checked")
         return
-    local = (now or (lambda: datetime.now(UTC)))()
+    from awsv.clock import utcnow
+
+    local = (now or utcnow)()
     skew = (local - remote).total_seconds()
     direction = "ahead of" if skew > 0 else "behind"
     text = f"local clock is {abs(skew):.0f}s {direction} {url}"

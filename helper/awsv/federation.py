@@ -67,8 +67,6 @@ ISSUER = "awsv"
 #: Bounds AWS documents, in seconds (the shortest one, MIN_DURATION, is in awsv.durations).
 MAX_SESSION_DURATION = 43200  # SessionDuration on getSigninToken
 MAX_FEDERATION_DURATION = 129600  # GetFederationToken DurationSeconds
-#: Sign-in links expire this long after they are made (AWS's rule, for messages).
-LINK_LIFETIME = 900
 #: GetFederationToken's Name: 2-32 characters of these.
 _NAME_CHARS = re.compile(r"[^\w+=,.@-]")
 #: A session policy allowing everything: the federated session gets exactly the

@@ -54,12 +54,13 @@ from typing import Any
 
 from awsv import paths, recursion, sts
 from awsv.chain import Chain, RoleHop, resolve
+from awsv.clock import utcnow
 from awsv.context import Context
 from awsv.credential_process import run_credential_process
 from awsv.credentials import Credentials
 from awsv.durations import MIN_DURATION, ROLE_CHAINING_LIMIT, Ttls
 from awsv.errors import AwsvError, ConfigError, UsageError, VaultCorrupted
-from awsv.locking import wait_for_flock
+from awsv.locking import exclusive_lock
 from awsv.mfa import MfaCodes
 from awsv.vault.base import Vault
 from awsv.vault.items import (
@@ -73,10 +74,6 @@ StsFactory = sts.StsFactory
 
 #: How long to wait for another awsv process refreshing the same session.
 LOCK_TIMEOUT = 120.0
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware UTC (the default clock)."""
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -248,7 +245,7 @@ def _get_resolved(ctx: Context, chain: Chain, opts: SessionOptions, ttls: Ttls, 
         chain.region, f"the region of profile {chain.target.name!r}")
     key = _long_term_key(vault, chain.source.profile) if chain.source.kind == "vault" else None
     steps = _plan(chain, opts, ttls, key, sts.endpoint_url(ctx.env, chain.target))
-    run = _Run(ctx=ctx, vault=vault, chain=chain, now=now, min_ttl=ttls.min, region=region,
+    run = _ChainWalk(ctx=ctx, vault=vault, chain=chain, now=now, min_ttl=ttls.min, region=region,
                key=key, codes=codes, factory=sts_factory, lock_timeout=lock_timeout,
                cache_only=cache_only)
     credentials, from_cache = run.final(steps)
@@ -346,7 +343,7 @@ class CacheMiss(AwsvError):
 
 
 @dataclass
-class _Run:
+class _ChainWalk:
     """One get_credentials call: walks the plan from the last step back to a usable one."""
 
     ctx: Context
@@ -488,15 +485,10 @@ def _step_lock(env: Mapping[str, str], cache_id: str, timeout: float, profile: s
         except FileExistsError:
             pass
         os.chmod(directory, 0o700)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     except OSError as exc:
         raise AwsvError(f"cannot create the lock file {path}: {exc.strerror}") from None
-    try:
-        wait_for_flock(fd, timeout, lambda: AwsvError(
-            f"another awsv process has been refreshing the session of {profile!r} "
-            f"for over {timeout:g}s",
-            hint=f"is it waiting for an MFA code in another terminal? the lock is {path}",
-        ), max_delay=0.1)
+    with exclusive_lock(path, timeout, max_delay=0.1, timed_out=lambda: AwsvError(
+        f"another awsv process has been refreshing the session of {profile!r} for over {timeout:g}s",
+        hint=f"is it waiting for an MFA code in another terminal? the lock is {path}",
+    ), cannot_lock=lambda exc: AwsvError(f"cannot create the lock file {path}: {exc.strerror}")):
         yield
-    finally:
-        os.close(fd)  # releases the flock

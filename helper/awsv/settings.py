@@ -11,11 +11,9 @@ from collections.abc import Mapping
 
 from awsv.errors import ConfigError, UsageError
 from awsv.paths import config_dir
-from awsv.vault import BACKENDS
+from awsv.vault import BACKENDS, find_backend
 
 DEFAULT_BACKEND = "file"
-#: aws-vault's backend names that mean "the OS keyring" here.
-_KEYRING_ALIASES = ("keychain", "secret-service", "wincred", "kwallet")
 
 
 def settings_file_values(env: Mapping[str, str]) -> Mapping[str, str]:
@@ -43,9 +41,8 @@ def choose_backend(flag: str | None, env: Mapping[str, str]) -> str:
         value = settings_file_values(env).get("backend")
         origin = f"backend in {config_dir(env) / 'config'}"
     value = (value or DEFAULT_BACKEND).strip().lower()
-    if value in _KEYRING_ALIASES:
-        value = "keyring"
-    if value not in BACKENDS:
+    backend = find_backend(value)  # also aws-vault's names for the OS keyring
+    if backend is None:
         raise UsageError(f"unknown backend {value!r} (from {origin})",
                          hint=f"choose one of: {', '.join(BACKENDS)}")
-    return value
+    return backend.name

@@ -35,6 +35,7 @@ from typing import Any
 from awsv.agent import protocol
 from awsv.agent.protocol import AgentError
 from awsv.errors import UsageError
+from awsv.secret_env import AWS_CREDENTIAL_VARS, SECRET_ENV_VARS
 from awsv.vault.base import Item, Vault
 
 #: Seconds to wait for a new agent to open the vault and listen.
@@ -42,9 +43,7 @@ START_TIMEOUT = 30.0
 _LEN = struct.Struct(">I")
 
 #: Never passed to the agent: what unlocks the vault, and AWS credentials it has no use for.
-_WITHHELD = ("AWSV_FILE_PASSPHRASE", "AWS_VAULT_FILE_PASSPHRASE", "AWSV_PASSPHRASE_COMMAND",
-             "AWS_VAULT_PASSPHRASE_COMMAND", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-             "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+_WITHHELD = (*SECRET_ENV_VARS, *AWS_CREDENTIAL_VARS)
 
 Warn = Callable[[str], None]
 
@@ -107,11 +106,9 @@ def parse_handover(data: bytes) -> tuple[dict[str, Any], bytes | None]:
 
 def describe_vault(backend: str, env: Mapping[str, str]) -> str:
     """How status messages name the vault."""
-    if backend == "file":
-        from awsv.vault.file import FileVault
+    from awsv.vault import backend_module
 
-        return str(FileVault.at_default_location(env=env).path)
-    return f"keyring service {env.get('AWSV_KEYRING_SERVICE') or 'awsv'!r}"
+    return backend_module(backend).describe(env)
 
 
 def start_agent(env: Mapping[str, str], *, backend: str, key: bytes | None,
@@ -133,10 +130,9 @@ def start_agent(env: Mapping[str, str], *, backend: str, key: bytes | None,
         "display": describe_vault(backend, env), "idle": settings.idle,
         "max_life": settings.max_life, "socket": os.path.join(directory, protocol.SOCKET_NAME),
     }
-    if backend == "file":
-        from awsv.vault.file import FileVault
+    from awsv.vault import backend_module
 
-        setup["vault_path"] = str(FileVault.at_default_location(env=env).path)
+    setup.update(backend_module(backend).agent_setup(env))
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", "awsv.agent"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -173,12 +169,14 @@ def passphrase_source(env: Mapping[str, str]) -> str:
     return "prompt"
 
 
-class _StartsAgent:
-    """A FileVault that hands its key to a new agent after the first op that asked for it."""
+class _KeyHandoffVault:
+    """A vault of a holds_key backend (the file) that hands its key to a new agent after
+    the first operation that asked for the passphrase."""
 
-    def __init__(self, inner: Any, env: Mapping[str, str], warn: Warn,
+    def __init__(self, inner: Any, backend: str, env: Mapping[str, str], warn: Warn,
                  settings: AgentSettings, asked: list[str]) -> None:
         self._inner = inner
+        self._backend = backend
         self._env = env
         self._warn = warn
         self._settings = settings
@@ -200,7 +198,7 @@ class _StartsAgent:
             return
         try:
             key = self._inner.unlock()
-            start_agent(self._env, backend="file", key=key.to_bytes(), settings=self._settings)
+            start_agent(self._env, backend=self._backend, key=key.to_bytes(), settings=self._settings)
         except AgentError as exc:
             self._warn(f"{exc.message}; the passphrase will be asked again next time")
 
@@ -229,10 +227,10 @@ class _StartsAgent:
 def open_vault_directly(backend: str, env: Mapping[str, str], *, warn: Warn) -> Vault:
     """The backend opened in this process, starting an agent as AWSV_AGENT says (module docstring)."""
     from awsv.passphrase import make_provider
-    from awsv.vault import open_vault
+    from awsv.vault import get_backend, open_vault
 
     settings = AgentSettings.from_env(env) if protocol.agent_mode(env) != "off" else None
-    if backend != "file":
+    if not get_backend(backend).holds_key:
         vault = open_vault(backend, env=env)
         if settings is not None and settings.mode == "on":
             try:
@@ -242,7 +240,7 @@ def open_vault_directly(backend: str, env: Mapping[str, str], *, warn: Warn) -> 
         return vault
     base = make_provider(env)
     if settings is None:
-        return open_vault("file", env=env, passphrase_provider=base)
+        return open_vault(backend, env=env, passphrase_provider=base)
     asked: list[str] = []
 
     def provider(creating: bool) -> str:
@@ -250,5 +248,5 @@ def open_vault_directly(backend: str, env: Mapping[str, str], *, warn: Warn) -> 
         asked.append(passphrase_source(env))
         return passphrase
 
-    inner = open_vault("file", env=env, passphrase_provider=provider)
-    return _StartsAgent(inner, env, warn, settings, asked)
+    inner = open_vault(backend, env=env, passphrase_provider=provider)
+    return _KeyHandoffVault(inner, backend, env, warn, settings, asked)

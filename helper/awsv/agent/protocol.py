@@ -27,7 +27,7 @@ import stat
 import struct
 
 from awsv.errors import UsageError, VaultError
-from awsv.secret_env import SECRET_ENV_VARS
+from awsv.secret_env import AWS_SECRET_VARS, SECRET_ENV_VARS
 
 TYPE_CHECKING = False  # typing costs milliseconds on the hot path; annotations are strings anyway
 if TYPE_CHECKING:
@@ -106,19 +106,18 @@ def check_private_dir(path: str) -> None:
     In a shared temp dir someone else could have created it first, to listen
     in our place; we refuse rather than trust it.
     """
+    from awsv.private import KIND, OWNER, not_private
+
     try:
         st = os.lstat(path)
     except OSError as exc:
         raise AgentError(f"cannot use the agent directory {path}: {exc.strerror}") from None
-    if not stat.S_ISDIR(st.st_mode):
-        raise AgentError(f"the agent directory {path} is not a directory",
-                         hint=f"remove {path}; awsv recreates it")
-    if st.st_uid != os.geteuid():
-        raise AgentError(f"the agent directory {path} belongs to uid {st.st_uid}, not to you",
-                         hint=f"remove {path} (as its owner or root); awsv recreates it")
-    if st.st_mode & 0o077:
-        raise AgentError(f"the agent directory {path} is accessible by other users "
-                         f"(mode {stat.S_IMODE(st.st_mode):04o})", hint=f"chmod 700 {path}")
+    problem = not_private(st, is_dir=True)
+    if problem is not None:
+        kind, what = problem
+        hint = {KIND: f"remove {path}; awsv recreates it",
+                OWNER: f"remove {path} (as its owner or root); awsv recreates it"}.get(kind, f"chmod 700 {path}")
+        raise AgentError(f"the agent directory {path} {what}", hint=hint)
 
 
 def ensure_socket_dir(env: Mapping[str, str]) -> str:
@@ -137,17 +136,19 @@ def ensure_socket_dir(env: Mapping[str, str]) -> str:
 def vault_identity(backend: str, env: Mapping[str, str]) -> str:
     """A string naming the vault a command means, compared with the agent's own.
 
-    File: the vault's directory. Keyring: the service, the keyring backend
-    and D-Bus session asked for, and the data directory holding the index lock.
+    The backend's name, the values of its `identity_env` variables (keyring: the
+    service, the keyring backend and D-Bus session asked for) and the data
+    directory (the file vault's home; the keyring's index lock).
     """
     from awsv.paths import data_dir
+    from awsv.vault import get_backend
 
+    spec = get_backend(backend)
     directory = os.path.abspath(data_dir(env))
-    if backend == "file":
-        return f"file:{directory}"
-    service = env.get("AWSV_KEYRING_SERVICE") or "awsv"
-    return "keyring:" + "|".join((service, env.get("PYTHON_KEYRING_BACKEND", ""),
-                                  env.get("DBUS_SESSION_BUS_ADDRESS", ""), directory))
+    if not spec.identity_env:
+        return f"{spec.name}:{directory}"
+    values = [env.get(var) or default for var, default in spec.identity_env]
+    return f"{spec.name}:" + "|".join((*values, directory))
 
 
 # -- framing -----------------------------------------------------------------
@@ -206,11 +207,11 @@ def error_reply(exc_type: str, message: str, hint: str | None = None) -> dict[st
 #: the vault and the settings, never a secret.
 _SENT_PREFIXES = ("AWS", "XDG_")
 _SENT_NAMES = ("HOME",)
-_NEVER_SENT = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+_NEVER_SENT = (*AWS_SECRET_VARS, *SECRET_ENV_VARS)
 
 
 def request_env(env: Mapping[str, str]) -> dict[str, str]:
     """The part of the client's environment sent with a deliver request."""
     return {k: v for k, v in env.items()
             if (k.startswith(_SENT_PREFIXES) or k in _SENT_NAMES)
-            and k not in _NEVER_SENT and k not in SECRET_ENV_VARS}
+            and k not in _NEVER_SENT}

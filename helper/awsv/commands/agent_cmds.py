@@ -95,17 +95,11 @@ def unlock(ctx: Context, args: argparse.Namespace) -> int:
     backend = ctx.backend
     running = client.connect(ctx.env, backend, warn=ctx.warn)
     if running is None:
-        key = None
-        if backend == "file":
-            from awsv.passphrase import make_provider
-            from awsv.vault.file import FileVault
+        from awsv.passphrase import make_provider
+        from awsv.vault import backend_module
 
-            vault = FileVault.at_default_location(env=ctx.env, passphrase_provider=make_provider(ctx.env))
-            key = vault.unlock().to_bytes()
-        else:
-            from awsv.vault import open_vault
-
-            open_vault(backend, env=ctx.env).list()  # the backend's own error if it cannot work
+        # The derived key for a passphrase backend; others are checked to work here.
+        key = backend_module(backend).agent_key(ctx.env, make_provider(ctx.env))
         launch.start_agent(ctx.env, backend=backend, key=key, settings=settings)
         verb = "unlocked"
     else:

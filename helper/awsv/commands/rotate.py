@@ -110,12 +110,12 @@ def rotate_key(ctx: Context, profile: str, *, mfa_token: str | None = None, no_s
     wait = verify_timeout(ctx.env) if timeout is None else timeout
     factory = sts_factory or sts.make_factory(sts.ClientSettings.from_env(ctx.env, chain.target))
     with _rotation_lock(ctx.env, source):
-        run = _Run(ctx, chain, old, factory, sleep, monotonic)
+        run = _Rotation(ctx, chain, old, factory, sleep, monotonic)
         return run.rotate(serial, mfa_token, wait)
 
 
 @dataclass
-class _Run:
+class _Rotation:
     ctx: Context
     chain: Chain
     old: LongTermKey

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from awsv import paths
 from awsv.errors import AwsvError, BackendUnavailable, VaultCorrupted, VaultError
-from awsv.locking import wait_for_flock
+from awsv.locking import exclusive_lock
 from awsv.vault.base import Item
 
 if TYPE_CHECKING:
@@ -382,32 +382,53 @@ class KeyringVault:
 
     @contextmanager
     def _index_lock(self) -> Iterator[None]:
-        """Hold an exclusive flock on the lock file; closing the descriptor releases it."""
-        fd = self._open_lock_file()
-        try:
-            try:
-                wait_for_flock(fd, self.lock_timeout, lambda: VaultError(
-                    "timed out waiting for another awsv process to update the keyring",
-                    hint=f"retry; if no awsv is running, check what holds {self.lock_path}",
-                ))
-            except OSError as exc:
-                raise VaultError(f"cannot lock {self.lock_path}: {exc.strerror}") from exc
-            yield
-        finally:
-            os.close(fd)
-
-    def _open_lock_file(self) -> int:
+        """Hold an exclusive flock on the index's lock file (directory made 0700 if missing)."""
         directory = self.lock_path.parent
         try:
             if not directory.is_dir():
                 directory.mkdir(mode=0o700, parents=True, exist_ok=True)
                 os.chmod(directory, 0o700)
-            return os.open(
-                self.lock_path,
-                os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW,
-                0o600,
-            )
         except OSError as exc:
-            raise VaultError(
-                f"cannot open the keyring lock file {self.lock_path}: {exc.strerror or exc}"
-            ) from exc
+            raise VaultError(f"cannot open the keyring lock file {self.lock_path}: {exc.strerror or exc}") from exc
+        with exclusive_lock(self.lock_path, self.lock_timeout, timed_out=lambda: VaultError(
+            "timed out waiting for another awsv process to update the keyring",
+            hint=f"retry; if no awsv is running, check what holds {self.lock_path}",
+        ), cannot_lock=lambda exc: VaultError(f"cannot lock {self.lock_path}: {exc.strerror or exc}")):
+            yield
+
+
+# -- the backend registry's functions (awsv.vault.BackendModule) ---------------
+
+
+def open_backend(env: Mapping[str, str], passphrase_provider: Callable[[bool], str] | None) -> KeyringVault:
+    return KeyringVault.open(env=env)
+
+
+def describe(env: Mapping[str, str]) -> str:
+    return f"keyring service {service_name(env)!r}"
+
+
+def doctor_checks(env: Mapping[str, str]) -> Iterator[tuple[str, str, str | None]]:
+    try:
+        found = detect_backend()
+        check_backend(found)
+    except AwsvError as exc:
+        yield "fail", exc.message, exc.hint
+        return
+    yield "pass", f"keyring backend {backend_label(found)} is usable", None
+
+
+def agent_setup(env: Mapping[str, str]) -> dict[str, Any]:
+    return {}
+
+
+def open_in_agent(setup: Mapping[str, Any], key: bytes | None) -> KeyringVault:
+    """The keyring as the agent sees it; reached once, so it fails now rather than on first use."""
+    vault = KeyringVault.open(env=os.environ)
+    vault.list()
+    return vault
+
+
+def agent_key(env: Mapping[str, str], passphrase_provider: Callable[[bool], str]) -> bytes | None:
+    open_backend(env, None).list()  # the backend's own error if it cannot work here
+    return None
