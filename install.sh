@@ -29,7 +29,8 @@ Running it again upgrades in place. Everything it creates is listed in
 $AWSV_HOME/manifest.
 
 Options:
-  --uninstall   remove exactly what the manifest lists (never the vault in
+  --uninstall   lock the vault (stop a running awsv agent, which holds its key),
+                then remove exactly what the manifest lists (never the vault in
                 ~/.local/share/awsv, ~/.config/awsv or ~/.aws)
   -h, --help    show this help
 
@@ -381,12 +382,45 @@ remove_entry() {
     esac
 }
 
+# PIDs of this user's awsv agents started from our venv (`<venv python> -m awsv.agent`).
+agent_pids() {
+    ps -o pid= -o args= -U "$(id -u)" 2>/dev/null | while read -r pid args; do
+        case "$args" in
+            "$VENV"/bin/python*" -m awsv.agent"*) printf '%s\n' "$pid" ;;
+        esac
+    done
+}
+
+# An unlocked agent holds the vault key in memory; once the venv is gone nothing
+# can tell it to forget. So lock it first with the installed awsv (`awsv lock`),
+# and if that fails, end our venv's agents by their command line.
+stop_agent() {
+    local out pid pids left
+    if [ -x "$VENV/bin/awsv" ] && out="$(env -u AWSV_AGENT "$VENV/bin/awsv" lock 2>&1)"; then
+        case "$out" in
+            *"nothing to lock"*) ;;
+            *) say "locked the vault: the awsv agent forgot the key and stopped" ;;
+        esac
+    fi
+    pids="$(agent_pids)"
+    [ -n "$pids" ] || return 0
+    for pid in $pids; do kill -TERM "$pid" 2>/dev/null || true; done
+    for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+        left="$(agent_pids)"
+        [ -n "$left" ] || break
+        sleep 0.1
+    done
+    for pid in $left; do kill -KILL "$pid" 2>/dev/null || true; done
+    say "stopped the awsv agent (pid $(printf '%s' "$pids" | tr '\n' ' ' | sed 's/ *$//')): it no longer holds the vault key"
+}
+
 do_uninstall() {
     local kind path dirs="" line entries
     if [ ! -f "$MANIFEST" ]; then
         say "awsv: nothing to uninstall (no manifest at $(tilde "$MANIFEST"))"
         return 0
     fi
+    stop_agent
     # Newest entries first, so files go before the directories holding them.
     entries="$(sed -n '1!G;h;$p' "$MANIFEST")"
     while IFS="$TAB" read -r kind path; do

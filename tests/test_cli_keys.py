@@ -41,7 +41,7 @@ def test_add_then_list(awsv: AwsvRunner, home: Path) -> None:
     assert rows["other"]["key_stored"] is False
     table = awsv("list", check=True).stdout
     assert "prod" in table and "vault key" in table and "eu-west-1" in table
-    assert awsv("list", "--names", check=True).stdout.split() == ["prod", "other"]
+    assert awsv("list", "--names", check=True).stdout.split() == ["other", "prod"]  # alphabetical
 
 
 def test_secret_never_written_in_plaintext(awsv: AwsvRunner, home: Path) -> None:

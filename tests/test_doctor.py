@@ -160,3 +160,32 @@ def test_agent_state(awsv: AwsvRunner, date_server: _DateServer) -> None:
         assert found["agent"][0]["status"] == "pass" and "holds the file vault" in found["agent"][0]["message"]
     finally:
         assert awsv("lock", env=on).returncode == 0
+
+
+def test_missing_config_is_a_warning_that_says_so(awsv: AwsvRunner, home: Path,
+                                                  date_server: _DateServer) -> None:
+    """No ~/.aws/config: a vault-only setup is valid, but the file's absence is named."""
+    assert not (home / ".aws" / "config").exists()
+    assert add(awsv, "prod").returncode == 0
+    rc, found = run_doctor(awsv, date_server)
+    assert rc == 0, found
+    (finding,) = found["config"]
+    assert finding["status"] == "warn"
+    assert finding["message"] == f"the AWS config file {home / '.aws' / 'config'} does not exist"
+    assert "awsv add" in finding["fix"]
+    url = f"http://127.0.0.1:{date_server.server_address[1]}/"
+    text = awsv("doctor", env={"AWS_ENDPOINT_URL_STS": url}).stdout
+    assert "resolve cleanly" not in text
+    summary = text.strip().splitlines()[-1]
+    warnings = sum(line.startswith("WARN") for line in text.splitlines())
+    assert warnings >= 1
+    assert f", {warnings} warning{'' if warnings == 1 else 's'}, 0 failed" in summary, summary
+
+
+def test_counts_are_singular_and_plural(awsv: AwsvRunner, home: Path, date_server: _DateServer) -> None:
+    (home / ".aws" / "config").write_text("[profile prod]\nregion = eu-west-1\n")
+    assert add(awsv, "prod").returncode == 0
+    url = f"http://127.0.0.1:{date_server.server_address[1]}/"
+    text = awsv("doctor", env={"AWS_ENDPOINT_URL_STS": url}).stdout
+    assert f"1 profile in {home / '.aws' / 'config'} resolves cleanly" in text
+    assert "profile(s)" not in text

@@ -83,15 +83,45 @@ def test_exec_without_a_command_starts_shell(world: World) -> None:
     assert r.stdout == "fallback=admin\n"
 
 
+#: What `awsv use dev` left in a shell: the command under `exec admin` must see none of it.
+DEV_SESSION = {"AWSV_PROFILE": "dev", "AWS_VAULT": "dev", "AWS_ACCESS_KEY_ID": "ASIADEVSTALE",
+               "AWS_SECRET_ACCESS_KEY": "dev-secret", "AWS_SESSION_TOKEN": "dev-token",
+               "AWSV_ACCOUNT": "111111111111", "AWSV_EXPIRES": "1", "AWSV_COLOR": "green",
+               "AWSV_ALIAS": "DEV", "AWS_PROFILE": "dev"}
+
+
 @pytest.mark.parametrize("marker", ["AWSV_PROFILE", "AWS_VAULT"])
-def test_exec_refuses_to_nest_without_force(world: World, marker: str) -> None:
-    r = world.awsv("exec", "admin", "--", *PRINT_ENV, env={marker: "outer"})
-    assert r.returncode == 1 and r.stdout == ""
-    assert "refusing to nest" in r.stderr and "'outer'" in r.stderr and "--force" in r.stderr
-    r = world.awsv("exec", "admin", "--force", "--", *PRINT_ENV, env={marker: "outer"})
+def test_exec_runs_a_one_off_command_inside_another_session(world: World, marker: str) -> None:
+    session = {k: v for k, v in DEV_SESSION.items() if k != ("AWS_VAULT" if marker == "AWSV_PROFILE"
+                                                             else "AWSV_PROFILE")}
+    r = world.awsv("exec", "admin", "--", *PRINT_ENV, env=session)
     assert r.returncode == 0, r.stderr
     child = json.loads(r.stdout)
     assert child["AWSV_PROFILE"] == child["AWS_VAULT"] == "admin"
+    assert_session_contract(child, "admin", "us-east-2")
+    stale = {k for k, v in DEV_SESSION.items() if child.get(k) == v}
+    assert stale == set(), f"dev's variables reached the command: {stale}"
+    assert "nest" not in r.stderr
+
+
+@pytest.mark.parametrize("marker", ["AWSV_PROFILE", "AWS_VAULT"])
+def test_exec_refuses_an_interactive_shell_inside_a_session_without_force(world: World, marker: str) -> None:
+    r = world.awsv("exec", "admin", input='echo "in=$AWSV_PROFILE"\n', env={marker: "outer", "SHELL": "/bin/sh"})
+    assert r.returncode == 1 and r.stdout == ""
+    assert "'outer'" in r.stderr and "--force" in r.stderr and "awsv exec admin -- CMD" in r.stderr
+    r = world.awsv("exec", "admin", "--force", input='echo "in=$AWSV_PROFILE"\n',
+                   env={marker: "outer", "SHELL": "/bin/sh"})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "in=admin\n"
+
+
+def test_exec_inside_a_session_checks_the_profile_name_first(world: World) -> None:
+    """A typo gets "did you mean", never a nesting message, for a command or a shell."""
+    for args in (("exec", "admn", "--", "true"), ("exec", "admn")):
+        r = world.awsv(*args, env={"AWSV_PROFILE": "outer", "SHELL": "/bin/sh"})
+        assert r.returncode == 1 and r.stdout == ""
+        assert "did you mean admin?" in r.stderr, r.stderr
+        assert "outer" not in r.stderr and "nest" not in r.stderr
 
 
 def test_exec_json_spellings(world: World) -> None:

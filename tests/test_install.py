@@ -10,10 +10,13 @@ as present, which is all the installer looks at.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -327,6 +330,66 @@ def test_uninstall_removes_exactly_what_was_installed(
 
     again = ok(run_install(plain_env, "--uninstall"))
     assert "nothing to uninstall" in again.stdout
+
+
+def _installed_agent(home: Path, env: dict[str, str]) -> int:
+    """Store a key with the installed awsv and unlock: returns the agent's pid."""
+    awsv = str(home / ".local/bin/awsv")
+    agent_env = dict(env, AWSV_AGENT="auto", AWSV_FILE_PASSPHRASE="correct horse battery staple")
+    ok(subprocess.run([awsv, "add", "prod", "--force"], env=agent_env, cwd=home, capture_output=True,
+                      text=True, timeout=120, input="AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"))
+    ok(subprocess.run([awsv, "unlock"], env=agent_env, cwd=home, capture_output=True, text=True,
+                      timeout=120))
+    status = ok(subprocess.run([awsv, "unlock", "--status", "--json"], env=agent_env, cwd=home,
+                               capture_output=True, text=True, timeout=120))
+    pid = int(json.loads(status.stdout)["pid"])
+    assert _alive(pid)
+    return pid
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is gone for our purpose (it holds no memory); it only waits for its parent.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _gone_within(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.parametrize("awsv_broken", [False, True], ids=["awsv-lock", "by-command-line"])
+def test_uninstall_locks_and_stops_the_agent_first(
+    tmp_path: Path, pip_cache: Path, awsv_broken: bool
+) -> None:
+    """An unlocked agent running from the venv would outlive it, holding the vault key."""
+    home = tmp_path / "home"
+    (home / "run").mkdir(parents=True, mode=0o700)
+    env = installer_env(home, pip_cache)
+    ok(run_install(env))
+    pid = _installed_agent(home, env)
+    try:
+        if awsv_broken:  # the installed command cannot run: uninstall finds the agent itself
+            (awsv_home(home) / "venv/bin/awsv").write_text("#!/bin/sh\nexit 1\n")
+        proc = ok(run_install(env, "--uninstall"))
+        assert _gone_within(pid, 10), "the agent survived the uninstall"
+        assert "uninstalled" in proc.stdout
+        said = "stopped the awsv agent (pid" if awsv_broken else "locked the vault"
+        assert said in proc.stdout, proc.stdout
+        assert not awsv_home(home).exists()
+    finally:
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
 
 
 # --- (e) and other paths that need no install ------------------------------------

@@ -32,12 +32,14 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("platform", (
         "awsv", "awsv.errors", "awsv.paths", "awsv.atomic", "awsv.locking",
         "awsv.tty", "awsv.prompt_driver", "awsv.durations", "awsv.names", "awsv.credentials",
-        "awsv.session_tags", "awsv.shells", "awsv.private", "awsv.clock",
+        "awsv.session_tags", "awsv.shells", "awsv.private", "awsv.clock", "awsv.safe_read",
+        "awsv.supervise", "awsv.usage",
     )),
     # ~/.aws/config and chain resolution; the recursion mark and the child
     # environment read the config to know which profiles start awsv again.
     ("config", (
         "awsv.config", "awsv.chain", "awsv.recursion", "awsv.secret_env", "awsv.user_command",
+        "awsv.dialogs", "awsv.picker",
     )),
     # Backends, passphrase sources, and the agent as a vault (its client and
     # launcher); Context is the world a command runs in: config + vault.
@@ -47,10 +49,10 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     )),
     ("sessions", (
         "awsv.aws", "awsv.sessions", "awsv.sts", "awsv.iam", "awsv.federation", "awsv.mfa",
-        "awsv.credential_process", "awsv.browser",
+        "awsv.credential_process", "awsv.browser", "awsv.isolate", "awsv.sso", "awsv.other_sources",
     )),
     ("delivery", (
-        "awsv.environment",
+        "awsv.environment", "awsv.delivery",
     )),
     # The agent process answers through delivery, never through a command.
     ("agent", (
@@ -58,6 +60,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     )),
     ("commands", (
         "awsv.commands", "awsv.cli", "awsv.entry", "awsv.__main__", "awsv.fastpath", "awsv.doctor",
+        # Writes profiles into ~/.aws/config with their display settings: a command's work.
+        "awsv.sso.sync",
     )),
 ]
 

@@ -428,8 +428,66 @@ def test_another_user_cannot_take_the_redirect(lw: AwsvWorld, awsv: AwsvRunner) 
 
 def test_browser_command_parsing() -> None:
     assert browser_commands({}) is None
+    assert browser_commands({"BROWSER": "lynx:/usr/bin/w3m %s:www-browser"}) == []
+    assert browser_commands({"BROWSER": "w3m:firefox"}) == [["firefox"]]
     assert browser_commands({"BROWSER": "firefox --new-tab:'/opt/my browser' %s"}) == [
         ["firefox", "--new-tab"], ["/opt/my browser", "%s"]]
     assert _argv(["firefox", "--new-tab"], "http://x") == ["firefox", "--new-tab", "http://x"]
     assert _argv(["open", "-a", "X", "--args", "%s"], "http://x") == \
         ["open", "-a", "X", "--args", "http://x"]
+
+
+#: Terminal browsers as Debian installs them; Python's webbrowser falls back to these.
+TEXT_BROWSER_STUBS = ("www-browser", "lynx", "links", "elinks", "w3m")
+
+
+def _stub_path(world: AwsvWorld, names: tuple[str, ...]) -> tuple[str, Path]:
+    """A PATH of recording stubs named `names` and curl only; returns (PATH, log).
+
+    Nothing else is on it, so no graphical opener this machine happens to have
+    (gio, xdg-open, firefox) is found by webbrowser: the stubs are the choice.
+    """
+    curl = shutil.which("curl")
+    assert curl, "curl is needed to play the browser"
+    stubs, tools = world.home / "stub-bin", world.home / "stub-tools"
+    stubs.mkdir(exist_ok=True)
+    tools.mkdir(exist_ok=True)
+    if not (tools / "curl").exists():
+        (tools / "curl").symlink_to(curl)
+    log = world.home / "stub-browsers.log"
+    for name in names:
+        stub = stubs / name
+        stub.write_text(f"#!/bin/sh\nprintf '%s %s\\n' '{name}' \"$*\" >> '{log}'\n"
+                        "curl -s -o /dev/null \"$1\"\n")
+        stub.chmod(0o755)
+    return f"{stubs}:{tools}", log
+
+
+@pytest.mark.parametrize("browser_var", [None, "www-browser:lynx %s:/usr/bin/w3m"],
+                         ids=["webbrowser-fallback", "BROWSER-names-text-browsers"])
+def test_login_never_starts_a_text_mode_browser(lw: AwsvWorld, awsv: AwsvRunner,
+                                                federation: FederationServer,
+                                                browser_var: str | None) -> None:
+    """No graphical session: say what to do (--stdout) instead of taking over the terminal."""
+    path, log = _stub_path(lw, TEXT_BROWSER_STUBS)
+    for display in (None, ":0"):  # even with a display, a console browser is never the choice
+        env = {"PATH": path, "TERM": "xterm-256color", "DISPLAY": display, "WAYLAND_DISPLAY": None,
+               "BROWSER": browser_var}
+        proc = awsv("login", "admin", env=env)  # type: ignore[arg-type]
+        assert proc.returncode == 1 and proc.stdout == ""
+        assert not log.exists(), f"a text browser was started: {log.read_text()}"
+        assert "awsv: error: no graphical browser" in proc.stderr
+        assert "never starts a text-mode browser" in proc.stderr
+        assert "awsv login --stdout" in proc.stderr
+        _no_secrets(proc.stderr, federation)
+
+
+def test_login_with_a_display_uses_the_graphical_opener(lw: AwsvWorld, awsv: AwsvRunner) -> None:
+    """The control: with a display, webbrowser's graphical opener (xdg-open) gets the address."""
+    assert shutil.which("curl"), "curl is needed to play the browser"
+    path, log = _stub_path(lw, (*TEXT_BROWSER_STUBS, "xdg-open"))
+    proc = awsv("login", "admin", env={"PATH": path, "TERM": "xterm-256color", "DISPLAY": ":0",
+                                       "BROWSER": None})  # type: ignore[dict-item]
+    assert proc.returncode == 0, proc.stderr
+    (line,) = log.read_text().splitlines()
+    assert line.startswith("xdg-open http://127.0.0.1:")

@@ -31,6 +31,8 @@ from tests.test_shell_zsh import (
     ShellWorld,
     Term,
     badge,
+    check_ctrl_c_at_prompts,
+    check_eval_forms,
     doctor_shell_checks,
     forks_of_a_command_and_of_prompts,
     make_shell_world,
@@ -47,10 +49,10 @@ def sw(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> Iterator[Shel
 
 
 def bashrc(sw: ShellWorld, how: str, extra: str = "") -> Path:
-    """An rc file loading the integration `how` (source, twice; or shell-init) after the
-    user's own PROMPT_COMMAND."""
-    load = (f"source {BASH_FILE}\nsource {BASH_FILE}\n" if how == "source"
-            else 'eval "$(awsv shell-init bash)"\n')
+    """An rc file loading the integration `how` (source, twice; shell-init; or none)
+    after the user's own PROMPT_COMMAND."""
+    load = {"source": f"source {BASH_FILE}\nsource {BASH_FILE}\n",
+            "shell-init": 'eval "$(awsv shell-init bash)"\n', "none": ""}[how]
     rc = sw.home / ".bashrc"
     rc.write_text("PS1='BP> '\nPROMPT_COMMAND='PC_RUNS=$((PC_RUNS+1))'\nAWSV_PROMPT_AUTO=1\n"
                   "AWSV_PROMPT_COLORS=('*sandbox*=magenta')\nAWSV_REFRESH_INTERVAL=0\n"
@@ -242,7 +244,7 @@ def test_no_prompt_exits_3_instead_of_asking_on_a_terminal(sw: ShellWorld, tmp_p
                                     drop=("AWSV_FILE_PASSPHRASE",)))
     assert status == 3, out
     assert out.strip() == "awsv: error: the vault passphrase is needed; not asking (no-prompt mode)"
-    assert (tmp_path / "stdout").read_text() == ""
+    assert (tmp_path / "stdout").read_text() == "(builtin exit 3)\n"  # code that only fails
 
     (sw.home / "mfa_process_ran").unlink(missing_ok=True)
     sw.world.awsv("clear", "mfa", check=True)
@@ -250,7 +252,7 @@ def test_no_prompt_exits_3_instead_of_asking_on_a_terminal(sw: ShellWorld, tmp_p
     assert status == 3, out
     assert "needs a code from MFA device arn:aws:iam::123456789012:mfa/alice" in out
     assert len(out.strip().splitlines()) == 1
-    assert (tmp_path / "stdout").read_text() == ""
+    assert (tmp_path / "stdout").read_text() == "(builtin exit 3)\n"  # code that only fails
     assert not (sw.home / "mfa_process_ran").exists()
 
     # A code given on the command line is not a question: no-prompt mode uses it.
@@ -266,7 +268,7 @@ def test_use_exports_the_profile_colour_and_alias_and_off_unsets_them(sw: ShellW
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines() == ["red|PRODUCTION", "unset|unset"]
     bad = sw.world.awsv("use", "--shell", "bash", "badcolor")
-    assert bad.returncode == 1 and bad.stdout == ""
+    assert bad.returncode == 1 and bad.stdout == "(builtin exit 1)\n"
     assert "awsv_color = 'chartreuse' is not a colour" in bad.stderr
 
 
@@ -316,3 +318,87 @@ def test_doctor_sees_the_integration_only_through_the_wrapper(sw: ShellWorld, te
     through, bare = doctor_shell_checks(open_bash(sw, terms, tmp_path), tmp_path)
     assert through["status"] == "pass" and "bash" in through["message"]
     assert bare["status"] == "warn" and "shell-init" in bare["fix"]
+
+
+# -- eval "$(awsv use P)" with and without the integration, strict modes, prompts ---
+
+
+@pytest.mark.parametrize("how", ["source", "none"])
+def test_eval_form_works_with_and_without_the_integration(sw: ShellWorld, terms: list[Term],  # noqa: F811
+                                                          tmp_path: Path, how: str) -> None:
+    term = open_bash(sw, terms, tmp_path, how)
+    check_eval_forms(term, wrapper=how != "none")
+    if how != "none":
+        term.enter('eval "$(awsv use base)"')
+        any_time = r"(\d+m|1h00m)"
+        term.wait(rf"^{badge('base', any_time)} {PROMPT_MARK}")  # the hook sees a session set by eval too
+
+
+def test_ctrl_c_at_a_prompt_through_the_integration(sw: ShellWorld, terms: list[Term],  # noqa: F811
+                                                    tmp_path: Path) -> None:
+    from tests.conftest import TEST_PASSPHRASE
+
+    term = open_bash(sw, terms, tmp_path, AWSV_FILE_PASSPHRASE="", AWSV_TEST_PASSPHRASE=TEST_PASSPHRASE)
+    check_ctrl_c_at_prompts(term)
+
+
+#: PROMPT_COMMAND as the user left it before loading, and how a part after ours is added.
+#: The user's own part keeps $? (as ours does), so the part after ours can see it.
+PROMPT_COMMAND_FORMS = {
+    "unset": ("unset PROMPT_COMMAND", "PROMPT_COMMAND+=$'\\nPC_SEEN=$?'"),
+    "string": ("PROMPT_COMMAND='pc_count && :'", "PROMPT_COMMAND+=$'\\nPC_SEEN=$?'"),
+    "array": ("PROMPT_COMMAND=('pc_count && :')", "PROMPT_COMMAND+=('PC_SEEN=$?')"),
+}
+PC_COUNT = 'pc_count() { local s=$?; PC_RUNS=$((${PC_RUNS:-0} + 1)); return "$s"; }\n'
+
+
+@pytest.mark.parametrize("form", list(PROMPT_COMMAND_FORMS))
+def test_integration_under_set_euo_pipefail(sw: ShellWorld, terms: list[Term], tmp_path: Path,  # noqa: F811
+                                            form: str) -> None:
+    """bash 5.1+ (PROMPT_COMMAND may be an array) under `set -euo pipefail`: the hook is
+    installed, keeps $? for what runs after it, survives a refresh that needs input
+    (status 3) and a setting unset; completion and both eval forms work."""
+    major, minor = term_bash_version()
+    assert (int(major), int(minor)) >= (5, 1), "the array form of PROMPT_COMMAND needs bash 5.1"
+    before, after = PROMPT_COMMAND_FORMS[form]
+    rc = sw.home / ".bashrc"
+    rc.write_text(f"set -euo pipefail\nPS1='BP> '\n{PC_COUNT}{before}\nAWSV_PROMPT_AUTO=1\n"
+                  f"AWSV_REFRESH_INTERVAL=0\nAWSV_REFRESH_WINDOW=1000\nsource {BASH_FILE}\n{after}\n")
+    term = Term(tmp_path / "bash-strict", ["bash", "--noprofile", "--rcfile", str(rc), "-i"], sw.env())
+    terms.append(term)
+    term.wait(rf"{PROMPT_MARK} $")
+    assert term.value("$-").count("e") == 1 and term.value("$-").count("u") == 1
+    term.enter("unset AWSV_PROMPT_PREFIX AWSV_PROMPT_KEY_TEXT")
+    term.enter("awsv use base")
+    term.wait(rf"^base {ACCOUNT_ID} (\d+m|1h00m)\] {PROMPT_MARK}")
+
+    term.enter("(exit 7) && :")  # a failed status that set -e lets through
+    assert term.values("$?", "$PC_SEEN") == ["7", "7"]
+    if form != "unset":
+        assert int(term.value("$PC_RUNS")) >= 3  # the user's own part still runs
+
+    check_eval_forms(term, wrapper=True)
+
+    term.type("awsv us")
+    term.keys("Tab")
+    term.type("Z")
+    term.wait(rf"{PROMPT_MARK} awsv use Z\s*$")
+    term.keys("C-u")
+
+    # A refresh that needs input: marked, one hint, and the shell is still there.
+    term.enter("awsv use mfa --mfa-token 123456 && awsv clear mfa")
+    term.wait(rf"^mfa {ACCOUNT_ID} (\d+m|1h00m)\] {PROMPT_MARK}")
+    term.enter("printf -v now '%(%s)T' -1; AWSV_EXPIRES=$((now + 110))")  # not tied to the cache's age
+    term.wait(rf"^mfa {ACCOUNT_ID} 1m!\] {PROMPT_MARK}")
+    assert term.screen().count(HINT_MFA) == 1
+    assert term.value("$AWSV_PROFILE") == "mfa"
+    term.enter("awsv off")
+    term.sync()
+    assert term.value("${AWSV_PROFILE-unset}") == "unset"
+
+
+def term_bash_version() -> list[str]:
+    """The bash on PATH's version, e.g. ['5', '2']."""
+    out = subprocess.run(["bash", "-c", 'echo "${BASH_VERSINFO[0]} ${BASH_VERSINFO[1]}"'],
+                         capture_output=True, text=True, timeout=10, check=True).stdout
+    return out.split()

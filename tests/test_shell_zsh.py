@@ -39,8 +39,9 @@ ZSH_PLUGIN = REPO / "shell" / "zsh" / "awsv.plugin.zsh"
 BASH_FILE = REPO / "shell" / "bash" / "awsv.bash"
 
 #: Profiles for the badge: a default-coloured one, one with awsv_color and
-#: awsv_alias, one coloured by a user pattern, and one that needs MFA (with an
-#: mfa_process that leaves a file behind, to prove no-prompt mode never runs it).
+#: awsv_alias, one coloured by a user pattern, one that needs MFA (with an
+#: mfa_process that leaves a file behind, to prove no-prompt mode never runs it),
+#: and one whose MFA code is asked for on the terminal.
 SHELL_CONFIG = """\
 [profile base]
 region = eu-west-1
@@ -68,6 +69,11 @@ region = us-west-2
 role_arn = arn:aws:iam::123456789012:role/Admin
 source_profile = base
 awsv_color = chartreuse
+
+[profile mfa-ask]
+role_arn = arn:aws:iam::123456789012:role/Admin
+source_profile = base
+mfa_serial = arn:aws:iam::123456789012:mfa/bob
 """
 
 SGR_RED, SGR_YELLOW, SGR_MAGENTA, SGR_CYAN = "\x1b[31m", "\x1b[33m", "\x1b[35m", "\x1b[36m"
@@ -278,7 +284,7 @@ def forks_of_a_command_and_of_prompts(term: Term, tmp: Path) -> tuple[int, int]:
     return control, count_forks(term, tmp, prompts)
 
 def zshrc(sw: ShellWorld, how: str, extra: str = "") -> None:
-    """Write ~/.zshrc loading the plugin `how`: omz, source or shell-init."""
+    """Write ~/.zshrc loading the plugin `how`: omz, source or shell-init (or none)."""
     home = sw.home
     if how == "omz":
         omz = home / ".oh-my-zsh"
@@ -299,6 +305,8 @@ def zshrc(sw: ShellWorld, how: str, extra: str = "") -> None:
         body = (f"PROMPT='ZP> '\nprecmd() {{ (( USER_PRECMD_RUNS++ )) }}\n{COMMON_RC}{extra}"
                 f"source {ZSH_PLUGIN}\nsource {ZSH_PLUGIN}\n"
                 "autoload -Uz compinit && compinit -u -d $HOME/.zcompdump\n")
+    elif how == "none":
+        body = f"PROMPT='ZP> '\n{COMMON_RC}{extra}"
     else:
         body = (f"PROMPT='ZP> '\nautoload -Uz compinit && compinit -u -d $HOME/.zcompdump\n"
                 f'{COMMON_RC}{extra}eval "$(awsv shell-init zsh)"\n')
@@ -547,3 +555,118 @@ def test_passphrase_typed_once_through_the_plugin_and_credential_process(
     arns = out.read_text().split()
     assert len(arns) == 2 and all(":assumed-role/Sandbox/" in a for a in arns)
     assert counter.read_text().count("asked") == 1
+
+
+# -- eval "$(awsv use P)" with and without the plugin, strict options, prompts ------
+
+
+def check_eval_forms(term: Term, *, wrapper: bool) -> None:
+    """The eval contract on a real terminal: `eval "$(awsv use P)"` works (with the
+    wrapper loaded too), a failed one fails and changes nothing, `off` the same way,
+    and a pipe gets the code. With the wrapper, `awsv use P` typed works as well.
+    Markers are split in the typed line (`"<<o""k>>"`) so only output matches."""
+    term.enter('eval "$(awsv use base)" && echo "<<o""k>>"')
+    term.wait(r"^<<ok>>")
+    key, profile = term.values("$AWS_ACCESS_KEY_ID", "$AWSV_PROFILE")
+    assert profile == "base"
+    term.enter('eval "$(awsv use nope)" && echo "<<B""AD>>"; echo "<<rc=$?>>"')
+    assert term.wait(r"<<rc=(\d+)>>").group(1) == "1"
+    assert "<<BAD>>" not in term.screen()
+    assert term.values("$AWS_ACCESS_KEY_ID", "$AWSV_PROFILE") == [key, "base"]
+    if wrapper:
+        term.enter('awsv use nope || echo "<<rc2=$?>>"')  # `||`: fine under err_exit too
+        assert term.wait(r"<<rc2=(\d+)>>").group(1) == "1"
+        assert term.values("$AWS_ACCESS_KEY_ID", "$AWSV_PROFILE") == [key, "base"]
+        term.enter('awsv use prod; eval "$(awsv off)"')
+    else:
+        term.enter('eval "$(awsv use prod)"; eval "$(awsv off)"')
+    term.sync()
+    assert term.values("${AWSV_PROFILE-unset}", "${AWS_ACCESS_KEY_ID-unset}") == ["unset", "unset"]
+    term.enter('awsv off | grep -c "unset -v AWSV_PROFILE"; echo "<<pipe=$?>>"')
+    assert term.wait(r"<<pipe=(\d+)>>").group(1) == "0"
+
+
+@pytest.mark.parametrize("how", ["omz", "source", "none"])
+def test_eval_form_works_with_and_without_the_plugin(sw: ShellWorld, terms: list[Term],
+                                                     tmp_path: Path, how: str) -> None:
+    term = open_zsh(sw, terms, tmp_path, how)
+    check_eval_forms(term, wrapper=how != "none")
+    if how != "none":
+        term.enter('eval "$(awsv use base)"')
+        term.wait(badge("base", r"(\d+m|1h00m)"))  # the prompt hook sees a session set by eval too
+
+
+@pytest.mark.parametrize("how", ["omz", "source"])
+def test_plugin_under_nounset_and_err_exit(sw: ShellWorld, terms: list[Term], tmp_path: Path,
+                                           how: str) -> None:
+    # The stand-in theme's and user's hooks count with `(( N++ ))`, which fails for 0.
+    term = open_zsh(sw, terms, tmp_path, how, extra="typeset -gi THEME_RUNS=1 USER_PRECMD_RUNS=1\n"
+                    "setopt nounset err_exit\nAWSV_REFRESH_WINDOW=1000\n")
+    term.enter("unset AWSV_PROMPT_PREFIX AWSV_PROMPT_KEY_TEXT")  # a setting unset: no prompt breaks
+    term.enter("awsv use base")
+    term.wait(rf"(?<!\[)base {ACCOUNT_ID} (\d+m|1h00m)\]")
+    term.enter("(exit 7) && :")
+    assert term.value("$?") == "7"  # the hook keeps the last command's status
+    check_eval_forms(term, wrapper=True)
+    # A refresh that needs input: marked, one hint, and the shell is still there.
+    term.enter("awsv use mfa --mfa-token 123456 && awsv clear mfa")
+    term.wait(rf"mfa {ACCOUNT_ID} (\d+m|1h00m)\]")
+    term.enter("AWSV_EXPIRES=$(( EPOCHSECONDS + 110 ))")
+    term.wait(rf"mfa {ACCOUNT_ID} 1m!\]")
+    assert "awsv: renewing 'mfa' needs your passphrase or MFA code" in term.screen()
+    assert term.value("$AWSV_PROFILE") == "mfa"
+
+
+def check_ctrl_c_at_prompts(term: Term) -> None:
+    """Ctrl-C at the passphrase prompt and at the MFA prompt, through the wrapper:
+    status 130, the error on a line of its own, nothing changed."""
+    term.enter("awsv use base")
+    term.wait(r"awsv vault passphrase: ")
+    term.keys("C-c")
+    term.wait(r"^awsv: error: interrupted", timeout=15)
+    term.enter('echo "<<st=$?>>"')
+    assert term.wait(r"<<st=(\d+)>>").group(1) == "130"
+    assert term.value("${AWSV_PROFILE-unset}") == "unset"
+
+    term.enter("AWSV_FILE_PASSPHRASE=$AWSV_TEST_PASSPHRASE awsv use mfa-ask")
+    term.wait(r"MFA code for arn:aws:iam::123456789012:mfa/bob: ")
+    term.keys("C-c")
+    # Not `…mfa/bob: ^Cawsv: error: …` on one line: the prompt's line is ended first.
+    term.wait(r"mfa/bob: \^C\n+awsv: error: interrupted", timeout=15)
+    term.enter('echo "<<st2=$?>>"')
+    assert term.wait(r"<<st2=(\d+)>>").group(1) == "130"
+    assert term.value("${AWSV_PROFILE-unset}") == "unset"
+
+
+def test_ctrl_c_at_a_prompt_through_the_plugin(sw: ShellWorld, terms: list[Term],
+                                               tmp_path: Path) -> None:
+    from tests.conftest import TEST_PASSPHRASE
+
+    term = open_zsh(sw, terms, tmp_path, AWSV_FILE_PASSPHRASE="", AWSV_TEST_PASSPHRASE=TEST_PASSPHRASE)
+    check_ctrl_c_at_prompts(term)
+
+
+@pytest.mark.parametrize(("shell", "argv", "form"), [
+    ("bash", ["bash", "--norc", "-c"], 'eval "$(awsv use base)"'),
+    ("zsh", ["zsh", "-f", "-c"], 'eval "$(awsv use base)"'),
+    ("fish", ["fish", "--no-config", "-c"], "awsv use base | source"),
+])
+def test_refusal_on_a_terminal_names_the_shell_in_use(sw: ShellWorld, shell: str, argv: list[str],
+                                                      form: str) -> None:
+    """`awsv use` typed without the integration: the hint is for the shell awsv runs under
+    (SHELL says /bin/sh here, so only the parent process can tell)."""
+    import pexpect
+
+    child = pexpect.spawn(argv[0], [*argv[1:], f"{sys.executable} -m awsv use base; true"],
+                          env=sw.env(), encoding="utf-8", timeout=30, dimensions=(24, 400))
+    child.expect(pexpect.EOF)
+    child.close()
+    out = child.before
+    assert child.exitstatus == 0  # the `true` after it: the shell ran awsv as a child
+    assert "awsv: hint:" in out and form in out, out
+    assert "AWS_SECRET_ACCESS_KEY" not in out
+    if shell == "fish":
+        assert 'eval "' not in out and "zsh" not in out
+    else:
+        assert f'eval "$(awsv shell-init {shell})"' in out
+        assert ("zsh" in out) == (shell == "zsh")

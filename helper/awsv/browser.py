@@ -7,6 +7,12 @@ fetch by a process of the same user (checked on Linux through /proc/net/tcp)
 is redirected; then the address is dead. The browser is `$BROWSER`
 (colon-separated commands, `%s` marks where the address goes) or Python's
 `webbrowser`, and never receives the vault passphrase variables.
+
+A text-mode browser (lynx, links, elinks, w3m, `www-browser`…) is never
+started, from `$BROWSER` or from `webbrowser`'s console fallbacks: it would
+take over the terminal full screen without a word, and the console sign-in
+page does not work in one anyway. Without a graphical session, awsv says
+what to do instead (`--stdout`, and open the link in a browser elsewhere).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import hmac
 import os
 import secrets
 import shlex
+import signal
 import subprocess
 import threading
 import time
@@ -31,8 +38,35 @@ from awsv.secret_env import SECRET_ENV_VARS, child_env
 TIMEOUT_VAR = "AWSV_LOGIN_TIMEOUT"
 
 
+#: Terminal browsers, by program name: never started (see the module docstring).
+TEXT_BROWSERS = frozenset({"lynx", "links", "links2", "elinks", "w3m", "www-browser", "browsh",
+                           "netrik", "retawq", "edbrowse", "carbonyl"})
+
+#: What to do when no graphical browser can open the link.
+NO_BROWSER_HINT = ("run `awsv login --stdout PROFILE` and open the link it prints in a browser "
+                   "(on any machine; it works once, for 15 minutes), or set $BROWSER to a "
+                   "graphical browser")
+
+
 class BrowserError(AwsvError):
     """The browser could not be started, or never fetched the link."""
+
+
+def is_text_browser(argv0: str) -> bool:
+    """True when `argv0` (a command name or path) names a terminal browser."""
+    return os.path.basename(argv0) in TEXT_BROWSERS
+
+
+def has_display(env: Mapping[str, str]) -> bool:
+    """Whether a graphical session can show a browser: macOS, or an X11/Wayland display."""
+    import sys
+
+    return sys.platform == "darwin" or bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
+
+
+def _no_graphical_browser(why: str) -> BrowserError:
+    return BrowserError(f"no graphical browser to open the sign-in link ({why}); awsv never "
+                        "starts a text-mode browser", hint=NO_BROWSER_HINT)
 
 
 class OneShotRedirect:
@@ -115,7 +149,11 @@ def peer_uid(client_port: int, server_port: int) -> int | None:
 
 
 def browser_commands(env: Mapping[str, str]) -> list[list[str]] | None:
-    """`$BROWSER` as a list of commands (None when unset); each is tried in turn."""
+    """`$BROWSER` as a list of commands (None when unset); each is tried in turn.
+
+    Entries naming a terminal browser are left out; when nothing is left the
+    result is [] (set, but nothing usable), not None (unset).
+    """
     raw = env.get("BROWSER")
     if not raw:
         return None
@@ -125,9 +163,9 @@ def browser_commands(env: Mapping[str, str]) -> list[list[str]] | None:
             argv = shlex.split(entry)
         except ValueError:
             raise UsageError("$BROWSER cannot be parsed (unbalanced quotes)") from None
-        if argv:
+        if argv and not is_text_browser(argv[0]):
             commands.append(argv)
-    return commands or None
+    return commands
 
 
 def _argv(template: list[str], url: str) -> list[str]:
@@ -143,27 +181,35 @@ def open_in_browser(ctx: Context, url: str, *, timeout: float, poll: float = 0.0
     every $BROWSER command fails, no browser is found, or nothing fetches the
     address within `timeout` seconds. No message contains `url`.
     """
+    pending = browser_commands(ctx.env)
+    if pending == []:
+        raise _no_graphical_browser("$BROWSER names only text-mode browsers")
+    if pending is None and not has_display(ctx.env):
+        raise _no_graphical_browser("no display: neither DISPLAY nor WAYLAND_DISPLAY is set")
     with OneShotRedirect(url) as redirect:
-        pending = browser_commands(ctx.env)
         if pending is None:
             _webbrowser(redirect.url)
             pending = []
         deadline = time.monotonic() + timeout
         proc: subprocess.Popen[bytes] | None = None
         failure = ""
-        while not redirect.served.wait(poll):
-            if proc is not None and proc.poll() not in (None, 0):
-                failure, proc = f"exited with status {proc.returncode}", None
-            if proc is None and pending:
-                proc, failure = _start(ctx, _argv(pending.pop(0), redirect.url), failure)
-            if proc is None and not pending and failure:
-                raise BrowserError(f"the browser command from $BROWSER {failure}",
-                                 hint="fix $BROWSER, or run `awsv login --stdout PROFILE` and "
-                                      "open the link yourself")
-            if time.monotonic() >= deadline:
-                raise BrowserError(f"no browser fetched the sign-in link within {timeout:g}s",
-                                 hint=f"{TIMEOUT_VAR} sets the wait; or use --stdout and open "
-                                      "the link yourself")
+        try:
+            while not redirect.served.wait(poll):
+                if proc is not None and proc.poll() not in (None, 0):
+                    failure, proc = f"exited with status {proc.returncode}", None
+                if proc is None and pending:
+                    proc, failure = _start(ctx, _argv(pending.pop(0), redirect.url), failure)
+                if proc is None and not pending and failure:
+                    raise BrowserError(f"the browser command from $BROWSER {failure}",
+                                     hint="fix $BROWSER, or run `awsv login --stdout PROFILE` and "
+                                          "open the link yourself")
+                if time.monotonic() >= deadline:
+                    raise BrowserError(f"no browser fetched the sign-in link within {timeout:g}s",
+                                     hint=f"{TIMEOUT_VAR} sets the wait; or use --stdout and open "
+                                          "the link yourself")
+        except BaseException:
+            _stop_group(proc)  # timeout or Ctrl-C: a launcher still running goes, with its children
+            raise
 
 
 def _start(ctx: Context, argv: list[str], failure: str) -> tuple[subprocess.Popen[bytes] | None, str]:
@@ -173,11 +219,23 @@ def _start(ctx: Context, argv: list[str], failure: str) -> tuple[subprocess.Pope
     except (AttributeError, OSError, ValueError):
         out = subprocess.DEVNULL
     try:
-        return subprocess.Popen(argv, env=child_env(ctx.env), stdout=out), failure  # noqa: S603 - a browser command, no shell
+        # Its own process group: Ctrl-C at our prompt is ours, and `_stop_group` can end it whole.
+        return subprocess.Popen(argv, env=child_env(ctx.env), stdout=out, process_group=0), failure  # noqa: S603 - a browser command, no shell
     except FileNotFoundError:
         return None, f"was not found ({argv[0]!r})"
     except OSError as exc:
         return None, f"cannot be run ({argv[0]!r}: {exc.strerror})"
+
+
+def _stop_group(proc: subprocess.Popen[bytes] | None) -> None:
+    """Kill a browser command's process group if the command itself is still running."""
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        pass
+    proc.wait()
 
 
 def _webbrowser(address: str) -> None:
@@ -186,13 +244,16 @@ def _webbrowser(address: str) -> None:
 
     with _without(os.environ, SECRET_ENV_VARS):
         try:
-            opened = webbrowser.get().open(address)
+            browser = webbrowser.get()
         except webbrowser.Error:
-            opened = False
+            browser = None
+        # webbrowser falls back to console browsers (www-browser, lynx…) when it finds no other.
+        name = str(getattr(browser, "name", "") or "")
+        if browser is None or is_text_browser(name.split()[0] if name.split() else name):
+            raise _no_graphical_browser("none found")
+        opened = browser.open(address)
     if not opened:
-        raise BrowserError("no browser found to open the sign-in link",
-                         hint="set $BROWSER, or run `awsv login --stdout PROFILE` and open the "
-                              "link yourself")
+        raise BrowserError("the browser could not open the sign-in link", hint=NO_BROWSER_HINT)
 
 
 @contextlib.contextmanager

@@ -15,14 +15,15 @@ role's AssumeRole, as botocore does.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import ChainMap
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from awsv import session_tags
 from awsv.config import AwsConfig, Profile
-from awsv.errors import ConfigError, SourceProfileLoop
+from awsv.errors import AwsvError, ConfigError, SourceProfileLoop
 from awsv.names import validate_profile_name
-from awsv.recursion import runs_awsv_back
+from awsv.recursion import awsv_profile_of, runs_awsv_back
 from awsv.session_tags import RoleSessionTags
 
 
@@ -80,65 +81,177 @@ class Chain:
         return " -> ".join(parts)
 
 
+#: The longest source_profile chain awsv follows, in profiles (README, "Limits").
+#: Real chains are two or three long; the limit keeps a hostile config cheap.
+MAX_CHAIN_DEPTH = 50
+
+
+@dataclass(frozen=True)
+class _Node:
+    """One profile's own step in its chain, as Resolver remembers it."""
+
+    hop: RoleHop | None  # None for a profile that is only a source
+    region: str | None  # the profile's own region
+    next: str | None  # its source_profile; None when the profile is the source itself
+    source: Source | None  # set exactly when `next` is None
+    depth: int  # profiles from this one to the source, both included
+
+
+class Resolver:
+    """Resolves many profiles of one config, each profile's settings read once.
+
+    `list` and `doctor` resolve every profile; walking a chain of n profiles
+    from each of its members would cost n² steps. A Resolver remembers each
+    profile's step (and every failure), so the walks together are linear and
+    assembling one chain costs at most MAX_CHAIN_DEPTH steps.
+    """
+
+    def __init__(self, config: AwsConfig, *, in_vault: Callable[[str], bool] | None = None) -> None:
+        self.config = config
+        self.in_vault = in_vault
+        self.nodes: dict[str, _Node | AwsvError] = {}
+
+    def resolve(self, name: str) -> Chain:
+        """Like the module's `resolve`, with this resolver's memory."""
+        return resolve(self.config, name, in_vault=self.in_vault, resolver=self)
+
+
 def resolve(
     config: AwsConfig,
     name: str,
     *,
     in_vault: Callable[[str], bool] | None = None,
+    resolver: Resolver | None = None,
 ) -> Chain:
     """Resolve profile `name` into a Chain, or raise a ConfigError naming the culprits.
 
     `in_vault(name)` says whether a profile missing from the config has a key
     in the vault (aws-vault allows such vault-only profiles); it is consulted
     only for names absent from the config, so the common case unlocks nothing.
+    A chain longer than MAX_CHAIN_DEPTH profiles is a ConfigError. With a
+    `resolver`, what it already walked is reused (see Resolver).
     """
-    validate_profile_name(name)
+    shared: dict[str, _Node | AwsvError] = resolver.nodes if resolver is not None else {}
+    nodes: Mapping[str, _Node | AwsvError] = shared
+    if name not in shared:
+        walked, keep = _walk(config, name, in_vault, shared)
+        if keep:
+            shared.update(walked)
+        else:
+            nodes = ChainMap(walked, shared)  # type: ignore[arg-type]
+    first = nodes[name]
+    if isinstance(first, AwsvError):
+        raise first
+    if first.depth > MAX_CHAIN_DEPTH:
+        raise ConfigError(
+            f"profile {name!r}: its source_profile chain is longer than {MAX_CHAIN_DEPTH} profiles",
+            hint=f"awsv follows at most {MAX_CHAIN_DEPTH}; shorten the chain",
+        )
     hops: list[RoleHop] = []
     trail: list[str] = []
-    target = current = _profile(config, name, None, in_vault)
-    region: str | None = None
+    current, node = name, first
     while True:
-        if current.name in trail:
-            raise SourceProfileLoop(
-                "source_profile loop: " + " -> ".join([*trail, current.name]),
-                hint="one of these profiles must get its credentials from the vault or a credential_process",
-            )
-        trail.append(current.name)
-        region = region or current.region
-        if current.role_arn is None:
-            source = _source(config, current, trail, in_vault)
+        trail.append(current)
+        if node.hop is not None:
+            hops.append(node.hop)
+        if node.next is None:
             break
-        source_name = current.source_profile
-        if source_name is None:
-            if current.get("credential_source") or current.get("web_identity_token_file"):
-                raise ConfigError(
-                    f"profile {current.name!r}: credential_source and web_identity_token_file "
-                    "are not supported yet",
-                    hint="use source_profile pointing at a profile with a key in the vault",
-                )
-            if in_vault is None or not in_vault(current.name):
-                raise ConfigError(
-                    f"profile {current.name!r} has role_arn but no source_profile, "
-                    "and no key of its own in the vault",
-                    hint=f"add `source_profile = NAME` to [profile {current.name}], "
-                    f"or store its own key: `awsv add {current.name}`",
-                )
-            # aws-vault's rule: a role profile without source_profile assumes the
-            # role with its own key (its "work" example).
-            hops.append(_hop(current))
-            source = _source(config, current, trail, in_vault, own_key=True)
-            break
-        validate_profile_name(source_name)
-        hops.append(_hop(current))
-        if source_name == current.name:
-            # botocore allows a role profile to be its own source when it holds a key.
-            source = _source(config, current, trail, in_vault)
-            break
-        current = _profile(config, source_name, current.name, in_vault)
-
+        current = node.next
+        node = nodes[current]  # type: ignore[assignment]  # walked, and not an error
+    assert node.source is not None  # noqa: S101 - narrows the type; the walk ends at a source
     hops.reverse()
-    source, hops = _apply_mfa_rule(source, hops)
+    source, hops = _apply_mfa_rule(node.source, hops)
+    region = next((r for r in (nodes[p].region for p in trail) if r), None)  # type: ignore[union-attr]
+    target = config.profile(name, allow_missing=name not in config)
     return Chain(target=target, source=source, hops=tuple(hops), trail=tuple(trail), region=region)
+
+
+def _walk(config: AwsConfig, name: str, in_vault: Callable[[str], bool] | None,
+          nodes: dict[str, _Node | AwsvError]) -> tuple[dict[str, _Node], bool]:
+    """Follow source_profile from `name` until a source or a profile already in `nodes`.
+
+    Returns a _Node for every profile walked, and whether they may be shared
+    with other walks; an error is recorded in `nodes` for every profile walked.
+    """
+    trail: list[str] = []
+    seen: set[str] = set()
+    steps: list[tuple[str, RoleHop | None, str | None, str | None, Source | None]] = []
+    depth = 0
+    try:
+        validate_profile_name(name)
+        current = _profile(config, name, None, in_vault)
+        while True:
+            if current.name in seen:
+                raise SourceProfileLoop(
+                    "source_profile loop: " + " -> ".join([*trail, current.name]),
+                    hint="one of these profiles must get its credentials from the vault or a credential_process",
+                )
+            trail.append(current.name)
+            seen.add(current.name)
+            if current.role_arn is None:
+                steps.append((current.name, None, current.region, None,
+                              _source(config, current, trail, in_vault)))
+                break
+            source_name = current.source_profile
+            if source_name is None:
+                if current.get("credential_source") or current.get("web_identity_token_file"):
+                    raise ConfigError(
+                        f"profile {current.name!r}: credential_source and web_identity_token_file "
+                        "are not supported yet",
+                        hint="use source_profile pointing at a profile with a key in the vault",
+                    )
+                if in_vault is None or not in_vault(current.name):
+                    raise ConfigError(
+                        f"profile {current.name!r} has role_arn but no source_profile, "
+                        "and no key of its own in the vault",
+                        hint=f"add `source_profile = NAME` to [profile {current.name}], "
+                        f"or store its own key: `awsv add {current.name}`",
+                    )
+                # aws-vault's rule: a role profile without source_profile assumes the
+                # role with its own key (its "work" example).
+                steps.append((current.name, _hop(current), current.region, None,
+                              _source(config, current, trail, in_vault, own_key=True)))
+                break
+            validate_profile_name(source_name)
+            if source_name == current.name:
+                # botocore allows a role profile to be its own source when it holds a key.
+                steps.append((current.name, _hop(current), current.region, None,
+                              _source(config, current, trail, in_vault)))
+                break
+            steps.append((current.name, _hop(current), current.region, source_name, None))
+            known = nodes.get(source_name)
+            if isinstance(known, AwsvError):
+                raise known
+            if known is not None:  # walked before: join it
+                depth = known.depth
+                break
+            current = _profile(config, source_name, current.name, in_vault)
+    except SelfReference as exc:
+        nodes[name] = exc  # it depends on where the walk started: only the target's answer
+        raise
+    except AwsvError as exc:
+        for profile in trail or [name]:
+            nodes[profile] = exc
+        raise
+    walked: dict[str, _Node] = {}
+    for profile, hop, region, nxt, source in reversed(steps):
+        depth += 1
+        walked[profile] = _Node(hop, region, nxt, source, depth)
+    return walked, not _depends_on_trail(config, steps[-1][4])
+
+
+def _depends_on_trail(config: AwsConfig, source: Source | None) -> bool:
+    """Whether a walk's source was chosen by what was being resolved.
+
+    A source profile whose credential_process runs awsv is taken or skipped
+    depending on the profiles being resolved (`recursion.runs_awsv_back`), so
+    its walk is not shared with walks from other profiles. None means the walk
+    joined a shared one, which did not depend on its trail.
+    """
+    if source is None or source.profile not in config:
+        return False
+    command = config.profile(source.profile).credential_process
+    return command is not None and awsv_profile_of(command) is not None
 
 
 def _profile(config: AwsConfig, name: str, needed_by: str | None,

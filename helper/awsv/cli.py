@@ -24,9 +24,22 @@ class _Parser(argparse.ArgumentParser):
             # Never echo stray arguments: a user may have pasted a secret there.
             count = len(message.split(":", 1)[1].split())
             message = f"{count} unexpected argument(s) (not shown, in case they hold a secret)"
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        # One prefix for every error, as AwsvError's: `awsv: error: <command>: …`.
+        command = self.prog.removeprefix("awsv").strip()
+        print(f"awsv: error: {command + ': ' if command else ''}{message}", file=sys.stderr)
         print(f"awsv: hint: `{self.prog} --help` shows the usage", file=sys.stderr)
+        _failing_stdout(self.get_default("stdout_on_usage_error"))
         raise SystemExit(ExitCode.USAGE)
+
+
+def _failing_stdout(code: str | None) -> None:
+    """Print the failing code a command whose stdout is evaluated (use, off) asks for.
+
+    For errors found before the command itself runs: `eval` of nothing would succeed.
+    """
+    if code and not sys.stdout.isatty():
+        sys.stdout.write(code)
+        sys.stdout.flush()
 
 
 #: The module that registers each command on the hot path. `main` imports only
@@ -110,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
         listing,
         login,
         rotate,
+        serve,
         shell_init,
         use,
         whoami,
@@ -121,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     importing.register(sub)
     use.register(sub)
     exec_.register(sub)
+    serve.register(sub)
     export.register(sub)
     whoami.register(sub)
     clear.register(sub)
@@ -149,7 +164,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from awsv import prompt_driver  # tiny: no imports of its own
 
-        prompt_driver.set_flag(getattr(args, "prompt", None), ctx.env)  # refuses unknown names at once
+        try:
+            prompt_driver.set_flag(getattr(args, "prompt", None), ctx.env)  # refuses unknown names at once
+        except AwsvError:
+            _failing_stdout(getattr(args, "stdout_on_usage_error", None))
+            raise
         return int(args.func(ctx, args) or 0)
     except AwsvError as err:
         if debug:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from awsv.errors import ConfigError, ProfileNotFound, SourceProfileLoop
 from awsv.paths import aws_config_file
+from awsv.safe_read import read_text_file
 
 #: Settings awsv reads from a profile; anything else is kept but ignored.
 KNOWN_KEYS = frozenset({
@@ -26,6 +27,10 @@ KNOWN_KEYS = frozenset({
     "credential_source", "web_identity_token_file", "sso_session", "sso_start_url",
     "awsv_color", "awsv_alias",
 })
+#: The longest include_profile chain followed (README, "Limits").
+MAX_INCLUDE_DEPTH = 50
+#: "Did you mean" is computed only for configs of at most this many profiles.
+MAX_SUGGESTION_POOL = 2000
 
 
 @dataclass(frozen=True)
@@ -92,29 +97,29 @@ class AwsConfig:
         profiles: Mapping[str, Mapping[str, str]],
         sso_sessions: Mapping[str, Mapping[str, str]] | None = None,
         path: Path | None = None,
+        *,
+        exists: bool = True,
     ) -> None:
         self._raw = dict(profiles)
         self.sso_sessions = dict(sso_sessions or {})
         self.path = path
+        #: False when the config file was missing (so errors say that, not "not in the file").
+        self.exists = exists
 
     # -- loading -------------------------------------------------------------
 
     @classmethod
     def load(cls, env: Mapping[str, str] = os.environ) -> AwsConfig:
-        """Read `AWS_CONFIG_FILE` (default ~/.aws/config); a missing file is an empty config."""
+        """Read `AWS_CONFIG_FILE` (default ~/.aws/config); a missing file is an empty config.
+
+        Anything but a regular file of at most `safe_read.MAX_FILE_BYTES` is
+        one ConfigError naming the file (a FIFO there must not hang awsv).
+        """
         path = aws_config_file(env)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_text_file(path, what="AWS config")
         except FileNotFoundError:
-            return cls({}, path=path)
-        except IsADirectoryError:
-            raise ConfigError(f"cannot read AWS config {path}: it is a directory") from None
-        except PermissionError:
-            raise ConfigError(f"cannot read AWS config {path}: permission denied") from None
-        except UnicodeDecodeError:
-            raise ConfigError(f"cannot read AWS config {path}: it is not UTF-8 text") from None
-        except OSError as exc:
-            raise ConfigError(f"cannot read AWS config {path}: {exc.strerror}") from None
+            return cls({}, path=path, exists=False)
         return cls.parse(text, path=path)
 
     @classmethod
@@ -192,6 +197,9 @@ class AwsConfig:
                     "include_profile loop: " + " -> ".join([*trail, current])
                 )
             trail.append(current)
+            if len(trail) > MAX_INCLUDE_DEPTH:
+                raise ConfigError(f"profile {name!r}: its include_profile chain is longer than "
+                                  f"{MAX_INCLUDE_DEPTH} profiles")
             if current not in self._raw:
                 raise ProfileNotFound(
                     f"profile {current!r} (include_profile of {trail[-2]!r}) is not in {self._where()}"
@@ -209,12 +217,17 @@ class AwsConfig:
         import difflib  # only on this error path
 
         candidates = sorted({*self._raw, *(extra_names or [])})
-        close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.6)
+        # Bounded: a hostile config of many dangling names must not cost n² comparisons.
+        close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.6) \
+            if len(candidates) <= MAX_SUGGESTION_POOL else []
         hint = f"did you mean {' or '.join(close)}?" if close else (
             "run `awsv list` to see the profiles" if candidates else
             f"add a [profile {name}] section to {self._where()}, or `awsv add {name}`"
         )
         role = f" (source_profile of {needed_by!r})" if needed_by else ""
+        if not self.exists and self.path is not None:
+            return ProfileNotFound(f"profile {name!r}{role}: {self.path} does not exist",
+                                   hint=f"create it with a [profile {name}] section, or `awsv add {name}`")
         return ProfileNotFound(f"profile {name!r}{role} is not in {self._where()}", hint=hint)
 
     def _where(self) -> str:

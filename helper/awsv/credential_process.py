@@ -12,7 +12,10 @@ Its stdout must be the AWS "Version 1" JSON document:
 `SessionToken` and `Expiration` are optional (a long-term key has neither);
 `AccountId` is used when present. An Expiration without an offset is read as
 UTC. Any failure is one line naming the profile; the command's output is never
-echoed, because it may hold a secret.
+echoed, because it may hold a secret. At most `user_command.MAX_OUTPUT` bytes
+are read, JSON nested too deeply is refused, and every value is checked
+(`credentials.check_values`: characters and length) before it can reach a
+shell or an HTTP header.
 """
 
 from __future__ import annotations
@@ -23,9 +26,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from awsv.clock import utcnow
-from awsv.credentials import Credentials
+from awsv.credentials import Credentials, check_values
 from awsv.errors import AwsvError
-from awsv.user_command import run_user_command
+from awsv.user_command import MAX_OUTPUT, run_user_command
 
 #: Seconds a credential_process may run; generous, since some open a browser for SSO.
 DEFAULT_TIMEOUT = 120.0
@@ -57,8 +60,15 @@ def run_credential_process(
 
 def parse_output(raw: bytes, where: str, *, now: Callable[[], datetime] | None = None) -> Credentials:
     """Parse a Version 1 document; errors say what is wrong, never what was printed."""
+    if len(raw) > MAX_OUTPUT:
+        raise CredentialProcessError(f"{where} printed more than {MAX_OUTPUT} bytes",
+                                     hint="it must print only the Version 1 credentials JSON")
     try:
         doc: Any = json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        # `[[[[…` nested deeper than Python's stack: a broken or hostile helper, not a crash.
+        raise CredentialProcessError(f"{where} printed JSON nested too deeply",
+                                     hint="it must print the Version 1 credentials JSON on stdout") from None
     except (UnicodeDecodeError, ValueError):
         raise CredentialProcessError(f"{where} did not print a JSON document",
                                      hint="it must print the Version 1 credentials JSON on stdout") from None
@@ -79,13 +89,15 @@ def parse_output(raw: bytes, where: str, *, now: Callable[[], datetime] | None =
             raise CredentialProcessError(f"{where} returned credentials that have already expired",
                                          hint="its own cache may be stale; check the command")
     account = doc.get("AccountId")
-    return Credentials(
+    creds = Credentials(
         access_key_id=doc["AccessKeyId"],
         secret_access_key=doc["SecretAccessKey"],
         session_token=token or None,
         expiration=expiration,
         account_id=account if isinstance(account, str) and account.isdigit() else None,
     )
+    check_values(creds, where)
+    return creds
 
 
 def _expiration(raw: object, where: str) -> datetime | None:

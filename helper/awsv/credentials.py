@@ -6,11 +6,56 @@ forget the expiry or print the secret by accident (`repr` hides it).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from awsv.errors import VaultCorrupted
+from awsv.errors import AwsvError, VaultCorrupted
+
+#: Longest values awsv accepts (README, "Limits"). AWS's own are smaller: key ids
+#: are at most 128 characters, secret keys 40, session tokens a few KiB.
+MAX_ACCESS_KEY_ID = 128
+MAX_SECRET_ACCESS_KEY = 256
+MAX_SESSION_TOKEN = 16 * 1024
+
+#: Key ids are letters and digits; secrets and tokens are printable ASCII without
+#: spaces (base64 and its cousins). Anything else (a newline, a quote, a NUL)
+#: cannot be sent in an HTTP header and would only fail later, less clearly.
+_KEY_ID = re.compile(r"[A-Za-z0-9]+\Z")
+_PRINTABLE = re.compile(r"[\x21-\x7e]+\Z")
+_FIELDS = (
+    ("AccessKeyId", "access_key_id", MAX_ACCESS_KEY_ID, _KEY_ID, "letters and digits"),
+    ("SecretAccessKey", "secret_access_key", MAX_SECRET_ACCESS_KEY, _PRINTABLE,
+     "printable ASCII without spaces"),
+    ("SessionToken", "session_token", MAX_SESSION_TOKEN, _PRINTABLE, "printable ASCII without spaces"),
+)
+
+
+class InvalidCredentials(AwsvError):
+    """Credentials from some source have a missing, too long or malformed value."""
+
+
+def check_values(values: Any, origin: str) -> None:
+    """Raise InvalidCredentials naming the field and `origin` unless every value is sound.
+
+    `values` has `access_key_id`, `secret_access_key` and optionally
+    `session_token` attributes (Credentials, LongTermKey). `origin` names the
+    source and the profile, e.g. "the credential_process of profile 'ci'".
+    The value itself is never shown: it may be a secret.
+    """
+    for field, attr, limit, pattern, alphabet in _FIELDS:
+        value = getattr(values, attr, None)
+        if value is None and attr == "session_token":
+            continue
+        if not isinstance(value, str) or not value:
+            raise InvalidCredentials(f"{origin}: {field} is missing")
+        if len(value) > limit:
+            raise InvalidCredentials(f"{origin}: {field} is longer than {limit} characters",
+                                     hint="real AWS credentials are far shorter; check the source")
+        if not pattern.match(value):
+            raise InvalidCredentials(f"{origin}: {field} contains characters other than {alphabet}",
+                                     hint="a stray newline, quote or space? check the source")
 
 
 @dataclass(frozen=True)

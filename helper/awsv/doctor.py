@@ -19,6 +19,7 @@ from pathlib import Path
 
 from awsv import paths
 from awsv.errors import AwsvError
+from awsv.safe_read import read_text_file
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -53,9 +54,8 @@ def plaintext_credentials(env: Mapping[str, str]) -> Iterator[Finding]:
         return
     parser = configparser.RawConfigParser(default_section="\0none\0", interpolation=None)
     try:
-        with open(path, encoding="utf-8") as fh:
-            parser.read_file(fh)
-    except (OSError, UnicodeDecodeError, configparser.Error):
+        parser.read_string(read_text_file(path, what="credentials file"))
+    except (OSError, AwsvError, configparser.Error):
         yield Finding("plaintext-keys", WARN, f"cannot parse {path} to check it for secrets",
                       "inspect it by hand; `awsv import` moves keys into the vault")
         return
@@ -192,18 +192,33 @@ def on_path(env: Mapping[str, str]) -> Iterator[Finding]:
                       'run ./install.sh, and add export PATH="$HOME/.local/bin:$PATH" to your shell rc')
 
 
+def plural(count: int, noun: str) -> str:
+    """`1 warning`, `2 warnings`, `0 warnings`."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def config(env: Mapping[str, str]) -> Iterator[Finding]:
     """Every profile in the AWS config resolves; MFA settings are consistent; self-references explained."""
-    from awsv.chain import resolve
+    from awsv.chain import Resolver
     from awsv.config import AwsConfig
     from awsv.names import is_valid_profile_name
+    from awsv.paths import aws_config_file
 
+    path = aws_config_file(env)
+    if not path.exists() and not path.is_symlink():
+        # A vault-only setup is valid (`awsv add prod` + `awsv use prod`): a warning, not a fail.
+        yield Finding("config", WARN, f"the AWS config file {path} does not exist",
+                      "fine for keys used as they are (`awsv add NAME`, `awsv use NAME`); for "
+                      "regions, roles or MFA create it with [profile NAME] sections "
+                      "(AWS_CONFIG_FILE points elsewhere)")
+        return
     try:
         cfg = AwsConfig.load(env)
     except AwsvError as exc:
         yield Finding("config", FAIL, exc.message, exc.hint)
         return
     problems = 0
+    resolver = Resolver(cfg, in_vault=lambda _name: True)  # shared chain tails: linear time
     for name in cfg.names():
         if not is_valid_profile_name(name):
             problems += 1
@@ -211,7 +226,7 @@ def config(env: Mapping[str, str]) -> Iterator[Finding]:
                           "rename it to letters, digits and _ . @ + = , -")
             continue
         try:
-            chain = resolve(cfg, name, in_vault=lambda _name: True)
+            chain = resolver.resolve(name)
         except AwsvError as exc:
             problems += 1
             yield Finding("config", FAIL, exc.message, exc.hint)
@@ -229,7 +244,9 @@ def config(env: Mapping[str, str]) -> Iterator[Finding]:
         problems += finding.status in (FAIL, WARN)
         yield finding
     if not problems:
-        yield Finding("config", PASS, f"{len(cfg.names())} profile(s) in {cfg.path} resolve cleanly")
+        count = len(cfg.names())
+        yield Finding("config", PASS, f"{plural(count, 'profile')} in {cfg.path} "
+                      f"{'resolves' if count == 1 else 'resolve'} cleanly")
 
 
 def _needing_a_stored_key(env: Mapping[str, str], cfg: AwsConfig) -> Iterator[Finding]:
@@ -355,13 +372,58 @@ def clock(env: Mapping[str, str], *, now: Callable[[], datetime] | None = None,
         yield Finding("clock", PASS, text)
 
 
+def container_endpoint(env: Mapping[str, str], *, timeout: float = 1.0) -> Iterator[Finding]:
+    """A container-credentials endpoint named in the environment, and whether it still answers.
+
+    An SDK that finds no key variables and no credentials in its profile takes
+    AWS_CONTAINER_CREDENTIALS_FULL_URI (or _RELATIVE_URI) before instance
+    metadata, and when nothing answers there it fails instead of trying
+    anything else. Such a variable outlives the endpoint that set it (a shell
+    started under `awsv exec --server`, lines pasted from `awsv serve`), so a
+    stale one breaks every AWS command that relied on another source.
+    """
+    import ipaddress
+    import socket
+    import urllib.parse
+
+    full, relative = env.get("AWS_CONTAINER_CREDENTIALS_FULL_URI"), env.get("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+    if not full and not relative:
+        yield Finding("endpoint", PASS, "no container credential endpoint is set in this environment")
+        return
+    name = "AWS_CONTAINER_CREDENTIALS_FULL_URI" if full else "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"
+    url = full or f"http://169.254.170.2{relative}"
+    fix = ("unset AWS_CONTAINER_CREDENTIALS_FULL_URI AWS_CONTAINER_CREDENTIALS_RELATIVE_URI "
+           "AWS_CONTAINER_AUTHORIZATION_TOKEN (`awsv off` and `awsv use` clear them too)")
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+        loopback = ipaddress.ip_address(host).is_loopback if host != "localhost" else True
+    except ValueError:
+        yield Finding("endpoint", FAIL, f"{name} is set to something that is not a usable URL", fix)
+        return
+    if not loopback:
+        yield Finding("endpoint", INFO, f"{name} points at {host}:{port} (not on this machine, not "
+                      "checked): SDKs without key variables or profile credentials take theirs from it")
+        return
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError:
+        yield Finding("endpoint", FAIL,
+                      f"{name} points at {host}:{port}, where nothing answers (an endpoint that has "
+                      "stopped?): SDKs that find no key variables or profile credentials use it "
+                      "before anything else and fail there", fix)
+        return
+    yield Finding("endpoint", INFO, f"{name} points at a credential endpoint that answers on "
+                  f"{host}:{port}: SDKs here take their credentials from it unless key variables are set")
+
+
 def _reason(exc: BaseException) -> str:
     reason = getattr(exc, "reason", None) or exc
     return " ".join(str(reason).split())[:120] or type(exc).__name__
 
 
 CHECKS: list[Check] = [plaintext_credentials, vault_files, backend, agent, config, shell_integration,
-                       on_path, clock]
+                       on_path, container_endpoint, clock]
 
 
 def run_checks(env: Mapping[str, str], checks: list[Check] | None = None) -> list[Finding]:

@@ -1,8 +1,14 @@
-"""awsv's one duration syntax and the session lifetimes it reads from the environment.
+"""awsv's one duration syntax, its one way to show time left, and the session lifetimes.
 
 `3600`, `1h`, `45m`, `1h30m`, `90s` mean the same in every flag and variable
 (`--duration`, AWSV_SESSION_TTL, AWSV_AGENT_IDLE, …), and AWS's own bounds on
 session lifetimes live here once, for the sessions and the console sign-in.
+
+Time left on a session is computed and shown one way everywhere, the prompt
+badge included (shell/zsh/awsv.plugin.zsh, shell/bash/awsv.bash, which do the
+same integer arithmetic on AWSV_EXPIRES): whole seconds, `int(expiry) -
+int(now)`, rounded down to whole minutes, shown as `expired`, `<1m`, `59m`,
+`1h00m`. So `awsv use` never says 59 minutes while the badge says 1h00m.
 """
 
 from __future__ import annotations
@@ -24,6 +30,22 @@ ROLE_CHAINING_LIMIT = 3600
 SESSION_TTL_VARS = ("AWSV_SESSION_TTL", "AWS_SESSION_TOKEN_TTL")
 ROLE_TTL_VARS = ("AWSV_ASSUME_ROLE_TTL", "AWS_ASSUME_ROLE_TTL")
 MIN_TTL_VARS = ("AWSV_MIN_TTL", "AWS_MIN_TTL")
+
+
+def whole_seconds_left(expires_epoch: float, now_epoch: float) -> int:
+    """`int(expiry) - int(now)`: the badge's `AWSV_EXPIRES - EPOCHSECONDS`, negative when past."""
+    return int(expires_epoch) - int(now_epoch)
+
+
+def format_time_left(seconds: float) -> str:
+    """`expired` (<= 0), `<1m`, `59m`, `1h00m`, `12h05m`: minutes rounded down, as the badge shows."""
+    whole = int(seconds)
+    if whole <= 0:
+        return "expired"
+    minutes = whole // 60
+    if minutes < 1:
+        return "<1m"
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
 
 
 _DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?\Z")

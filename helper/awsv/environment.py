@@ -48,7 +48,17 @@ REGION_VARS: tuple[str, ...] = ("AWS_REGION", "AWS_DEFAULT_REGION")
 #: AWS_PROFILE lower priority than keys in the environment, but other tools
 #: (and humans reading `env`) do not, and AWS_SECURITY_TOKEN is the old name of
 #: AWS_SESSION_TOKEN that some SDKs still prefer.
-CONTRADICTING_VARS: tuple[str, ...] = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SECURITY_TOKEN")
+CONTRADICTING_VARS: tuple[str, ...] = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SECURITY_TOKEN",
+                                       # A session's variables replace an endpoint's (and a
+                                       # stale one, left by an endpoint that has stopped).
+                                       "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+                                       "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+                                       "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+                                       "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
+
+#: The two variables through which the SDKs find awsv's local credential endpoint.
+ENDPOINT_URI_VAR = "AWS_CONTAINER_CREDENTIALS_FULL_URI"
+ENDPOINT_TOKEN_VAR = "AWS_CONTAINER_AUTHORIZATION_TOKEN"  # noqa: S105 - a variable name, not a token
 
 #: Every variable of the contract; `awsv off` unsets exactly these.
 ALL_VARS: tuple[str, ...] = (*SESSION_VARS, *REGION_VARS, *CONTRADICTING_VARS)
@@ -120,6 +130,28 @@ def session_changes(profile: str, credentials: Credentials, region: str | None =
     }
     changes: Changes = {name: None for name in ALL_VARS if name not in REGION_VARS}
     changes.update(values)
+    if region:
+        changes.update(dict.fromkeys(REGION_VARS, region))
+    return changes
+
+
+def endpoint_changes(profile: str, uri: str, token: str, *, account: str | None = None,
+                     region: str | None = None, color: str | None = None,
+                     alias: str | None = None) -> Changes:
+    """The change map for a command served by the local credential endpoint.
+
+    It gets the endpoint's two variables and the session markers (so nesting
+    checks and prompt badges still see the profile), and no key, token or
+    expiry variable: keys in the environment would outrank the endpoint for
+    every SDK, and an expiry would be wrong after the first renewal.
+    """
+    validate_profile_name(profile)
+    changes: Changes = {name: None for name in ALL_VARS if name not in REGION_VARS}
+    changes.update({
+        "AWSV_PROFILE": profile, "AWS_VAULT": profile, "AWSV_ACCOUNT": account,
+        "AWSV_COLOR": display_color(profile, color), "AWSV_ALIAS": display_alias(profile, alias),
+        ENDPOINT_URI_VAR: uri, ENDPOINT_TOKEN_VAR: token,
+    })
     if region:
         changes.update(dict.fromkeys(REGION_VARS, region))
     return changes

@@ -83,7 +83,7 @@ def _parse_export(rest: list[str]) -> dict[str, Any] | None:
     fmt, profile = None, None
     words = iter(rest)
     for word in words:
-        if word in ("--format", "-f"):
+        if word == "--format":
             fmt = next(words, None)
         elif word.startswith("--format="):
             fmt = word.split("=", 1)[1]
@@ -121,8 +121,6 @@ def run(argv: Sequence[str]) -> int | None:
         return None  # a parent awsv is resolving it: the full CLI stops with the reason
     if req["want"] == "use" and sys.stdout.isatty():
         return None  # the full command explains why it refuses
-    if req["want"] == "exec" and (env.get("AWSV_PROFILE") or env.get("AWS_VAULT")):
-        return None  # nesting: the full command refuses with the reason
     reply = _ask_agent(req, env)
     if reply is None:
         return None

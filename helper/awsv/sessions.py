@@ -57,7 +57,7 @@ from awsv.chain import Chain, RoleHop, resolve
 from awsv.clock import utcnow
 from awsv.context import Context
 from awsv.credential_process import run_credential_process
-from awsv.credentials import Credentials
+from awsv.credentials import Credentials, check_values
 from awsv.durations import MIN_DURATION, ROLE_CHAINING_LIMIT, Ttls
 from awsv.errors import AwsvError, ConfigError, UsageError, VaultCorrupted
 from awsv.locking import exclusive_lock
@@ -210,12 +210,19 @@ def get_credentials(
     mfa: MfaCodes | None = None,
     lock_timeout: float = LOCK_TIMEOUT,
     cache_only: bool = False,
+    final_min_ttl: int | None = None,
 ) -> Resolved:
     """Temporary credentials for `profile`, from the cache or from STS.
 
     With `cache_only`, anything but a usable cached session raises CacheMiss
     before any STS call, command or prompt: the agent answers the hot path
     this way and leaves every other case to the full command.
+
+    `final_min_ttl` raises the bar for the last step only: a cached result
+    with this many seconds left or fewer is fetched again (the local endpoint
+    renews ahead of its clients' refresh window; `exec --min-ttl` wants the
+    longest lifetime it can get). Earlier steps keep the usual AWSV_MIN_TTL,
+    so renewing a role does not ask for a new MFA session before its time.
 
     Raises ConfigError (profile, chain), UsageError (durations, --mfa-token),
     VaultError, MfaUnavailable, CredentialProcessError or an `sts.StsError`
@@ -233,12 +240,13 @@ def get_credentials(
         recursion.check_not_marked(ctx.env, chain.trail)
         with recursion.resolving(chain.trail):
             return _get_resolved(ctx, chain, opts, ttls, codes, now=now, sts_factory=sts_factory,
-                                 lock_timeout=lock_timeout, cache_only=cache_only)
+                                 lock_timeout=lock_timeout, cache_only=cache_only,
+                                 final_min_ttl=final_min_ttl)
 
 
 def _get_resolved(ctx: Context, chain: Chain, opts: SessionOptions, ttls: Ttls, codes: MfaCodes, *,
                   now: Callable[[], datetime], sts_factory: StsFactory | None,
-                  lock_timeout: float, cache_only: bool) -> Resolved:
+                  lock_timeout: float, cache_only: bool, final_min_ttl: int | None) -> Resolved:
     """get_credentials once the chain is known and marked."""
     vault = ctx.vault
     region = _checked_region(opts.region, "--region") or _checked_region(
@@ -247,7 +255,7 @@ def _get_resolved(ctx: Context, chain: Chain, opts: SessionOptions, ttls: Ttls, 
     steps = _plan(chain, opts, ttls, key, sts.endpoint_url(ctx.env, chain.target))
     run = _ChainWalk(ctx=ctx, vault=vault, chain=chain, now=now, min_ttl=ttls.min, region=region,
                key=key, codes=codes, factory=sts_factory, lock_timeout=lock_timeout,
-               cache_only=cache_only)
+               cache_only=cache_only, final_min_ttl=final_min_ttl)
     credentials, from_cache = run.final(steps)
     return Resolved(credentials=credentials, chain=chain, region=region, from_cache=from_cache)
 
@@ -317,7 +325,9 @@ def _long_term_key(vault: Vault, profile: str) -> LongTermKey:
     item = vault.get(key_item_name(profile))
     if item is None:
         raise AwsvError(f"no key stored for {profile!r}", hint=f"awsv add {profile}")
-    return LongTermKey.from_item(item)
+    key = LongTermKey.from_item(item)
+    check_values(key, f"the key stored for {profile!r}")
+    return key
 
 
 def _meta(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -335,6 +345,9 @@ def _from_item(item: Mapping[str, Any], name: str) -> Credentials:
     except VaultCorrupted:
         raise VaultCorrupted(f"the cached session {name} in the vault is malformed",
                              hint="`awsv clear` removes cached sessions") from None
+    owner = _meta(item).get("profile")
+    check_values(creds, f"the cached session of profile {owner!r}" if isinstance(owner, str)
+                 else f"the cached session {name} in the vault")
     return creds
 
 
@@ -357,6 +370,7 @@ class _ChainWalk:
     factory: StsFactory | None
     lock_timeout: float
     cache_only: bool = False
+    final_min_ttl: int | None = None
     pending: list[tuple[_Step, Credentials]] = field(default_factory=list)
 
     def final(self, steps: tuple[_Step, ...]) -> tuple[Credentials, bool]:
@@ -379,14 +393,17 @@ class _ChainWalk:
         the results are stored, so the order is the same in every process.
         """
         step = steps[i]
-        cached = self._cached(step)
+        min_ttl = self.min_ttl
+        if i == len(steps) - 1 and self.final_min_ttl is not None:
+            min_ttl = max(min_ttl, self.final_min_ttl)
+        cached = self._cached(step, min_ttl)
         if cached is not None:
             return cached, True
         if self.cache_only:
             raise CacheMiss(f"no usable cached session for profile {step.profile!r}")
         locks.enter_context(_step_lock(self.ctx.env, step.cache_id, self.lock_timeout,
                                        step.profile))
-        cached = self._cached(step)  # another process may have refreshed it meanwhile
+        cached = self._cached(step, min_ttl)  # another process may have refreshed it meanwhile
         if cached is not None:
             return cached, True
         if i > 0:
@@ -395,17 +412,18 @@ class _ChainWalk:
         else:
             parent, signer = self._base(), self._base_signer()
         new = self._fetch(step, parent, signer)
+        check_values(new, f"the credentials STS returned for profile {step.profile!r}")
         self.pending.append((step, new))
         return new, False
 
-    def _cached(self, step: _Step) -> Credentials | None:
+    def _cached(self, step: _Step, min_ttl: int) -> Credentials | None:
         name = session_item_name(step.cache_id)
         item = self.vault.get(name)
         if item is None:
             return None
         creds = _from_item(item, name)
         left = creds.seconds_left(self.now())
-        return creds if left is not None and left > self.min_ttl else None
+        return creds if left is not None and left > min_ttl else None
 
     def _base(self) -> Credentials:
         """The source's own credentials: the long-term key, or the credential_process output."""

@@ -11,9 +11,12 @@ from collections.abc import Mapping
 
 from awsv.errors import ConfigError, UsageError
 from awsv.paths import config_dir
+from awsv.safe_read import read_text_file
 from awsv.vault import BACKENDS, find_backend
 
 DEFAULT_BACKEND = "file"
+#: The settings file holds a handful of lines; anything larger is refused (README, "Limits").
+MAX_SETTINGS_BYTES = 64 * 1024
 
 
 def settings_file_values(env: Mapping[str, str]) -> Mapping[str, str]:
@@ -21,11 +24,12 @@ def settings_file_values(env: Mapping[str, str]) -> Mapping[str, str]:
     path = config_dir(env) / "config"
     parser = configparser.RawConfigParser(interpolation=None)
     try:
-        with open(path, encoding="utf-8") as fh:
-            parser.read_file(fh, source=str(path))
+        text = read_text_file(path, what="awsv settings", max_bytes=MAX_SETTINGS_BYTES)
     except FileNotFoundError:
         return {}
-    except (OSError, UnicodeDecodeError, configparser.Error) as exc:
+    try:
+        parser.read_string(text, source=str(path))
+    except configparser.Error as exc:
         raise ConfigError(f"cannot read awsv settings {path}: {str(exc).splitlines()[0]}") from None
     return dict(parser.items("awsv")) if parser.has_section("awsv") else {}
 

@@ -68,7 +68,13 @@ def has_terminal() -> bool:
 
 
 def ask(prompt: str, *, secret: bool) -> str:
-    """Ask on /dev/tty; with `secret`, echo is off. Ctrl-C or EOF raise Interrupted."""
+    """Ask on /dev/tty; with `secret`, echo is off. Ctrl-C or EOF raise Interrupted.
+
+    The terminal's line is always ended before returning or raising: with
+    echo off the user's Enter is not shown, and after Ctrl-C or Ctrl-D it
+    never came, so the error message would otherwise start on the prompt's
+    line (`MFA code for …: ^Cawsv: error: …`).
+    """
     import termios
 
     with _open_tty() as (reader, writer):
@@ -82,6 +88,7 @@ def ask(prompt: str, *, secret: bool) -> str:
                 termios.tcsetattr(fd, termios.TCSAFLUSH, new)
             except termios.error:
                 old = None
+        line = ""
         try:
             writer.write(prompt)
             writer.flush()
@@ -91,11 +98,20 @@ def ask(prompt: str, *, secret: bool) -> str:
         finally:
             if old is not None:
                 termios.tcsetattr(fd, termios.TCSAFLUSH, old)
-                writer.write("\n")
-                writer.flush()
+            if old is not None or not line.endswith("\n"):
+                _end_line(writer)
         if not line:
             raise Interrupted("no answer (end of input); nothing was changed")
         return line.rstrip("\r\n")
+
+
+def _end_line(writer: IO[str]) -> None:
+    """A newline on the terminal; a terminal gone meanwhile is no reason to fail."""
+    try:
+        writer.write("\n")
+        writer.flush()
+    except OSError:
+        pass
 
 
 def confirm(question: str) -> bool:

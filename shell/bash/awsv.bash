@@ -11,9 +11,13 @@
 # external programs run only through `command` and never while a prompt is
 # drawn (the badge reads only variables and the builtin clock); the exit status
 # of your last command survives the hook; PROMPT_COMMAND is appended to, never
-# replaced.
+# replaced; every function works in a shell under `set -euo pipefail` and with
+# any setting unset.
 
 # The wrapper: `use` and `off` change this shell, the rest runs as is.
+# Typed at the prompt (stdout is the terminal) it applies the helper's code
+# itself; inside `$(...)`, a pipe or a redirection it prints the code as the
+# helper does, so `eval "$(awsv use prod)"` works with or without this file.
 function awsv {
     case ${1-} in
         use | off)
@@ -25,7 +29,12 @@ function awsv {
                     return
                 fi
             done
-            # Only a successful helper's output is evaluated; it prints nothing on failure.
+            if [[ ! -t 1 ]]; then
+                # The caller evaluates it; a failed helper prints code that only fails.
+                command awsv "$1" --shell bash "${@:2}" || return
+                return 0
+            fi
+            # Only a successful helper's output is evaluated.
             _awsv_out=$(command awsv "$1" --shell bash "${@:2}") || return
             builtin eval "$_awsv_out"
             if builtin declare -F _awsv_session_changed >/dev/null; then
@@ -135,8 +144,8 @@ function _awsv_render_setup {
     _awsv_warn_on=$REPLY
     _awsv_color_on "${AWSV_PROMPT_EXPIRED_COLOR-}"
     _awsv_exp_on=$REPLY
-    _awsv_head=$AWSV_PROMPT_PREFIX$_awsv_on$name
-    if [[ $AWSV_PROMPT_SHOW_ACCOUNT == 1 && -n ${AWSV_ACCOUNT-} && $AWSV_ACCOUNT != *[!0-9]* ]]; then
+    _awsv_head=${AWSV_PROMPT_PREFIX-}$_awsv_on$name
+    if [[ ${AWSV_PROMPT_SHOW_ACCOUNT-} == 1 && -n ${AWSV_ACCOUNT-} && $AWSV_ACCOUNT != *[!0-9]* ]]; then
         _awsv_head+=" $AWSV_ACCOUNT"
     fi
     _awsv_render_key=$1
@@ -147,14 +156,14 @@ function _awsv_render {
         AWSV_BADGE=''
         return 0
     fi
-    local key="$AWSV_PROFILE|${AWSV_COLOR-}|${AWSV_ALIAS-}|${AWSV_ACCOUNT-}|${AWSV_PROMPT_COLORS[*]-}|$AWSV_PROMPT_COLOR|$AWSV_PROMPT_SHOW_ACCOUNT|$AWSV_PROMPT_PREFIX|$AWSV_PROMPT_WARN_COLOR|$AWSV_PROMPT_EXPIRED_COLOR"
+    local key="$AWSV_PROFILE|${AWSV_COLOR-}|${AWSV_ALIAS-}|${AWSV_ACCOUNT-}|${AWSV_PROMPT_COLORS[*]-}|${AWSV_PROMPT_COLOR-}|${AWSV_PROMPT_SHOW_ACCOUNT-}|${AWSV_PROMPT_PREFIX-}|${AWSV_PROMPT_WARN_COLOR-}|${AWSV_PROMPT_EXPIRED_COLOR-}"
     [[ $key == "${_awsv_render_key-}" ]] || _awsv_render_setup "$key"
     local text on=$_awsv_on ton=$_awsv_on off=$'\001\e[39m\002' left
     if [[ -n ${AWSV_EXPIRES-} && $AWSV_EXPIRES != *[!0-9]* ]]; then
         _awsv_now
         left=$((AWSV_EXPIRES - _awsv_t))
         if ((left <= 0)); then
-            text=$AWSV_PROMPT_EXPIRED_TEXT
+            text=${AWSV_PROMPT_EXPIRED_TEXT-}
             ton=$_awsv_exp_on
         else
             if ((left < 60)); then
@@ -164,12 +173,12 @@ function _awsv_render {
             else
                 builtin printf -v text '%dh%02dm' $((left / 3600)) $((left % 3600 / 60))
             fi
-            if [[ -n $AWSV_PROMPT_WARN && $AWSV_PROMPT_WARN != *[!0-9]* ]] && ((left < AWSV_PROMPT_WARN)); then
+            if [[ -n ${AWSV_PROMPT_WARN-} && $AWSV_PROMPT_WARN != *[!0-9]* ]] && ((left < AWSV_PROMPT_WARN)); then
                 ton=$_awsv_warn_on
             fi
         fi
     else
-        text=$AWSV_PROMPT_KEY_TEXT
+        text=${AWSV_PROMPT_KEY_TEXT-}
         ton=$_awsv_warn_on
     fi
     if [[ $ton == "$on" ]]; then
@@ -177,10 +186,11 @@ function _awsv_render {
     else
         AWSV_BADGE="$_awsv_head${on:+$off} $ton$text${ton:+$off}"
     fi
-    if [[ -n $_awsv_stuck && $_awsv_stuck == "$AWSV_PROFILE:${AWSV_EXPIRES-}" ]]; then
-        AWSV_BADGE+="$_awsv_exp_on$AWSV_PROMPT_MARK${_awsv_exp_on:+$off}"
+    if [[ -n ${_awsv_stuck-} && $_awsv_stuck == "$AWSV_PROFILE:${AWSV_EXPIRES-}" ]]; then
+        AWSV_BADGE+="$_awsv_exp_on${AWSV_PROMPT_MARK-}${_awsv_exp_on:+$off}"
     fi
-    AWSV_BADGE+=$AWSV_PROMPT_SUFFIX
+    AWSV_BADGE+=${AWSV_PROMPT_SUFFIX-}
+    return 0
 }
 
 # For PS1='$(awsv_prompt_info)...' (a subshell per prompt); '${AWSV_BADGE}' is free.
@@ -200,19 +210,19 @@ function _awsv_refresh {
     _awsv_now
     _awsv_next_try=$((_awsv_t + interval))
 
-    local key="$AWSV_PROFILE:$AWSV_EXPIRES" profile=$AWSV_PROFILE out rc
+    local key="$AWSV_PROFILE:$AWSV_EXPIRES" profile=$AWSV_PROFILE out rc=0
     local -a args=(use --no-prompt --quiet --shell bash)
     [[ -n ${AWS_REGION-} ]] && args+=(--region "$AWS_REGION")
     # AWSV_MIN_TTL: cached sessions closer than the window to expiry are renewed too.
-    out=$(AWSV_MIN_TTL=$window command awsv "${args[@]}" -- "$profile" </dev/null 2>/dev/null)
-    rc=$?
+    # `|| rc=$?`: a failure (3: needs input) is an answer here, never a reason for set -e to exit.
+    out=$(AWSV_MIN_TTL=$window command awsv "${args[@]}" -- "$profile" </dev/null 2>/dev/null) || rc=$?
     if ((rc == 0)) && [[ -n $out ]]; then
         builtin eval "$out"
         _awsv_stuck=''
         return 0
     fi
     _awsv_stuck=$key
-    [[ $_awsv_hinted == "$key" ]] && return 0
+    [[ ${_awsv_hinted-} == "$key" ]] && return 0
     _awsv_hinted=$key
     if ((rc == 3)); then
         builtin printf "awsv: renewing '%s' needs your passphrase or MFA code: run awsv use %s\n" \
@@ -221,6 +231,7 @@ function _awsv_refresh {
         builtin printf "awsv: could not renew '%s' (status %s): run awsv use %s to see why\n" \
             "$profile" "$rc" "$profile" >&2
     fi
+    return 0
 }
 
 # ---------------------------------------------------------------------------
@@ -233,7 +244,7 @@ function _awsv_precmd {
             local window=600
             [[ -n ${AWSV_REFRESH_WINDOW-} && $AWSV_REFRESH_WINDOW != *[!0-9]* ]] && window=$AWSV_REFRESH_WINDOW
             _awsv_now
-            if ((_awsv_t >= _awsv_next_try && AWSV_EXPIRES - _awsv_t <= window)); then
+            if ((_awsv_t >= ${_awsv_next_try:-0} && AWSV_EXPIRES - _awsv_t <= window)); then
                 _awsv_refresh "$window"
             fi
         fi
@@ -243,8 +254,8 @@ function _awsv_precmd {
     fi
     # A theme may rebuild PS1 every prompt; put the badge back in front.
     # shellcheck disable=SC2016 # the unexpanded text is what PS1 holds
-    if [[ ${AWSV_PROMPT_AUTO-} == 1 && $PS1 != *'${AWSV_BADGE'* ]] && builtin shopt -q promptvars; then
-        PS1='${AWSV_BADGE:+$AWSV_BADGE }'"$PS1"
+    if [[ ${AWSV_PROMPT_AUTO-} == 1 && ${PS1-} != *'${AWSV_BADGE'* ]] && builtin shopt -q promptvars; then
+        PS1='${AWSV_BADGE:+$AWSV_BADGE }'"${PS1-}"
     fi
     return "$_awsv_status"
 }
@@ -252,6 +263,13 @@ function _awsv_precmd {
 # Run after whatever PROMPT_COMMAND already does, once. bash-preexec users get
 # a precmd function instead (it owns PROMPT_COMMAND); bash 5.1's array form
 # gets one more element.
+#
+# The hook runs as `_awsv_precmd && :`. It returns the status it found, so a
+# PROMPT_COMMAND part after it (a theme's) still sees your last command's $?;
+# as the left side of `&&` that status never makes `set -e` end the shell,
+# and nothing inside the hook is subject to `set -e` either (bash's rule for
+# `&&` lists). bash itself restores $? after PROMPT_COMMAND.
+_AWSV_HOOK='_awsv_precmd && :'
 function _awsv_install_hook {
     local item
     if [[ -n ${__bp_imported-} ]]; then
@@ -259,17 +277,25 @@ function _awsv_install_hook {
             [[ $item == _awsv_precmd ]] && return 0
         done
         precmd_functions+=(_awsv_precmd)
-    elif ((BASH_VERSINFO[0] > 5 || (BASH_VERSINFO[0] == 5 && BASH_VERSINFO[1] >= 1))) \
-        && [[ ${PROMPT_COMMAND@a} == *a* ]]; then
+        return 0
+    fi
+    # Which form PROMPT_COMMAND has: ${PROMPT_COMMAND@a} alone fails under set -u
+    # when it is unset, and an array's element 0 may be unset; its keys never fail.
+    local -a keys=("${!PROMPT_COMMAND[@]}")
+    local attrs=''
+    ((${#keys[@]})) && attrs=${PROMPT_COMMAND[${keys[0]}]@a}
+    if ((BASH_VERSINFO[0] > 5 || (BASH_VERSINFO[0] == 5 && BASH_VERSINFO[1] >= 1))) \
+        && [[ $attrs == *a* ]]; then
         for item in "${PROMPT_COMMAND[@]}"; do
             [[ $item == *_awsv_precmd* ]] && return 0
         done
-        PROMPT_COMMAND+=(_awsv_precmd)
+        PROMPT_COMMAND+=("$_AWSV_HOOK")
     else
         [[ ${PROMPT_COMMAND-} == *_awsv_precmd* ]] && return 0
         # shellcheck disable=SC2128,SC2178 # this branch is the string form
-        PROMPT_COMMAND=${PROMPT_COMMAND:+${PROMPT_COMMAND}$'\n'}_awsv_precmd
+        PROMPT_COMMAND=${PROMPT_COMMAND:+${PROMPT_COMMAND}$'\n'}$_AWSV_HOOK
     fi
+    return 0
 }
 _awsv_install_hook
 
@@ -339,6 +365,7 @@ function _awsv_reply {
     for w in "$@"; do
         [[ $w == "$cur"* ]] && COMPREPLY+=("$w")
     done
+    return 0
 }
 
 # Completes a value of kind $1: profile, * (anything: files), or a|b|c.
@@ -355,6 +382,7 @@ function _awsv_complete_value {
             _awsv_reply "${choices[@]}"
             ;;
     esac
+    return 0
 }
 
 # Completes a command line starting at word $1 (exec's program and arguments).
@@ -366,6 +394,7 @@ function _awsv_complete_command {
     else
         compopt -o default 2>/dev/null
     fi
+    return 0
 }
 
 function _awsv_complete {

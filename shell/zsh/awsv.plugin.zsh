@@ -56,11 +56,23 @@ builtin autoload -Uz add-zsh-hook
 
 # ---------------------------------------------------------------------------
 # The wrapper: `use` and `off` change this shell, the rest runs as is.
+# Typed at the prompt (stdout is the terminal) it applies the helper's code
+# itself; inside `$(...)`, a pipe or a redirection it prints the code as the
+# helper does, so `eval "$(awsv use prod)"` works with or without this file.
 function awsv {
   emulate -L zsh
   if [[ ${1-} == (use|off) ]] && (( ! ${argv[(I)(-h|--help)]} )); then
+    if [[ ! -t 1 ]]; then
+      # The caller evaluates it; a failed helper prints code that only fails.
+      command awsv "$1" --shell zsh "${@:2}"
+      return
+    fi
     local _awsv_out
-    # Only a successful helper's output is evaluated; it prints nothing on failure.
+    # Ctrl-C at a passphrase or MFA prompt: the helper says so and exits 130.
+    # Without a trap of its own (local: emulate -L sets local_traps) zsh would
+    # abort this function too and leave $? at 2.
+    trap ':' INT
+    # Only a successful helper's output is evaluated.
     _awsv_out="$(command awsv "$1" --shell zsh "${@:2}")" || return
     builtin eval "$_awsv_out"
     _awsv_session_changed

@@ -41,6 +41,55 @@ DRAIN_TIMEOUT = 2.0
 #: Ops that count as activity and need the vault lock.
 VAULT_OPS = ("get", "set", "delete", "list")
 
+# Bounds on what clients can make the agent hold (README, "Limits"). Each
+# connection is one thread; under mlockall every thread stack is locked in RAM
+# in full, so stacks are small and their number is capped.
+#: Connections served at once; one more is told "busy" and closed at once.
+MAX_CONNECTIONS = 32
+#: Stack of each connection thread (Python's default is 8 MiB, all of it locked).
+THREAD_STACK = 512 * 1024
+#: A new connection must send its first request within this many seconds.
+FIRST_REQUEST_TIMEOUT = 5.0
+#: Seconds an open connection may stay silent between requests (a command
+#: holds its connection while it runs a credential_process or asks for MFA).
+IDLE_CONNECTION_TIMEOUT = 600.0
+#: Once a request has started, all of it must arrive within this many seconds.
+FRAME_TIMEOUT = 5.0
+#: Seconds a reply may take to leave (a client that never reads cannot hold a thread).
+SEND_TIMEOUT = 30.0
+#: The largest request the agent reads (vault items are a few KiB).
+MAX_REQUEST = 1024 * 1024
+
+
+class _Deadlines:
+    """A socket's `recv` under the request deadlines above, for `protocol.recv`.
+
+    The wait for a request's first byte is bounded by `wait` seconds; once a
+    byte has arrived, the rest of the request must come within FRAME_TIMEOUT in
+    total (a client trickling a byte at a time is cut off too), and no request
+    may exceed MAX_REQUEST bytes.
+    """
+
+    def __init__(self, conn: socket.socket, wait: float) -> None:
+        self._conn = conn
+        self._deadline = time.monotonic() + wait
+        self._started = False
+        self._received = 0
+
+    def recv(self, size: int) -> bytes:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("request deadline passed")
+        self._conn.settimeout(left)
+        chunk = self._conn.recv(size)
+        if chunk and not self._started:
+            self._started = True
+            self._deadline = time.monotonic() + FRAME_TIMEOUT
+        self._received += len(chunk)
+        if self._received > MAX_REQUEST + 4:
+            raise protocol.ProtocolError("request too large")
+        return chunk
+
 
 def bind_socket(path: str) -> tuple[socket.socket, tuple[int, int]]:
     """Listen on `path` (mode 0600), atomically replacing whatever was there.
@@ -101,6 +150,8 @@ class Agent:
         self._inflight = 0
         self._replied = threading.Condition()
         self._socket_id: tuple[int, int] | None = None
+        self._connections = 0
+        self._connections_lock = threading.Lock()
         self.stop_reason = ""
 
     # -- state --------------------------------------------------------------
@@ -191,6 +242,7 @@ class Agent:
     def serve(self, listener: socket.socket, socket_id: tuple[int, int]) -> str:
         """Accept connections until a reason to stop; returns that reason."""
         self._socket_id = socket_id
+        threading.stack_size(THREAD_STACK)
         signal.signal(signal.SIGTERM, lambda *_: self.stop("SIGTERM"))
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
         listener.settimeout(TICK)
@@ -210,13 +262,39 @@ class Agent:
                     continue
                 except OSError:
                     continue
-                threading.Thread(target=self._serve_connection, args=(conn,), daemon=True).start()
+                self._dispatch(conn)
         finally:
             self._forget_socket()
             listener.close()
             with self._replied:  # let the last answers (the `lock` reply) leave first
                 self._replied.wait_for(lambda: self._inflight == 0, timeout=DRAIN_TIMEOUT)
         return self.stop_reason
+
+    def _dispatch(self, conn: socket.socket) -> None:
+        """Serve `conn` on a thread of its own, or tell it "busy" when MAX_CONNECTIONS are open."""
+        with self._connections_lock:
+            busy = self._connections >= MAX_CONNECTIONS
+            if not busy:
+                self._connections += 1
+        if busy:
+            try:
+                conn.setblocking(False)  # a fresh socket's buffer takes this small frame at once
+                protocol.send(conn, protocol.error_reply(
+                    "AgentError", f"the awsv agent is busy ({MAX_CONNECTIONS} connections open)",
+                    "run the command again"))
+            except OSError:
+                pass
+            conn.close()
+            return
+        try:
+            threading.Thread(target=self._serve_connection, args=(conn,), daemon=True).start()
+        except RuntimeError:  # no thread to be had: drop this one, keep serving
+            self._release()
+            conn.close()
+
+    def _release(self) -> None:
+        with self._connections_lock:
+            self._connections -= 1
 
     def _socket_is_ours(self) -> bool:
         try:
@@ -247,7 +325,12 @@ class Agent:
             "AgentRefused", f"the awsv agent of uid {os.geteuid()} refuses connections from uid {uid}"))
         conn.shutdown(socket.SHUT_WR)
         drained = 0
+        deadline = time.monotonic() + 1.0
         while drained < 1 << 16:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            conn.settimeout(left)
             chunk = conn.recv(4096)
             if not chunk:
                 break
@@ -259,10 +342,13 @@ class Agent:
             if uid != os.geteuid():
                 self._refuse(conn, uid)
                 return
+            wait = FIRST_REQUEST_TIMEOUT
             while not self._stop.is_set():
-                request = protocol.recv(conn)
+                request = protocol.recv(_Deadlines(conn, wait))
+                wait = IDLE_CONNECTION_TIMEOUT
                 if request is None:
                     return
+                conn.settimeout(SEND_TIMEOUT)
                 with self._replied:
                     self._inflight += 1
                 try:
@@ -272,6 +358,7 @@ class Agent:
                         self._inflight -= 1
                         self._replied.notify_all()
         except (OSError, protocol.ProtocolError):
-            return  # the client went away or spoke garbage: drop it, keep serving others
+            return  # the client went away, stayed silent or spoke garbage: drop it, keep serving others
         finally:
             conn.close()
+            self._release()

@@ -6,7 +6,7 @@ import argparse
 import json
 
 from awsv.context import Context
-from awsv.doctor import FAIL, run_checks
+from awsv.doctor import FAIL, plural, run_checks
 
 _MARK = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "info": "INFO"}
 
@@ -23,7 +23,7 @@ def doctor(ctx: Context, args: argparse.Namespace) -> int:
             if f.fix and f.status != "pass":
                 print(f"      {'':<18} fix: {f.fix}", file=ctx.stdout)
         counts = {s: sum(f.status == s for f in findings) for s in ("pass", "warn", "fail")}
-        print(f"\n{counts['pass']} passed, {counts['warn']} warnings, {counts['fail']} failed",
+        print(f"\n{counts['pass']} passed, {plural(counts['warn'], 'warning')}, {counts['fail']} failed",
               file=ctx.stdout)
     return 1 if failed else 0
 

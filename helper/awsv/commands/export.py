@@ -95,7 +95,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                        "code, a JSON object of the variables (env-json), a credentials-file section, "
                        "or the credential_process JSON (json, or credential-process).")
     p.add_argument("profile")
-    p.add_argument("--format", "-f", choices=FORMATS, default="env",
+    p.add_argument("--format", choices=FORMATS, default="env",  # no -f: that is --force everywhere
                    help="output format (default: env)")
     p.add_argument("--shell", "-s", metavar="SHELL",
                    help="shell for --format export: bash, zsh or fish (default: detected)")

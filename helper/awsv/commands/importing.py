@@ -20,6 +20,7 @@ from awsv.context import Context
 from awsv.errors import AwsvError, ConfigError, VaultError
 from awsv.names import is_valid_profile_name
 from awsv.paths import aws_credentials_file
+from awsv.safe_read import read_text_file
 from awsv.vault.items import LongTermKey, key_item_name
 
 SECRET_KEYS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token", "aws_security_token")
@@ -35,14 +36,11 @@ class ImportReport:
 def read_credentials(path: Path) -> configparser.RawConfigParser:
     parser = configparser.RawConfigParser(default_section="\0none\0", interpolation=None)
     try:
-        with open(path, encoding="utf-8") as fh:
-            parser.read_file(fh, source=str(path))
+        text = read_text_file(path, what="credentials file")
     except FileNotFoundError:
         raise ConfigError(f"no credentials file at {path}", hint="use --file PATH") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"cannot read {path}: it is not UTF-8 text") from None
+    try:
+        parser.read_string(text, source=str(path))
     except configparser.Error as exc:
         # configparser quotes the offending line, which may hold a secret: say only where.
         line = getattr(exc, "lineno", None) or (
@@ -129,7 +127,7 @@ def remove_secrets(path: Path, profiles: set[str]) -> int:
     A section left with no settings is dropped with its header. Returns how
     many sections lost their secrets.
     """
-    text = path.read_text(encoding="utf-8")
+    text = read_text_file(path, what="credentials file")
     out: list[str] = []
     section: list[str] = []  # lines of the current section, header first
     current: str | None = None
@@ -168,7 +166,11 @@ def _key_of(line: str) -> str | None:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("import", help="move keys from ~/.aws/credentials into the vault")
+    p = sub.add_parser("import", help="move keys from ~/.aws/credentials into the vault",
+                       description="Store every long-term key of the AWS shared credentials file "
+                       "in the vault. With --delete-plaintext the file is then rewritten without "
+                       "its secrets (comments and other settings stay), and only if every key was "
+                       "stored and read back intact.")
     p.add_argument("--file", metavar="PATH", help="credentials file to read (default: "
                    "$AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials)")
     p.add_argument("--delete-plaintext", action="store_true",

@@ -15,6 +15,7 @@ from awsv.context import Context
 from awsv.errors import AwsvError, UsageError
 from awsv.names import validate_profile_name
 from awsv.paths import aws_config_file
+from awsv.safe_read import read_text_file
 from awsv.vault.items import LongTermKey, key_item_name
 
 _KEY_ID = re.compile(r"[A-Z0-9]{16,128}\Z")
@@ -87,11 +88,9 @@ def _add_config_section(ctx: Context, profile: str) -> None:
         return
     path = aws_config_file(ctx.env)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text_file(path, what="AWS config")
     except FileNotFoundError:
         text = ""
-    except OSError as exc:
-        raise AwsvError(f"cannot read {path}: {exc.strerror}") from None
     header = "[default]" if profile == "default" else f"[profile {profile}]"
     if text and not text.endswith("\n"):
         text += "\n"
@@ -131,7 +130,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--force", "-f", action="store_true", help="replace an existing key without asking")
     p.set_defaults(func=add)
 
-    p = sub.add_parser("remove", aliases=["rm"], help="delete a profile's key from the vault")
+    p = sub.add_parser("remove", aliases=["rm"], help="delete a profile's key from the vault",
+                       description="Delete the long-term access key stored for PROFILE from the "
+                       "vault, after a confirmation on the terminal (--force: without asking). "
+                       "The key itself stays valid at AWS; `awsv rotate` replaces it there.")
     p.add_argument("profile")
     p.add_argument("--force", "-f", action="store_true", help="do not ask for confirmation")
     p.set_defaults(func=remove)

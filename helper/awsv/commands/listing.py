@@ -2,37 +2,43 @@
 
 `--names` reads only the config (no vault, no passphrase) because shell
 completion calls it on every <Tab>.
+
+Profiles are listed in alphabetical order (case-insensitive, then exact), in
+every form: one rule covers the config's profiles and the vault-only ones
+alike, and a name is found where one looks for it, whatever order the
+config file happens to have.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterable
 
-from awsv.chain import resolve
+from awsv.chain import Resolver
 from awsv.context import Context
+from awsv.durations import format_time_left, whole_seconds_left
 from awsv.errors import ConfigError
 from awsv.names import is_valid_profile_name
 from awsv.vault.items import profile_of_key_item
 
 
-def format_time_left(seconds: float) -> str:
-    """`2h05m`, `59m`, `<1m`, or `expired`: the same shape the prompt badge uses."""
-    if seconds <= 0:
-        return "expired"
-    minutes = int(seconds // 60)
-    if minutes < 1:
-        return "<1m"
-    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
+def in_list_order(names: Iterable[str]) -> list[str]:
+    """`names` once each, alphabetically (case-insensitive, then exact): `awsv list`'s order."""
+    return sorted(set(names), key=lambda name: (name.casefold(), name))
 
 
 def _session_left(ctx: Context) -> dict[str, float]:
     """Per profile, the seconds left on its longest-lived cached session or role."""
+    import time
+
     from awsv.sessions import cached_sessions  # reads the vault; not for --names
 
+    now = time.time()
     left: dict[str, float] = {}
     for cached in cached_sessions(ctx):
-        left[cached.profile] = max(left.get(cached.profile, cached.seconds_left), cached.seconds_left)
+        seconds = whole_seconds_left(cached.expiration.timestamp(), now)  # as the badge counts
+        left[cached.profile] = max(left.get(cached.profile, seconds), seconds)
     return left
 
 
@@ -40,8 +46,9 @@ def _rows(ctx: Context) -> list[dict[str, object]]:
     config = ctx.config
     stored = {p for n in ctx.vault.list() if (p := profile_of_key_item(n)) is not None}
     sessions = _session_left(ctx)
+    resolver = Resolver(config, in_vault=stored.__contains__)  # shared chain tails: linear time
     rows: list[dict[str, object]] = []
-    for name in [*config.names(), *sorted(stored - set(config.names()))]:
+    for name in in_list_order([*config.names(), *stored]):
         left = sessions.get(name)
         row: dict[str, object] = {"profile": name, "in_config": name in config,
                                   "key_stored": name in stored,
@@ -51,7 +58,7 @@ def _rows(ctx: Context) -> list[dict[str, object]]:
             rows.append(row)
             continue
         try:
-            chain = resolve(config, name, in_vault=stored.__contains__)
+            chain = resolver.resolve(name)
         except ConfigError as exc:
             row.update(source="error", region=None, error=exc.message)
         else:
@@ -70,7 +77,7 @@ def _rows(ctx: Context) -> list[dict[str, object]]:
 
 def list_profiles(ctx: Context, args: argparse.Namespace) -> int:
     if args.names:
-        for name in ctx.config.names():
+        for name in in_list_order(ctx.config.names()):
             if is_valid_profile_name(name):
                 print(name, file=ctx.stdout)
         return 0
@@ -96,7 +103,10 @@ def list_profiles(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("list", aliases=["ls"], help="list profiles and where their credentials come from")
+    p = sub.add_parser("list", aliases=["ls"], help="list profiles and where their credentials come from",
+                       description="List every profile of the AWS config and every key in the "
+                       "vault, alphabetically (case-insensitive): where its credentials come from, "
+                       "its region, and the time left on its cached session.")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--json", action="store_true", help="machine-readable output")
     group.add_argument("--names", action="store_true",

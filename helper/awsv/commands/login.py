@@ -219,9 +219,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "Role profiles use their role credentials; a profile with only a long-term key goes "
         "through GetFederationToken with the user's own permissions. The link is a bearer "
         "secret for 15 minutes: awsv hands the browser a one-shot loopback address that "
-        "redirects to it, never the link itself.")
+        "redirects to it, never the link itself. A text-mode browser (lynx, w3m…) is never "
+        "started: without a graphical session, use --stdout.")
     p.add_argument("profile")
-    p.add_argument("--stdout", "-s", action="store_true",
+    p.add_argument("--stdout", action="store_true",  # no -s: that is --shell everywhere
                    help="print the sign-in link on stdout instead of opening a browser")
     p.add_argument("--region", metavar="REGION", help="console region (default: the profile's)")
     p.add_argument("--path", metavar="PATH",

@@ -62,6 +62,9 @@ def encode_value(value: str) -> bytes:
         ) from None
 
 
+FAIL_ANY = "false\n"
+"""Failing code valid in every supported shell, for failures before the shell is known."""
+
 _BARE = re.compile(r"[A-Za-z0-9_@%+=:,./-]+\Z")
 
 
@@ -127,6 +130,18 @@ class Shell:
             except ValueError as exc:
                 raise ValueError(f"cannot set {name}: {exc}") from None
         return "".join(line + "\n" for line in lines)
+
+    def fail(self, status: int) -> str:
+        """Code whose only effect is a non-zero status: what a failed `use`/`off` prints.
+
+        `eval "$(awsv use P)" && deploy` must stop when awsv failed, and `eval`
+        of empty output succeeds, so a failure prints this instead of nothing.
+        It never exits or returns: under `eval` at top level, in a function, or
+        in fish's `| source` inside a function, `exit`/`return` would end the
+        shell or the caller. This default, `false`, is valid in every
+        supported shell (status 1); dialects may keep the real status.
+        """
+        return FAIL_ANY
 
     def comment(self, text: str) -> str:
         """Return `text` as comment lines (one `# ` line per line of text).

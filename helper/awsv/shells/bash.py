@@ -53,3 +53,8 @@ class Bash(Shell):
 
     def unset_line(self, name: str) -> str:
         return f"builtin unset -v {name}"
+
+    def fail(self, status: int) -> str:
+        """`(builtin exit N)`: a subshell, so the status is exact and nothing else ends."""
+        code = status if 0 < status < 256 else 1
+        return f"(builtin exit {code})\n"

@@ -16,6 +16,9 @@ fish's `set` leaves `$status` as it was (and `set -e` of a missing variable
 makes it 4), so code made only of `set` lines would report whatever failed
 before it, or a spurious failure. `apply` therefore ends with `true`: a
 wrapper can rely on the status of `awsv use P | source`.
+
+A failed `use` prints the base class's `false`, not `return N`: a `return`
+read by `source` inside a function returns from that function.
 """
 
 from __future__ import annotations

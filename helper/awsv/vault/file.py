@@ -71,6 +71,7 @@ class FileVault:
         self._kdf_params = kdf_params
         self._lock_timeout = lock_timeout
         self._asked = False
+        self._wrong_hint: tuple[str, str] | None = None  # (source, hint) of the passphrase used
         self._unlock_error: VaultError | None = None
 
     @classmethod
@@ -147,6 +148,9 @@ class FileVault:
             )
         self._asked = True
         passphrase = self._provider(creating)
+        source, hint = getattr(passphrase, "source", None), getattr(passphrase, "wrong_hint", None)
+        if isinstance(source, str) and isinstance(hint, str):
+            self._wrong_hint = (source, hint)
         try:
             if not isinstance(passphrase, str):
                 raise PassphraseUnavailable("the passphrase source returned nothing")
@@ -228,6 +232,10 @@ class FileVault:
         if str(self.path) in exc.message:
             return exc
         if isinstance(exc, WrongPassphrase):
+            if self._wrong_hint is not None:
+                source, hint = self._wrong_hint
+                return WrongPassphrase(f"wrong passphrase (from {source}) for the vault {self.path}",
+                                       hint=hint)
             return WrongPassphrase(
                 f"wrong passphrase for the vault {self.path}",
                 hint="try again; a damaged salt or header also shows up this way",
