@@ -43,16 +43,16 @@ def deliver(vault: Vault, identity: str, request: Mapping[str, Any]) -> dict[str
 def _deliver(vault: Vault, identity: str, env: dict[str, str], want: str,
              profile: str | None) -> dict[str, Any]:
     from awsv.agent import protocol
-    from awsv.commands.export import credential_process_json
-    from awsv.commands.use import changes_for, describe_expiry
     from awsv.context import Context
+    from awsv.delivery.process import credential_process_json
+    from awsv.delivery.shell import changes_for, using_message
     from awsv.sessions import SessionOptions, get_credentials
     from awsv.settings import choose_backend
 
     if protocol.vault_identity(choose_backend(None, env), env) != identity:
         return miss("the agent holds another vault")
     name = profile or env.get("AWS_PROFILE") or "default"
-    ctx = Context(env=env, _vault=vault)
+    ctx = Context.with_open_vault(vault, env)
     resolved = get_credentials(ctx, name, SessionOptions(), cache_only=True)
     creds = resolved.credentials
     if creds.session_token is None:
@@ -62,6 +62,5 @@ def _deliver(vault: Vault, identity: str, env: dict[str, str], want: str,
         reply["output"] = credential_process_json(creds)
     else:
         reply["changes"] = changes_for(name, resolved)
-        account = creds.account_id or "unknown account"
-        reply["message"] = f"awsv: using {name!r} ({account}), {describe_expiry(resolved)}"
+        reply["message"] = f"awsv: {using_message(name, resolved)}"
     return reply

@@ -29,14 +29,11 @@ from awsv.commands.exec_server import (
     check_server_options,
     run_with_server,
 )
-from awsv.commands.export import credential_process_json
-from awsv.commands.use import (
-    add_session_arguments,
-    changes_for,
-    describe_expiry,
-    resolve_credentials,
-)
+from awsv.commands.use import add_session_arguments
 from awsv.context import Context
+from awsv.delivery.process import credential_process_json
+from awsv.delivery.resolve import resolve_credentials
+from awsv.delivery.shell import changes_for, describe_expiry
 from awsv.environment import active_session, apply_to
 from awsv.errors import AwsvError, UsageError
 from awsv.names import validate_profile_name

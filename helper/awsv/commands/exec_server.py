@@ -61,7 +61,7 @@ def check_min_ttl(profile: str, resolved: Resolved, args: argparse.Namespace) ->
         return
     from datetime import UTC, datetime
 
-    from awsv.commands.use import describe_expiry
+    from awsv.delivery.shell import describe_expiry
     from awsv.durations import parse_duration
 
     creds = resolved.credentials
@@ -76,9 +76,9 @@ def check_min_ttl(profile: str, resolved: Resolved, args: argparse.Namespace) ->
 
 def run_with_server(ctx: Context, profile: str, command: list[str], args: argparse.Namespace) -> int:
     """Serve `profile` on a local endpoint, run `command` with its variables, leave with its status."""
-    from awsv.commands.use import describe_expiry
     from awsv.delivery.endpoint import LOOPBACK, parse_listen
     from awsv.delivery.served import listen_warnings, serve_profile
+    from awsv.delivery.shell import describe_expiry
     from awsv.durations import parse_duration
     from awsv.environment import apply_to
     from awsv.secret_env import child_env

@@ -15,8 +15,9 @@ import json
 import signal
 import threading
 
-from awsv.commands.use import add_session_arguments, describe_expiry, render
+from awsv.commands.use import add_session_arguments
 from awsv.context import Context
+from awsv.delivery.shell import describe_expiry, render
 from awsv.environment import ENDPOINT_TOKEN_VAR, ENDPOINT_URI_VAR, REGION_VARS, set_values
 from awsv.names import validate_profile_name
 

@@ -13,9 +13,10 @@ import argparse
 import json
 from datetime import datetime
 
-from awsv.commands.use import add_session_arguments, resolve_credentials
+from awsv.commands.use import add_session_arguments
 from awsv.context import Context
 from awsv.credentials import Credentials
+from awsv.delivery.resolve import resolve_credentials
 from awsv.errors import AwsvError
 
 
