@@ -9,10 +9,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from support import secret_service as secret_service_support
-from support.secret_service import SecretService
-
 from tests.conftest import AwsvRunner
+from tests.support import secret_service as secret_service_support
+from tests.support.secret_service import SecretService
 from tests.test_cli_keys import CREDENTIALS, KEY_ID, SECRET, SECRET2
 
 secret_service = secret_service_support.secret_service

@@ -78,7 +78,7 @@ class ShortLivedSts(FaultProxy):
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> Iterator[World]:  # noqa: F811
+def world(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> World:  # noqa: F811
     w = make_world(tmp_path_factory, moto_url, ENDPOINT_CONFIG)
     key_id, secret = create_user_with_key(moto_url, "mfauser")
     r = w.awsv("add", "--env", "mfaonly", env={"AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": secret})

@@ -11,7 +11,6 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -38,7 +37,7 @@ PRINT_ENV = [sys.executable, "-c", "import json, os; print(json.dumps(dict(os.en
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> Iterator[World]:  # noqa: F811
+def world(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> World:  # noqa: F811
     return make_world(tmp_path_factory, moto_url, CP_CONFIG)
 
 

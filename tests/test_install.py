@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import REPO, base_env
+
+from tests.conftest import REPO, base_env
 
 INSTALL = REPO / "install.sh"
 VERSION = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]

@@ -15,7 +15,6 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pexpect
@@ -44,7 +43,7 @@ HINT_MFA = "awsv: renewing 'mfa' needs your passphrase or MFA code: run awsv use
 
 
 @pytest.fixture(scope="module")
-def sw(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> Iterator[ShellWorld]:  # noqa: F811
+def sw(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> ShellWorld:  # noqa: F811
     return make_shell_world(tmp_path_factory, moto_url)
 
 

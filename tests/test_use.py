@@ -18,7 +18,6 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -120,7 +119,7 @@ def make_world(tmp_path_factory: pytest.TempPathFactory, moto: str, config: str 
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> Iterator[World]:  # noqa: F811
+def world(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> World:  # noqa: F811
     return make_world(tmp_path_factory, moto_url)
 
 

@@ -21,14 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import TEST_PASSPHRASE
-from support.vault_contract import VaultContract
 
 from awsv import errors
 from awsv.errors import VaultCorrupted, VaultError, WrongPassphrase
 from awsv.vault import file_format as fmt
 from awsv.vault import open_vault
 from awsv.vault.file import LOCK_FILE, VAULT_FILE, FileVault
+from tests.conftest import TEST_PASSPHRASE
+from tests.support.vault_contract import VaultContract
 
 REPO = Path(__file__).resolve().parent.parent
 VECTORS = REPO / "tests" / "vectors"

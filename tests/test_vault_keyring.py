@@ -22,12 +22,12 @@ import time
 from pathlib import Path
 
 import pytest
-from support import secret_service as secret_service_support
-from support.secret_service import SecretService
-from support.vault_contract import MakeVault, VaultContract
 
 from awsv.errors import BackendUnavailable, VaultCorrupted, VaultError
 from awsv.vault.keyring_store import FIX_HINT, INDEX_NAME, KeyringVault
+from tests.support import secret_service as secret_service_support
+from tests.support.secret_service import SecretService
+from tests.support.vault_contract import MakeVault, VaultContract
 
 secret_service = secret_service_support.secret_service  # the fixture, made visible to this module
 

@@ -7,7 +7,6 @@ real vault file of the test HOME, and through `awsv list`'s session column.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,7 @@ region = eu-central-1
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> Iterator[World]:  # noqa: F811
+def world(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> World:  # noqa: F811
     w = make_world(tmp_path_factory, moto_url, WHOAMI_CONFIG)
     key_id, secret = create_user_with_key(moto_url, "bob")
     r = w.awsv("add", "--env", "other", env={"AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": secret})
