@@ -11,7 +11,19 @@ machine noise hits all of them alike. It reports medians, ratios to the
 * `awsv use P` and credential_process: median <= 3x the floor;
 * both at least 6x faster than `awsumepy P -s` on the same role profile;
 * `awsv list` on a config of 1,000 profiles: under 150 ms;
-* peak RSS of `awsv use`: under 30 MiB.
+* peak RSS of `awsv use`: under 30 MiB;
+
+and the costs that must not grow with the work (issue 13), each beside its
+small case so the growth per item can be quoted:
+
+* `awsv use P` with 10,000 profiles in the config: <= 3x the floor;
+* `awsv use P` without `--shell` (the README's eval form), the refresh
+  hook's spelling (`use --no-prompt --quiet --shell zsh --region R -- P`)
+  and `export --format json`: the same cost as `use --shell`;
+* `awsv list` with 1,000 cached sessions and `awsv clear` of 1,000
+  sessions: under 200 ms each (a vault of its own, with its own agent);
+* `awsv lock`: under 100 ms (a fresh agent before each run);
+* `awsv list` on 10,000 profiles: under 300 ms.
 
 awsume is measured as `awsumepy admin -s` (its Python program, without the
 bash wrapper that would add a shell), with the source key in
@@ -51,6 +63,12 @@ TARGET_FLOOR_RATIO = 3.0
 TARGET_AWSUME_RATIO = 6.0
 TARGET_LIST_MS = 150.0
 TARGET_RSS_MIB = 30.0
+TARGET_SESSIONS_MS = 200.0
+TARGET_LOCK_MS = 100.0
+TARGET_LIST_BIG_MS = 300.0
+#: Sizes of the scale cases.
+BIG_PROFILES = 10_000
+SESSIONS = 1_000
 
 
 @dataclass
@@ -144,6 +162,78 @@ def many_profiles(count: int) -> str:
     return "\n".join(parts)
 
 
+ADMIN = (f"[profile admin]\nrole_arn = {ROLE_ARN}\nsource_profile = base\nregion = us-east-2\n")
+
+
+def fake_sessions(count: int) -> dict[str, dict[str, object]]:
+    """`count` cached role sessions, shaped as awsv stores them (fake keys, valid for an hour)."""
+    expires = datetime.fromtimestamp(time.time() + 3600, UTC).isoformat()
+    items: dict[str, dict[str, object]] = {}
+    for i in range(count):
+        items[f"session/bench{i:05d}"] = {
+            "type": "session", "access_key_id": f"ASIABENCH{i:011d}",
+            "secret_access_key": "bench-secret-" + "x" * 27, "session_token": "bench-token-" + "y" * 300,
+            "expiration": expires, "account_id": f"{100000000000 + i}",
+            "arn": f"arn:aws:sts::{100000000000 + i}:assumed-role/Dev/bench",
+            "cache": {"profile": f"role{i:04d}", "kind": "role", "source_profile": "base",
+                      "role_arn": f"arn:aws:iam::{100000000000 + i}:role/Dev", "created": expires}}
+    return items
+
+
+def write_sessions_vault(env: dict[str, str], sizes: tuple[int, ...]) -> dict[int, bytes]:
+    """A file vault (in env's data dir) grown to each of `sizes` sessions; its bytes at each size.
+
+    Written once with awsv's own vault module (one `set` per item: slow, but
+    only at setup); each `clear` run starts from a copy of these bytes.
+    """
+    from awsv.vault.file import FileVault
+
+    vault = FileVault.at_default_location(env=env, passphrase_provider=lambda creating: PASSPHRASE)
+    snapshots: dict[int, bytes] = {}
+    items = list(fake_sessions(max(sizes)).items())
+    for done, (name, item) in enumerate(items, start=1):
+        vault.set(name, item)
+        if done in sizes:
+            snapshots[done] = vault.path.read_bytes()
+    return snapshots
+
+
+def restore_file(path: Path, data: bytes) -> None:
+    """Put `data` back at `path` atomically, mode 0600 (the agent may be reading it).
+
+    Synced to disk here, so the measured command's own fsync does not also
+    pay for flushing the bench's write.
+    """
+    tmp = path.with_name(path.name + ".bench-restore")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    dfd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+def timed(argv: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    r = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                       stdin=subprocess.DEVNULL, check=False)
+    elapsed = time.perf_counter() - start
+    if r.returncode != 0:
+        raise SystemExit(f"bench: {' '.join(argv)} failed: {r.stderr.decode()[-2000:]}")
+    return elapsed
+
+
+def growth_us(big: float, small: float, items: int) -> float:
+    """Microseconds added per item between the small and the big case (medians in ms)."""
+    return round((big - small) * 1000 / items, 2)
+
+
 #: Runs a program in-process, then reports VmHWM: the peak resident memory of
 #: this process image. (wait4's ru_maxrss would also count the pages of the
 #: benchmark itself, shared by the child between fork and exec.)
@@ -214,6 +304,7 @@ def main() -> int:
     awsv_env = {**env, "AWSV_PASSPHRASE_COMMAND": str(pw)}
     awsv = str(BIN / "awsv")
     python = str(BIN / "python")
+    agent_envs = [awsv_env]  # every agent the bench starts, locked on the way out
     try:
         key_id, secret = create_key(url)
         (home / ".aws/config").write_text(
@@ -239,6 +330,26 @@ def main() -> int:
         big.write_text(many_profiles(args.profiles))
         big_env = {**awsv_env, "AWS_CONFIG_FILE": str(big)}
         run([awsv, "list"], big_env)
+        # Scale (issue 13): 10,000 profiles around the same admin profile (the same cached session).
+        huge = tmp / f"config-{BIG_PROFILES}"
+        huge.write_text(many_profiles(BIG_PROFILES) + "\n" + ADMIN)
+        huge_env = {**awsv_env, "AWS_CONFIG_FILE": str(huge)}
+        huge_theirs = {**their_env, "AWS_CONFIG_FILE": str(huge)}
+        run([awsv, "use", "admin", "--shell", "bash"], huge_env)
+        run([str(BIN / "awsumepy"), "admin", "-s"], huge_theirs)
+        # 1,000 cached sessions: a vault and an agent of their own (same config as the main HOME).
+        sess_env = {**awsv_env, "XDG_DATA_HOME": str(tmp / "sessions-data"),
+                    "XDG_RUNTIME_DIR": str(tmp / "sessions-run")}
+        (tmp / "sessions-run").mkdir(mode=0o700)
+        print(f"bench: writing a vault of {SESSIONS} sessions ...", file=sys.stderr)
+        sess_vaults = write_sessions_vault(sess_env, (10, SESSIONS))
+        sess_path = tmp / "sessions-data" / "awsv" / "vault.awsv"
+        agent_envs.append(sess_env)
+        run([awsv, "unlock"], sess_env)
+        # `lock` needs an agent to stop each time: one on its own socket, serving the main vault.
+        lock_env = {**awsv_env, "XDG_RUNTIME_DIR": str(tmp / "lock-run")}
+        (tmp / "lock-run").mkdir(mode=0o700)
+        agent_envs.append(lock_env)
         asked_before = asked.read_text().count("asked")
 
         n, slow = args.runs, args.slow_runs
@@ -254,6 +365,18 @@ def main() -> int:
             "list_names": Measure(f"awsv list --names ({args.profiles} profiles)",
                                   [awsv, "list", "--names"], big_env, n),
             "list": Measure(f"awsv list ({args.profiles} profiles)", [awsv, "list"], big_env, n),
+            "use_detect": Measure("awsv use admin (no --shell: detected)", [awsv, "use", "admin"],
+                                  awsv_env, n),
+            "use_hook": Measure("awsv use (the refresh hook's spelling)",
+                                [awsv, "use", "--no-prompt", "--quiet", "--shell", "zsh", "--region",
+                                 "eu-west-1", "--", "admin"], awsv_env, n),
+            "export_json": Measure("awsv export --format json admin",
+                                   [awsv, "export", "--format", "json", "admin"], awsv_env, n),
+            "use_big": Measure(f"awsv use ({BIG_PROFILES} profiles)", [awsv, "use", "admin", "--shell", "bash"],
+                               huge_env, n),
+            "list_small": Measure("awsv list (3 profiles, 2 sessions)", [awsv, "list"], awsv_env, n),
+            "list_big": Measure(f"awsv list ({BIG_PROFILES} profiles)", [awsv, "list"], huge_env, n),
+            "list_sessions": Measure(f"awsv list ({SESSIONS} cached sessions)", [awsv, "list"], sess_env, n),
             "aws_credential_process": Measure(
                 "aws sts get-caller-identity via credential_process",
                 [str(BIN / "aws"), "sts", "get-caller-identity", "--profile", "viaawsv"], awsv_env, slow),
@@ -262,14 +385,29 @@ def main() -> int:
             "awsume": Measure("awsumepy admin -s", [str(BIN / "awsumepy"), "admin", "-s"], their_env, slow),
             "boto3": Measure("boto3 Session(admin).get_credentials()", [python, "-c", boto3_code],
                              their_env, slow),
+            "awsume_big": Measure(f"awsumepy admin -s ({BIG_PROFILES} profiles)",
+                                  [str(BIN / "awsumepy"), "admin", "-s"], huge_theirs, slow),
         }
         print(f"bench: measuring ({n} runs, {slow} for the slow ones), interleaved ...", file=sys.stderr)
         measure_all(list(measures.values()))
         rss_use = max(peak_rss_kib([awsv, "use", "admin", "--shell", "bash"], awsv_env) for _ in range(5))
         rss_floor = max(peak_rss_kib(["-"], env) for _ in range(5))
         asked_during = asked.read_text().count("asked") - asked_before
+        # Stateful cases, one at a time: each run starts from the same state.
+        print("bench: measuring clear and lock ...", file=sys.stderr)
+        for size, key in ((SESSIONS, "clear"), (10, "clear_small")):
+            m = measures[key] = Measure(f"awsv clear ({size} sessions)", [awsv, "clear"], sess_env, n)
+            for _ in range(n):
+                restore_file(sess_path, sess_vaults[size])
+                m.samples.append(timed(m.argv, sess_env))
+        m = measures["lock"] = Measure("awsv lock (agent started before each run)", [awsv, "lock"],
+                                       lock_env, n)
+        for _ in range(n):
+            run([awsv, "unlock"], lock_env)
+            m.samples.append(timed(m.argv, lock_env))
     finally:
-        subprocess.run([awsv, "lock"], env=awsv_env, capture_output=True, timeout=30, check=False)
+        for agent_env in agent_envs:
+            subprocess.run([awsv, "lock"], env=agent_env, capture_output=True, timeout=30, check=False)
         moto.terminate()
         moto.wait(timeout=10)
         if args.keep:
@@ -283,6 +421,15 @@ def main() -> int:
     ratios["awsume_vs_use"] = round(med["awsume"] / med["use"], 2)
     ratios["awsume_vs_credential_process"] = round(med["awsume"] / med["credential_process"], 2)
     ratios["aws_credential_process_vs_aws_env"] = round(med["aws_credential_process"] / med["aws_env"], 2)
+    ratios["awsume_big_vs_use_big"] = round(med["awsume_big"] / med["use_big"], 2)
+    for k in ("use_detect", "use_hook", "export_json"):
+        ratios[f"{k}_vs_use"] = round(med[k] / med["use"], 2)
+    growth = {
+        "use_us_per_profile": growth_us(med["use_big"], med["use"], BIG_PROFILES),
+        "list_us_per_profile": growth_us(med["list_big"], med["list"], BIG_PROFILES - args.profiles),
+        "list_us_per_session": growth_us(med["list_sessions"], med["list_small"], SESSIONS - 2),
+        "clear_us_per_session": growth_us(med["clear"], med["clear_small"], SESSIONS - 10),
+    }
     targets = {
         "use <= 3x floor": ratios["use_vs_floor"] <= TARGET_FLOOR_RATIO,
         "credential_process <= 3x floor": ratios["credential_process_vs_floor"] <= TARGET_FLOOR_RATIO,
@@ -291,6 +438,14 @@ def main() -> int:
             ratios["awsume_vs_credential_process"] >= TARGET_AWSUME_RATIO,
         f"list ({args.profiles} profiles) < 150 ms": med["list"] < TARGET_LIST_MS,
         "peak RSS of use < 30 MiB": rss_use / 1024 < TARGET_RSS_MIB,
+        f"use ({BIG_PROFILES} profiles) <= 3x floor": ratios["use_big_vs_floor"] <= TARGET_FLOOR_RATIO,
+        "use without --shell costs what use --shell does (<= 1.2x)": ratios["use_detect_vs_use"] <= 1.2,
+        "the refresh hook's use costs what use --shell does (<= 1.2x)": ratios["use_hook_vs_use"] <= 1.2,
+        "export --format json costs what use --shell does (<= 1.2x)": ratios["export_json_vs_use"] <= 1.2,
+        f"list ({SESSIONS} sessions) < 200 ms": med["list_sessions"] < TARGET_SESSIONS_MS,
+        f"clear ({SESSIONS} sessions) < 200 ms": med["clear"] < TARGET_SESSIONS_MS,
+        "lock < 100 ms": med["lock"] < TARGET_LOCK_MS,
+        f"list ({BIG_PROFILES} profiles) < 300 ms": med["list_big"] < TARGET_LIST_BIG_MS,
     }
     result = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -299,6 +454,7 @@ def main() -> int:
         "medians_ms": {k: round(v, 2) for k, v in med.items()},
         "measures": {k: m.summary() for k, m in measures.items()},
         "ratios": ratios,
+        "growth_us_per_item": growth,
         "peak_rss_mib": {"use": round(rss_use / 1024, 1), "floor": round(rss_floor / 1024, 1)},
         "passphrase_asked_during_measurement": asked_during,
         "targets": targets,
@@ -314,6 +470,8 @@ def main() -> int:
     print(f"\nawsume / awsv use: {ratios['awsume_vs_use']:.1f}x   "
           f"awsume / credential_process: {ratios['awsume_vs_credential_process']:.1f}x   "
           f"aws via credential_process / via env: {ratios['aws_credential_process_vs_aws_env']:.2f}x")
+    print(f"awsume / awsv use at {BIG_PROFILES} profiles: {ratios['awsume_big_vs_use_big']:.1f}x")
+    print("growth per item: " + ", ".join(f"{k} {v:g}" for k, v in growth.items()))
     print(f"peak RSS: awsv use {rss_use / 1024:.1f} MiB (python -c pass {rss_floor / 1024:.1f} MiB)")
     print(f"passphrase asked during the measurement: {asked_during} time(s)")
     print("\ntargets:")

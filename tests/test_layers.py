@@ -38,7 +38,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     # ~/.aws/config and chain resolution; the recursion mark and the child
     # environment read the config to know which profiles start awsv again.
     ("config", (
-        "awsv.config", "awsv.chain", "awsv.recursion", "awsv.secret_env", "awsv.user_command",
+        "awsv.config", "awsv.config_lines", "awsv.chain", "awsv.recursion", "awsv.secret_env", "awsv.user_command",
         "awsv.dialogs", "awsv.picker",
     )),
     # Backends, passphrase sources, and the agent as a vault (its client and

@@ -11,7 +11,9 @@ from __future__ import annotations
 import configparser
 import os
 import shlex
-from collections.abc import Iterator, Mapping
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -125,6 +127,33 @@ class AwsConfig:
     @classmethod
     def parse(cls, text: str, path: Path | None = None) -> AwsConfig:
         """Parse config text; a syntax error becomes one ConfigError naming file and line."""
+        from awsv.config_lines import read_plain
+
+        plain = read_plain(text)  # the common shape, ten times faster; None: configparser's job
+        sections = plain if plain is not None else cls._configparser_sections(text, path)
+        profiles: dict[str, dict[str, str]] = {}
+        explicit_default: dict[str, str] | None = None
+        sso: dict[str, dict[str, str]] = {}
+        for section, raw_values in sections:
+            values = {k: _clean_value(v) for k, v in raw_values.items()}
+            if section == "default":
+                profiles.setdefault("default", values)
+                continue
+            kind, name = _split_section(section)
+            if kind == "profile" and name:
+                if name == "default":
+                    explicit_default = values
+                else:
+                    profiles[name] = values
+            elif kind == "sso-session" and name:
+                sso[name] = values
+        if explicit_default is not None:
+            profiles["default"] = explicit_default
+        return cls(profiles, sso, path=path)
+
+    @staticmethod
+    def _configparser_sections(text: str, path: Path | None) -> list[tuple[str, dict[str, str]]]:
+        """Sections and their raw values, read by configparser (botocore's reader)."""
         where = str(path) if path else "AWS config"
         parser = configparser.RawConfigParser(default_section="\0no default section\0",
                                               interpolation=None)
@@ -141,26 +170,7 @@ class AwsConfig:
             raise ConfigError(f"{where}, line {line}: cannot parse this line") from None
         except configparser.Error as exc:
             raise ConfigError(f"{where}: {_first_line(exc)}") from None
-
-        profiles: dict[str, dict[str, str]] = {}
-        explicit_default: dict[str, str] | None = None
-        sso: dict[str, dict[str, str]] = {}
-        for section in parser.sections():
-            values = {k: _clean_value(v) for k, v in parser.items(section)}
-            if section == "default":
-                profiles.setdefault("default", values)
-                continue
-            kind, name = _split_section(section)
-            if kind == "profile" and name:
-                if name == "default":
-                    explicit_default = values
-                else:
-                    profiles[name] = values
-            elif kind == "sso-session" and name:
-                sso[name] = values
-        if explicit_default is not None:
-            profiles["default"] = explicit_default
-        return cls(profiles, sso, path=path)
+        return [(section, {k: v or "" for k, v in parser.items(section)}) for section in parser.sections()]
 
     # -- access --------------------------------------------------------------
 
@@ -232,6 +242,63 @@ class AwsConfig:
 
     def _where(self) -> str:
         return str(self.path) if self.path else "the AWS config"
+
+
+class ConfigCache:
+    """Recent parses of config files, each reused while its file is provably unchanged.
+
+    The agent answers every `awsv use P` and credential_process; re-parsing a
+    config of 10,000 profiles per request costs more than everything else it
+    does. A parse is reused while the file's device, inode, size, mtime and
+    ctime (nanoseconds) are all unchanged. A file changed within
+    `RACY_SECONDS` of now is never cached: a second write in the same clock
+    tick could keep every one of those fields (git calls this the "racily
+    clean" case), so such a file is read afresh each time until it settles.
+    Errors are never cached: they are raised again on the next request. Up
+    to `ENTRIES` files are kept (shells may set different AWS_CONFIG_FILEs),
+    the least recently used dropped first.
+    """
+
+    #: A file whose mtime or ctime is this close to now is parsed on every request.
+    RACY_SECONDS = 2.0
+    #: Config files remembered at once.
+    ENTRIES = 4
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[tuple[int, ...], AwsConfig]] = {}
+        #: How many times a file was actually parsed (for tests).
+        self.parses = 0
+
+    def load(self, env: Mapping[str, str]) -> AwsConfig:
+        """`AwsConfig.load(env)`, or the same parse as last time when the file is unchanged."""
+        path = aws_config_file(env)
+        key = str(path)
+        try:
+            st = os.stat(path)
+        except OSError:
+            with self._lock:
+                self._entries.pop(key, None)
+                self.parses += 1
+            return AwsConfig.load(env)  # missing or unreadable: its own result or error, uncached
+        stamp = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        with self._lock:
+            entry = self._entries.pop(key, None)
+            if entry is not None and entry[0] == stamp:
+                self._entries[key] = entry  # most recently used last
+                return entry[1]
+        # Stat before reading: if the file changes in between, the stamp is
+        # the old one and the next request parses again (never the reverse).
+        config = AwsConfig.load(env)
+        settled = self._clock() - max(st.st_mtime_ns, st.st_ctime_ns) / 1e9 >= self.RACY_SECONDS
+        with self._lock:
+            self.parses += 1
+            if settled:
+                self._entries[key] = (stamp, config)
+                while len(self._entries) > self.ENTRIES:
+                    del self._entries[next(iter(self._entries))]
+        return config
 
 
 def _split_section(section: str) -> tuple[str, str | None]:

@@ -6,9 +6,10 @@ the agent holds the vault and has a usable cached session, this module
 sends the profile to the agent (`awsv.agent.deliver`) and prints its answer:
 no argparse, no config parser, no crypto, no awsv command code.
 
-Only the plainest spellings are taken here (`use [P] --shell S [--quiet]
-[--no-prompt]`, `export --format credential-process|json P` (also
-`--format=json`), `exec -j P`, each maybe after `--prompt DRIVER`,
+Only the plainest spellings are taken here (`use [P] [--shell S] [--region R]
+[--quiet] [--no-prompt] [-- P]`, the shell detected from /proc when `--shell`
+is absent; `export --format credential-process|json P` (also `--format=json`);
+`exec -j P`; each maybe after `--prompt DRIVER`;
 `exec P -- CMD…`); anything else, and every miss, returns None and the full
 CLI runs with the same arguments, so behaviour is identical either way,
 only slower.
@@ -61,13 +62,30 @@ _PROMPT_DRIVERS = ("terminal", "osascript", "zenity", "kdialog", "ykman", "pass"
 
 
 def _parse_use(rest: list[str]) -> dict[str, Any] | None:
-    req: dict[str, Any] = {"want": "use", "profile": None, "shell": None, "quiet": False}
+    """`use [P] [--shell S] [--region R] [--quiet] [--no-prompt] [-- P]`, in any order.
+
+    The refresh hook's spelling (`use --no-prompt --quiet --shell zsh -- P`)
+    and the README's (`use P`, the shell detected) are both here. A value
+    that looks like an option, a second profile, or any other word sends
+    the whole line to the full CLI, which reports the usage error.
+    """
+    req: dict[str, Any] = {"want": "use", "profile": None, "shell": None, "quiet": False,
+                           "region": None}
     words = iter(rest)
     for word in words:
-        if word in ("--shell", "-s"):
-            req["shell"] = next(words, None)
-        elif word.startswith("--shell="):
-            req["shell"] = word.split("=", 1)[1]
+        if word == "--":
+            after = list(words)
+            if len(after) > 1 or (after and (req["profile"] is not None or after[0].startswith("-"))):
+                return None
+            req["profile"] = after[0] if after else req["profile"]
+            break
+        option, eq, value = word.partition("=")
+        if option in ("--shell", "-s", "--region") and not (eq and option == "-s"):
+            if not eq:
+                value = next(words, None)  # type: ignore[assignment]
+            if not value or value.startswith("-"):
+                return None
+            req["region" if option == "--region" else "shell"] = value
         elif word in ("--quiet", "-q"):
             req["quiet"] = True
         elif word == "--no-prompt":
@@ -76,7 +94,7 @@ def _parse_use(rest: list[str]) -> dict[str, Any] | None:
             return None
         else:
             req["profile"] = word
-    return req if req["shell"] else None  # no --shell: detection is the full CLI's job
+    return req
 
 
 def _parse_export(rest: list[str]) -> dict[str, Any] | None:
@@ -121,6 +139,12 @@ def run(argv: Sequence[str]) -> int | None:
         return None  # a parent awsv is resolving it: the full CLI stops with the reason
     if req["want"] == "use" and sys.stdout.isatty():
         return None  # the full command explains why it refuses
+    shell = None
+    if req["want"] == "use":
+        try:
+            shell = _shell_for(req["shell"], env)
+        except Exception:  # noqa: BLE001 - an unknown or undetectable shell: the full CLI decides
+            return None
     reply = _ask_agent(req, env)
     if reply is None:
         return None
@@ -130,10 +154,10 @@ def run(argv: Sequence[str]) -> int | None:
         return 0
     changes: dict[str, str | None] = reply["changes"]
     if req["want"] == "use":
-        from awsv.shells import get_shell
-
+        if shell is None:  # set above for every `use`; checked for the type checker
+            return None
         try:
-            code = get_shell(req["shell"]).apply(changes)
+            code = shell.apply(changes)
         except Exception:  # noqa: BLE001 - any surprise here: let the full command handle it
             return None
         sys.stdout.write(code)
@@ -142,6 +166,21 @@ def run(argv: Sequence[str]) -> int | None:
             print(reply["message"], file=sys.stderr)
         return 0
     return _exec(req["command"], changes)
+
+
+def _shell_for(flag: str | None, env: Any) -> Any:
+    """The dialect `--shell` names, or the one `detect_shell` would find; raises when unsure."""
+    from awsv.shells import get_shell
+    from awsv.shells.detect import normalize_shell_name
+
+    if flag is not None:
+        return get_shell(normalize_shell_name(flag))
+    from awsv.shells.ancestry import shell_from_ancestry
+
+    name = shell_from_ancestry(env)
+    if name is None:
+        raise LookupError("the full CLI detects this shell")
+    return get_shell(name)
 
 
 def _ask_agent(req: dict[str, Any], env: Any) -> dict[str, Any] | None:
@@ -154,8 +193,11 @@ def _ask_agent(req: dict[str, Any], env: Any) -> dict[str, Any] | None:
         if conn is None:
             return None
         try:
-            reply = conn.request({"op": "deliver", "want": req["want"],
-                                  "profile": req["profile"], "env": request_env(env)})
+            message = {"op": "deliver", "want": req["want"], "profile": req["profile"],
+                       "env": request_env(env)}
+            if req.get("region") is not None:
+                message["region"] = req["region"]
+            reply = conn.request(message)
         finally:
             conn.close()
     except Exception:  # noqa: BLE001 - the hot path never fails on its own; the full CLI reports

@@ -21,9 +21,11 @@ def validate_profile_name(name: str) -> str:
     Allowed: letters, digits and `_ . @ + = , -`, starting with a letter, digit
     or underscore, at most 64 characters, and no `..`.
     """
-    shown = repr(name) if len(name) <= 80 else repr(name[:77] + "...")
     if not name:
         raise InvalidProfileName("profile name is empty")
+    if len(name) <= MAX_LENGTH and _ALLOWED.match(name) and ".." not in name:
+        return name  # the common case, checked first: `awsv list` validates every profile
+    shown = repr(name) if len(name) <= 80 else repr(name[:77] + "...")
     if len(name) > MAX_LENGTH:
         raise InvalidProfileName(f"profile name {shown} is longer than {MAX_LENGTH} characters")
     if not _ALLOWED.match(name) or ".." in name:

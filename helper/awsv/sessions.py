@@ -274,16 +274,14 @@ def _checked_region(region: str | None, origin: str) -> str | None:
 
 
 def cached_sessions(ctx: Context, *, now: Callable[[], datetime] = utcnow) -> list[CachedSession]:
-    """Every cached session and role in the vault, expired ones included, soonest expiry first."""
-    vault = ctx.vault
+    """Every cached session and role in the vault, expired ones included, soonest expiry first.
+
+    One bulk read (`Vault.items`): one decryption and one agent round trip
+    however many sessions are cached.
+    """
     found: list[CachedSession] = []
     current = now()
-    for name in vault.list():
-        if not name.startswith(SESSION_PREFIX):
-            continue
-        item = vault.get(name)
-        if item is None:
-            continue
+    for name, item in ctx.vault.items(SESSION_PREFIX).items():
         creds = _from_item(item, name)
         meta = _meta(item)
         assert creds.expiration is not None  # noqa: S101 - narrows the type; _from_item guarantees it
@@ -293,7 +291,7 @@ def cached_sessions(ctx: Context, *, now: Callable[[], datetime] = utcnow) -> li
             seconds_left=(creds.expiration - current).total_seconds(),
             source_profile=meta.get("source_profile"), role_arn=meta.get("role_arn"),
             account_id=creds.account_id))
-    return sorted(found, key=lambda s: s.expiration)
+    return sorted(found, key=lambda s: (s.expiration, s.cache_id))
 
 
 def clear_sessions(ctx: Context, profile: str | None = None) -> int:
@@ -302,20 +300,20 @@ def clear_sessions(ctx: Context, profile: str | None = None) -> int:
     A profile's chain is the profile and every profile it gets credentials
     through, so clearing a role also drops its source's session (which other
     roles may share). A profile that no longer resolves clears its own items.
+    One bulk read and one bulk delete (`Vault.delete_many`): one durable
+    write per command, however many sessions go.
     """
     vault = ctx.vault
-    names = [n for n in vault.list() if n.startswith(SESSION_PREFIX)]
-    if profile is not None:
+    if profile is None:
+        names = [n for n in vault.list() if n.startswith(SESSION_PREFIX)]
+    else:
         try:
             members = set(resolve(ctx.config, profile, in_vault=lambda n: True).trail)
         except ConfigError:
             members = {profile}
-        chosen = []
-        for name in names:
-            if _meta(vault.get(name) or {}).get("profile") in members:
-                chosen.append(name)
-        names = chosen
-    return sum(1 for name in names if vault.delete(name))
+        names = [name for name, item in vault.items(SESSION_PREFIX).items()
+                 if _meta(item).get("profile") in members]
+    return len(vault.delete_many(names)) if names else 0
 
 
 # -- doing it ----------------------------------------------------------------

@@ -121,3 +121,36 @@ class VaultContract:
         assert got is not None
         got["v"].append(3)
         assert vault.get("key/copy") == {"v": [1]}
+
+    # -- bulk operations (one snapshot, one durable write) --------------------
+
+    def test_items_reads_everything_under_a_prefix(self, vault: Vault, make_vault: MakeVault) -> None:
+        vault.set("key/prod", {"k": 1})
+        vault.set("session/a", {"s": "a"})
+        vault.set("session/b", {"s": "b"})
+        vault.set("sessionx", {"not": "under session/"})
+        fresh = make_vault()
+        assert fresh.items("session/") == {"session/a": {"s": "a"}, "session/b": {"s": "b"}}
+        assert fresh.items() == {"key/prod": {"k": 1}, "session/a": {"s": "a"},
+                                 "session/b": {"s": "b"}, "sessionx": {"not": "under session/"}}
+        assert fresh.items("nothing/") == {}
+
+    def test_items_of_an_empty_store(self, vault: Vault) -> None:
+        assert vault.items() == {}
+        assert vault.items("session/") == {}
+
+    def test_delete_many(self, vault: Vault, make_vault: MakeVault) -> None:
+        for name in ("key/keep", "session/a", "session/b", "session/c"):
+            vault.set(name, {"n": name})
+        gone = vault.delete_many(["session/c", "session/a", "session/missing", "session/a"])
+        assert gone == ["session/a", "session/c"]
+        fresh = make_vault()
+        assert fresh.list() == ["key/keep", "session/b"]
+        assert fresh.get("session/a") is None and fresh.get("session/b") == {"n": "session/b"}
+        assert fresh.delete_many(["session/a"]) == []
+        assert fresh.delete_many([]) == []
+        assert make_vault().list() == ["key/keep", "session/b"]
+
+    def test_delete_many_of_an_empty_store(self, vault: Vault) -> None:
+        assert vault.delete_many(["session/a"]) == []
+        assert vault.list() == []

@@ -21,6 +21,7 @@ Imports only socket, struct and awsv's protocol module: this is the hot path.
 
 from __future__ import annotations
 
+import builtins
 import os
 import socket
 import stat
@@ -32,7 +33,7 @@ from awsv.agent.protocol import AgentError, AgentRefused, ProtocolError
 
 TYPE_CHECKING = False  # typing costs milliseconds on the hot path; annotations are strings anyway
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Collection, Mapping
     from typing import Any
 
     Warn = Callable[[str], None]
@@ -43,6 +44,8 @@ HELLO_TIMEOUT = 2.0
 REQUEST_TIMEOUT = 20.0
 
 _UCRED = struct.Struct("3i")  # pid, uid, gid
+#: Names per `delete_many` request: one durable write each, and a request of a few dozen KiB.
+DELETE_BATCH = 1000
 
 
 _RESTART_HINT = "run the command again: it asks for the passphrase and starts a new agent"
@@ -177,6 +180,8 @@ class AgentVault:
         self._conn = conn
         self.backend_name = str(hello.get("backend") or "agent")
         self.agent_status = dict(hello)
+        #: Protocol 2 added `items` and `delete_many`; an agent started by an older awsv lacks them.
+        self._bulk = isinstance(hello.get("version"), int) and hello["version"] >= 2
 
     def __repr__(self) -> str:
         return f"AgentVault({self.agent_status.get('identity')!r})"
@@ -201,6 +206,37 @@ class AgentVault:
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise AgentError("the awsv agent sent a malformed list", hint=_RESTART_HINT)
         return names
+
+
+    def items(self, prefix: str = "") -> dict[str, Any]:
+        if not self._bulk:
+            return _items_one_by_one(self, prefix)
+        items = self._conn.request({"op": "items", "prefix": prefix}).get("items")
+        if not isinstance(items, dict) or not all(isinstance(v, dict) for v in items.values()):
+            raise AgentError("the awsv agent sent malformed items", hint=_RESTART_HINT)
+        return items
+
+    def delete_many(self, names: Collection[str]) -> builtins.list[str]:
+        if not self._bulk:
+            return sorted(n for n in set(names) if self.delete(n))
+        wanted = sorted(set(names))
+        gone: list[str] = []
+        for start in range(0, len(wanted), DELETE_BATCH):  # requests stay far below the agent's size cap
+            batch = wanted[start:start + DELETE_BATCH]
+            deleted = self._conn.request({"op": "delete_many", "names": batch}).get("deleted")
+            if not isinstance(deleted, list) or not all(isinstance(n, str) for n in deleted):
+                raise AgentError("the awsv agent sent a malformed answer", hint=_RESTART_HINT)
+            gone += deleted
+        return gone
+
+
+def _items_one_by_one(vault: AgentVault, prefix: str) -> dict[str, Any]:
+    """`items` from an agent older than the bulk operations (protocol 1)."""
+    found = {}
+    for name in vault.list():
+        if name.startswith(prefix) and (item := vault.get(name)) is not None:
+            found[name] = item
+    return found
 
 
 def connect(env: Mapping[str, str], backend: str, *, warn: Warn | None = None) -> AgentVault | None:

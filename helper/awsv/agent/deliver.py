@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from awsv.config import ConfigCache
 from awsv.errors import AwsvError
 from awsv.vault.base import Vault
 
@@ -25,23 +26,31 @@ def miss(why: str) -> dict[str, Any]:
     return {"ok": True, "hit": False, "why": why}
 
 
-def deliver(vault: Vault, identity: str, request: Mapping[str, Any]) -> dict[str, Any]:
-    """The reply to a `deliver` request (see module docstring); never raises."""
+def deliver(vault: Vault, identity: str, request: Mapping[str, Any],
+            configs: ConfigCache | None = None) -> dict[str, Any]:
+    """The reply to a `deliver` request (see module docstring); never raises.
+
+    `configs` keeps the config file's parse between requests (the agent's
+    own); without it the file is parsed for this request only.
+    """
     env = request.get("env")
     want = request.get("want")
     profile = request.get("profile")
+    region = request.get("region")
+    if not (region is None or isinstance(region, str)):
+        return miss("malformed request")
     if (not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str)
                                              for k, v in env.items())
             or want not in WANTS or not (profile is None or isinstance(profile, str))):
         return miss("malformed request")
     try:
-        return _deliver(vault, identity, env, want, profile)
+        return _deliver(vault, identity, env, want, profile, region, configs or ConfigCache())
     except AwsvError as exc:
         return miss(exc.message)
 
 
 def _deliver(vault: Vault, identity: str, env: dict[str, str], want: str,
-             profile: str | None) -> dict[str, Any]:
+             profile: str | None, region: str | None, configs: ConfigCache) -> dict[str, Any]:
     from awsv.agent import protocol
     from awsv.context import Context
     from awsv.delivery.process import credential_process_json
@@ -52,8 +61,8 @@ def _deliver(vault: Vault, identity: str, env: dict[str, str], want: str,
     if protocol.vault_identity(choose_backend(None, env), env) != identity:
         return miss("the agent holds another vault")
     name = profile or env.get("AWS_PROFILE") or "default"
-    ctx = Context.with_open_vault(vault, env)
-    resolved = get_credentials(ctx, name, SessionOptions(), cache_only=True)
+    ctx = Context.with_open_vault(vault, env, config=configs.load(env))
+    resolved = get_credentials(ctx, name, SessionOptions(region=region), cache_only=True)
     creds = resolved.credentials
     if creds.session_token is None:
         return miss("long-term key: the full command warns about it")

@@ -24,11 +24,12 @@ durations like `900`, `15m`, `8h`, `1h30m`.
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import struct
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -222,6 +223,16 @@ class _KeyHandoffVault:
         names: list[str] = self._inner.list()
         self._after()
         return names
+
+    def items(self, prefix: str = "") -> dict[str, Item]:
+        found: dict[str, Item] = self._inner.items(prefix)
+        self._after()
+        return found
+
+    def delete_many(self, names: Collection[str]) -> builtins.list[str]:
+        gone: builtins.list[str] = self._inner.delete_many(names)
+        self._after()
+        return gone
 
 
 def open_vault_directly(backend: str, env: Mapping[str, str], *, warn: Warn) -> Vault:

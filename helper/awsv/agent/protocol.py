@@ -7,8 +7,10 @@ where `type` names a class of `awsv.errors`. One connection carries any
 number of request/reply pairs, strictly in turn.
 
 Operations: `hello` (status, does not count as activity), `status` (same),
-`get` {name}, `set` {name, item}, `delete` {name}, `list`, `lock` (forget
-the key and exit).
+`get` {name}, `set` {name, item}, `delete` {name}, `list`, `items` {prefix}
+(every item under a prefix, in one answer), `delete_many` {names} (one
+durable write), `deliver` (see `awsv.agent.deliver`), `lock` (forget the key
+and exit).
 
 The socket is `$XDG_RUNTIME_DIR/awsv/agent.sock` when XDG_RUNTIME_DIR is a
 directory of this user's, else `${TMPDIR:-/tmp}/awsv-<uid>/agent.sock`; the
@@ -34,7 +36,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
 
-PROTOCOL_VERSION = 1
+#: 2 added `items` and `delete_many` (clients fall back to item by item with a 1).
+PROTOCOL_VERSION = 2
 SOCKET_NAME = "agent.sock"
 MAX_FRAME = 16 * 1024 * 1024
 _LEN = struct.Struct(">I")

@@ -31,6 +31,7 @@ from typing import Any
 
 from awsv.agent import protocol
 from awsv.agent.client import peer_uid
+from awsv.config import ConfigCache
 from awsv.errors import AwsvError, WrongPassphrase
 from awsv.vault.base import Vault
 
@@ -39,7 +40,7 @@ TICK = 0.2
 #: Seconds the agent waits, on its way out, for answers still being sent.
 DRAIN_TIMEOUT = 2.0
 #: Ops that count as activity and need the vault lock.
-VAULT_OPS = ("get", "set", "delete", "list")
+VAULT_OPS = ("get", "set", "delete", "list", "items", "delete_many")
 
 # Bounds on what clients can make the agent hold (README, "Limits"). Each
 # connection is one thread; under mlockall every thread stack is locked in RAM
@@ -153,6 +154,8 @@ class Agent:
         self._connections = 0
         self._connections_lock = threading.Lock()
         self.stop_reason = ""
+        #: The config parse, reused across deliver requests while the file is unchanged.
+        self.config_cache = ConfigCache()
 
     # -- state --------------------------------------------------------------
 
@@ -183,6 +186,24 @@ class Agent:
         if not self._stop.is_set():
             self.stop_reason = reason
             self._stop.set()
+            self._wake()
+
+    def _wake(self) -> None:
+        """Knock on our own socket, so the accept loop sees the stop now rather than a TICK later.
+
+        `awsv lock` waits for this process to be gone; an accept sleeping out
+        its timeout would add up to TICK to every lock.
+        """
+        if self._socket_id is None or not self._socket_is_ours():
+            return
+        knock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            knock.setblocking(False)
+            knock.connect(self.socket_path)
+        except OSError:
+            pass  # a full backlog or a vanished socket: the loop wakes on its own within TICK
+        finally:
+            knock.close()
 
     # -- requests -----------------------------------------------------------
 
@@ -207,7 +228,7 @@ class Agent:
                 if op == "deliver":
                     from awsv.agent.deliver import deliver
 
-                    return deliver(self.vault, self.identity, request)
+                    return deliver(self.vault, self.identity, request, configs=self.config_cache)
                 return self._vault_op(op, request)
             except WrongPassphrase as exc:
                 # The vault was replaced under us: a key that opens nothing is useless.
@@ -224,6 +245,16 @@ class Agent:
     def _vault_op(self, op: str, request: dict[str, Any]) -> dict[str, Any]:
         if op == "list":
             return {"ok": True, "names": self.vault.list()}
+        if op == "items":
+            prefix = request.get("prefix", "")
+            if not isinstance(prefix, str):
+                return protocol.error_reply("VaultError", "an items request with a malformed prefix")
+            return {"ok": True, "items": self.vault.items(prefix)}
+        if op == "delete_many":
+            names = request.get("names")
+            if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+                return protocol.error_reply("VaultError", "a delete_many request without item names")
+            return {"ok": True, "deleted": self.vault.delete_many(names)}
         name = request.get("name")
         if not isinstance(name, str) or not name:
             return protocol.error_reply("VaultError", "a vault request without an item name")

@@ -119,18 +119,47 @@ def unlock(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
-def _wait_gone(pid: int, timeout: float) -> bool:
-    """True once process `pid` no longer exists (the agent is not our child: poll)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+def process_gone(pid: int) -> bool:
+    """True when process `pid` no longer runs: it does not exist, or it is a zombie.
+
+    `kill(pid, 0)` succeeds on a zombie, and the agent is not our child (its
+    starter has exited), so it stays a zombie until init or a subreaper reaps
+    it, which on some machines takes seconds. An exited process has let go of
+    its memory and its socket already: for `lock`, a zombie is gone. When it
+    happens to be our own child, it is reaped here.
+    """
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
             return True
-        except PermissionError:
+    except ChildProcessError:
+        pass  # not our child: the usual case
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return True  # the pid now belongs to another user: our agent (which ran as us) is gone
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat_line = fh.read()
+    except FileNotFoundError:
+        return True  # exited between the two checks
+    except OSError:
+        return False  # no /proc here: kill(pid, 0) is all we know
+    # The state follows the command name, which is in parentheses and may itself hold ") ".
+    state = stat_line[stat_line.rfind(b")") + 2:][:1]
+    return state in (b"Z", b"X")
+
+
+def _wait_gone(pid: int, timeout: float) -> bool:
+    """True once process `pid` has exited (see `process_gone`); polls, as it is not our child."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process_gone(pid):
+            return True
+        if time.monotonic() >= deadline:
             return False
-        time.sleep(0.02)
-    return False
+        time.sleep(0.01)
 
 
 def lock(ctx: Context, args: argparse.Namespace) -> int:

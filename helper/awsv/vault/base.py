@@ -7,13 +7,21 @@ treat both as opaque.
 
 from __future__ import annotations
 
+import builtins
+from collections.abc import Collection
 from typing import Any, Protocol
 
 Item = dict[str, Any]
 
 
 class Vault(Protocol):
-    """get / set / delete / list; every method may raise `awsv.errors.VaultError`."""
+    """get / set / delete / list, and their bulk forms; every method may raise `awsv.errors.VaultError`.
+
+    The bulk forms exist because a vault of 1,000 cached sessions read or
+    cleared one item at a time costs one decryption (file) or one agent round
+    trip per item: `items` reads everything under a prefix at once,
+    `delete_many` removes many names with one durable write.
+    """
 
     #: A short name shown to users ("file", "keyring").
     backend_name: str
@@ -32,4 +40,12 @@ class Vault(Protocol):
 
     def list(self) -> list[str]:
         """All item names, sorted."""
+        ...
+
+    def items(self, prefix: str = "") -> dict[str, Item]:
+        """Every item whose name starts with `prefix`, read at once (one snapshot)."""
+        ...
+
+    def delete_many(self, names: Collection[str]) -> builtins.list[str]:
+        """Remove every name in `names` at once, durably; the ones that existed, sorted."""
         ...

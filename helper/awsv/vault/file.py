@@ -14,11 +14,12 @@ the passphrase entirely by passing a `VaultKey` it already holds
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import errno
 import os
 import secrets
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,11 @@ class FileVault:
         items = self._load()
         return [] if items is None else sorted(items)
 
+    def items(self, prefix: str = "") -> dict[str, Item]:
+        """One decryption, whatever the number of items."""
+        items = self._load()
+        return {} if items is None else {n: v for n, v in items.items() if n.startswith(prefix)}
+
     def set(self, name: str, item: Item) -> None:
         if not isinstance(name, str) or not name:
             raise VaultError("vault item names must be non-empty strings")
@@ -119,6 +125,20 @@ class FileVault:
             return items.pop(name, None) is not None
 
         return self._modify(remove, create=False)
+
+    def delete_many(self, names: Collection[str]) -> builtins.list[str]:
+        """One read-modify-write under the lock: one atomic write however many names."""
+        wanted = set(names)
+        gone: list[str] = []
+
+        def remove(items: dict[str, Item]) -> bool:
+            gone.clear()  # fresh on each call: the list is what this write removed
+            gone.extend(n for n in sorted(wanted) if items.pop(n, None) is not None)
+            return bool(gone)
+
+        if not wanted:
+            return []
+        return sorted(gone) if self._modify(remove, create=False) else []
 
     # -- keys ---------------------------------------------------------------
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 import builtins
 import json
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -153,6 +153,39 @@ class KeyringVault:
                 names.discard(name)
                 self._write_index(names)
         return existed
+
+    def items(self, prefix: str = "") -> dict[str, Item]:
+        """Every item under `prefix`: one index read, then one keyring read per item.
+
+        The keyring has no bulk read; names the index lists but the keyring
+        lost are skipped, as in `list`.
+        """
+        found: dict[str, Item] = {}
+        for name in sorted(self._read_index()):
+            if name.startswith(prefix):
+                item = self.get(name)
+                if item is not None:
+                    found[name] = item
+        return found
+
+    def delete_many(self, names: Collection[str]) -> list[str]:
+        """Remove `names` under one index lock, rewriting the index once (after the entries)."""
+        wanted = sorted(set(names))
+        for name in wanted:
+            _check_name(name)
+        if not wanted:
+            return []
+        gone: list[str] = []
+        with self._index_lock():
+            for name in wanted:
+                if self._call("read an item", self.keyring_backend.get_password, self.service,
+                              name) is not None:
+                    self._delete_entry(name)
+                    gone.append(name)
+            index = self._read_index()
+            if index & set(wanted):
+                self._write_index(index - set(wanted))
+        return gone
 
     def list(self) -> list[str]:
         """All item names, sorted; names the index lists but the keyring lost are skipped.
