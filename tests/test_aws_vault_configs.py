@@ -239,7 +239,7 @@ def profiles_of(config: str) -> list[str]:
     names = []
     for line in config.splitlines():
         if line.startswith("[profile "):
-            names.append(line[len("[profile "):-1])
+            names.append(line[len("[profile ") : -1])
         elif line == "[default]":
             names.append("default")
     return names
@@ -308,8 +308,7 @@ def test_cp_work_with_prompt_osascript(home: Path, moto: str) -> None:  # noqa: 
     assert len(r.stderr.splitlines()) == 1
     assert "'osascript' prompt (from --prompt) is not available in awsv yet" in r.stderr
     # With a code given, the same recipe works, and the AWS CLI then gets the cached session.
-    assert h.awsv("--prompt=osascript", "export", "--format=json", "--mfa-token", "123456",
-                  "work").returncode == 0
+    assert h.awsv("--prompt=osascript", "export", "--format=json", "--mfa-token", "123456", "work").returncode == 0
     r = h.aws("sts", "get-caller-identity", "--profile", "work")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["Account"] == ACCOUNT_ID
@@ -319,8 +318,19 @@ def test_home_and_work_examples_get_credentials(home: Path, moto: str) -> None: 
     """`work` has role_arn and no source_profile: its own stored key assumes the role."""
     h = home_with(home, moto, HOME_AND_WORK, ["home", "work"])
     for profile, part in (("work", ":assumed-role/ReadOnly/"), ("work-admin", ":assumed-role/Administrator/")):
-        r = h.awsv("exec", "--mfa-token", "123456", profile, "--", "aws", "sts", "get-caller-identity",
-                   "--output", "json", timeout=QUICK * 2)
+        r = h.awsv(
+            "exec",
+            "--mfa-token",
+            "123456",
+            profile,
+            "--",
+            "aws",
+            "sts",
+            "get-caller-identity",
+            "--output",
+            "json",
+            timeout=QUICK * 2,
+        )
         assert r.returncode == 0, r.stderr
         assert part in json.loads(r.stdout)["Arn"]
 
@@ -336,13 +346,16 @@ def test_work_without_its_key_keeps_the_clear_error(home: Path, moto: str) -> No
 # -- --prompt and AWS_VAULT_PROMPT ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("args", [
-    ("--prompt=terminal", "exec", "-j", "--mfa-token", "123456", "home"),
-    ("--prompt", "terminal", "exec", "-j", "--mfa-token", "123456", "home"),
-    ("exec", "--prompt", "terminal", "-j", "--mfa-token", "123456", "home"),
-    ("exec", "--prompt", "ykman", "--mfa-token", "123456", "home", "--", "true"),
-    ("export", "--prompt=terminal", "--format=json", "--mfa-token", "123456", "home"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--prompt=terminal", "exec", "-j", "--mfa-token", "123456", "home"),
+        ("--prompt", "terminal", "exec", "-j", "--mfa-token", "123456", "home"),
+        ("exec", "--prompt", "terminal", "-j", "--mfa-token", "123456", "home"),
+        ("exec", "--prompt", "ykman", "--mfa-token", "123456", "home", "--", "true"),
+        ("export", "--prompt=terminal", "--format=json", "--mfa-token", "123456", "home"),
+    ],
+)
 def test_prompt_flag_spellings_are_accepted(home: Path, moto: str, args: tuple[str, ...]) -> None:  # noqa: F811
     h = home_with(home, moto, HOME_AND_WORK, ["home"])
     r = h.awsv(*args, timeout=QUICK)
@@ -388,10 +401,15 @@ def test_assume_role_carries_tags_and_source_identity(world: AwsvWorld) -> None:
     assert creds.session_token
     [params] = world.proxy.params("AssumeRole")
     assert {k: v for k, v in params.items() if k.startswith(("Tags.", "TransitiveTagKeys."))} == {
-        "Tags.member.1.Key": "key1", "Tags.member.1.Value": "value1",
-        "Tags.member.2.Key": "key2", "Tags.member.2.Value": "value2",
-        "Tags.member.3.Key": "key3", "Tags.member.3.Value": "value3",
-        "TransitiveTagKeys.member.1": "key1", "TransitiveTagKeys.member.2": "key2"}
+        "Tags.member.1.Key": "key1",
+        "Tags.member.1.Value": "value1",
+        "Tags.member.2.Key": "key2",
+        "Tags.member.2.Value": "value2",
+        "Tags.member.3.Key": "key3",
+        "Tags.member.3.Value": "value3",
+        "TransitiveTagKeys.member.1": "key1",
+        "TransitiveTagKeys.member.2": "key2",
+    }
     assert params["SourceIdentity"] == "alice"
     assert params["RoleArn"] == "arn:aws:iam::123456789:role/developers"
 
@@ -409,31 +427,37 @@ def test_changed_tags_are_a_new_session(world: AwsvWorld) -> None:  # noqa: F811
 
 
 def test_a_role_without_tags_sends_none(world: AwsvWorld) -> None:  # noqa: F811
-    world.config("[profile root]\nregion=eu-west-1\n\n[profile order-dev]\nsource_profile = root\n"
-                 "role_arn=arn:aws:iam::123456789:role/developers\n")
+    world.config(
+        "[profile root]\nregion=eu-west-1\n\n[profile order-dev]\nsource_profile = root\n"
+        "role_arn=arn:aws:iam::123456789:role/developers\n"
+    )
     world.add_key("root")
     world.get("order-dev")
     [params] = world.proxy.params("AssumeRole")
     assert not [k for k in params if k.startswith(("Tags", "Transitive", "SourceIdentity"))]
 
 
-@pytest.mark.parametrize("tags,transitive,identity,message", [
-    ("key1", None, None, "key=value pairs"),
-    ("=v", None, None, "key=value pairs"),
-    ("k" * 129 + "=v", None, None, "must be 1 to 128 characters"),
-    ("k=" + "v" * 257, None, None, "at most 256 characters"),
-    ("k=v;rm", None, None, "the value of session tag 'k'"),
-    ("k$=v", None, None, "session tag key 'k$'"),
-    ("Team=a,team=b", None, None, "'team' is set twice"),
-    (",".join(f"k{i}=v" for i in range(51)), None, None, "51 session tags; AWS allows at most 50"),
-    ("a=b", "c", None, "names 'c', which is not in session_tags"),
-    ("a=b", "a,", None, "empty key"),
-    (None, None, "x", "source_identity must be 2 to 64 characters"),
-    (None, None, "a" * 65, "source_identity must be 2 to 64 characters"),
-    (None, None, "bad name", "source_identity must be 2 to 64 characters"),
-])
-def test_invalid_tags_are_clear_errors(tags: str | None, transitive: str | None, identity: str | None,
-                                       message: str) -> None:
+@pytest.mark.parametrize(
+    "tags,transitive,identity,message",
+    [
+        ("key1", None, None, "key=value pairs"),
+        ("=v", None, None, "key=value pairs"),
+        ("k" * 129 + "=v", None, None, "must be 1 to 128 characters"),
+        ("k=" + "v" * 257, None, None, "at most 256 characters"),
+        ("k=v;rm", None, None, "the value of session tag 'k'"),
+        ("k$=v", None, None, "session tag key 'k$'"),
+        ("Team=a,team=b", None, None, "'team' is set twice"),
+        (",".join(f"k{i}=v" for i in range(51)), None, None, "51 session tags; AWS allows at most 50"),
+        ("a=b", "c", None, "names 'c', which is not in session_tags"),
+        ("a=b", "a,", None, "empty key"),
+        (None, None, "x", "source_identity must be 2 to 64 characters"),
+        (None, None, "a" * 65, "source_identity must be 2 to 64 characters"),
+        (None, None, "bad name", "source_identity must be 2 to 64 characters"),
+    ],
+)
+def test_invalid_tags_are_clear_errors(
+    tags: str | None, transitive: str | None, identity: str | None, message: str
+) -> None:
     with pytest.raises(ConfigError) as caught:
         session_tags.parse("order-dev", tags, transitive, identity)
     assert caught.value.message.startswith("profile 'order-dev': ")
@@ -441,8 +465,7 @@ def test_invalid_tags_are_clear_errors(tags: str | None, transitive: str | None,
 
 
 def test_valid_tags_as_aws_allows_them() -> None:
-    parsed = session_tags.parse("p", "Cost Center=12:34/x+y@z.w,empty=,k=a=b", "cost center",
-                                "alice.smith@example.com")
+    parsed = session_tags.parse("p", "Cost Center=12:34/x+y@z.w,empty=,k=a=b", "cost center", "alice.smith@example.com")
     assert parsed.tags == (("Cost Center", "12:34/x+y@z.w"), ("empty", ""), ("k", "a=b"))
     assert parsed.transitive_keys == ("cost center",)
     assert parsed.source_identity == "alice.smith@example.com"

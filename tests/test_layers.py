@@ -29,40 +29,95 @@ PACKAGE = Path(__file__).resolve().parent.parent / "helper" / "awsv"
 #: it, except for the top package `awsv` itself); the longest entry that matches
 #: a module decides its layer.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("platform", (
-        "awsv", "awsv.errors", "awsv.paths", "awsv.atomic", "awsv.locking",
-        "awsv.tty", "awsv.prompt_driver", "awsv.durations", "awsv.names", "awsv.credentials",
-        "awsv.session_tags", "awsv.shells", "awsv.private", "awsv.clock", "awsv.safe_read",
-        "awsv.supervise", "awsv.usage",
-    )),
+    (
+        "platform",
+        (
+            "awsv",
+            "awsv.errors",
+            "awsv.paths",
+            "awsv.atomic",
+            "awsv.locking",
+            "awsv.tty",
+            "awsv.prompt_driver",
+            "awsv.durations",
+            "awsv.names",
+            "awsv.credentials",
+            "awsv.session_tags",
+            "awsv.shells",
+            "awsv.private",
+            "awsv.clock",
+            "awsv.safe_read",
+            "awsv.supervise",
+            "awsv.usage",
+        ),
+    ),
     # ~/.aws/config and chain resolution; the recursion mark and the child
     # environment read the config to know which profiles start awsv again.
-    ("config", (
-        "awsv.config", "awsv.config_lines", "awsv.chain", "awsv.recursion", "awsv.secret_env", "awsv.user_command",
-        "awsv.dialogs", "awsv.picker",
-    )),
+    (
+        "config",
+        (
+            "awsv.config",
+            "awsv.config_lines",
+            "awsv.chain",
+            "awsv.recursion",
+            "awsv.secret_env",
+            "awsv.user_command",
+            "awsv.dialogs",
+            "awsv.picker",
+        ),
+    ),
     # Backends, passphrase sources, and the agent as a vault (its client and
     # launcher); Context is the world a command runs in: config + vault.
-    ("vault", (
-        "awsv.vault", "awsv.passphrase", "awsv.settings", "awsv.agent.protocol", "awsv.agent.client",
-        "awsv.agent.launch", "awsv.context",
-    )),
-    ("sessions", (
-        "awsv.aws", "awsv.sessions", "awsv.sts", "awsv.iam", "awsv.federation", "awsv.mfa",
-        "awsv.credential_process", "awsv.browser", "awsv.isolate", "awsv.sso", "awsv.other_sources",
-    )),
-    ("delivery", (
-        "awsv.environment", "awsv.delivery",
-    )),
+    (
+        "vault",
+        (
+            "awsv.vault",
+            "awsv.passphrase",
+            "awsv.settings",
+            "awsv.agent.protocol",
+            "awsv.agent.client",
+            "awsv.agent.launch",
+            "awsv.context",
+        ),
+    ),
+    (
+        "sessions",
+        (
+            "awsv.aws",
+            "awsv.sessions",
+            "awsv.sts",
+            "awsv.iam",
+            "awsv.federation",
+            "awsv.mfa",
+            "awsv.credential_process",
+            "awsv.browser",
+            "awsv.isolate",
+            "awsv.sso",
+            "awsv.other_sources",
+        ),
+    ),
+    (
+        "delivery",
+        (
+            "awsv.environment",
+            "awsv.delivery",
+        ),
+    ),
     # The agent process answers through delivery, never through a command.
-    ("agent", (
-        "awsv.agent",
-    )),
-    ("commands", (
-        "awsv.commands", "awsv.cli", "awsv.entry", "awsv.__main__", "awsv.fastpath", "awsv.doctor",
-        # Writes profiles into ~/.aws/config with their display settings: a command's work.
-        "awsv.sso.sync",
-    )),
+    ("agent", ("awsv.agent",)),
+    (
+        "commands",
+        (
+            "awsv.commands",
+            "awsv.cli",
+            "awsv.entry",
+            "awsv.__main__",
+            "awsv.fastpath",
+            "awsv.doctor",
+            # Writes profiles into ~/.aws/config with their display settings: a command's work.
+            "awsv.sso.sync",
+        ),
+    ),
 ]
 
 #: Upward arrows that exist today and are to be removed, each with the reason it
@@ -111,13 +166,12 @@ def arrows(package: Path) -> list[Arrow]:
             elif isinstance(node, ast.ImportFrom):
                 if node.level:
                     base = name.split(".")
-                    base = base[:len(base) - node.level + (1 if is_package else 0)]
+                    base = base[: len(base) - node.level + (1 if is_package else 0)]
                     origin = ".".join([*base, *([node.module] if node.module else [])])
                 else:
                     origin = node.module or ""
                 # `from awsv.agent import protocol` imports the module awsv.agent.protocol.
-                targets = [f"{origin}.{a.name}" if f"{origin}.{a.name}" in modules else origin
-                           for a in node.names]
+                targets = [f"{origin}.{a.name}" if f"{origin}.{a.name}" in modules else origin for a in node.names]
             for target in targets:
                 while target and target not in modules:  # `import awsv.x.y` counts as awsv.x.y
                     target = target.rpartition(".")[0]
@@ -183,14 +237,17 @@ def copy(tmp_path: Path) -> Path:
     return target
 
 
-@pytest.mark.parametrize("module, statement", [
-    ("config.py", "from awsv.commands.use import use"),                # config -> commands
-    ("vault/base.py", "import awsv.sessions"),                         # vault -> sessions
-    ("sessions.py", "    from awsv.environment import off_changes"),  # lazy, inside a function
-    ("credentials.py", "if TYPE_CHECKING:\n    from awsv.chain import Chain"),  # types count too
-    ("agent/server.py", "from awsv.commands import clear"),            # the agent -> a command
-    ("shells/bash.py", "from ..sessions import Resolved"),             # relative spelling
-])
+@pytest.mark.parametrize(
+    "module, statement",
+    [
+        ("config.py", "from awsv.commands.use import use"),  # config -> commands
+        ("vault/base.py", "import awsv.sessions"),  # vault -> sessions
+        ("sessions.py", "    from awsv.environment import off_changes"),  # lazy, inside a function
+        ("credentials.py", "if TYPE_CHECKING:\n    from awsv.chain import Chain"),  # types count too
+        ("agent/server.py", "from awsv.commands import clear"),  # the agent -> a command
+        ("shells/bash.py", "from ..sessions import Resolved"),  # relative spelling
+    ],
+)
 def test_a_deliberate_upward_import_fails_the_contract(copy: Path, module: str, statement: str) -> None:
     path = copy / module
     source = path.read_text(encoding="utf-8")

@@ -16,10 +16,13 @@ from awsv.sessions import cached_sessions
 from tests.support.moto_server import ACCOUNT_ID, create_user_with_key, moto_url  # noqa: F401
 from tests.test_use import CONFIG, World, make_world
 
-WHOAMI_CONFIG = CONFIG + """
+WHOAMI_CONFIG = (
+    CONFIG
+    + """
 [profile other]
 region = eu-central-1
 """
+)
 
 
 @pytest.fixture(scope="module")
@@ -37,9 +40,12 @@ def cached_profiles(world: World) -> list[str]:
 
 
 def test_whoami_of_the_shell_after_use(world: World, tmp_path: Path) -> None:
-    r = world.shell("bash", 'eval "$(awsv use admin)" || exit 99\n'
-                    f"awsv whoami --json > {tmp_path}/who.json || exit 98\n"
-                    f'printf %s "$AWS_CREDENTIAL_EXPIRATION" > {tmp_path}/exp\n')
+    r = world.shell(
+        "bash",
+        'eval "$(awsv use admin)" || exit 99\n'
+        f"awsv whoami --json > {tmp_path}/who.json || exit 98\n"
+        f'printf %s "$AWS_CREDENTIAL_EXPIRATION" > {tmp_path}/exp\n',
+    )
     assert r.returncode == 0, r.stderr
     who = json.loads((tmp_path / "who.json").read_text())
     assert who["Account"] == ACCOUNT_ID

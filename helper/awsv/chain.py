@@ -75,8 +75,7 @@ class Chain:
 
     def describe(self) -> str:
         """A short human description, e.g. `vault key 'base' -> role 'admin'`."""
-        parts = [(f"{'vault key' if self.source.kind == 'vault' else 'credential_process'} "
-                 f"{self.source.profile!r}")]
+        parts = [(f"{'vault key' if self.source.kind == 'vault' else 'credential_process'} {self.source.profile!r}")]
         parts += [f"role {hop.profile!r}" for hop in self.hops]
         return " -> ".join(parts)
 
@@ -166,8 +165,9 @@ def resolve(
     return Chain(target=target, source=source, hops=tuple(hops), trail=tuple(trail), region=region)
 
 
-def _walk(config: AwsConfig, name: str, in_vault: Callable[[str], bool] | None,
-          nodes: dict[str, _Node | AwsvError]) -> tuple[dict[str, _Node], bool]:
+def _walk(
+    config: AwsConfig, name: str, in_vault: Callable[[str], bool] | None, nodes: dict[str, _Node | AwsvError]
+) -> tuple[dict[str, _Node], bool]:
     """Follow source_profile from `name` until a source or a profile already in `nodes`.
 
     Returns a _Node for every profile walked, and whether they may be shared
@@ -189,8 +189,7 @@ def _walk(config: AwsConfig, name: str, in_vault: Callable[[str], bool] | None,
             trail.append(current.name)
             seen.add(current.name)
             if current.role_arn is None:
-                steps.append((current.name, None, current.region, None,
-                              _source(config, current, trail, in_vault)))
+                steps.append((current.name, None, current.region, None, _source(config, current, trail, in_vault)))
                 break
             source_name = current.source_profile
             if source_name is None:
@@ -209,14 +208,22 @@ def _walk(config: AwsConfig, name: str, in_vault: Callable[[str], bool] | None,
                     )
                 # aws-vault's rule: a role profile without source_profile assumes the
                 # role with its own key (its "work" example).
-                steps.append((current.name, _hop(current), current.region, None,
-                              _source(config, current, trail, in_vault, own_key=True)))
+                steps.append(
+                    (
+                        current.name,
+                        _hop(current),
+                        current.region,
+                        None,
+                        _source(config, current, trail, in_vault, own_key=True),
+                    )
+                )
                 break
             validate_profile_name(source_name)
             if source_name == current.name:
                 # botocore allows a role profile to be its own source when it holds a key.
-                steps.append((current.name, _hop(current), current.region, None,
-                              _source(config, current, trail, in_vault)))
+                steps.append(
+                    (current.name, _hop(current), current.region, None, _source(config, current, trail, in_vault))
+                )
                 break
             steps.append((current.name, _hop(current), current.region, source_name, None))
             known = nodes.get(source_name)
@@ -254,8 +261,7 @@ def _depends_on_trail(config: AwsConfig, source: Source | None) -> bool:
     return command is not None and awsv_profile_of(command) is not None
 
 
-def _profile(config: AwsConfig, name: str, needed_by: str | None,
-             in_vault: Callable[[str], bool] | None) -> Profile:
+def _profile(config: AwsConfig, name: str, needed_by: str | None, in_vault: Callable[[str], bool] | None) -> Profile:
     if name in config:
         return config.profile(name)
     if in_vault is not None and in_vault(name):
@@ -265,8 +271,14 @@ def _profile(config: AwsConfig, name: str, needed_by: str | None,
     raise config.not_found(name, needed_by=needed_by)
 
 
-def _source(config: AwsConfig, profile: Profile, trail: list[str],
-            in_vault: Callable[[str], bool] | None, *, own_key: bool = False) -> Source:
+def _source(
+    config: AwsConfig,
+    profile: Profile,
+    trail: list[str],
+    in_vault: Callable[[str], bool] | None,
+    *,
+    own_key: bool = False,
+) -> Source:
     """The chain's source: the profile's credential_process, else its key in the vault.
 
     A stored key wins over a `credential_process` that runs awsv back into
@@ -296,9 +308,11 @@ def _self_reference_message(profile: str, loop: str, trail: list[str]) -> str:
     """One line: which profile's command runs awsv for which, and the way out."""
     via = f" (resolving {trail[0]!r})" if trail and trail[0] != profile else ""
     again = "itself" if loop == profile else f"{loop!r}, which needs {profile!r} again"
-    return (f"profile {profile!r}{via}: its credential_process runs awsv for {again}, "
-            f"and no key for {profile!r} is in the vault; store one with `awsv add {profile}` "
-            "(a stored key wins, and the credential_process line stays for other programs)")
+    return (
+        f"profile {profile!r}{via}: its credential_process runs awsv for {again}, "
+        f"and no key for {profile!r} is in the vault; store one with `awsv add {profile}` "
+        "(a stored key wins, and the credential_process line stays for other programs)"
+    )
 
 
 def _hop(profile: Profile) -> RoleHop:
@@ -310,15 +324,16 @@ def _hop(profile: Profile) -> RoleHop:
         duration_seconds=profile.duration_seconds(),
         mfa_serial=profile.mfa_serial,
         mfa_process=profile.get("mfa_process"),
-        tags=session_tags.parse(profile.name, profile.get("session_tags"),
-                                profile.get("transitive_session_tags"),
-                                profile.get("source_identity")),
+        tags=session_tags.parse(
+            profile.name,
+            profile.get("session_tags"),
+            profile.get("transitive_session_tags"),
+            profile.get("source_identity"),
+        ),
     )
 
 
-def _apply_mfa_rule(
-    source: Source, hops: list[RoleHop]
-) -> tuple[Source, list[RoleHop]]:
+def _apply_mfa_rule(source: Source, hops: list[RoleHop]) -> tuple[Source, list[RoleHop]]:
     """Apply the MFA rule: the source's MFA session covers roles naming the same device.
 
     When the source has no mfa_serial of its own but the first role names
@@ -327,8 +342,7 @@ def _apply_mfa_rule(
     """
     if source.mfa_serial is None and hops and hops[0].mfa_serial and source.kind == "vault":
         first = hops[0]
-        source = replace(source, mfa_serial=first.mfa_serial,
-                         mfa_process=source.mfa_process or first.mfa_process)
+        source = replace(source, mfa_serial=first.mfa_serial, mfa_process=source.mfa_process or first.mfa_process)
     kept: list[RoleHop] = []
     for hop in hops:
         if hop.mfa_serial is not None and hop.mfa_serial == source.mfa_serial:

@@ -47,8 +47,14 @@ def _failing_stdout(code: str | None) -> None:
 #: commands nor what they import. Any command not listed here (or --help)
 #: builds the full parser below, so a new command works without an entry.
 FAST_COMMANDS = {
-    "use": "use", "off": "use", "exec": "exec_", "export": "export",
-    "list": "listing", "ls": "listing", "unlock": "agent_cmds", "lock": "agent_cmds",
+    "use": "use",
+    "off": "use",
+    "exec": "exec_",
+    "export": "export",
+    "list": "listing",
+    "ls": "listing",
+    "unlock": "agent_cmds",
+    "lock": "agent_cmds",
     "shell-init": "shell_init",
 }
 
@@ -73,8 +79,9 @@ def _new_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction[a
     parser.add_argument("--version", action="version", version=f"awsv {__version__}")
     from awsv.vault import BACKENDS
 
-    parser.add_argument("--backend", choices=BACKENDS,
-                        help="vault backend (default: $AWSV_BACKEND, the settings file, or file)")
+    parser.add_argument(
+        "--backend", choices=BACKENDS, help="vault backend (default: $AWSV_BACKEND, the settings file, or file)"
+    )
     parser.add_argument("--prompt", metavar="DRIVER", help=_PROMPT_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     # Commands register on ArgumentParser; every parser made here is in fact a _Parser.
@@ -86,16 +93,21 @@ def _finish(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     for sub_parser in {id(p): p for p in sub.choices.values()}.values():
         # Also accept `awsv add --backend keyring prod`; the top-level value is the default.
-        sub_parser.add_argument("--backend", choices=BACKENDS, default=argparse.SUPPRESS,
-                                help="vault backend (default: $AWSV_BACKEND, the settings file, or file)")
+        sub_parser.add_argument(
+            "--backend",
+            choices=BACKENDS,
+            default=argparse.SUPPRESS,
+            help="vault backend (default: $AWSV_BACKEND, the settings file, or file)",
+        )
         # aws-vault's global --prompt, also after the command (`awsv exec --prompt terminal P`).
-        sub_parser.add_argument("--prompt", metavar="DRIVER", default=argparse.SUPPRESS,
-                                help=_PROMPT_HELP)
+        sub_parser.add_argument("--prompt", metavar="DRIVER", default=argparse.SUPPRESS, help=_PROMPT_HELP)
 
 
 #: aws-vault's --prompt, accepted so its recipes run unchanged (awsv.prompt_driver).
-_PROMPT_HELP = ("how to ask for an MFA code: terminal (default; $AWSV_PROMPT or $AWS_VAULT_PROMPT); "
-                "aws-vault's osascript, zenity, kdialog, ykman and pass are accepted, not available yet")
+_PROMPT_HELP = (
+    "how to ask for an MFA code: terminal (default; $AWSV_PROMPT or $AWS_VAULT_PROMPT); "
+    "aws-vault's osascript, zenity, kdialog, ykman and pass are accepted, not available yet"
+)
 
 
 def _fast_parser(command: str) -> argparse.ArgumentParser | None:
@@ -184,4 +196,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.INTERRUPTED
     except BrokenPipeError:
         return ExitCode.ERROR
-

@@ -28,8 +28,7 @@ class Context:
     _vault: Vault | None = None
 
     @classmethod
-    def with_open_vault(cls, vault: Vault, env: Mapping[str, str], *,
-                        config: AwsConfig | None = None) -> Context:
+    def with_open_vault(cls, vault: Vault, env: Mapping[str, str], *, config: AwsConfig | None = None) -> Context:
         """A context on a vault that is already open (the agent's): nothing is asked or opened.
 
         `config`, when given, is an already parsed AWS config for `env`.

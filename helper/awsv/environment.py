@@ -48,13 +48,17 @@ REGION_VARS: tuple[str, ...] = ("AWS_REGION", "AWS_DEFAULT_REGION")
 #: AWS_PROFILE lower priority than keys in the environment, but other tools
 #: (and humans reading `env`) do not, and AWS_SECURITY_TOKEN is the old name of
 #: AWS_SESSION_TOKEN that some SDKs still prefer.
-CONTRADICTING_VARS: tuple[str, ...] = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SECURITY_TOKEN",
-                                       # A session's variables replace an endpoint's (and a
-                                       # stale one, left by an endpoint that has stopped).
-                                       "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-                                       "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-                                       "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-                                       "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
+CONTRADICTING_VARS: tuple[str, ...] = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SECURITY_TOKEN",
+    # A session's variables replace an endpoint's (and a
+    # stale one, left by an endpoint that has stopped).
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+)
 
 #: The two variables through which the SDKs find awsv's local credential endpoint.
 ENDPOINT_URI_VAR = "AWS_CONTAINER_CREDENTIALS_FULL_URI"
@@ -82,9 +86,10 @@ def display_color(profile: str, raw: str | None) -> str | None:
         return None
     color = raw.strip().lower()
     if not _COLOR.match(color) or (color.isdigit() and int(color) > 255):
-        raise ConfigError(f"profile {profile!r}: awsv_color = {raw!r} is not a colour",
-                          hint="use black, red, green, yellow, blue, magenta, cyan, white, "
-                               "a number 0-255 or #rrggbb")
+        raise ConfigError(
+            f"profile {profile!r}: awsv_color = {raw!r} is not a colour",
+            hint="use black, red, green, yellow, blue, magenta, cyan, white, a number 0-255 or #rrggbb",
+        )
     return color
 
 
@@ -98,13 +103,18 @@ def display_alias(profile: str, raw: str | None) -> str | None:
         return None
     alias = raw.strip()
     if len(alias) > ALIAS_MAX or not alias.isprintable():
-        raise ConfigError(f"profile {profile!r}: awsv_alias must be at most {ALIAS_MAX} "
-                          "printable characters")
+        raise ConfigError(f"profile {profile!r}: awsv_alias must be at most {ALIAS_MAX} printable characters")
     return alias
 
 
-def session_changes(profile: str, credentials: Credentials, region: str | None = None, *,
-                    color: str | None = None, alias: str | None = None) -> Changes:
+def session_changes(
+    profile: str,
+    credentials: Credentials,
+    region: str | None = None,
+    *,
+    color: str | None = None,
+    alias: str | None = None,
+) -> Changes:
     """The change map that puts `credentials` for `profile` into an environment.
 
     Every variable in ALL_VARS appears, set or unset (None), except the
@@ -122,8 +132,7 @@ def session_changes(profile: str, credentials: Credentials, region: str | None =
         "AWS_SESSION_EXPIRATION": credentials.expiration_iso(),
         "AWSV_PROFILE": profile,
         "AWSV_ACCOUNT": credentials.account_id or account_from_arn(credentials.arn),
-        "AWSV_EXPIRES": (str(int(credentials.expiration.timestamp()))
-                         if credentials.expiration is not None else None),
+        "AWSV_EXPIRES": (str(int(credentials.expiration.timestamp())) if credentials.expiration is not None else None),
         "AWS_VAULT": profile,
         "AWSV_COLOR": display_color(profile, color),
         "AWSV_ALIAS": display_alias(profile, alias),
@@ -135,9 +144,16 @@ def session_changes(profile: str, credentials: Credentials, region: str | None =
     return changes
 
 
-def endpoint_changes(profile: str, uri: str, token: str, *, account: str | None = None,
-                     region: str | None = None, color: str | None = None,
-                     alias: str | None = None) -> Changes:
+def endpoint_changes(
+    profile: str,
+    uri: str,
+    token: str,
+    *,
+    account: str | None = None,
+    region: str | None = None,
+    color: str | None = None,
+    alias: str | None = None,
+) -> Changes:
     """The change map for a command served by the local credential endpoint.
 
     It gets the endpoint's two variables and the session markers (so nesting
@@ -147,11 +163,17 @@ def endpoint_changes(profile: str, uri: str, token: str, *, account: str | None 
     """
     validate_profile_name(profile)
     changes: Changes = {name: None for name in ALL_VARS if name not in REGION_VARS}
-    changes.update({
-        "AWSV_PROFILE": profile, "AWS_VAULT": profile, "AWSV_ACCOUNT": account,
-        "AWSV_COLOR": display_color(profile, color), "AWSV_ALIAS": display_alias(profile, alias),
-        ENDPOINT_URI_VAR: uri, ENDPOINT_TOKEN_VAR: token,
-    })
+    changes.update(
+        {
+            "AWSV_PROFILE": profile,
+            "AWS_VAULT": profile,
+            "AWSV_ACCOUNT": account,
+            "AWSV_COLOR": display_color(profile, color),
+            "AWSV_ALIAS": display_alias(profile, alias),
+            ENDPOINT_URI_VAR: uri,
+            ENDPOINT_TOKEN_VAR: token,
+        }
+    )
     if region:
         changes.update(dict.fromkeys(REGION_VARS, region))
     return changes

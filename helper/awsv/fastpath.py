@@ -69,8 +69,7 @@ def _parse_use(rest: list[str]) -> dict[str, Any] | None:
     that looks like an option, a second profile, or any other word sends
     the whole line to the full CLI, which reports the usage error.
     """
-    req: dict[str, Any] = {"want": "use", "profile": None, "shell": None, "quiet": False,
-                           "region": None}
+    req: dict[str, Any] = {"want": "use", "profile": None, "shell": None, "quiet": False, "region": None}
     words = iter(rest)
     for word in words:
         if word == "--":
@@ -117,7 +116,7 @@ def _parse_export(rest: list[str]) -> dict[str, Any] | None:
 def _parse_exec(rest: list[str]) -> dict[str, Any] | None:
     if "--" in rest:
         cut = rest.index("--")
-        head, command = rest[:cut], rest[cut + 1:]
+        head, command = rest[:cut], rest[cut + 1 :]
         if len(head) != 1 or head[0].startswith("-") or not command:
             return None
         return {"want": "exec", "profile": head[0], "command": command}
@@ -193,8 +192,7 @@ def _ask_agent(req: dict[str, Any], env: Any) -> dict[str, Any] | None:
         if conn is None:
             return None
         try:
-            message = {"op": "deliver", "want": req["want"], "profile": req["profile"],
-                       "env": request_env(env)}
+            message = {"op": "deliver", "want": req["want"], "profile": req["profile"], "env": request_env(env)}
             if req.get("region") is not None:
                 message["region"] = req["region"]
             reply = conn.request(message)
@@ -204,8 +202,11 @@ def _ask_agent(req: dict[str, Any], env: Any) -> dict[str, Any] | None:
         return None
     if not reply.get("hit"):
         return None
-    ok = isinstance(reply.get("output"), str) if req["want"] == "credential-process" else (
-        isinstance(reply.get("changes"), dict) and isinstance(reply.get("message"), str))
+    ok = (
+        isinstance(reply.get("output"), str)
+        if req["want"] == "credential-process"
+        else (isinstance(reply.get("changes"), dict) and isinstance(reply.get("message"), str))
+    )
     return reply if ok else None
 
 

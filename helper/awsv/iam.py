@@ -55,8 +55,9 @@ class AccessKeyInfo:
     created: datetime | None = None
 
 
-def make_client(env: Mapping[str, str], profile: Profile | None,
-                creds: Credentials | LongTermKey, region: str | None) -> Any:
+def make_client(
+    env: Mapping[str, str], profile: Profile | None, creds: Credentials | LongTermKey, region: str | None
+) -> Any:
     """An IAM client signed with `creds`; the region only picks the partition."""
     settings = ClientSettings.from_env(env, profile, service="iam")
     return create_client("iam", settings, creds, region, error=IamError)
@@ -65,18 +66,22 @@ def make_client(env: Mapping[str, str], profile: Profile | None,
 # -- calls -------------------------------------------------------------------
 
 
-def list_access_keys(client: Any, *, what: str, user: str | None = None,
-                     signer: str = "the credentials") -> list[AccessKeyInfo]:
+def list_access_keys(
+    client: Any, *, what: str, user: str | None = None, signer: str = "the credentials"
+) -> list[AccessKeyInfo]:
     """The user's access keys (the caller's own when `user` is None)."""
     params = {"UserName": user} if user else {}
     with _errors(client, what, signer):
         response = client.list_access_keys(**params)
-        return [AccessKeyInfo(str(k["AccessKeyId"]), str(k.get("Status", "?")), k.get("CreateDate"))
-                for k in response["AccessKeyMetadata"]]
+        return [
+            AccessKeyInfo(str(k["AccessKeyId"]), str(k.get("Status", "?")), k.get("CreateDate"))
+            for k in response["AccessKeyMetadata"]
+        ]
 
 
-def create_access_key(client: Any, *, what: str, user: str | None = None,
-                      signer: str = "the credentials") -> LongTermKey:
+def create_access_key(
+    client: Any, *, what: str, user: str | None = None, signer: str = "the credentials"
+) -> LongTermKey:
     """A new access key for the user; AWS shows its secret this once."""
     params = {"UserName": user} if user else {}
     with _errors(client, what, signer):
@@ -87,8 +92,9 @@ def create_access_key(client: Any, *, what: str, user: str | None = None,
         return LongTermKey(key_id, secret)
 
 
-def delete_access_key(client: Any, *, what: str, access_key_id: str, user: str | None = None,
-                      signer: str = "the credentials") -> None:
+def delete_access_key(
+    client: Any, *, what: str, access_key_id: str, user: str | None = None, signer: str = "the credentials"
+) -> None:
     """Delete one access key of the user."""
     params = {"AccessKeyId": access_key_id, **({"UserName": user} if user else {})}
     with _errors(client, what, signer):
@@ -108,13 +114,21 @@ def _iam_codes(code: str, message: str, what: str) -> AwsvError | None:
 
 
 ERRORS = ErrorFamily(
-    service="IAM", base=IamError, unreachable=IamUnreachable, connect_timeout=IamUnreachable,
-    read_timeout=IamUnreachable, malformed=IamError, invalid_request=IamError,
+    service="IAM",
+    base=IamError,
+    unreachable=IamUnreachable,
+    connect_timeout=IamUnreachable,
+    read_timeout=IamUnreachable,
+    malformed=IamError,
+    invalid_request=IamError,
     access_denied=IamAccessDenied,
     access_denied_hint="IAM calls often need an MFA session: set mfa_serial on the profile, "
-                       "or check the user's policies",
-    expired=IamBadCredentials, invalid_client_token_id=IamBadCredentials,
-    signature_mismatch=IamBadCredentials, throttled=IamError, special=_iam_codes,
+    "or check the user's policies",
+    expired=IamBadCredentials,
+    invalid_client_token_id=IamBadCredentials,
+    signature_mismatch=IamBadCredentials,
+    throttled=IamError,
+    special=_iam_codes,
 )
 
 

@@ -21,8 +21,7 @@ from awsv.errors import AwsvError
 _BUSY = (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK)
 
 
-def wait_for_flock(fd: int, timeout: float, timed_out: Callable[[], AwsvError], *,
-                   max_delay: float = 0.05) -> None:
+def wait_for_flock(fd: int, timeout: float, timed_out: Callable[[], AwsvError], *, max_delay: float = 0.05) -> None:
     """Take an exclusive flock on `fd` within `timeout` seconds, else raise `timed_out()`.
 
     The lock is released by closing `fd` (the callers' `finally`).
@@ -43,8 +42,14 @@ def wait_for_flock(fd: int, timeout: float, timed_out: Callable[[], AwsvError], 
 
 
 @contextlib.contextmanager
-def exclusive_lock(path: str | os.PathLike[str], timeout: float, *, timed_out: Callable[[], AwsvError],
-                   cannot_lock: Callable[[OSError], AwsvError], max_delay: float = 0.05) -> Iterator[None]:
+def exclusive_lock(
+    path: str | os.PathLike[str],
+    timeout: float,
+    *,
+    timed_out: Callable[[], AwsvError],
+    cannot_lock: Callable[[OSError], AwsvError],
+    max_delay: float = 0.05,
+) -> Iterator[None]:
     """Hold an exclusive flock on the lock file `path` while the block runs.
 
     The file is created 0600 if missing and never opened through a symlink; its

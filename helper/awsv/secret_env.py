@@ -14,8 +14,12 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 #: What unlocks the vault: a passphrase, or a command that prints one.
-SECRET_ENV_VARS = ("AWSV_FILE_PASSPHRASE", "AWS_VAULT_FILE_PASSPHRASE",
-                   "AWSV_PASSPHRASE_COMMAND", "AWS_VAULT_PASSPHRASE_COMMAND")
+SECRET_ENV_VARS = (
+    "AWSV_FILE_PASSPHRASE",
+    "AWS_VAULT_FILE_PASSPHRASE",
+    "AWSV_PASSPHRASE_COMMAND",
+    "AWS_VAULT_PASSPHRASE_COMMAND",
+)
 #: The secret parts of AWS credentials in the environment.
 AWS_SECRET_VARS = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
 #: AWS credentials in the environment, the key id included.

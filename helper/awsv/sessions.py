@@ -155,8 +155,9 @@ def _use_session(chain: Chain, opts: SessionOptions, first_role_duration: int | 
     return not (chain.hops and chain.source.mfa_serial is None)
 
 
-def _plan(chain: Chain, opts: SessionOptions, ttls: Ttls, key: LongTermKey | None,
-          endpoint: str | None) -> tuple[_Step, ...]:
+def _plan(
+    chain: Chain, opts: SessionOptions, ttls: Ttls, key: LongTermKey | None, endpoint: str | None
+) -> tuple[_Step, ...]:
     """The STS steps for `chain`, first to last, each with its cache id."""
     source, hops = chain.source, chain.hops
     last = len(hops) - 1
@@ -167,32 +168,43 @@ def _plan(chain: Chain, opts: SessionOptions, ttls: Ttls, key: LongTermKey | Non
         return hops[i].duration_seconds or ttls.role
 
     if key is not None:
-        base_id = _digest({"kind": "key", "profile": source.profile,
-                           "access_key_id": key.access_key_id, "endpoint": endpoint})
+        base_id = _digest(
+            {"kind": "key", "profile": source.profile, "access_key_id": key.access_key_id, "endpoint": endpoint}
+        )
     else:
-        base_id = _digest({"kind": "credential_process", "profile": source.profile,
-                           "command": source.credential_process, "endpoint": endpoint})
+        base_id = _digest(
+            {
+                "kind": "credential_process",
+                "profile": source.profile,
+                "command": source.credential_process,
+                "endpoint": endpoint,
+            }
+        )
     steps: list[_Step] = []
     parent = base_id
     session = _use_session(chain, opts, role_duration(0) if hops else None)
     if session:
-        duration = (opts.duration if not hops and opts.duration else None) \
-            or source.duration_seconds or ttls.session
-        parent = _digest({"kind": "session", "parent": base_id,
-                          "mfa_serial": source.mfa_serial, "duration": duration})
-        steps.append(_Step("session", source.profile, parent, duration,
-                           source.mfa_serial, source.mfa_process))
+        duration = (opts.duration if not hops and opts.duration else None) or source.duration_seconds or ttls.session
+        parent = _digest({"kind": "session", "parent": base_id, "mfa_serial": source.mfa_serial, "duration": duration})
+        steps.append(_Step("session", source.profile, parent, duration, source.mfa_serial, source.mfa_process))
     for i, hop in enumerate(hops):
         serial, process = hop.mfa_serial, hop.mfa_process
         if i == 0 and not session and serial is None and source.mfa_serial:
             serial, process = source.mfa_serial, source.mfa_process
         duration = role_duration(i)
-        parent = _digest({"kind": "role", "parent": parent, "role_arn": hop.role_arn,
-                          "external_id": hop.external_id,
-                          # Only a configured name: the generated one changes every time.
-                          "session_name": hop.role_session_name,
-                          "duration": duration, "mfa_serial": serial,
-                          **({"tags": hop.tags.cache_description()} if hop.tags else {})})
+        parent = _digest(
+            {
+                "kind": "role",
+                "parent": parent,
+                "role_arn": hop.role_arn,
+                "external_id": hop.external_id,
+                # Only a configured name: the generated one changes every time.
+                "session_name": hop.role_session_name,
+                "duration": duration,
+                "mfa_serial": serial,
+                **({"tags": hop.tags.cache_description()} if hop.tags else {}),
+            }
+        )
         steps.append(_Step("role", hop.profile, parent, duration, serial, process, hop))
     return tuple(steps)
 
@@ -239,23 +251,54 @@ def get_credentials(
         chain = resolve(ctx.config, profile, in_vault=lambda n: ctx.vault.get(key_item_name(n)) is not None)
         recursion.check_not_marked(ctx.env, chain.trail)
         with recursion.resolving(chain.trail):
-            return _get_resolved(ctx, chain, opts, ttls, codes, now=now, sts_factory=sts_factory,
-                                 lock_timeout=lock_timeout, cache_only=cache_only,
-                                 final_min_ttl=final_min_ttl)
+            return _get_resolved(
+                ctx,
+                chain,
+                opts,
+                ttls,
+                codes,
+                now=now,
+                sts_factory=sts_factory,
+                lock_timeout=lock_timeout,
+                cache_only=cache_only,
+                final_min_ttl=final_min_ttl,
+            )
 
 
-def _get_resolved(ctx: Context, chain: Chain, opts: SessionOptions, ttls: Ttls, codes: MfaCodes, *,
-                  now: Callable[[], datetime], sts_factory: StsFactory | None,
-                  lock_timeout: float, cache_only: bool, final_min_ttl: int | None) -> Resolved:
+def _get_resolved(
+    ctx: Context,
+    chain: Chain,
+    opts: SessionOptions,
+    ttls: Ttls,
+    codes: MfaCodes,
+    *,
+    now: Callable[[], datetime],
+    sts_factory: StsFactory | None,
+    lock_timeout: float,
+    cache_only: bool,
+    final_min_ttl: int | None,
+) -> Resolved:
     """get_credentials once the chain is known and marked."""
     vault = ctx.vault
     region = _checked_region(opts.region, "--region") or _checked_region(
-        chain.region, f"the region of profile {chain.target.name!r}")
+        chain.region, f"the region of profile {chain.target.name!r}"
+    )
     key = _long_term_key(vault, chain.source.profile) if chain.source.kind == "vault" else None
     steps = _plan(chain, opts, ttls, key, sts.endpoint_url(ctx.env, chain.target))
-    run = _ChainWalk(ctx=ctx, vault=vault, chain=chain, now=now, min_ttl=ttls.min, region=region,
-               key=key, codes=codes, factory=sts_factory, lock_timeout=lock_timeout,
-               cache_only=cache_only, final_min_ttl=final_min_ttl)
+    run = _ChainWalk(
+        ctx=ctx,
+        vault=vault,
+        chain=chain,
+        now=now,
+        min_ttl=ttls.min,
+        region=region,
+        key=key,
+        codes=codes,
+        factory=sts_factory,
+        lock_timeout=lock_timeout,
+        cache_only=cache_only,
+        final_min_ttl=final_min_ttl,
+    )
     credentials, from_cache = run.final(steps)
     return Resolved(credentials=credentials, chain=chain, region=region, from_cache=from_cache)
 
@@ -268,8 +311,9 @@ def _checked_region(region: str | None, origin: str) -> str | None:
     """Refuse a malformed region before it reaches STS or, from the cache, a shell."""
     if region is not None and not _REGION.match(region):
         error = UsageError if origin.startswith("--") else ConfigError
-        raise error(f"{region!r} is not a valid AWS region name (from {origin})",
-                    hint="check --region and the profile's region")
+        raise error(
+            f"{region!r} is not a valid AWS region name (from {origin})", hint="check --region and the profile's region"
+        )
     return region
 
 
@@ -285,12 +329,18 @@ def cached_sessions(ctx: Context, *, now: Callable[[], datetime] = utcnow) -> li
         creds = _from_item(item, name)
         meta = _meta(item)
         assert creds.expiration is not None  # noqa: S101 - narrows the type; _from_item guarantees it
-        found.append(CachedSession(
-            cache_id=name[len(SESSION_PREFIX):], profile=str(meta.get("profile") or "?"),
-            kind=str(meta.get("kind") or "?"), expiration=creds.expiration,
-            seconds_left=(creds.expiration - current).total_seconds(),
-            source_profile=meta.get("source_profile"), role_arn=meta.get("role_arn"),
-            account_id=creds.account_id))
+        found.append(
+            CachedSession(
+                cache_id=name[len(SESSION_PREFIX) :],
+                profile=str(meta.get("profile") or "?"),
+                kind=str(meta.get("kind") or "?"),
+                expiration=creds.expiration,
+                seconds_left=(creds.expiration - current).total_seconds(),
+                source_profile=meta.get("source_profile"),
+                role_arn=meta.get("role_arn"),
+                account_id=creds.account_id,
+            )
+        )
     return sorted(found, key=lambda s: (s.expiration, s.cache_id))
 
 
@@ -311,8 +361,7 @@ def clear_sessions(ctx: Context, profile: str | None = None) -> int:
             members = set(resolve(ctx.config, profile, in_vault=lambda n: True).trail)
         except ConfigError:
             members = {profile}
-        names = [name for name, item in vault.items(SESSION_PREFIX).items()
-                 if _meta(item).get("profile") in members]
+        names = [name for name, item in vault.items(SESSION_PREFIX).items() if _meta(item).get("profile") in members]
     return len(vault.delete_many(names)) if names else 0
 
 
@@ -341,11 +390,16 @@ def _from_item(item: Mapping[str, Any], name: str) -> Credentials:
         if item.get("type") != "session" or creds.expiration is None or creds.expiration.tzinfo is None:
             raise VaultCorrupted("a cached session in the vault is malformed")
     except VaultCorrupted:
-        raise VaultCorrupted(f"the cached session {name} in the vault is malformed",
-                             hint="`awsv clear` removes cached sessions") from None
+        raise VaultCorrupted(
+            f"the cached session {name} in the vault is malformed", hint="`awsv clear` removes cached sessions"
+        ) from None
     owner = _meta(item).get("profile")
-    check_values(creds, f"the cached session of profile {owner!r}" if isinstance(owner, str)
-                 else f"the cached session {name} in the vault")
+    check_values(
+        creds,
+        f"the cached session of profile {owner!r}"
+        if isinstance(owner, str)
+        else f"the cached session {name} in the vault",
+    )
     return creds
 
 
@@ -383,8 +437,7 @@ class _ChainWalk:
                 self.vault.set(session_item_name(step.cache_id), self._item(step, new))
             return creds, from_cache
 
-    def _obtain(self, steps: tuple[_Step, ...], i: int,
-                locks: contextlib.ExitStack) -> tuple[Credentials, bool]:
+    def _obtain(self, steps: tuple[_Step, ...], i: int, locks: contextlib.ExitStack) -> tuple[Credentials, bool]:
         """Step i's credentials: cached, or fetched with step i-1's under step i's lock.
 
         Locks are taken from the last step towards the first and held until
@@ -399,8 +452,7 @@ class _ChainWalk:
             return cached, True
         if self.cache_only:
             raise CacheMiss(f"no usable cached session for profile {step.profile!r}")
-        locks.enter_context(_step_lock(self.ctx.env, step.cache_id, self.lock_timeout,
-                                       step.profile))
+        locks.enter_context(_step_lock(self.ctx.env, step.cache_id, self.lock_timeout, step.profile))
         cached = self._cached(step, min_ttl)  # another process may have refreshed it meanwhile
         if cached is not None:
             return cached, True
@@ -429,16 +481,17 @@ class _ChainWalk:
         if self.key is not None:
             return Credentials(self.key.access_key_id, self.key.secret_access_key)
         assert source.credential_process is not None  # noqa: S101 - narrows the type; no key means a process
-        return run_credential_process(source.profile, source.credential_process, self.ctx.env,
-                                      now=self.now)
+        return run_credential_process(source.profile, source.credential_process, self.ctx.env, now=self.now)
 
     def _key_itself(self) -> Credentials:
         """--no-session on a plain profile: the long-term key, with whose it is."""
         creds = self._base()
         profile = self.chain.source.profile
         account, arn = sts.get_caller_identity(
-            self._client(creds), what=f"GetCallerIdentity for profile {profile!r}",
-            signer=f"the key stored for {profile!r}")
+            self._client(creds),
+            what=f"GetCallerIdentity for profile {profile!r}",
+            signer=f"the key stored for {profile!r}",
+        )
         return Credentials(creds.access_key_id, creds.secret_access_key, account_id=account, arn=arn)
 
     def _client(self, creds: Credentials | LongTermKey) -> Any:
@@ -460,29 +513,41 @@ class _ChainWalk:
         client = self._client(parent)
         if step.kind == "session":
             what = f"GetSessionToken for profile {step.profile!r}"
-            new = sts.get_session_token(client, what=what, duration=step.duration,
-                                        serial=step.mfa_serial, code=code, signer=signer)
+            new = sts.get_session_token(
+                client, what=what, duration=step.duration, serial=step.mfa_serial, code=code, signer=signer
+            )
             account, arn = sts.get_caller_identity(
-                self._client(new), what=f"GetCallerIdentity for profile {step.profile!r}",
-                signer="the new session credentials")
-            return Credentials(new.access_key_id, new.secret_access_key, new.session_token,
-                               new.expiration, account_id=account, arn=arn)
+                self._client(new),
+                what=f"GetCallerIdentity for profile {step.profile!r}",
+                signer="the new session credentials",
+            )
+            return Credentials(
+                new.access_key_id, new.secret_access_key, new.session_token, new.expiration, account_id=account, arn=arn
+            )
         hop = step.hop
         assert hop is not None  # noqa: S101 - narrows the type; a step past the source is a hop
         return sts.assume_role(
-            client, what=f"AssumeRole {hop.role_arn} for profile {step.profile!r}",
+            client,
+            what=f"AssumeRole {hop.role_arn} for profile {step.profile!r}",
             role_arn=hop.role_arn,
             session_name=hop.role_session_name or f"awsv-{int(self.now().timestamp())}",
-            duration=step.duration, external_id=hop.external_id,
-            serial=step.mfa_serial, code=code, signer=signer,
-            extra=hop.tags.assume_role_params())
+            duration=step.duration,
+            external_id=hop.external_id,
+            serial=step.mfa_serial,
+            code=code,
+            signer=signer,
+            extra=hop.tags.assume_role_params(),
+        )
 
     def _item(self, step: _Step, creds: Credentials) -> dict[str, Any]:
         item = creds.to_item()
-        item["cache"] = {"profile": step.profile, "kind": step.kind,
-                         "source_profile": self.chain.source.profile,
-                         "role_arn": step.hop.role_arn if step.hop else None,
-                         "created": self.now().astimezone(UTC).isoformat()}
+        item["cache"] = {
+            "profile": step.profile,
+            "kind": step.kind,
+            "source_profile": self.chain.source.profile,
+            "role_arn": step.hop.role_arn if step.hop else None,
+            "created": self.now().astimezone(UTC).isoformat(),
+        }
         return item
 
 
@@ -503,8 +568,14 @@ def _step_lock(env: Mapping[str, str], cache_id: str, timeout: float, profile: s
         os.chmod(directory, 0o700)
     except OSError as exc:
         raise AwsvError(f"cannot create the lock file {path}: {exc.strerror}") from None
-    with exclusive_lock(path, timeout, max_delay=0.1, timed_out=lambda: AwsvError(
-        f"another awsv process has been refreshing the session of {profile!r} for over {timeout:g}s",
-        hint=f"is it waiting for an MFA code in another terminal? the lock is {path}",
-    ), cannot_lock=lambda exc: AwsvError(f"cannot create the lock file {path}: {exc.strerror}")):
+    with exclusive_lock(
+        path,
+        timeout,
+        max_delay=0.1,
+        timed_out=lambda: AwsvError(
+            f"another awsv process has been refreshing the session of {profile!r} for over {timeout:g}s",
+            hint=f"is it waiting for an MFA code in another terminal? the lock is {path}",
+        ),
+        cannot_lock=lambda exc: AwsvError(f"cannot create the lock file {path}: {exc.strerror}"),
+    ):
         yield

@@ -47,6 +47,5 @@ def choose_backend(flag: str | None, env: Mapping[str, str]) -> str:
     value = (value or DEFAULT_BACKEND).strip().lower()
     backend = find_backend(value)  # also aws-vault's names for the OS keyring
     if backend is None:
-        raise UsageError(f"unknown backend {value!r} (from {origin})",
-                         hint=f"choose one of: {', '.join(BACKENDS)}")
+        raise UsageError(f"unknown backend {value!r} (from {origin})", hint=f"choose one of: {', '.join(BACKENDS)}")
     return backend.name

@@ -34,8 +34,15 @@ from awsv.errors import AwsvError
 from awsv.vault.items import LongTermKey
 
 __all__ = [  # shared with the other services through awsv.aws, re-exported for callers
-    "DEFAULT_CONNECT_TIMEOUT", "DEFAULT_MAX_ATTEMPTS", "DEFAULT_READ_TIMEOUT", "DEFAULT_REGION",
-    "ClientSettings", "endpoint_of", "endpoint_url", "isolated_session", "one_line",
+    "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_MAX_ATTEMPTS",
+    "DEFAULT_READ_TIMEOUT",
+    "DEFAULT_REGION",
+    "ClientSettings",
+    "endpoint_of",
+    "endpoint_url",
+    "isolated_session",
+    "one_line",
 ]
 
 #: (credentials to sign with, region) -> a botocore STS client.
@@ -107,8 +114,9 @@ def make_factory(settings: ClientSettings) -> StsFactory:
     def create(creds: Credentials | LongTermKey, region: str | None) -> Any:
         if "session" not in cache:
             cache["session"] = isolated_session(settings)
-        return create_client("sts", settings, creds, region, session=cache["session"], error=StsError,
-                             bad_region=StsInvalidRequest)
+        return create_client(
+            "sts", settings, creds, region, session=cache["session"], error=StsError, bad_region=StsInvalidRequest
+        )
 
     return create
 
@@ -116,8 +124,15 @@ def make_factory(settings: ClientSettings) -> StsFactory:
 # -- calls -------------------------------------------------------------------
 
 
-def get_session_token(client: Any, *, what: str, duration: int, serial: str | None = None,
-                      code: str | None = None, signer: str = "the credentials") -> Credentials:
+def get_session_token(
+    client: Any,
+    *,
+    what: str,
+    duration: int,
+    serial: str | None = None,
+    code: str | None = None,
+    signer: str = "the credentials",
+) -> Credentials:
     """GetSessionToken; `what` names the step in errors, `signer` the credentials used."""
     params: dict[str, Any] = {"DurationSeconds": duration}
     if serial:
@@ -127,17 +142,30 @@ def get_session_token(client: Any, *, what: str, duration: int, serial: str | No
         return parse_credentials(response)
 
 
-def assume_role(client: Any, *, what: str, role_arn: str, session_name: str, duration: int,
-                external_id: str | None = None, serial: str | None = None, code: str | None = None,
-                signer: str = "the credentials",
-                extra: Mapping[str, Any] | None = None) -> Credentials:
+def assume_role(
+    client: Any,
+    *,
+    what: str,
+    role_arn: str,
+    session_name: str,
+    duration: int,
+    external_id: str | None = None,
+    serial: str | None = None,
+    code: str | None = None,
+    signer: str = "the credentials",
+    extra: Mapping[str, Any] | None = None,
+) -> Credentials:
     """AssumeRole; the result carries the assumed-role ARN and its account id.
 
     `extra` holds further AssumeRole parameters, checked by the caller
     (Tags, TransitiveTagKeys, SourceIdentity: see awsv.session_tags).
     """
-    params: dict[str, Any] = {**(extra or {}), "RoleArn": role_arn,
-                              "RoleSessionName": session_name, "DurationSeconds": duration}
+    params: dict[str, Any] = {
+        **(extra or {}),
+        "RoleArn": role_arn,
+        "RoleSessionName": session_name,
+        "DurationSeconds": duration,
+    }
     if external_id:
         params["ExternalId"] = external_id
     if serial:
@@ -148,8 +176,14 @@ def assume_role(client: Any, *, what: str, role_arn: str, session_name: str, dur
         arn = response.get("AssumedRoleUser", {}).get("Arn")
         if not isinstance(arn, str):
             raise KeyError("AssumedRoleUser")
-        return Credentials(creds.access_key_id, creds.secret_access_key, creds.session_token,
-                           creds.expiration, account_id=account_from_arn(arn), arn=arn)
+        return Credentials(
+            creds.access_key_id,
+            creds.secret_access_key,
+            creds.session_token,
+            creds.expiration,
+            account_id=account_from_arn(arn),
+            arn=arn,
+        )
 
 
 def get_caller_identity(client: Any, *, what: str, signer: str = "the credentials") -> tuple[str, str]:
@@ -172,8 +206,7 @@ def parse_credentials(response: Mapping[str, Any]) -> Credentials:
     if not all(isinstance(v, str) and v for v in values):
         raise KeyError("Credentials")
     # Whole seconds, as the cache stores them, so fresh and cached values compare equal.
-    return Credentials(values[0], values[1], values[2],
-                       expiration.astimezone(UTC).replace(microsecond=0))
+    return Credentials(values[0], values[1], values[2], expiration.astimezone(UTC).replace(microsecond=0))
 
 
 # -- error mapping -----------------------------------------------------------
@@ -181,19 +214,30 @@ def parse_credentials(response: Mapping[str, Any]) -> Credentials:
 
 def _mfa_rejected(code: str, message: str, what: str) -> AwsvError | None:
     if code in ("AccessDenied", "AccessDeniedException") and re.search(
-            r"multi.?factor|\bMFA\b", message, re.IGNORECASE):
-        return MfaFailed(f"{what}: MultiFactorAuthentication failed, the MFA code or device was rejected",
-                         hint="wait for a fresh code (a code works only once) and check mfa_serial")
+        r"multi.?factor|\bMFA\b", message, re.IGNORECASE
+    ):
+        return MfaFailed(
+            f"{what}: MultiFactorAuthentication failed, the MFA code or device was rejected",
+            hint="wait for a fresh code (a code works only once) and check mfa_serial",
+        )
     return None
 
 
 ERRORS = ErrorFamily(
-    service="STS", base=StsError, unreachable=StsUnreachable, connect_timeout=StsConnectTimeout,
-    read_timeout=StsReadTimeout, malformed=StsMalformedResponse, invalid_request=StsInvalidRequest,
+    service="STS",
+    base=StsError,
+    unreachable=StsUnreachable,
+    connect_timeout=StsConnectTimeout,
+    read_timeout=StsReadTimeout,
+    malformed=StsMalformedResponse,
+    invalid_request=StsInvalidRequest,
     access_denied=StsAccessDenied,
     access_denied_hint="check the role's trust policy, external_id and the caller's permissions",
-    expired=StsExpiredToken, invalid_client_token_id=StsInvalidClientTokenId,
-    signature_mismatch=StsSignatureDoesNotMatch, throttled=StsThrottled, special=_mfa_rejected,
+    expired=StsExpiredToken,
+    invalid_client_token_id=StsInvalidClientTokenId,
+    signature_mismatch=StsSignatureDoesNotMatch,
+    throttled=StsThrottled,
+    special=_mfa_rejected,
 )
 
 

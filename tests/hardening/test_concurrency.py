@@ -42,9 +42,19 @@ def _race(world: AwsvWorld, profile: str, racers: int, env: dict[str, str]) -> l
     for i in range(racers):
         ready = world.home / f"ready-{i}"
         ready.unlink(missing_ok=True)
-        procs.append((ready, subprocess.Popen([sys.executable, "-c", _RACER, profile, str(ready), str(go)],
-                                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                              text=True, start_new_session=True)))
+        procs.append(
+            (
+                ready,
+                subprocess.Popen(
+                    [sys.executable, "-c", _RACER, profile, str(ready), str(go)],
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                    start_new_session=True,
+                ),
+            )
+        )
     deadline = time.monotonic() + 120
     while not all(ready.exists() for ready, _ in procs):
         assert time.monotonic() < deadline, "racers did not start"
@@ -80,13 +90,20 @@ def test_one_sts_call_per_step(world: AwsvWorld, scenario: str, tally: Tally) ->
         made = {a: world.proxy.count(a) - before[a] for a in calls}
         fresh = sum(1 for r in results if not r["from_cache"])
         one_token = len({r["token"] for r in results}) == 1
-        tally.attempt(made == calls and fresh == 1 and one_token,
-                      f"{scenario}: {made} STS calls for {racers} racers, {fresh} fetched, one token: {one_token}")
+        tally.attempt(
+            made == calls and fresh == 1 and one_token,
+            f"{scenario}: {made} STS calls for {racers} racers, {fresh} fetched, one token: {one_token}",
+        )
         for r in results[1:]:
             tally.attempt(r["token"] == results[0]["token"], f"{scenario}: racers got different tokens")
         world.proxy.reset()
         for action in calls:
             world.proxy.delay(action, 0.3)
         # Next round starts from nothing again.
-        subprocess.run([sys.executable, "-m", "awsv", "clear"], env=world.env, check=True,
-                       capture_output=True, start_new_session=True)
+        subprocess.run(
+            [sys.executable, "-m", "awsv", "clear"],
+            env=world.env,
+            check=True,
+            capture_output=True,
+            start_new_session=True,
+        )

@@ -74,8 +74,14 @@ def expected_names(i: int) -> list[str]:
 
 def _python(code: str, *args: str) -> subprocess.Popen[str]:
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(HELPER), "LC_ALL": "C.UTF-8"}
-    return subprocess.Popen([sys.executable, "-c", code, *args], env=env, text=True,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        env=env,
+        text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 @pytest.mark.hardening_row("kill -9 during vault writes (add, remove, session cache, clear)")
@@ -124,8 +130,14 @@ def small_vault(tmp_path: Path) -> tuple[Path, bytes, object]:
     path = tmp_path / "vault" / VAULT_FILE
     path.parent.mkdir(mode=0o700)
     vault = FileVault(path, passphrase_provider=lambda creating: TEST_PASSPHRASE)
-    vault.set("key/prod", {"type": "long-term-key", "access_key_id": "AKIAIOSFODNN7EXAMPLE",
-                           "secret_access_key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"})
+    vault.set(
+        "key/prod",
+        {
+            "type": "long-term-key",
+            "access_key_id": "AKIAIOSFODNN7EXAMPLE",
+            "secret_access_key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        },
+    )
     return path, path.read_bytes(), vault.unlock()
 
 
@@ -152,8 +164,7 @@ def test_one_byte_flipped_at_every_position(small_vault: tuple[Path, bytes, obje
 
 
 @pytest.mark.hardening_row("random bit flips, truncations, extensions")
-def test_random_bit_flips_truncations_extensions(small_vault: tuple[Path, bytes, object],
-                                                 tally: Tally) -> None:
+def test_random_bit_flips_truncations_extensions(small_vault: tuple[Path, bytes, object], tally: Tally) -> None:
     path, data, key = small_vault
     rng = random.Random(2026)
     for i in range(size(30, 175)):
@@ -196,8 +207,14 @@ def test_kill_9_of_the_agent_during_served_writes(agent_world: World, tally: Tal
     for _ in range(size(1, 100)):
         w.ok("list")  # (re)starts the agent: asks the passphrase once
         pid = w.agent_pid()
-        proc = subprocess.Popen([sys.executable, "-c", AGENT_CLIENT, str(last)], env=w.env, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", AGENT_CLIENT, str(last)],
+            env=w.env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
         assert proc.stdout is not None
         first = proc.stdout.readline()
         assert first.strip(), proc.stderr.read() if proc.stderr else ""

@@ -59,12 +59,19 @@ def main() -> int:
         _report({"ok": False, "type": type(exc).__name__, "message": exc.message, "hint": exc.hint})
         return 1
     except (OSError, KeyError, TypeError, ValueError) as exc:
-        _report({"ok": False, "type": "AgentError",
-                 "message": f"the awsv agent could not start ({type(exc).__name__})"})
+        _report(
+            {"ok": False, "type": "AgentError", "message": f"the awsv agent could not start ({type(exc).__name__})"}
+        )
         return 1
-    agent = Agent(vault, backend=setup["backend"], identity=setup["identity"],
-                  display=setup["display"], idle=setup["idle"], max_life=setup["max_life"],
-                  socket_path=setup["socket"])
+    agent = Agent(
+        vault,
+        backend=setup["backend"],
+        identity=setup["identity"],
+        display=setup["display"],
+        idle=setup["idle"],
+        max_life=setup["max_life"],
+        socket_path=setup["socket"],
+    )
     pid = os.fork()
     if pid:
         _report({"ok": True, "pid": pid})

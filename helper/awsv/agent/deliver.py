@@ -22,12 +22,15 @@ from awsv.errors import AwsvError
 from awsv.vault.base import Vault
 
 WANTS = ("use", "credential-process", "exec")
+
+
 def miss(why: str) -> dict[str, Any]:
     return {"ok": True, "hit": False, "why": why}
 
 
-def deliver(vault: Vault, identity: str, request: Mapping[str, Any],
-            configs: ConfigCache | None = None) -> dict[str, Any]:
+def deliver(
+    vault: Vault, identity: str, request: Mapping[str, Any], configs: ConfigCache | None = None
+) -> dict[str, Any]:
     """The reply to a `deliver` request (see module docstring); never raises.
 
     `configs` keeps the config file's parse between requests (the agent's
@@ -39,9 +42,12 @@ def deliver(vault: Vault, identity: str, request: Mapping[str, Any],
     region = request.get("region")
     if not (region is None or isinstance(region, str)):
         return miss("malformed request")
-    if (not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str)
-                                             for k, v in env.items())
-            or want not in WANTS or not (profile is None or isinstance(profile, str))):
+    if (
+        not isinstance(env, dict)
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items())
+        or want not in WANTS
+        or not (profile is None or isinstance(profile, str))
+    ):
         return miss("malformed request")
     try:
         return _deliver(vault, identity, env, want, profile, region, configs or ConfigCache())
@@ -49,8 +55,15 @@ def deliver(vault: Vault, identity: str, request: Mapping[str, Any],
         return miss(exc.message)
 
 
-def _deliver(vault: Vault, identity: str, env: dict[str, str], want: str,
-             profile: str | None, region: str | None, configs: ConfigCache) -> dict[str, Any]:
+def _deliver(
+    vault: Vault,
+    identity: str,
+    env: dict[str, str],
+    want: str,
+    profile: str | None,
+    region: str | None,
+    configs: ConfigCache,
+) -> dict[str, Any]:
     from awsv.agent import protocol
     from awsv.context import Context
     from awsv.delivery.process import credential_process_json

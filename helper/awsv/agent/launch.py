@@ -69,8 +69,11 @@ class AgentSettings:
                 raise UsageError(f"{var} = {raw!r} must be at least one second")
             return value
 
-        return cls(mode=protocol.agent_mode(env), idle=seconds(protocol.IDLE_VAR, protocol.DEFAULT_IDLE),
-                   max_life=seconds(protocol.MAX_VAR, protocol.DEFAULT_MAX))
+        return cls(
+            mode=protocol.agent_mode(env),
+            idle=seconds(protocol.IDLE_VAR, protocol.DEFAULT_IDLE),
+            max_life=seconds(protocol.MAX_VAR, protocol.DEFAULT_MAX),
+        )
 
 
 def agent_env(env: Mapping[str, str]) -> dict[str, str]:
@@ -95,9 +98,9 @@ def parse_handover(data: bytes) -> tuple[dict[str, Any], bytes | None]:
     """Inverse of `handover`; raises AgentError on anything malformed."""
     try:
         (n,) = _LEN.unpack_from(data, 0)
-        setup = json.loads(data[4:4 + n].decode("utf-8"))
+        setup = json.loads(data[4 : 4 + n].decode("utf-8"))
         (k,) = _LEN.unpack_from(data, 4 + n)
-        key = data[8 + n:8 + n + k]
+        key = data[8 + n : 8 + n + k]
         if len(key) != k or len(data) != 8 + n + k or not isinstance(setup, dict):
             raise ValueError("length mismatch")
     except (struct.error, ValueError, UnicodeDecodeError):
@@ -112,8 +115,9 @@ def describe_vault(backend: str, env: Mapping[str, str]) -> str:
     return backend_module(backend).describe(env)
 
 
-def start_agent(env: Mapping[str, str], *, backend: str, key: bytes | None,
-                settings: AgentSettings | None = None) -> dict[str, Any]:
+def start_agent(
+    env: Mapping[str, str], *, backend: str, key: bytes | None, settings: AgentSettings | None = None
+) -> dict[str, Any]:
     """Start an agent serving `backend`'s vault (file: with `key`); returns {"pid": …}.
 
     Replaces any agent already listening (it notices and exits). Raises
@@ -123,22 +127,32 @@ def start_agent(env: Mapping[str, str], *, backend: str, key: bytes | None,
 
     settings = settings or AgentSettings.from_env(env)
     if settings.mode == "off":
-        raise UsageError("the awsv agent is disabled (AWSV_AGENT=off)",
-                         hint="unset AWSV_AGENT, or set it to auto or on")
+        raise UsageError(
+            "the awsv agent is disabled (AWSV_AGENT=off)", hint="unset AWSV_AGENT, or set it to auto or on"
+        )
     directory = protocol.ensure_socket_dir(env)
     setup: dict[str, Any] = {
-        "backend": backend, "identity": protocol.vault_identity(backend, env),
-        "display": describe_vault(backend, env), "idle": settings.idle,
-        "max_life": settings.max_life, "socket": os.path.join(directory, protocol.SOCKET_NAME),
+        "backend": backend,
+        "identity": protocol.vault_identity(backend, env),
+        "display": describe_vault(backend, env),
+        "idle": settings.idle,
+        "max_life": settings.max_life,
+        "socket": os.path.join(directory, protocol.SOCKET_NAME),
     }
     from awsv.vault import backend_module
 
     setup.update(backend_module(backend).agent_setup(env))
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "awsv.agent"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, close_fds=True, start_new_session=True, cwd="/",
-            env=agent_env(env))
+            [sys.executable, "-m", "awsv.agent"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            close_fds=True,
+            start_new_session=True,
+            cwd="/",
+            env=agent_env(env),
+        )
     except OSError as exc:
         raise AgentError(f"cannot start the awsv agent: {exc.strerror}") from None
     try:
@@ -154,8 +168,9 @@ def start_agent(env: Mapping[str, str], *, backend: str, key: bytes | None,
     if not isinstance(reply, dict):
         raise AgentError(f"the awsv agent failed to start (exit status {proc.returncode})")
     if not reply.get("ok"):
-        raise AgentError(f"the awsv agent could not start: {reply.get('message') or 'unknown reason'}",
-                         hint=reply.get("hint"))
+        raise AgentError(
+            f"the awsv agent could not start: {reply.get('message') or 'unknown reason'}", hint=reply.get("hint")
+        )
     return {"pid": int(reply["pid"])}
 
 
@@ -174,8 +189,9 @@ class _KeyHandoffVault:
     """A vault of a holds_key backend (the file) that hands its key to a new agent after
     the first operation that asked for the passphrase."""
 
-    def __init__(self, inner: Any, backend: str, env: Mapping[str, str], warn: Warn,
-                 settings: AgentSettings, asked: list[str]) -> None:
+    def __init__(
+        self, inner: Any, backend: str, env: Mapping[str, str], warn: Warn, settings: AgentSettings, asked: list[str]
+    ) -> None:
         self._inner = inner
         self._backend = backend
         self._env = env

@@ -118,8 +118,10 @@ def check_private_dir(path: str) -> None:
     problem = not_private(st, is_dir=True)
     if problem is not None:
         kind, what = problem
-        hint = {KIND: f"remove {path}; awsv recreates it",
-                OWNER: f"remove {path} (as its owner or root); awsv recreates it"}.get(kind, f"chmod 700 {path}")
+        hint = {
+            KIND: f"remove {path}; awsv recreates it",
+            OWNER: f"remove {path} (as its owner or root); awsv recreates it",
+        }.get(kind, f"chmod 700 {path}")
         raise AgentError(f"the agent directory {path} {what}", hint=hint)
 
 
@@ -215,6 +217,4 @@ _NEVER_SENT = (*AWS_SECRET_VARS, *SECRET_ENV_VARS)
 
 def request_env(env: Mapping[str, str]) -> dict[str, str]:
     """The part of the client's environment sent with a deliver request."""
-    return {k: v for k, v in env.items()
-            if (k.startswith(_SENT_PREFIXES) or k in _SENT_NAMES)
-            and k not in _NEVER_SENT}
+    return {k: v for k, v in env.items() if (k.startswith(_SENT_PREFIXES) or k in _SENT_NAMES) and k not in _NEVER_SENT}

@@ -60,8 +60,9 @@ class ClientSettings:
     use_dualstack: bool | None = None
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str], profile: Profile | None = None, *,
-                 service: str = "sts") -> ClientSettings:
+    def from_env(
+        cls, env: Mapping[str, str], profile: Profile | None = None, *, service: str = "sts"
+    ) -> ClientSettings:
         """Read the settings from the environment and the profile; bad values are UsageErrors."""
         return cls(
             endpoint_url=endpoint_url(env, profile, service),
@@ -138,26 +139,35 @@ def isolated_session(settings: ClientSettings) -> Any:
         # (config file key, env var, default, conversion): no file, no env, just the value.
         return (None, None, value, None)
 
-    return Session(session_vars={
-        "profile": fixed(None),
-        "config_file": fixed("/nonexistent/awsv-no-config"),
-        "credentials_file": fixed("/nonexistent/awsv-no-credentials"),
-        "region": fixed(None),
-        "ca_bundle": fixed(settings.ca_bundle),
-        "sts_regional_endpoints": fixed(settings.regional_endpoints or "regional"),
-        # The endpoint URL is decided by `endpoint_url()` from awsv's environment.
-        "ignore_configured_endpoint_urls": fixed(True),
-        "use_fips_endpoint": fixed(settings.use_fips),
-        "use_dualstack_endpoint": fixed(settings.use_dualstack),
-        "max_attempts": fixed(None),
-        "retry_mode": fixed("standard"),
-        "defaults_mode": fixed("legacy"),
-    })
+    return Session(
+        session_vars={
+            "profile": fixed(None),
+            "config_file": fixed("/nonexistent/awsv-no-config"),
+            "credentials_file": fixed("/nonexistent/awsv-no-credentials"),
+            "region": fixed(None),
+            "ca_bundle": fixed(settings.ca_bundle),
+            "sts_regional_endpoints": fixed(settings.regional_endpoints or "regional"),
+            # The endpoint URL is decided by `endpoint_url()` from awsv's environment.
+            "ignore_configured_endpoint_urls": fixed(True),
+            "use_fips_endpoint": fixed(settings.use_fips),
+            "use_dualstack_endpoint": fixed(settings.use_dualstack),
+            "max_attempts": fixed(None),
+            "retry_mode": fixed("standard"),
+            "defaults_mode": fixed("legacy"),
+        }
+    )
 
 
-def create_client(service: str, settings: ClientSettings, creds: Credentials | LongTermKey | None,
-                  region: str | None, *, session: Any = None, error: type[AwsvError] = AwsvError,
-                  bad_region: type[AwsvError] | None = None) -> Any:
+def create_client(
+    service: str,
+    settings: ClientSettings,
+    creds: Credentials | LongTermKey | None,
+    region: str | None,
+    *,
+    session: Any = None,
+    error: type[AwsvError] = AwsvError,
+    bad_region: type[AwsvError] | None = None,
+) -> Any:
     """A `service` client signed with `creds` (None: unsigned), from `session` or a new isolated one.
 
     Raises `bad_region` (default `error`) for a region botocore refuses, `error`
@@ -185,8 +195,9 @@ def create_client(service: str, settings: ClientSettings, creds: Credentials | L
             config=config,
         )
     except bx.InvalidRegionError:
-        raise (bad_region or error)(f"{region!r} is not a valid AWS region name",
-                                    hint="check --region and the profile's region") from None
+        raise (bad_region or error)(
+            f"{region!r} is not a valid AWS region name", hint="check --region and the profile's region"
+        ) from None
     except (bx.BotoCoreError, ValueError) as exc:
         raise error(f"cannot create {_article(service)} {service.upper()} client: {one_line(str(exc))}") from None
 

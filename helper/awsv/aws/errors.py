@@ -18,11 +18,24 @@ from typing import Any
 from awsv.aws.clients import endpoint_of, one_line
 from awsv.errors import AwsvError
 
-_THROTTLING = {"Throttling", "ThrottlingException", "ThrottledException", "RequestLimitExceeded",
-               "TooManyRequestsException", "RequestThrottled", "RequestThrottledException"}
+_THROTTLING = {
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "RequestThrottled",
+    "RequestThrottledException",
+}
 _EXPIRED = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"}
-_INVALID_REQUEST = {"ValidationError", "InvalidParameterValue", "MalformedPolicyDocument",
-                    "PackedPolicyTooLarge", "RegionDisabledException", "InvalidParameterCombination"}
+_INVALID_REQUEST = {
+    "ValidationError",
+    "InvalidParameterValue",
+    "MalformedPolicyDocument",
+    "PackedPolicyTooLarge",
+    "RegionDisabledException",
+    "InvalidParameterCombination",
+}
 _ACCESS_DENIED = {"AccessDenied", "AccessDeniedException"}
 
 #: (code, AWS's message on one line, what) -> the service's own error, or None for the common rules.
@@ -73,23 +86,31 @@ def aws_errors(client: Any, what: str, signer: str, family: ErrorFamily) -> Iter
     except bx.ConnectTimeoutError:
         raise family.connect_timeout(
             f"{what}: timed out connecting to {endpoint}",
-            hint="check the network; AWSV_STS_CONNECT_TIMEOUT sets the wait (seconds)") from None
+            hint="check the network; AWSV_STS_CONNECT_TIMEOUT sets the wait (seconds)",
+        ) from None
     except bx.ReadTimeoutError:
         raise family.read_timeout(
             f"{what}: {endpoint} did not answer in time",
-            hint="try again; AWSV_STS_READ_TIMEOUT sets the wait (seconds)") from None
+            hint="try again; AWSV_STS_READ_TIMEOUT sets the wait (seconds)",
+        ) from None
     except bx.SSLError:
-        raise family.unreachable(f"{what}: TLS handshake with {endpoint} failed",
-                                 hint="check AWS_CA_BUNDLE and any proxy between you and AWS") from None
+        raise family.unreachable(
+            f"{what}: TLS handshake with {endpoint} failed",
+            hint="check AWS_CA_BUNDLE and any proxy between you and AWS",
+        ) from None
     except bx.ProxyConnectionError:
-        raise family.unreachable(f"{what}: cannot connect through the proxy to {endpoint}",
-                                 hint="check HTTPS_PROXY / NO_PROXY") from None
+        raise family.unreachable(
+            f"{what}: cannot connect through the proxy to {endpoint}", hint="check HTTPS_PROXY / NO_PROXY"
+        ) from None
     except bx.ConnectionClosedError:
-        raise family.unreachable(f"{what}: {endpoint} closed the connection without answering",
-                                 hint="try again; check any proxy or firewall in between") from None
+        raise family.unreachable(
+            f"{what}: {endpoint} closed the connection without answering",
+            hint="try again; check any proxy or firewall in between",
+        ) from None
     except (bx.EndpointConnectionError, bx.ConnectionError, bx.HTTPClientError):
-        raise family.unreachable(f"{what}: cannot reach {endpoint}",
-                                 hint=f"check the network and {family.endpoint_vars}") from None
+        raise family.unreachable(
+            f"{what}: cannot reach {endpoint}", hint=f"check the network and {family.endpoint_vars}"
+        ) from None
     except (ResponseParserError, KeyError, TypeError):
         raise family.malformed(
             f"{what}: {endpoint} sent an answer that is not a valid {family.service} response",
@@ -113,26 +134,33 @@ def client_error(exc: Any, what: str, signer: str, family: ErrorFamily, endpoint
     if code in _ACCESS_DENIED:
         return family.access_denied(f"{what}: access denied{said}", hint=family.access_denied_hint)
     if code in _EXPIRED:
-        return family.expired(f"{what}: AWS says {signer} expired ({code})",
-                              hint="`awsv clear` drops cached sessions; check the system clock")
+        return family.expired(
+            f"{what}: AWS says {signer} expired ({code})",
+            hint="`awsv clear` drops cached sessions; check the system clock",
+        )
     if code == "InvalidClientTokenId":
         return family.invalid_client_token_id(
             f"{what}: AWS does not recognise {signer} (InvalidClientTokenId)",
-            hint="the key may have been deleted or rotated; store the current one with `awsv add`")
+            hint="the key may have been deleted or rotated; store the current one with `awsv add`",
+        )
     if code == "SignatureDoesNotMatch":
         return family.signature_mismatch(
             f"{what}: the secret of {signer} does not match its access key id (SignatureDoesNotMatch)",
-            hint="store the key again with `awsv add`; also check the system clock")
+            hint="store the key again with `awsv add`; also check the system clock",
+        )
     if code.isdigit():
         # botocore found no error document in the body, only an HTTP status.
         return family.malformed(
             f"{what}: {endpoint} answered HTTP {code} without a valid {family.service} error",
-            hint=f"is the endpoint really {family.service}? check {family.endpoint_vars}")
+            hint=f"is the endpoint really {family.service}? check {family.endpoint_vars}",
+        )
     if code in _THROTTLING:
         attempts = _attempts(exc)
-        return family.throttled(f"{what}: AWS is throttling requests ({code}), still after {attempts} attempt"
-                                f"{'s' if attempts != 1 else ''}",
-                                hint="wait a little and try again; AWSV_STS_MAX_ATTEMPTS sets the retries")
+        return family.throttled(
+            f"{what}: AWS is throttling requests ({code}), still after {attempts} attempt"
+            f"{'s' if attempts != 1 else ''}",
+            hint="wait a little and try again; AWSV_STS_MAX_ATTEMPTS sets the retries",
+        )
     if code in _INVALID_REQUEST:
         return family.invalid_request(f"{what}: {code}{said}")
     return family.base(f"{what} failed: {code}{said}")

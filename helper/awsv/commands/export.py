@@ -38,9 +38,11 @@ def _env_lines(values: dict[str, str]) -> str:
 
 
 def _ini(profile: str, credentials: Credentials) -> str:
-    lines = [f"[{profile}]",
-             f"aws_access_key_id = {credentials.access_key_id}",
-             f"aws_secret_access_key = {credentials.secret_access_key}"]
+    lines = [
+        f"[{profile}]",
+        f"aws_access_key_id = {credentials.access_key_id}",
+        f"aws_secret_access_key = {credentials.secret_access_key}",
+    ]
     if credentials.session_token:
         lines.append(f"aws_session_token = {credentials.session_token}")
     return "\n".join(lines) + "\n"
@@ -67,14 +69,22 @@ def export(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("export", help="print a profile's temporary credentials in a chosen format",
-                       description="Print temporary credentials for PROFILE as env lines, shell "
-                       "code, a JSON object of the variables (env-json), a credentials-file section, "
-                       "or the credential_process JSON (json, or credential-process).")
+    p = sub.add_parser(
+        "export",
+        help="print a profile's temporary credentials in a chosen format",
+        description="Print temporary credentials for PROFILE as env lines, shell "
+        "code, a JSON object of the variables (env-json), a credentials-file section, "
+        "or the credential_process JSON (json, or credential-process).",
+    )
     p.add_argument("profile")
-    p.add_argument("--format", choices=FORMATS, default="env",  # no -f: that is --force everywhere
-                   help="output format (default: env)")
-    p.add_argument("--shell", "-s", metavar="SHELL",
-                   help="shell for --format export: bash, zsh or fish (default: detected)")
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="env",  # no -f: that is --force everywhere
+        help="output format (default: env)",
+    )
+    p.add_argument(
+        "--shell", "-s", metavar="SHELL", help="shell for --format export: bash, zsh or fish (default: detected)"
+    )
     add_session_arguments(p)
     p.set_defaults(func=export)

@@ -72,10 +72,17 @@ class ConsoleCredentials:
 # -- credentials ---------------------------------------------------------------
 
 
-def console_credentials(ctx: Context, profile: str, *, duration: int | None = None,
-                        no_session: bool = False, mfa_token: str | None = None,
-                        region: str | None = None, now: Callable[[], datetime] = utcnow,
-                        sts_factory: sts.StsFactory | None = None) -> ConsoleCredentials:
+def console_credentials(
+    ctx: Context,
+    profile: str,
+    *,
+    duration: int | None = None,
+    no_session: bool = False,
+    mfa_token: str | None = None,
+    region: str | None = None,
+    now: Callable[[], datetime] = utcnow,
+    sts_factory: sts.StsFactory | None = None,
+) -> ConsoleCredentials:
     """Credentials for signing `profile` in to the console (rules in the module docstring).
 
     Raises UsageError for a --duration or --mfa-token AWS cannot honour on
@@ -91,13 +98,11 @@ def console_credentials(ctx: Context, profile: str, *, duration: int | None = No
         session_duration = None
         if duration is not None and direct:
             # Only role credentials signed by a long-term key may carry SessionDuration.
-            session_duration = federation.check_duration(
-                duration, federation.MAX_SESSION_DURATION, "a console session")
+            session_duration = federation.check_duration(duration, federation.MAX_SESSION_DURATION, "a console session")
             opts = SessionOptions(no_session=True, region=region, mfa_token=mfa_token)
         elif duration is not None:
             _check_chained(profile, chain, duration)
-            opts = SessionOptions(duration=duration, no_session=no_session, region=region,
-                                  mfa_token=mfa_token)
+            opts = SessionOptions(duration=duration, no_session=no_session, region=region, mfa_token=mfa_token)
         else:
             opts = SessionOptions(no_session=no_session, region=region, mfa_token=mfa_token)
         creds = get_credentials(ctx, profile, opts, now=now, sts_factory=sts_factory).credentials
@@ -110,13 +115,15 @@ def console_credentials(ctx: Context, profile: str, *, duration: int | None = No
                 raise UsageError(
                     f"--{'duration' if duration is not None else 'mfa-token'} cannot be used with "
                     f"profile {profile!r}: its credentials come ready-made from its "
-                    "credential_process, and awsv cannot tell AWS how long the console may last")
+                    "credential_process, and awsv cannot tell AWS how long the console may last"
+                )
             return ConsoleCredentials(creds, region, None, creds.expiration, "credential_process")
         base = creds  # a long-term key printed by the process
     else:
         base = _stored_key(ctx, chain.source.profile)
-    return _federation(ctx, chain, base, duration=duration, mfa_token=mfa_token, region=region,
-                       now=now, sts_factory=sts_factory)
+    return _federation(
+        ctx, chain, base, duration=duration, mfa_token=mfa_token, region=region, now=now, sts_factory=sts_factory
+    )
 
 
 def _check_chained(profile: str, chain: Chain, duration: int) -> None:
@@ -125,7 +132,8 @@ def _check_chained(profile: str, chain: Chain, duration: int) -> None:
             f"--duration {duration}s is over 1h, and profile {profile!r} gets its role by role "
             f"chaining ({chain.describe()}): AWS caps those credentials at 1h and refuses a "
             "longer console session for them",
-            hint="a role assumed directly from a key in the vault can have up to 12h")
+            hint="a role assumed directly from a key in the vault can have up to 12h",
+        )
     federation.check_duration(duration, ROLE_CHAINING_LIMIT, "role chaining")
 
 
@@ -137,9 +145,17 @@ def _stored_key(ctx: Context, profile: str) -> Credentials:
     return Credentials(key.access_key_id, key.secret_access_key)
 
 
-def _federation(ctx: Context, chain: Chain, key: Credentials, *, duration: int | None,
-                mfa_token: str | None, region: str | None, now: Callable[[], datetime],
-                sts_factory: sts.StsFactory | None) -> ConsoleCredentials:
+def _federation(
+    ctx: Context,
+    chain: Chain,
+    key: Credentials,
+    *,
+    duration: int | None,
+    mfa_token: str | None,
+    region: str | None,
+    now: Callable[[], datetime],
+    sts_factory: sts.StsFactory | None,
+) -> ConsoleCredentials:
     """GetFederationToken with the user's own permissions, signed by the long-term key."""
     profile = chain.source.profile
     if mfa_token is not None:
@@ -147,23 +163,32 @@ def _federation(ctx: Context, chain: Chain, key: Credentials, *, duration: int |
             f"--mfa-token cannot be used with profile {profile!r}: it has no role, and console "
             "sign-in from a plain key goes through GetFederationToken, which cannot carry MFA",
             hint=f"to sign in with MFA, add a role profile (role_arn, source_profile = {profile}, "
-                 "mfa_serial) and log in with that")
+            "mfa_serial) and log in with that",
+        )
     if chain.source.mfa_serial:
-        ctx.warn(f"profile {profile!r} has an MFA device, but GetFederationToken cannot carry "
-                 "MFA: policies that require MFA will deny this console session")
-    seconds = federation.check_duration(duration or DEFAULT_FEDERATION_DURATION,
-                                        federation.MAX_FEDERATION_DURATION, "GetFederationToken")
+        ctx.warn(
+            f"profile {profile!r} has an MFA device, but GetFederationToken cannot carry "
+            "MFA: policies that require MFA will deny this console session"
+        )
+    seconds = federation.check_duration(
+        duration or DEFAULT_FEDERATION_DURATION, federation.MAX_FEDERATION_DURATION, "GetFederationToken"
+    )
     factory = sts_factory or sts.make_factory(sts.ClientSettings.from_env(ctx.env, chain.target))
     client = factory(key, region)
-    signer = (f"the key stored for {profile!r}" if chain.source.kind == "vault"
-              else f"the key from the credential_process of {profile!r}")
-    _, arn = sts.get_caller_identity(client, what=f"GetCallerIdentity for profile {profile!r}",
-                                     signer=signer)
+    signer = (
+        f"the key stored for {profile!r}"
+        if chain.source.kind == "vault"
+        else f"the key from the credential_process of {profile!r}"
+    )
+    _, arn = sts.get_caller_identity(client, what=f"GetCallerIdentity for profile {profile!r}", signer=signer)
     creds = federation.get_federation_token(
-        client, what=f"GetFederationToken for profile {profile!r}",
-        name=federation.federated_user_name(arn), duration=seconds, signer=signer)
-    return ConsoleCredentials(creds, region, None, creds.expiration or now() + timedelta(seconds=seconds),
-                              "federation")
+        client,
+        what=f"GetFederationToken for profile {profile!r}",
+        name=federation.federated_user_name(arn),
+        duration=seconds,
+        signer=signer,
+    )
+    return ConsoleCredentials(creds, region, None, creds.expiration or now() + timedelta(seconds=seconds), "federation")
 
 
 # -- the command ---------------------------------------------------------------
@@ -187,24 +212,27 @@ def login(ctx: Context, args: argparse.Namespace) -> int:
     profile = validate_profile_name(args.profile)
     duration = parse_duration(args.duration, "--duration") if args.duration else None
     timeout = _timeout(ctx.env)
-    console = console_credentials(ctx, profile, duration=duration, no_session=args.no_session,
-                                  mfa_token=args.mfa_token, region=args.region)
+    console = console_credentials(
+        ctx, profile, duration=duration, no_session=args.no_session, mfa_token=args.mfa_token, region=args.region
+    )
     creds = console.credentials
     partition = federation.choose_partition(console.region, creds.arn)
     endpoint = federation.federation_endpoint(partition, ctx.env)
     destination = federation.console_destination(partition, console.region, args.path)
     settings = sts.ClientSettings.from_env(ctx.env)
-    token = federation.request_signin_token(endpoint, creds, env=ctx.env,
-                                            session_duration=console.session_duration,
-                                            timeout=settings.read_timeout)
+    token = federation.request_signin_token(
+        endpoint, creds, env=ctx.env, session_duration=console.session_duration, timeout=settings.read_timeout
+    )
     url = federation.login_url(endpoint, token, destination)
     until = f"until {console.until.astimezone(UTC):%H:%M} UTC" if console.until else "for as long as AWS allows"
     who = creds.arn or creds.account_id or profile
     if args.stdout:
         ctx.stdout.write(url + "\n")
         ctx.stdout.flush()
-        ctx.info(f"sign-in link for {profile!r} ({who}), console session {until}; the link "
-                 "works for 15 minutes and signs in whoever opens it: keep it private")
+        ctx.info(
+            f"sign-in link for {profile!r} ({who}), console session {until}; the link "
+            "works for 15 minutes and signs in whoever opens it: keep it private"
+        )
         return 0
     open_in_browser(ctx, url, timeout=timeout)
     ctx.info(f"opened the console for {profile!r} ({who}), session {until}")
@@ -213,27 +241,41 @@ def login(ctx: Context, args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
-        "login", help="open the AWS console signed in as a profile",
+        "login",
+        help="open the AWS console signed in as a profile",
         description="Build an AWS console sign-in link for PROFILE through the federation "
         "endpoint and open it in $BROWSER (or the system browser), or print it with --stdout. "
         "Role profiles use their role credentials; a profile with only a long-term key goes "
         "through GetFederationToken with the user's own permissions. The link is a bearer "
         "secret for 15 minutes: awsv hands the browser a one-shot loopback address that "
         "redirects to it, never the link itself. A text-mode browser (lynx, w3m…) is never "
-        "started: without a graphical session, use --stdout.")
+        "started: without a graphical session, use --stdout.",
+    )
     p.add_argument("profile")
-    p.add_argument("--stdout", action="store_true",  # no -s: that is --shell everywhere
-                   help="print the sign-in link on stdout instead of opening a browser")
+    p.add_argument(
+        "--stdout",
+        action="store_true",  # no -s: that is --shell everywhere
+        help="print the sign-in link on stdout instead of opening a browser",
+    )
     p.add_argument("--region", metavar="REGION", help="console region (default: the profile's)")
-    p.add_argument("--path", metavar="PATH",
-                   help="console page to open, e.g. ec2/home or s3/buckets (default: console/home)")
-    p.add_argument("--duration", "-d", metavar="DURATION",
-                   help="console session length: seconds or 1h, 45m… (role from a vault key: up "
-                   "to 12h; role chain: up to 1h; plain key via GetFederationToken: up to 36h, "
-                   "default 1h)")
-    p.add_argument("--mfa-token", "-t", metavar="CODE",
-                   help="MFA code for the profile's role (default: mfa_process, or a prompt)")
-    p.add_argument("--no-session", "-n", action="store_true",
-                   help="assume the role directly with the stored key, without a GetSessionToken "
-                   "session")
+    p.add_argument(
+        "--path", metavar="PATH", help="console page to open, e.g. ec2/home or s3/buckets (default: console/home)"
+    )
+    p.add_argument(
+        "--duration",
+        "-d",
+        metavar="DURATION",
+        help="console session length: seconds or 1h, 45m… (role from a vault key: up "
+        "to 12h; role chain: up to 1h; plain key via GetFederationToken: up to 36h, "
+        "default 1h)",
+    )
+    p.add_argument(
+        "--mfa-token", "-t", metavar="CODE", help="MFA code for the profile's role (default: mfa_process, or a prompt)"
+    )
+    p.add_argument(
+        "--no-session",
+        "-n",
+        action="store_true",
+        help="assume the role directly with the stored key, without a GetSessionToken session",
+    )
     p.set_defaults(func=login)

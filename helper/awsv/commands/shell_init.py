@@ -65,21 +65,22 @@ def candidate_dirs(env: Mapping[str, str], package_dir: Path, prefix: Path) -> l
     return dirs
 
 
-def find_shell_file(shell: str, env: Mapping[str, str], *, package_dir: Path | None = None,
-                    prefix: Path | None = None) -> Path:
+def find_shell_file(
+    shell: str, env: Mapping[str, str], *, package_dir: Path | None = None, prefix: Path | None = None
+) -> Path:
     """The absolute path of `shell`'s integration file; AwsvError naming the places tried."""
     import awsv
 
     rel = SHELL_FILES[shell]
-    dirs = candidate_dirs(env, package_dir or Path(awsv.__file__).resolve().parent,
-                          prefix or Path(sys.prefix))
+    dirs = candidate_dirs(env, package_dir or Path(awsv.__file__).resolve().parent, prefix or Path(sys.prefix))
     for directory in dirs:
         path = directory / rel
         if path.is_file():
             return path.resolve()
-    raise AwsvError(f"cannot find awsv's {shell} integration ({rel}) in "
-                    + ", ".join(str(d) for d in dirs),
-                    hint="run ./install.sh from an awsv checkout, or set AWSV_HOME to where it installed")
+    raise AwsvError(
+        f"cannot find awsv's {shell} integration ({rel}) in " + ", ".join(str(d) for d in dirs),
+        hint="run ./install.sh from an awsv checkout, or set AWSV_HOME to where it installed",
+    )
 
 
 def source_line(shell: str, path: Path) -> str:
@@ -163,13 +164,18 @@ def shell_init(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("shell-init", help="print the line that loads awsv's zsh or bash integration",
-                       description='Print the line that loads the shell integration: put '
-                       '`eval "$(awsv shell-init zsh)"` (or bash) in your shell rc file. It adds '
-                       "the awsv function (use/off change this shell), the prompt badge, "
-                       "completion and the silent refresh hook.")
+    p = sub.add_parser(
+        "shell-init",
+        help="print the line that loads awsv's zsh or bash integration",
+        description="Print the line that loads the shell integration: put "
+        '`eval "$(awsv shell-init zsh)"` (or bash) in your shell rc file. It adds '
+        "the awsv function (use/off change this shell), the prompt badge, "
+        "completion and the silent refresh hook.",
+    )
     p.add_argument("shell", nargs="?", choices=tuple(SHELL_FILES), help="zsh or bash")
-    p.add_argument("--completion-data", action="store_true",
-                   help="print the CLI's commands and options for the completion functions")
+    p.add_argument(
+        "--completion-data",
+        action="store_true",
+        help="print the CLI's commands and options for the completion functions",
+    )
     p.set_defaults(func=shell_init)
-

@@ -29,21 +29,37 @@ from awsv.errors import AwsvError, ExitCode, UsageError
 from awsv.names import validate_profile_name
 from awsv.shells.base import FAIL_ANY
 
-__all__ = ["add_session_arguments", "changes_for", "describe_expiry", "off", "register", "render",
-           "resolve_credentials", "use"]
+__all__ = [
+    "add_session_arguments",
+    "changes_for",
+    "describe_expiry",
+    "off",
+    "register",
+    "render",
+    "resolve_credentials",
+    "use",
+]
 
 
 def add_session_arguments(p: argparse.ArgumentParser) -> None:
     """The options every credential-delivering command takes."""
-    p.add_argument("--duration", "-d", metavar="DURATION",
-                   help="session lifetime: seconds or 1h, 45m, 1h30m (default: the profile's "
-                   "duration_seconds, else one hour)")
-    p.add_argument("--no-session", "-n", action="store_true",
-                   help="skip GetSessionToken and use the stored long-term key directly "
-                   "(for a role profile, the key only assumes the role)")
+    p.add_argument(
+        "--duration",
+        "-d",
+        metavar="DURATION",
+        help="session lifetime: seconds or 1h, 45m, 1h30m (default: the profile's duration_seconds, else one hour)",
+    )
+    p.add_argument(
+        "--no-session",
+        "-n",
+        action="store_true",
+        help="skip GetSessionToken and use the stored long-term key directly "
+        "(for a role profile, the key only assumes the role)",
+    )
     p.add_argument("--region", metavar="REGION", help="region to export (default: the profile's)")
-    p.add_argument("--mfa-token", "-t", metavar="CODE",
-                   help="MFA code (default: mfa_process, or a prompt on the terminal)")
+    p.add_argument(
+        "--mfa-token", "-t", metavar="CODE", help="MFA code (default: mfa_process, or a prompt on the terminal)"
+    )
 
 
 def _shell_name(ctx: Context, shell_flag: str | None) -> str | None:
@@ -74,8 +90,10 @@ def _refuse_terminal(ctx: Context, command: str, shell_flag: str | None) -> None
     else:
         rc_file = {"bash": "~/.bashrc", "zsh": "~/.zshrc"}.get(shell or "", "your shell rc file")
         init = f"awsv shell-init {shell}" if shell in ("bash", "zsh") else "awsv shell-init zsh|bash"
-        hint = (f'run `eval "$({command})"`, or enable the shell integration '
-                f'(then `{command}` works as typed): add `eval "$({init})"` to {rc_file}')
+        hint = (
+            f'run `eval "$({command})"`, or enable the shell integration '
+            f'(then `{command}` works as typed): add `eval "$({init})"` to {rc_file}'
+        )
     raise UsageError(f"`{command}` prints shell code for your shell to evaluate", hint=hint)
 
 
@@ -93,8 +111,11 @@ def _code_or_failing_code(ctx: Context, shell_flag: str | None) -> Iterator[list
         yield out
     except (Exception, KeyboardInterrupt) as exc:
         if not _stdout_is_terminal(ctx):
-            status = exc.exit_code if isinstance(exc, AwsvError) else (
-                ExitCode.INTERRUPTED if isinstance(exc, KeyboardInterrupt) else ExitCode.ERROR)
+            status = (
+                exc.exit_code
+                if isinstance(exc, AwsvError)
+                else (ExitCode.INTERRUPTED if isinstance(exc, KeyboardInterrupt) else ExitCode.ERROR)
+            )
             code = FAIL_ANY
             shell = _shell_name(ctx, shell_flag)
             if shell is not None:
@@ -136,27 +157,37 @@ def off(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def _add_shell_argument(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--shell", "-s", metavar="SHELL",
-                   help="shell to write code for: bash, zsh or fish (default: detected)")
+    p.add_argument(
+        "--shell", "-s", metavar="SHELL", help="shell to write code for: bash, zsh or fish (default: detected)"
+    )
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("use", help="print shell code that switches this shell to a profile",
-                       description='Print shell code for `eval "$(awsv use PROFILE)"` that exports '
-                       "temporary credentials for PROFILE (default: $AWS_PROFILE, else default). "
-                       "On failure it prints code that only fails, so the eval fails too.")
+    p = sub.add_parser(
+        "use",
+        help="print shell code that switches this shell to a profile",
+        description='Print shell code for `eval "$(awsv use PROFILE)"` that exports '
+        "temporary credentials for PROFILE (default: $AWS_PROFILE, else default). "
+        "On failure it prints code that only fails, so the eval fails too.",
+    )
     p.add_argument("profile", nargs="?", help="profile to use")
     _add_shell_argument(p)
     add_session_arguments(p)
     p.add_argument("--quiet", "-q", action="store_true", help="no confirmation line on stderr")
-    p.add_argument("--no-prompt", action="store_true",
-                   help="never ask for a passphrase or MFA code (nor run mfa_process); exit with "
-                   "status 3 when one would be needed (the prompt's refresh hook uses this)")
+    p.add_argument(
+        "--no-prompt",
+        action="store_true",
+        help="never ask for a passphrase or MFA code (nor run mfa_process); exit with "
+        "status 3 when one would be needed (the prompt's refresh hook uses this)",
+    )
     # A usage error (awsv.cli's parser) prints this too: `eval` of nothing would succeed.
     p.set_defaults(func=use, stdout_on_usage_error=FAIL_ANY)
 
-    p = sub.add_parser("off", help="print shell code that removes awsv's credentials from this shell",
-                       description='Print shell code for `eval "$(awsv off)"` that unsets every '
-                       "variable `awsv use` sets, and AWS_PROFILE.")
+    p = sub.add_parser(
+        "off",
+        help="print shell code that removes awsv's credentials from this shell",
+        description='Print shell code for `eval "$(awsv off)"` that unsets every '
+        "variable `awsv use` sets, and AWS_PROFILE.",
+    )
     _add_shell_argument(p)
     p.set_defaults(func=off, stdout_on_usage_error=FAIL_ANY)

@@ -16,8 +16,9 @@ if TYPE_CHECKING:
     from awsv.sessions import Resolved
 
 
-def resolve_credentials(ctx: Context, profile: str, args: object, *,
-                        action: str = "exporting", final_min_ttl: int | None = None) -> Resolved:
+def resolve_credentials(
+    ctx: Context, profile: str, args: object, *, action: str = "exporting", final_min_ttl: int | None = None
+) -> Resolved:
     """Validate `profile`, get its credentials and warn loudly when they are long-term keys.
 
     `args` carries the session options by attribute, each optional: `duration`
@@ -32,14 +33,19 @@ def resolve_credentials(ctx: Context, profile: str, args: object, *,
     validate_profile_name(profile)
     raw_duration = getattr(args, "duration", None)
     duration = parse_duration(raw_duration, "--duration") if raw_duration else None
-    opts = SessionOptions(duration=duration, no_session=bool(getattr(args, "no_session", False)),
-                          region=getattr(args, "region", None),
-                          mfa_token=getattr(args, "mfa_token", None))
+    opts = SessionOptions(
+        duration=duration,
+        no_session=bool(getattr(args, "no_session", False)),
+        region=getattr(args, "region", None),
+        mfa_token=getattr(args, "mfa_token", None),
+    )
     resolved = get_credentials(ctx, profile, opts, final_min_ttl=final_min_ttl)
     if resolved.credentials.session_token is None:
-        ctx.warn(f"{action} the LONG-TERM access key of {profile!r} "
-                 f"({resolved.credentials.access_key_id}): it does not expire and gives "
-                 "its full permissions to anything that reads it")
+        ctx.warn(
+            f"{action} the LONG-TERM access key of {profile!r} "
+            f"({resolved.credentials.access_key_id}): it does not expire and gives "
+            "its full permissions to anything that reads it"
+        )
         if opts.no_session:
             ctx.warn("drop --no-session to get temporary credentials instead")
     return resolved

@@ -26,8 +26,9 @@ def changes_for(profile: str, resolved: Resolved) -> dict[str, str | None]:
     the prompt badge never has to read the config.
     """
     target = resolved.chain.target
-    return session_changes(profile, resolved.credentials, resolved.region,
-                           color=target.get("awsv_color"), alias=target.get("awsv_alias"))
+    return session_changes(
+        profile, resolved.credentials, resolved.region, color=target.get("awsv_color"), alias=target.get("awsv_alias")
+    )
 
 
 def render(ctx: Context, shell_flag: str | None, changes: dict[str, str | None]) -> str:

@@ -51,15 +51,11 @@ def encode_value(value: str) -> bytes:
     if not isinstance(value, str):
         raise TypeError(f"variable value must be str, not {type(value).__name__}")
     if "\0" in value:
-        raise ValueError(
-            "value contains a NUL character, which environment variables cannot hold"
-        )
+        raise ValueError("value contains a NUL character, which environment variables cannot hold")
     try:
         return value.encode("utf-8", "surrogateescape")
     except UnicodeEncodeError:
-        raise ValueError(
-            "value contains a lone surrogate that is not an escaped byte"
-        ) from None
+        raise ValueError("value contains a lone surrogate that is not an escaped byte") from None
 
 
 FAIL_ANY = "false\n"

@@ -77,10 +77,17 @@ class BackendModule(Protocol):
 
 REGISTRY: tuple[Backend, ...] = (
     Backend("file", "awsv.vault.file", "an encrypted file (Argon2id + AES-256-GCM)", holds_key=True),
-    Backend("keyring", "awsv.vault.keyring_store", "the OS keyring (Secret Service, Keychain, ...)",
-            aliases=("keychain", "secret-service", "wincred", "kwallet"),
-            identity_env=(("AWSV_KEYRING_SERVICE", "awsv"), ("PYTHON_KEYRING_BACKEND", ""),
-                          ("DBUS_SESSION_BUS_ADDRESS", ""))),
+    Backend(
+        "keyring",
+        "awsv.vault.keyring_store",
+        "the OS keyring (Secret Service, Keychain, ...)",
+        aliases=("keychain", "secret-service", "wincred", "kwallet"),
+        identity_env=(
+            ("AWSV_KEYRING_SERVICE", "awsv"),
+            ("PYTHON_KEYRING_BACKEND", ""),
+            ("DBUS_SESSION_BUS_ADDRESS", ""),
+        ),
+    ),
 )
 
 BACKENDS: tuple[str, ...] = tuple(b.name for b in REGISTRY)

@@ -254,8 +254,7 @@ class FileVault:
         if isinstance(exc, WrongPassphrase):
             if self._wrong_hint is not None:
                 source, hint = self._wrong_hint
-                return WrongPassphrase(f"wrong passphrase (from {source}) for the vault {self.path}",
-                                       hint=hint)
+                return WrongPassphrase(f"wrong passphrase (from {source}) for the vault {self.path}", hint=hint)
             return WrongPassphrase(
                 f"wrong passphrase for the vault {self.path}",
                 hint="try again; a damaged salt or header also shows up this way",
@@ -277,9 +276,10 @@ class FileVault:
         if problem is None:
             return
         kind, what = problem
-        hint = {KIND: None,
-                OWNER: f"chown {os.geteuid()} {where}, or point AWSV_FILE_DIR at a directory of your own",
-                }.get(kind, f"chmod {'700' if is_dir else '600'} {where}")
+        hint = {
+            KIND: None,
+            OWNER: f"chown {os.geteuid()} {where}, or point AWSV_FILE_DIR at a directory of your own",
+        }.get(kind, f"chmod {'700' if is_dir else '600'} {where}")
         raise VaultError(f"the vault {'directory' if is_dir else 'file'} {where} {what}", hint=hint)
 
     def _read(self) -> bytes | None:
@@ -317,10 +317,15 @@ class FileVault:
     def _locked(self) -> Iterator[None]:
         """Hold an exclusive flock on the lock file (never on the vault, which is replaced)."""
         lock_path = self.directory / LOCK_FILE
-        with exclusive_lock(lock_path, self._lock_timeout, timed_out=lambda: VaultError(
-            f"the vault {self.path} is locked by another awsv process",
-            hint=f"wait for it to finish; the lock is {lock_path}",
-        ), cannot_lock=lambda exc: VaultError(f"cannot open the lock file {lock_path}: {exc.strerror}")):
+        with exclusive_lock(
+            lock_path,
+            self._lock_timeout,
+            timed_out=lambda: VaultError(
+                f"the vault {self.path} is locked by another awsv process",
+                hint=f"wait for it to finish; the lock is {lock_path}",
+            ),
+            cannot_lock=lambda exc: VaultError(f"cannot open the lock file {lock_path}: {exc.strerror}"),
+        ):
             yield
 
     def _write(self, blob: bytes) -> None:
@@ -337,7 +342,7 @@ class FileVault:
                 os.fchmod(fd, 0o600)
                 view = memoryview(blob)
                 while view:
-                    view = view[os.write(fd, view):]
+                    view = view[os.write(fd, view) :]
                 os.fsync(fd)
             finally:
                 os.close(fd)

@@ -73,8 +73,7 @@ def _reason(exc: BaseException) -> str:
 def _is_plaintext(backend: object) -> bool:
     """True for keyrings.alt's plaintext file backends and anything named like them."""
     return any(
-        "plaintext" in cls.__name__.lower() or "plaintext" in cls.__module__.lower()
-        for cls in type(backend).__mro__
+        "plaintext" in cls.__name__.lower() or "plaintext" in cls.__module__.lower() for cls in type(backend).__mro__
     )
 
 
@@ -102,9 +101,7 @@ def check_backend(backend: KeyringBackend) -> None:
     if isinstance(backend, fail.Keyring):
         raise BackendUnavailable(f"no usable keyring backend was found here ({label})", hint=FIX_HINT)
     if isinstance(backend, null.Keyring):
-        raise BackendUnavailable(
-            f"the keyring backend here is {label}, which stores nothing", hint=FIX_HINT
-        )
+        raise BackendUnavailable(f"the keyring backend here is {label}, which stores nothing", hint=FIX_HINT)
     if _is_plaintext(backend):
         raise BackendUnavailable(
             f"the keyring backend here is {label}, which stores secrets in plaintext",
@@ -136,8 +133,7 @@ def _check_chain(backend: Any, label: str) -> None:
     for member in members:
         if _is_plaintext(member):
             raise BackendUnavailable(
-                f"the keyring chain here includes {backend_label(member)}, "
-                "which stores secrets in plaintext",
+                f"the keyring chain here includes {backend_label(member)}, which stores secrets in plaintext",
                 hint=FIX_HINT,
             )
         check_backend(member)
@@ -189,9 +185,7 @@ def translate_error(exc: Exception, action: str) -> VaultError:
     )
     reason = _reason(exc)
     if isinstance(exc, locked) or "prompt dismissed" in reason.lower():
-        return BackendUnavailable(
-            f"the keyring is locked and could not be unlocked ({reason})", hint=LOCKED_HINT
-        )
+        return BackendUnavailable(f"the keyring is locked and could not be unlocked ({reason})", hint=LOCKED_HINT)
     if isinstance(exc, (unreachable, dbus_error)):
         return BackendUnavailable(f"cannot reach the keyring service: {reason}", hint=FIX_HINT)
     if isinstance(exc, init_error):

@@ -143,9 +143,7 @@ class KeyringVault:
         """Remove `name`; True if it existed. The index forgets it only after the item is gone."""
         _check_name(name)
         with self._index_lock():
-            existed = self._call(
-                "read an item", self.keyring_backend.get_password, self.service, name
-            ) is not None
+            existed = self._call("read an item", self.keyring_backend.get_password, self.service, name) is not None
             if existed:
                 self._delete_entry(name)
             names = self._read_index()
@@ -178,8 +176,7 @@ class KeyringVault:
         gone: list[str] = []
         with self._index_lock():
             for name in wanted:
-                if self._call("read an item", self.keyring_backend.get_password, self.service,
-                              name) is not None:
+                if self._call("read an item", self.keyring_backend.get_password, self.service, name) is not None:
                     self._delete_entry(name)
                     gone.append(name)
             index = self._read_index()
@@ -195,9 +192,9 @@ class KeyringVault:
         """
         names = self._read_index()
         return sorted(
-            n for n in names
-            if self._call("read an item", self.keyring_backend.get_password, self.service, n)
-            is not None
+            n
+            for n in names
+            if self._call("read an item", self.keyring_backend.get_password, self.service, n) is not None
         )
 
     # -- internals ----------------------------------------------------------
@@ -250,10 +247,15 @@ class KeyringVault:
                 os.chmod(directory, 0o700)
         except OSError as exc:
             raise VaultError(f"cannot open the keyring lock file {self.lock_path}: {exc.strerror or exc}") from exc
-        with exclusive_lock(self.lock_path, self.lock_timeout, timed_out=lambda: VaultError(
-            "timed out waiting for another awsv process to update the keyring",
-            hint=f"retry; if no awsv is running, check what holds {self.lock_path}",
-        ), cannot_lock=lambda exc: VaultError(f"cannot lock {self.lock_path}: {exc.strerror or exc}")):
+        with exclusive_lock(
+            self.lock_path,
+            self.lock_timeout,
+            timed_out=lambda: VaultError(
+                "timed out waiting for another awsv process to update the keyring",
+                hint=f"retry; if no awsv is running, check what holds {self.lock_path}",
+            ),
+            cannot_lock=lambda exc: VaultError(f"cannot lock {self.lock_path}: {exc.strerror or exc}"),
+        ):
             yield
 
 
