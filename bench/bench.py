@@ -1,4 +1,4 @@
-"""awsv's benchmark: the speed budgets of DESIGN.md, measured side by side in one run.
+"""awsv's benchmark: the speed budgets (README, "Performance"), measured side by side in one run.
 
 Run it through `bench/run` (which builds the virtual environment). It sets up
 a temporary HOME with a file vault, a role profile (`admin`, assuming a role

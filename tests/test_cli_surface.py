@@ -1,4 +1,4 @@
-"""The command line's surface is consistent across commands (DESIGN.md, "CLI surface").
+"""The command line's surface is consistent across commands (a short option means one thing).
 
 Built from the real parser (`awsv.cli.build_parser`), so a command added or
 changed later is checked without editing this file.

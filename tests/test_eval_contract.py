@@ -1,6 +1,6 @@
 """The eval contract without any shell integration: `eval "$(awsv use P)"` in real shells.
 
-DESIGN.md: on failure stdout carries only code that fails, never a partial
+The contract: on failure stdout carries only code that fails, never a partial
 set of exports, so `eval "$(awsv use P)" && deploy` stops. An empty output
 would not do: `eval ""` succeeds. Each case runs in a real bash, zsh and fish
 (no rc files), at top level and inside a function (where a `return` in the

@@ -3,7 +3,7 @@
     platform -> config -> vault -> sessions -> delivery -> agent -> commands
 
 A module may import modules of its own layer and of the layers below it, never
-above (DESIGN.md "Parts"; STYLE.md "Data flows one way"). Every import counts:
+above (docs/extending.md; the README's Development section). Every import counts:
 at module level, inside a function (the lazy imports of the hot path) and under
 `TYPE_CHECKING` (a type is a dependency too). Every module of the package must
 sit in a layer, so a new module is placed on purpose.

@@ -110,7 +110,7 @@ BAD_NAMES = [
 def _need(program: str) -> str:
     """Absolute path of `program`; fails (never skips) when it is missing."""
     path = shutil.which(program)
-    assert path, f"{program} is not installed; install it (see TESTING.md) instead of skipping"
+    assert path, f"{program} is not installed; install it (scripts/test installs it) instead of skipping"
     return path
 
 

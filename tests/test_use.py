@@ -28,7 +28,7 @@ import pytest
 from tests.conftest import TEST_PASSPHRASE, AwsvRunner, base_env
 from tests.support.moto_server import ACCOUNT_ID, create_user_with_key, moto_url, reset_moto  # noqa: F401
 
-#: The contract of DESIGN.md ("What `awsv use PROFILE` changes in the shell"),
+#: The contract (the README's "Using the credentials": what `awsv use PROFILE` changes in the shell),
 #: written out here independently of awsv.environment so the test checks the
 #: design, not the implementation's own list.
 SET_BY_USE = (
@@ -148,7 +148,7 @@ def load(path: Path) -> dict[str, str]:
 
 
 def assert_session_contract(env: dict[str, str], profile: str, region: str) -> None:
-    """Every variable of the contract has the value DESIGN.md promises."""
+    """Every variable of the contract has the value the README promises."""
     assert env["AWS_ACCESS_KEY_ID"].startswith("ASIA")
     assert len(env["AWS_SECRET_ACCESS_KEY"]) >= 16
     assert len(env["AWS_SESSION_TOKEN"]) > 20 and env["AWS_SESSION_TOKEN"] != "stale-token"

@@ -1,8 +1,8 @@
 """The environment contract: which variables a session sets and which it clears.
 
 `awsv use`, `awsv off`, `awsv exec` and `awsv export` all deliver the same
-set of variables, so the set is written down once here (DESIGN.md, "What
-`awsv use PROFILE` changes in the shell") and every command derives its output
+set of variables, so the set is written down once here (the README's "Using
+the credentials" lists it for users) and every command derives its output
 from `session_changes` / `off_changes`. The functions are pure: they turn
 credentials into a change map ("set NAME to VALUE", or None for "unset NAME")
 and know nothing about shells, which is what `awsv.shells` is for.
