@@ -16,8 +16,11 @@ from collections.abc import Mapping
 from awsv.credentials import Credentials, account_from_arn
 from awsv.errors import ConfigError
 from awsv.names import validate_profile_name
+from awsv.shells.base import Changes as Changes  # the one alias, re-exported for callers
 
-Changes = dict[str, "str | None"]
+#: What the functions below build: a change map (see `awsv.shells.base.Changes`) the
+#: caller may still extend, hence a dict.
+ChangeMap = dict[str, "str | None"]
 
 #: Variables a session owns: set when it has a value, otherwise unset so
 #: nothing from an earlier session survives (a stale token with fresh keys
@@ -114,7 +117,7 @@ def session_changes(
     *,
     color: str | None = None,
     alias: str | None = None,
-) -> Changes:
+) -> ChangeMap:
     """The change map that puts `credentials` for `profile` into an environment.
 
     Every variable in ALL_VARS appears, set or unset (None), except the
@@ -137,7 +140,7 @@ def session_changes(
         "AWSV_COLOR": display_color(profile, color),
         "AWSV_ALIAS": display_alias(profile, alias),
     }
-    changes: Changes = {name: None for name in ALL_VARS if name not in REGION_VARS}
+    changes: ChangeMap = {name: None for name in ALL_VARS if name not in REGION_VARS}
     changes.update(values)
     if region:
         changes.update(dict.fromkeys(REGION_VARS, region))
@@ -153,7 +156,7 @@ def endpoint_changes(
     region: str | None = None,
     color: str | None = None,
     alias: str | None = None,
-) -> Changes:
+) -> ChangeMap:
     """The change map for a command served by the local credential endpoint.
 
     It gets the endpoint's two variables and the session markers (so nesting
@@ -162,7 +165,7 @@ def endpoint_changes(
     every SDK, and an expiry would be wrong after the first renewal.
     """
     validate_profile_name(profile)
-    changes: Changes = {name: None for name in ALL_VARS if name not in REGION_VARS}
+    changes: ChangeMap = {name: None for name in ALL_VARS if name not in REGION_VARS}
     changes.update(
         {
             "AWSV_PROFILE": profile,
@@ -179,7 +182,7 @@ def endpoint_changes(
     return changes
 
 
-def off_changes() -> Changes:
+def off_changes() -> ChangeMap:
     """The change map for `awsv off`: unset every variable of the contract."""
     return dict.fromkeys(ALL_VARS)
 

@@ -21,9 +21,10 @@ from awsv.context import Context
 from awsv.credentials import Credentials
 from awsv.delivery.endpoint import LOOPBACK, Endpoint, Unavailable, is_loopback, sdk_accepts_http
 from awsv.delivery.renewal import Policy, RenewalFailed, Renewing, needs_input
-from awsv.environment import Changes, endpoint_changes
+from awsv.environment import endpoint_changes
 from awsv.errors import AwsvError
 from awsv.sessions import Resolved, SessionOptions
+from awsv.shells.base import Changes
 
 
 class _SessionFetch:

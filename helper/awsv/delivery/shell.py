@@ -17,6 +17,7 @@ from awsv.errors import AwsvError
 if TYPE_CHECKING:
     from awsv.context import Context
     from awsv.sessions import Resolved
+    from awsv.shells.base import Changes
 
 
 def changes_for(profile: str, resolved: Resolved) -> dict[str, str | None]:
@@ -31,7 +32,7 @@ def changes_for(profile: str, resolved: Resolved) -> dict[str, str | None]:
     )
 
 
-def render(ctx: Context, shell_flag: str | None, changes: dict[str, str | None]) -> str:
+def render(ctx: Context, shell_flag: str | None, changes: Changes) -> str:
     """Shell code for `changes` in the shell chosen by --shell or detection."""
     from awsv.shells import detect_shell, get_shell
 
