@@ -381,10 +381,10 @@ def test_fast_path_and_full_cli_know_the_same_prompt_drivers() -> None:
 
     assert fastpath._PROMPT_DRIVERS == prompt_driver.DRIVERS
     for spelling in (["--prompt=ykman"], ["--prompt", "terminal"]):
-        assert fastpath.parse([*spelling, "exec", "-j", "p"]) == {"want": "credential-process", "profile": "p"}
+        assert fastpath.parse([*spelling, "exec", "-j", "p"]) == {"form": "credential-process", "profile": "p"}
     assert fastpath.parse(["--prompt=bogus", "exec", "-j", "p"]) is None
     for fmt in (["--format=json"], ["--format", "json"], ["--format", "credential-process"]):
-        assert fastpath.parse(["export", *fmt, "p"]) == {"want": "credential-process", "profile": "p"}
+        assert fastpath.parse(["export", *fmt, "p"]) == {"form": "credential-process", "profile": "p"}
     # -f means --force in every command (tests/test_cli_surface.py): export has no -f, here either.
     assert fastpath.parse(["export", "-f", "json", "p"]) is None
     assert fastpath.parse(["export", "--format", "env-json", "p"]) is None

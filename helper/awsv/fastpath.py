@@ -69,7 +69,7 @@ def _parse_use(rest: list[str]) -> dict[str, Any] | None:
     that looks like an option, a second profile, or any other word sends
     the whole line to the full CLI, which reports the usage error.
     """
-    req: dict[str, Any] = {"want": "use", "profile": None, "shell": None, "quiet": False, "region": None}
+    req: dict[str, Any] = {"form": "use", "profile": None, "shell": None, "quiet": False, "region": None}
     words = iter(rest)
     for word in words:
         if word == "--":
@@ -110,7 +110,7 @@ def _parse_export(rest: list[str]) -> dict[str, Any] | None:
             profile = word
     if fmt not in ("credential-process", "json") or profile is None:
         return None
-    return {"want": "credential-process", "profile": profile}
+    return {"form": "credential-process", "profile": profile}
 
 
 def _parse_exec(rest: list[str]) -> dict[str, Any] | None:
@@ -119,12 +119,12 @@ def _parse_exec(rest: list[str]) -> dict[str, Any] | None:
         head, command = rest[:cut], rest[cut + 1 :]
         if len(head) != 1 or head[0].startswith("-") or not command:
             return None
-        return {"want": "exec", "profile": head[0], "command": command}
+        return {"form": "exec", "profile": head[0], "command": command}
     flags = [w for w in rest if w in ("-j", "--json")]
     names = [w for w in rest if w not in ("-j", "--json")]
     if len(flags) != 1 or len(names) != 1 or names[0].startswith("-"):
         return None
-    return {"want": "credential-process", "profile": names[0]}
+    return {"form": "credential-process", "profile": names[0]}
 
 
 def run(argv: Sequence[str]) -> int | None:
@@ -136,10 +136,10 @@ def run(argv: Sequence[str]) -> int | None:
     mark = env.get("AWSV_RESOLVING")  # awsv.recursion.MARK_VAR, without importing it
     if mark and req["profile"] in mark.split(":"):
         return None  # a parent awsv is resolving it: the full CLI stops with the reason
-    if req["want"] == "use" and sys.stdout.isatty():
+    if req["form"] == "use" and sys.stdout.isatty():
         return None  # the full command explains why it refuses
     shell = None
-    if req["want"] == "use":
+    if req["form"] == "use":
         try:
             shell = _shell_for(req["shell"], env)
         except Exception:  # noqa: BLE001 - an unknown or undetectable shell: the full CLI decides
@@ -147,12 +147,12 @@ def run(argv: Sequence[str]) -> int | None:
     reply = _ask_agent(req, env)
     if reply is None:
         return None
-    if req["want"] == "credential-process":
+    if req["form"] == "credential-process":
         sys.stdout.write(reply["output"])
         sys.stdout.flush()
         return 0
     changes: dict[str, str | None] = reply["changes"]
-    if req["want"] == "use":
+    if req["form"] == "use":
         if shell is None:  # set above for every `use`; checked for the type checker
             return None
         try:
@@ -192,7 +192,7 @@ def _ask_agent(req: dict[str, Any], env: Any) -> dict[str, Any] | None:
         if conn is None:
             return None
         try:
-            message = {"op": "deliver", "want": req["want"], "profile": req["profile"], "env": request_env(env)}
+            message = {"op": "deliver", "form": req["form"], "profile": req["profile"], "env": request_env(env)}
             if req.get("region") is not None:
                 message["region"] = req["region"]
             reply = conn.request(message)
@@ -204,7 +204,7 @@ def _ask_agent(req: dict[str, Any], env: Any) -> dict[str, Any] | None:
         return None
     ok = (
         isinstance(reply.get("output"), str)
-        if req["want"] == "credential-process"
+        if req["form"] == "credential-process"
         else (isinstance(reply.get("changes"), dict) and isinstance(reply.get("message"), str))
     )
     return reply if ok else None

@@ -21,7 +21,9 @@ from awsv.config import ConfigCache
 from awsv.errors import AwsvError
 from awsv.vault.base import Vault
 
-WANTS = ("use", "credential-process", "exec")
+#: The form the client delivers the credentials in: shell code (`use`), the
+#: credential_process document, or the environment of an exec'd command.
+FORMS = ("use", "credential-process", "exec")
 
 
 def miss(why: str) -> dict[str, Any]:
@@ -37,7 +39,7 @@ def deliver(
     own); without it the file is parsed for this request only.
     """
     env = request.get("env")
-    want = request.get("want")
+    form = request.get("form")
     profile = request.get("profile")
     region = request.get("region")
     if not (region is None or isinstance(region, str)):
@@ -45,12 +47,12 @@ def deliver(
     if (
         not isinstance(env, dict)
         or not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items())
-        or want not in WANTS
+        or form not in FORMS
         or not (profile is None or isinstance(profile, str))
     ):
         return miss("malformed request")
     try:
-        return _deliver(vault, identity, env, want, profile, region, configs or ConfigCache())
+        return _deliver(vault, identity, env, form, profile, region, configs or ConfigCache())
     except AwsvError as exc:
         return miss(exc.message)
 
@@ -59,7 +61,7 @@ def _deliver(
     vault: Vault,
     identity: str,
     env: dict[str, str],
-    want: str,
+    form: str,
     profile: str | None,
     region: str | None,
     configs: ConfigCache,
@@ -80,7 +82,7 @@ def _deliver(
     if creds.session_token is None:
         return miss("long-term key: the full command warns about it")
     reply: dict[str, Any] = {"ok": True, "hit": True, "profile": name}
-    if want == "credential-process":
+    if form == "credential-process":
         reply["output"] = credential_process_json(creds)
     else:
         reply["changes"] = changes_for(name, resolved)
