@@ -245,7 +245,7 @@ def copy(tmp_path: Path) -> Path:
         ("sessions.py", "    from awsv.environment import off_changes"),  # lazy, inside a function
         ("credentials.py", "if TYPE_CHECKING:\n    from awsv.chain import Chain"),  # types count too
         ("agent/server.py", "from awsv.commands import clear"),  # the agent -> a command
-        ("shells/bash.py", "from ..sessions import Resolved"),  # relative spelling
+        ("shells/bash.py", "from ..sessions import ProfileCredentials"),  # relative spelling
     ],
 )
 def test_a_deliberate_upward_import_fails_the_contract(copy: Path, module: str, statement: str) -> None:

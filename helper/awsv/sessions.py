@@ -91,8 +91,8 @@ class SessionOptions:
 
 
 @dataclass(frozen=True)
-class Resolved:
-    """What delivery needs: the credentials and where they come from."""
+class ProfileCredentials:
+    """A profile's credentials as delivery needs them: the credentials, their chain and region."""
 
     #: Expiration is timezone-aware UTC (None only for a long-term key); account_id is filled.
     credentials: Credentials
@@ -223,7 +223,7 @@ def get_credentials(
     lock_timeout: float = LOCK_TIMEOUT,
     cache_only: bool = False,
     final_min_ttl: int | None = None,
-) -> Resolved:
+) -> ProfileCredentials:
     """Temporary credentials for `profile`, from the cache or from STS.
 
     With `cache_only`, anything but a usable cached session raises CacheMiss
@@ -277,7 +277,7 @@ def _get_resolved(
     lock_timeout: float,
     cache_only: bool,
     final_min_ttl: int | None,
-) -> Resolved:
+) -> ProfileCredentials:
     """get_credentials once the chain is known and marked."""
     vault = ctx.vault
     region = _checked_region(opts.region, "--region") or _checked_region(
@@ -300,7 +300,7 @@ def _get_resolved(
         final_min_ttl=final_min_ttl,
     )
     credentials, from_cache = run.final(steps)
-    return Resolved(credentials=credentials, chain=chain, region=region, from_cache=from_cache)
+    return ProfileCredentials(credentials=credentials, chain=chain, region=region, from_cache=from_cache)
 
 
 #: botocore's rule for a region name: one DNS label.

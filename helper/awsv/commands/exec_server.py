@@ -16,7 +16,7 @@ from awsv.context import Context
 from awsv.errors import AwsvError, UsageError
 
 if TYPE_CHECKING:
-    from awsv.sessions import Resolved
+    from awsv.sessions import ProfileCredentials
 
 DEFAULT_SHELL = "/bin/sh"
 
@@ -68,7 +68,7 @@ def check_server_options(args: argparse.Namespace) -> int | None:
     return min_ttl
 
 
-def check_min_ttl(profile: str, resolved: Resolved, args: argparse.Namespace) -> None:
+def check_min_ttl(profile: str, resolved: ProfileCredentials, args: argparse.Namespace) -> None:
     """With --min-ttl, refuse credentials that expire too soon (and say what would work)."""
     raw = getattr(args, "min_ttl", None)
     if raw is None:

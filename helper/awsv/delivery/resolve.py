@@ -13,12 +13,12 @@ from awsv.names import validate_profile_name
 
 if TYPE_CHECKING:
     from awsv.context import Context
-    from awsv.sessions import Resolved
+    from awsv.sessions import ProfileCredentials
 
 
 def resolve_credentials(
     ctx: Context, profile: str, args: object, *, action: str = "exporting", final_min_ttl: int | None = None
-) -> Resolved:
+) -> ProfileCredentials:
     """Validate `profile`, get its credentials and warn loudly when they are long-term keys.
 
     `args` carries the session options by attribute, each optional: `duration`

@@ -23,7 +23,7 @@ from awsv.delivery.endpoint import LOOPBACK, Endpoint, Unavailable, is_loopback,
 from awsv.delivery.renewal import Policy, RenewalFailed, Renewing, needs_input
 from awsv.environment import endpoint_changes
 from awsv.errors import AwsvError
-from awsv.sessions import Resolved, SessionOptions
+from awsv.sessions import ProfileCredentials, SessionOptions
 from awsv.shells.base import Changes
 
 
@@ -34,7 +34,7 @@ class _SessionFetch:
         self.ctx = ctx
         self.profile = profile
         self.opts = opts
-        self.first: Resolved | None = None
+        self.first: ProfileCredentials | None = None
 
     def __call__(self, min_left: int) -> Credentials:
         from awsv.agent.protocol import AgentError
@@ -81,7 +81,7 @@ class Served:
     profile: str
     endpoint: Endpoint
     renewing: Renewing
-    resolved: Resolved
+    resolved: ProfileCredentials
     client_host: str
 
     @property

@@ -1,4 +1,4 @@
-"""Resolved credentials as a shell's change: the change map, its code, and the confirmation line.
+"""ProfileCredentials credentials as a shell's change: the change map, its code, and the confirmation line.
 
 `awsv use`, `awsv export --format export`, `awsv serve` and the agent's answer
 to the fast path all go through these, so the shell sees the same variables
@@ -16,11 +16,11 @@ from awsv.errors import AwsvError
 
 if TYPE_CHECKING:
     from awsv.context import Context
-    from awsv.sessions import Resolved
+    from awsv.sessions import ProfileCredentials
     from awsv.shells.base import Changes
 
 
-def changes_for(profile: str, resolved: Resolved) -> dict[str, str | None]:
+def changes_for(profile: str, resolved: ProfileCredentials) -> dict[str, str | None]:
     """The contract's change map for a resolved profile (its region already honours --region).
 
     The profile's display settings (awsv_color, awsv_alias) ride along, so
@@ -44,7 +44,7 @@ def render(ctx: Context, shell_flag: str | None, changes: Changes) -> str:
         raise AwsvError(f"cannot write shell code: {exc}") from None
 
 
-def describe_expiry(resolved: Resolved, now: datetime | None = None) -> str:
+def describe_expiry(resolved: ProfileCredentials, now: datetime | None = None) -> str:
     """`expires 13:05 UTC (in 1h00m)`, or a note that the key does not expire.
 
     The time left is `awsv.durations`' one rule, so it reads as the prompt badge does.
@@ -59,7 +59,7 @@ def describe_expiry(resolved: Resolved, now: datetime | None = None) -> str:
     return f"expires {creds.expiration.astimezone(UTC):%H:%M} UTC ({span})"
 
 
-def using_message(profile: str, resolved: Resolved) -> str:
+def using_message(profile: str, resolved: ProfileCredentials) -> str:
     """The line `awsv use` confirms with (without the `awsv: ` prefix)."""
     account = resolved.credentials.account_id or "unknown account"
     return f"using {profile!r} ({account}), {describe_expiry(resolved)}"
