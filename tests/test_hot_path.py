@@ -167,7 +167,7 @@ def test_hot_paths_of_the_file_vault_import_nothing_heavy(file_world: Hot) -> No
 
     # Other commands stayed unloaded: only the one command module was imported.
     _, modules = file_world.run(HOT_COMMANDS["use"])
-    assert not {"awsv.commands.keys", "awsv.commands.importing", "awsv.commands.whoami"} & modules
+    assert not {"awsv.commands.add", "awsv.commands.import_", "awsv.commands.whoami"} & modules
     assert file_world.count.read_text().count("asked") == 1  # type: ignore[attr-defined]
 
 

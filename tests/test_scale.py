@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from awsv.agent.server import Agent
-from awsv.commands.agent_cmds import process_gone
+from awsv.commands.unlock import process_gone
 from awsv.config import AwsConfig, ConfigCache
 from awsv.config_lines import read_plain
 from awsv.errors import ConfigError

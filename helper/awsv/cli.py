@@ -51,10 +51,10 @@ FAST_COMMANDS = {
     "off": "use",
     "exec": "exec_",
     "export": "export",
-    "list": "listing",
-    "ls": "listing",
-    "unlock": "agent_cmds",
-    "lock": "agent_cmds",
+    "list": "list_",
+    "ls": "list_",
+    "unlock": "unlock",
+    "lock": "unlock",
     "shell-init": "shell_init",
 }
 
@@ -125,33 +125,33 @@ def _fast_parser(command: str) -> argparse.ArgumentParser | None:
 
 def build_parser() -> argparse.ArgumentParser:
     from awsv.commands import (
-        agent_cmds,
+        add,
         clear,
         doctor,
         exec_,
         export,
-        importing,
-        keys,
-        listing,
+        import_,
+        list_,
         login,
         rotate,
         serve,
         shell_init,
+        unlock,
         use,
         whoami,
     )
 
     parser, sub = _new_parser()
-    keys.register(sub)
-    listing.register(sub)
-    importing.register(sub)
+    add.register(sub)
+    list_.register(sub)
+    import_.register(sub)
     use.register(sub)
     exec_.register(sub)
     serve.register(sub)
     export.register(sub)
     whoami.register(sub)
     clear.register(sub)
-    agent_cmds.register(sub)
+    unlock.register(sub)
     doctor.register(sub)
     shell_init.register(sub)
     login.register(sub)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from awsv.atomic import atomic_write_text
-from awsv.commands.keys import BadKey, check_key
+from awsv.commands.add import BadKey, check_key
 from awsv.context import Context
 from awsv.errors import AwsvError, ConfigError, VaultError
 from awsv.names import is_valid_profile_name
