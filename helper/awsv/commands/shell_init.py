@@ -47,9 +47,10 @@ from pathlib import Path
 
 from awsv.context import Context
 from awsv.errors import AwsvError
+from awsv.shells import PLUGINS
 
-#: The integration file of each shell, relative to a `shell/` directory.
-SHELL_FILES: dict[str, str] = {"zsh": "zsh/awsv.plugin.zsh", "bash": "bash/awsv.bash"}
+#: The integration file of each shell, relative to a `shell/` directory (`Shell.plugin`).
+SHELL_FILES: dict[str, str] = dict(PLUGINS)
 #: install.sh's default AWSV_HOME, relative to HOME.
 DEFAULT_HOME = Path(".local", "lib", "awsv")
 

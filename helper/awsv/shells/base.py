@@ -85,6 +85,9 @@ class Shell:
     """
 
     name: ClassVar[str]
+    #: The interactive integration (wrapper, badge, completion, refresh) under the
+    #: repository's `shell/` directory, loaded by `awsv shell-init NAME`; None if none.
+    plugin: ClassVar[str | None] = None
 
     def quote(self, value: str) -> str:
         """Return `value` as one shell word that evaluates to exactly its bytes.
