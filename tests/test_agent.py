@@ -499,7 +499,7 @@ def test_an_agent_for_another_vault_is_not_used(world: World, tmp_path: Path) ->
 # -- credential_process through the agent -------------------------------------------------
 
 
-def test_credential_process_asks_once(world: World, moto: str) -> None:  # noqa: F811 - the fixture
+def test_credential_process_asks_once(world: World, moto: str) -> None:
     """The AWS CLI calling `awsv export --format credential-process` repeatedly: one passphrase."""
     from tests.support.moto_server import create_user_with_key
 

@@ -245,7 +245,7 @@ def profiles_of(config: str) -> list[str]:
     return names
 
 
-def home_with(home: Path, moto: str, config: str, keys: list[str]) -> Home:  # noqa: F811
+def home_with(home: Path, moto: str, config: str, keys: list[str]) -> Home:
     h = Home(home, moto, config)
     for profile in keys:
         h.add_key(profile, f"user-{profile}")
@@ -253,7 +253,7 @@ def home_with(home: Path, moto: str, config: str, keys: list[str]) -> Home:  # n
 
 
 @pytest.mark.parametrize("example", sorted(EXAMPLES))
-def test_every_profile_of_every_example_resolves(home: Path, moto: str, example: str) -> None:  # noqa: F811
+def test_every_profile_of_every_example_resolves(home: Path, moto: str, example: str) -> None:
     config, keys = EXAMPLES[example]
     h = home_with(home, moto, config, keys)
     r = h.awsv("list", "--json")
@@ -272,14 +272,14 @@ def test_every_profile_of_every_example_resolves(home: Path, moto: str, example:
 # -- credential_process recipes, driven by the AWS CLI -------------------------------------
 
 
-def test_use_case_2_master_credentials_through_the_aws_cli(home: Path, moto: str) -> None:  # noqa: F811
+def test_use_case_2_master_credentials_through_the_aws_cli(home: Path, moto: str) -> None:
     h = home_with(home, moto, USE_CASE_2, ["my_profile_master"])
     r = h.aws("sts", "get-caller-identity", "--profile", "my_profile_master")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["Arn"].endswith(":user/user-my_profile_master")
 
 
-def test_cp_home_session_through_the_aws_cli(home: Path, moto: str) -> None:  # noqa: F811
+def test_cp_home_session_through_the_aws_cli(home: Path, moto: str) -> None:
     h = home_with(home, moto, CP_HOME, ["home"])
     r = h.aws("sts", "get-caller-identity", "--profile", "home")
     assert r.returncode == 0, r.stderr
@@ -289,7 +289,7 @@ def test_cp_home_session_through_the_aws_cli(home: Path, moto: str) -> None:  # 
     assert doc["Version"] == 1 and doc["SessionToken"]
 
 
-def test_cp_jon_then_the_aws_cli_role_and_awsv_role(home: Path, moto: str) -> None:  # noqa: F811
+def test_cp_jon_then_the_aws_cli_role_and_awsv_role(home: Path, moto: str) -> None:
     h = home_with(home, moto, CP_JON_NO_SESSION, ["jon"])
     r = h.aws("sts", "get-caller-identity", "--profile", "jon")
     assert r.returncode == 0, r.stderr
@@ -300,7 +300,7 @@ def test_cp_jon_then_the_aws_cli_role_and_awsv_role(home: Path, moto: str) -> No
     assert json.loads(r.stdout)["Version"] == 1
 
 
-def test_cp_work_with_prompt_osascript(home: Path, moto: str) -> None:  # noqa: F811
+def test_cp_work_with_prompt_osascript(home: Path, moto: str) -> None:
     """The --prompt flag is accepted; the osascript prompt says in one line it is not there yet."""
     h = home_with(home, moto, CP_WORK_PROMPT, ["work"])
     r = h.awsv("--prompt=osascript", "export", "--format=json", "work", timeout=QUICK)
@@ -314,7 +314,7 @@ def test_cp_work_with_prompt_osascript(home: Path, moto: str) -> None:  # noqa: 
     assert json.loads(r.stdout)["Account"] == ACCOUNT_ID
 
 
-def test_home_and_work_examples_get_credentials(home: Path, moto: str) -> None:  # noqa: F811
+def test_home_and_work_examples_get_credentials(home: Path, moto: str) -> None:
     """`work` has role_arn and no source_profile: its own stored key assumes the role."""
     h = home_with(home, moto, HOME_AND_WORK, ["home", "work"])
     for profile, part in (("work", ":assumed-role/ReadOnly/"), ("work-admin", ":assumed-role/Administrator/")):
@@ -335,7 +335,7 @@ def test_home_and_work_examples_get_credentials(home: Path, moto: str) -> None: 
         assert part in json.loads(r.stdout)["Arn"]
 
 
-def test_work_without_its_key_keeps_the_clear_error(home: Path, moto: str) -> None:  # noqa: F811
+def test_work_without_its_key_keeps_the_clear_error(home: Path, moto: str) -> None:
     h = home_with(home, moto, HOME_AND_WORK, ["home"])
     r = h.awsv("exec", "-j", "work")
     assert r.returncode == 1
@@ -356,14 +356,14 @@ def test_work_without_its_key_keeps_the_clear_error(home: Path, moto: str) -> No
         ("export", "--prompt=terminal", "--format=json", "--mfa-token", "123456", "home"),
     ],
 )
-def test_prompt_flag_spellings_are_accepted(home: Path, moto: str, args: tuple[str, ...]) -> None:  # noqa: F811
+def test_prompt_flag_spellings_are_accepted(home: Path, moto: str, args: tuple[str, ...]) -> None:
     h = home_with(home, moto, HOME_AND_WORK, ["home"])
     r = h.awsv(*args, timeout=QUICK)
     assert r.returncode == 0, r.stderr
 
 
 @pytest.mark.parametrize("var", ["AWS_VAULT_PROMPT", "AWSV_PROMPT"])
-def test_prompt_from_the_environment(home: Path, moto: str, var: str) -> None:  # noqa: F811
+def test_prompt_from_the_environment(home: Path, moto: str, var: str) -> None:
     h = home_with(home, moto, HOME_AND_WORK, ["home"])
     r = h.awsv("exec", "-j", "home", env={var: "zenity"}, timeout=QUICK)
     assert r.returncode == 1 and r.stdout == ""
@@ -393,7 +393,7 @@ def test_fast_path_and_full_cli_know_the_same_prompt_drivers() -> None:
 # -- session tags and source identity reach STS -----------------------------------------------
 
 
-def test_assume_role_carries_tags_and_source_identity(world: AwsvWorld) -> None:  # noqa: F811
+def test_assume_role_carries_tags_and_source_identity(world: AwsvWorld) -> None:
     """The fault proxy records the real AssumeRole body (moto does not echo tags back)."""
     world.config(SESSION_TAGS.replace("transitive_session_tags", "source_identity = alice\ntransitive_session_tags"))
     world.add_key("root")
@@ -414,7 +414,7 @@ def test_assume_role_carries_tags_and_source_identity(world: AwsvWorld) -> None:
     assert params["RoleArn"] == "arn:aws:iam::123456789:role/developers"
 
 
-def test_changed_tags_are_a_new_session(world: AwsvWorld) -> None:  # noqa: F811
+def test_changed_tags_are_a_new_session(world: AwsvWorld) -> None:
     world.config(SOURCE_IDENTITY)
     world.add_key("root")
     world.get("order-dev")
@@ -426,7 +426,7 @@ def test_changed_tags_are_a_new_session(world: AwsvWorld) -> None:  # noqa: F811
     assert world.proxy.params("AssumeRole")[-1]["SourceIdentity"] == "someone_else"
 
 
-def test_a_role_without_tags_sends_none(world: AwsvWorld) -> None:  # noqa: F811
+def test_a_role_without_tags_sends_none(world: AwsvWorld) -> None:
     world.config(
         "[profile root]\nregion=eu-west-1\n\n[profile order-dev]\nsource_profile = root\n"
         "role_arn=arn:aws:iam::123456789:role/developers\n"
@@ -473,7 +473,7 @@ def test_valid_tags_as_aws_allows_them() -> None:
     assert len(session_tags.parse("p", fifty, None, None).tags) == 50
 
 
-def test_invalid_tags_stop_before_sts(home: Path, moto: str) -> None:  # noqa: F811
+def test_invalid_tags_stop_before_sts(home: Path, moto: str) -> None:
     config = textwrap.dedent(SESSION_TAGS).replace("key1,key2", "key1,nokey")
     h = home_with(home, moto, config, ["root"])
     r = h.awsv("exec", "-j", "order-dev")

@@ -102,7 +102,7 @@ class ShortLivedSts(FaultProxy):
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> World:  # noqa: F811
+def world(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> World:
     w = make_world(tmp_path_factory, moto_url, ENDPOINT_CONFIG)
     key_id, secret = create_user_with_key(moto_url, "mfauser")
     r = w.awsv("add", "--env", "mfaonly", env={"AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": secret})
@@ -111,7 +111,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> World:  # 
 
 
 @pytest.fixture
-def short_sts(moto_url: str) -> Iterator[ShortLivedSts]:  # noqa: F811
+def short_sts(moto_url: str) -> Iterator[ShortLivedSts]:
     proxy = ShortLivedSts(moto_url)
     proxy.start()
     try:
@@ -694,7 +694,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_doctor_names_a_stale_endpoint_variable(world: World, date_server: _DateServer) -> None:  # noqa: F811
+def test_doctor_names_a_stale_endpoint_variable(world: World, date_server: _DateServer) -> None:
     from tests.test_doctor import run_doctor
 
     _, found = run_doctor(world.awsv, date_server)

@@ -56,7 +56,7 @@ dump {tmp}/env.json
 
 @pytest.mark.parametrize("shell", ["bash", "zsh"])
 def test_failed_use_makes_eval_fail_and_changes_nothing(
-    world: World,  # noqa: F811
+    world: World,
     shell: str,
     tmp_path: Path,
 ) -> None:
@@ -81,7 +81,7 @@ def test_failed_use_makes_eval_fail_and_changes_nothing(
     assert env["AWS_ACCESS_KEY_ID"] != "AKIABEFOREBEFORE1234" and env["AWS_SESSION_TOKEN"] != "before-token"
 
 
-def test_failed_use_makes_source_fail_in_fish(world: World, tmp_path: Path) -> None:  # noqa: F811
+def test_failed_use_makes_source_fail_in_fish(world: World, tmp_path: Path) -> None:
     r = world.shell("fish", FISH_CASES.replace("{tmp}", str(tmp_path)))
     assert r.returncode == 0, r.stderr
     assert "BAD" not in r.stdout, r.stdout

@@ -44,7 +44,7 @@ PRINT_ENV = [sys.executable, "-c", "import json, os; print(json.dumps(dict(os.en
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> World:  # noqa: F811
+def world(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> World:
     return make_world(tmp_path_factory, moto_url, CP_CONFIG)
 
 

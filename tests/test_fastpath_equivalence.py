@@ -177,7 +177,7 @@ def run_awsv(hot: Hot, args: list[str], *, agent: bool, tty: bool) -> tuple[int,
 
 
 @pytest.fixture(scope="module")
-def hot(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hot]:  # noqa: F811
+def hot(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hot]:
     """One world for the module: a file vault, the agent running, a cached session for admin.
 
     The spellings only read it (none changes the vault or the agent), so

@@ -117,7 +117,7 @@ class Hot:
         return r.stdout, modules
 
 
-def setup_world(home: Path, moto_url: str, extra: dict[str, str]) -> Hot:  # noqa: F811
+def setup_world(home: Path, moto_url: str, extra: dict[str, str]) -> Hot:
     (home / ".aws" / "config").write_text(CONFIG)
     env = base_env(home)
     env.update(AWS_ENDPOINT_URL=moto_url, AWSV_AGENT="auto", **extra)
@@ -129,7 +129,7 @@ def setup_world(home: Path, moto_url: str, extra: dict[str, str]) -> Hot:  # noq
 
 
 @pytest.fixture
-def file_world(home: Path, moto: str) -> Iterator[Hot]:  # noqa: F811
+def file_world(home: Path, moto: str) -> Iterator[Hot]:
     count = home.parent / "asked"
     script = home.parent / "pw"
     script.write_text(COUNTER.format(count=count, passphrase=TEST_PASSPHRASE))
@@ -180,7 +180,7 @@ def test_without_the_agent_the_crypto_is_loaded(file_world: Hot) -> None:
 
 def test_hot_path_of_the_keyring_imports_no_keyring(
     home: Path,
-    moto: str,  # noqa: F811
+    moto: str,
     secret_service: SecretService,
 ) -> None:
     extra = {**secret_service.extra, "AWSV_BACKEND": "keyring", "AWSV_TEST_MARK": home.parent.name}

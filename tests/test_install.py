@@ -28,7 +28,8 @@ from tests.conftest import REPO, base_env
 INSTALL = REPO / "install.sh"
 VERSION = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
 
-pytestmark = pytest.mark.slow
+# A real pip install into a new venv takes minutes on a loaded 2-core machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 # Files a user already has; every install and uninstall must leave them as they are.
 USER_FILES = {

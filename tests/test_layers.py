@@ -64,6 +64,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "awsv.user_command",
             "awsv.dialogs",
             "awsv.picker",
+            "awsv.sso.settings",  # SSO settings read from ~/.aws/config
         ),
     ),
     # Backends, passphrase sources, and the agent as a vault (its client and

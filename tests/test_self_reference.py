@@ -52,7 +52,7 @@ QUICK = 20
 class Home:
     """A HOME with the config, an `awsv` program on PATH, and STS on moto."""
 
-    def __init__(self, home: Path, moto_url: str, config: str) -> None:  # noqa: F811
+    def __init__(self, home: Path, moto_url: str, config: str) -> None:
         self.home = home
         (home / ".aws" / "config").write_text(config)
         bin_dir = home / "bin"
@@ -88,7 +88,7 @@ class Home:
 
 
 @pytest.fixture
-def with_key(home: Path, moto: str) -> Home:  # noqa: F811
+def with_key(home: Path, moto: str) -> Home:
     h = Home(home, moto, ISSUE_CONFIG)
     h.add_key("default", "admin-user")
     # The profile has mfa_serial and there is no terminal here: one code through
@@ -100,7 +100,7 @@ def with_key(home: Path, moto: str) -> Home:  # noqa: F811
 
 
 @pytest.fixture
-def without_key(home: Path, moto: str) -> Home:  # noqa: F811
+def without_key(home: Path, moto: str) -> Home:
     return Home(home, moto, ISSUE_CONFIG)
 
 
@@ -195,7 +195,7 @@ def test_a_marked_awsv_stops_at_once(with_key: Home) -> None:
     assert with_key.awsv("exec", "-j", "default", env={"AWSV_RESOLVING": "other"}).returncode == 0
 
 
-def test_a_loop_the_static_check_cannot_see_is_stopped_by_the_mark(home: Path, moto: str) -> None:  # noqa: F811
+def test_a_loop_the_static_check_cannot_see_is_stopped_by_the_mark(home: Path, moto: str) -> None:
     """`sh -c 'awsv …'` hides the loop from the parser; the mark ends it after one round."""
     h = Home(
         home,
@@ -212,7 +212,7 @@ def test_a_loop_the_static_check_cannot_see_is_stopped_by_the_mark(home: Path, m
     assert "credential_process of profile 'hidden' failed" in r.stderr
 
 
-def test_every_started_command_carries_the_mark(home: Path, moto: str, tmp_path: Path) -> None:  # noqa: F811
+def test_every_started_command_carries_the_mark(home: Path, moto: str, tmp_path: Path) -> None:
     dump = tmp_path / "env.json"
     script = tmp_path / "creds.py"
     script.write_text(
@@ -325,7 +325,7 @@ def test_doctor_explains_the_pattern_when_the_vault_is_locked(without_key: Home)
 
 
 @pytest.mark.parametrize("stored", [True, False])
-def test_doctor_asks_the_agent_whether_the_key_is_there(home: Path, moto: str, stored: bool) -> None:  # noqa: F811
+def test_doctor_asks_the_agent_whether_the_key_is_there(home: Path, moto: str, stored: bool) -> None:
     """With an unlocked agent, doctor gives a verdict without asking for any passphrase."""
     from tests.test_agent import cleanup_agents
 
@@ -355,7 +355,7 @@ def test_doctor_asks_the_agent_whether_the_key_is_there(home: Path, moto: str, s
         cleanup_agents(h.awsv, mark)
 
 
-def test_the_agent_path_honours_the_mark(home: Path, moto: str) -> None:  # noqa: F811
+def test_the_agent_path_honours_the_mark(home: Path, moto: str) -> None:
     """A cached session served by the agent (the hot path) is refused under the mark too."""
     from tests.test_agent import cleanup_agents
 

@@ -43,7 +43,7 @@ HINT_MFA = "awsv: renewing 'mfa' needs your passphrase or MFA code: run awsv use
 
 
 @pytest.fixture(scope="module")
-def sw(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> ShellWorld:  # noqa: F811
+def sw(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> ShellWorld:
     return make_shell_world(tmp_path_factory, moto_url)
 
 
@@ -66,7 +66,7 @@ def bashrc(sw: ShellWorld, how: str, extra: str = "") -> Path:
 
 def open_bash(
     sw: ShellWorld,
-    terms: list[Term],  # noqa: F811
+    terms: list[Term],
     tmp: Path,
     how: str = "source",
     extra: str = "",
@@ -92,7 +92,7 @@ def prompt_line(term: Term, *, colors: bool = False) -> str:
 @pytest.mark.parametrize("how", ["source", "shell-init"])
 def test_loads_two_ways_keeps_prompt_command_and_shows_the_badge(
     sw: ShellWorld,
-    terms: list[Term],  # noqa: F811
+    terms: list[Term],
     tmp_path: Path,
     how: str,
 ) -> None:
@@ -123,7 +123,7 @@ def test_loads_two_ways_keeps_prompt_command_and_shows_the_badge(
     assert prompt_line(term).startswith(PROMPT_MARK)
 
 
-def test_badge_colours_alias_and_expiry(sw: ShellWorld, terms: list[Term], tmp_path: Path) -> None:  # noqa: F811
+def test_badge_colours_alias_and_expiry(sw: ShellWorld, terms: list[Term], tmp_path: Path) -> None:
     term = open_bash(sw, terms, tmp_path)
     term.enter("awsv use prod")
     term.wait(rf"^{badge('PRODUCTION')} {PROMPT_MARK}")
@@ -147,7 +147,7 @@ def test_badge_colours_alias_and_expiry(sw: ShellWorld, terms: list[Term], tmp_p
 
 def test_silent_refresh_and_refresh_that_needs_input(
     sw: ShellWorld,
-    terms: list[Term],  # noqa: F811
+    terms: list[Term],
     tmp_path: Path,
 ) -> None:
     term = open_bash(sw, terms, tmp_path, extra="AWSV_REFRESH_WINDOW=1000\n")
@@ -175,7 +175,7 @@ def test_silent_refresh_and_refresh_that_needs_input(
 
 def test_completion_and_the_shared_profile_cache(
     sw: ShellWorld,
-    terms: list[Term],  # noqa: F811
+    terms: list[Term],
     tmp_path: Path,
 ) -> None:
     big = tmp_path / "big-config"
@@ -223,7 +223,7 @@ def test_completion_and_the_shared_profile_cache(
 
 def test_no_fork_per_prompt_with_an_active_session(
     sw: ShellWorld,
-    terms: list[Term],  # noqa: F811
+    terms: list[Term],
     tmp_path: Path,
 ) -> None:
     term = open_bash(sw, terms, tmp_path)
@@ -238,7 +238,7 @@ def test_no_fork_per_prompt_with_an_active_session(
 
 def test_help_through_the_wrapper_is_shown_not_evaluated(
     sw: ShellWorld,
-    terms: list[Term],  # noqa: F811
+    terms: list[Term],
     tmp_path: Path,
 ) -> None:
     term = open_bash(sw, terms, tmp_path)
@@ -359,7 +359,7 @@ def test_shell_init_finds_installed_files_and_quotes_the_path(tmp_path: Path) ->
 
 def test_doctor_sees_the_integration_only_through_the_wrapper(
     sw: ShellWorld,
-    terms: list[Term],  # noqa: F811
+    terms: list[Term],
     tmp_path: Path,
 ) -> None:
     through, bare = doctor_shell_checks(open_bash(sw, terms, tmp_path), tmp_path)
@@ -373,7 +373,7 @@ def test_doctor_sees_the_integration_only_through_the_wrapper(
 @pytest.mark.parametrize("how", ["source", "none"])
 def test_eval_form_works_with_and_without_the_integration(
     sw: ShellWorld,
-    terms: list[Term],  # noqa: F811
+    terms: list[Term],
     tmp_path: Path,
     how: str,
 ) -> None:
@@ -387,7 +387,7 @@ def test_eval_form_works_with_and_without_the_integration(
 
 def test_ctrl_c_at_a_prompt_through_the_integration(
     sw: ShellWorld,
-    terms: list[Term],  # noqa: F811
+    terms: list[Term],
     tmp_path: Path,
 ) -> None:
     from tests.conftest import TEST_PASSPHRASE
@@ -409,7 +409,7 @@ PC_COUNT = 'pc_count() { local s=$?; PC_RUNS=$((${PC_RUNS:-0} + 1)); return "$s"
 @pytest.mark.parametrize("form", list(PROMPT_COMMAND_FORMS))
 def test_integration_under_set_euo_pipefail(
     sw: ShellWorld,
-    terms: list[Term],  # noqa: F811
+    terms: list[Term],
     tmp_path: Path,
     form: str,
 ) -> None:

@@ -127,7 +127,7 @@ def make_shell_world(tmp_path_factory: pytest.TempPathFactory, moto: str) -> She
 
 
 @pytest.fixture(scope="module")
-def sw(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> ShellWorld:  # noqa: F811
+def sw(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> ShellWorld:
     return make_shell_world(tmp_path_factory, moto_url)
 
 

@@ -139,7 +139,7 @@ def make_world(tmp_path_factory: pytest.TempPathFactory, moto: str, config: str 
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> World:  # noqa: F811
+def world(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> World:
     return make_world(tmp_path_factory, moto_url)
 
 

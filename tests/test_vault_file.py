@@ -492,7 +492,10 @@ WRITER = """
 import sys
 from awsv.vault.file import FileVault
 path, worker, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
-vault = FileVault(path, passphrase_provider=lambda creating: sys.stdin.readline().rstrip("\\n"))
+# A generous lock wait: this test is about lost updates, and on a loaded machine four
+# writers deriving Argon2id keys can queue for longer than the default 30 s.
+vault = FileVault(path, passphrase_provider=lambda creating: sys.stdin.readline().rstrip("\\n"),
+                  lock_timeout=240)
 for i in range(count):
     vault.set(f"session/{worker}-{i}", {"worker": worker, "i": i})
 """
@@ -509,7 +512,7 @@ def test_concurrent_writers_lose_no_update(vault_path: Path) -> None:
         proc.stdin.close()
         procs.append(proc)
     for proc in procs:
-        assert proc.wait(timeout=60) == 0, proc.stderr.read() if proc.stderr else ""
+        assert proc.wait(timeout=250) == 0, proc.stderr.read() if proc.stderr else ""
     expected = sorted(f"session/{w}-{i}" for w in range(workers) for i in range(count))
     assert FileVault(vault_path, passphrase_provider=Provider()).list() == expected
 

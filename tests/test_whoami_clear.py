@@ -26,7 +26,7 @@ region = eu-central-1
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> World:  # noqa: F811
+def world(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> World:
     w = make_world(tmp_path_factory, moto_url, WHOAMI_CONFIG)
     key_id, secret = create_user_with_key(moto_url, "bob")
     r = w.awsv("add", "--env", "other", env={"AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": secret})

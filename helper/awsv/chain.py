@@ -26,6 +26,11 @@ from awsv.names import validate_profile_name
 from awsv.recursion import awsv_profile_of, runs_awsv_back
 from awsv.session_tags import RoleSessionTags
 
+#: Any of these makes a profile's source an IAM Identity Center role (awsv.sso.settings).
+SSO_KEYS = ("sso_session", "sso_start_url", "sso_account_id", "sso_role_name")
+#: botocore's credential_source values (awsv.other_sources fetches them).
+CREDENTIAL_SOURCES = ("Environment", "Ec2InstanceMetadata", "EcsContainer")
+
 
 class SelfReference(ConfigError):
     """A credential_process would run awsv back into the resolution that starts it."""
@@ -35,7 +40,9 @@ class SelfReference(ConfigError):
 class Source:
     """Where the first credentials of a chain come from."""
 
-    #: "vault" (a long-term key stored under this profile) or "credential_process".
+    #: "vault" (a long-term key stored under this profile), "credential_process",
+    #: "sso" (an IAM Identity Center role: the profile's sso_* settings), "web_identity"
+    #: (AssumeRoleWithWebIdentity), or "credential_source" (the environment's credentials).
     kind: str
     #: The profile that owns the key or the command.
     profile: str
@@ -43,6 +50,13 @@ class Source:
     mfa_process: str | None = None
     credential_process: str | None = None
     duration_seconds: int | None = None
+    #: kind "web_identity": the role to assume with the token (None: AWS_ROLE_ARN).
+    role_arn: str | None = None
+    role_session_name: str | None = None
+    web_identity_token_file: str | None = None
+    web_identity_token_process: str | None = None
+    #: kind "credential_source": Environment, Ec2InstanceMetadata or EcsContainer.
+    credential_source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,7 +89,13 @@ class Chain:
 
     def describe(self) -> str:
         """A short human description, e.g. `vault key 'base' -> role 'admin'`."""
-        parts = [(f"{'vault key' if self.source.kind == 'vault' else 'credential_process'} {self.source.profile!r}")]
+        kinds = {
+            "vault": "vault key",
+            "sso": "SSO role",
+            "web_identity": "web identity",
+            "credential_source": f"credential_source {self.source.credential_source}",
+        }
+        parts = [f"{kinds.get(self.source.kind, self.source.kind)} {self.source.profile!r}"]
         parts += [f"role {hop.profile!r}" for hop in self.hops]
         return " -> ".join(parts)
 
@@ -193,12 +213,13 @@ def _walk(
                 break
             source_name = current.source_profile
             if source_name is None:
-                if current.get("credential_source") or current.get("web_identity_token_file"):
-                    raise ConfigError(
-                        f"profile {current.name!r}: credential_source and web_identity_token_file "
-                        "are not supported yet",
-                        hint="use source_profile pointing at a profile with a key in the vault",
-                    )
+                special = _special_source(current)
+                if special is not None:
+                    # credential_source: the role is assumed with the environment's credentials;
+                    # web identity: the role is the source itself (AssumeRoleWithWebIdentity).
+                    hop = _hop(current) if special.kind == "credential_source" else None
+                    steps.append((current.name, hop, current.region, None, special))
+                    break
                 if in_vault is None or not in_vault(current.name):
                     raise ConfigError(
                         f"profile {current.name!r} has role_arn but no source_profile, "
@@ -218,6 +239,11 @@ def _walk(
                     )
                 )
                 break
+            if current.get("credential_source"):
+                raise ConfigError(
+                    f"profile {current.name!r} has both source_profile and credential_source",
+                    hint="keep one of them (botocore refuses both)",
+                )
             validate_profile_name(source_name)
             if source_name == current.name:
                 # botocore allows a role profile to be its own source when it holds a key.
@@ -255,7 +281,11 @@ def _depends_on_trail(config: AwsConfig, source: Source | None) -> bool:
     its walk is not shared with walks from other profiles. None means the walk
     joined a shared one, which did not depend on its trail.
     """
-    if source is None or source.profile not in config:
+    if (
+        source is None
+        or source.profile not in config
+        or (source.kind != "credential_process" and source.kind != "vault")
+    ):
         return False
     command = config.profile(source.profile).credential_process
     return command is not None and awsv_profile_of(command) is not None
@@ -271,6 +301,37 @@ def _profile(config: AwsConfig, name: str, needed_by: str | None, in_vault: Call
     raise config.not_found(name, needed_by=needed_by)
 
 
+def _special_source(profile: Profile) -> Source | None:
+    """A role profile's web identity or credential_source (botocore's rules), else None."""
+    web = _web_identity(profile)
+    if web is not None:
+        return web
+    kind = profile.get("credential_source")
+    if kind is None:
+        return None
+    if kind not in CREDENTIAL_SOURCES:
+        raise ConfigError(
+            f"profile {profile.name!r}: credential_source = {kind!r} is not one of " + ", ".join(CREDENTIAL_SOURCES)
+        )
+    return Source(kind="credential_source", profile=profile.name, credential_source=kind)
+
+
+def _web_identity(profile: Profile) -> Source | None:
+    token_file = profile.get("web_identity_token_file")
+    token_process = profile.get("web_identity_token_process")
+    if token_file is None and token_process is None:
+        return None
+    return Source(
+        kind="web_identity",
+        profile=profile.name,
+        role_arn=profile.role_arn,
+        role_session_name=profile.get("role_session_name"),
+        duration_seconds=profile.duration_seconds(),
+        web_identity_token_file=token_file,
+        web_identity_token_process=token_process,
+    )
+
+
 def _source(
     config: AwsConfig,
     profile: Profile,
@@ -279,7 +340,7 @@ def _source(
     *,
     own_key: bool = False,
 ) -> Source:
-    """The chain's source: the profile's credential_process, else its key in the vault.
+    """The chain's source: SSO, web identity, the profile's credential_process, else its key.
 
     A stored key wins over a `credential_process` that runs awsv back into
     this resolution (aws-vault's recipe `credential_process = awsv exec -j P`
@@ -287,6 +348,20 @@ def _source(
     such a profile is an error here, before anything is started. Other
     commands are taken as they are, without opening the vault.
     """
+    if not own_key:
+        # botocore's order: SSO, then web identity, then credential_process. An SSO
+        # profile's credential_process (often `awsv export … P` for other tools) is
+        # never run by awsv, so it cannot loop.
+        if any(profile.get(k) for k in SSO_KEYS):
+            from awsv.sso.settings import role_of
+
+            role_of(config, profile)  # a missing sso_* key is an error naming it, already here
+            return Source(
+                kind="sso", profile=profile.name, mfa_serial=profile.mfa_serial, mfa_process=profile.get("mfa_process")
+            )
+        web = _web_identity(profile)  # without role_arn, the role comes from AWS_ROLE_ARN
+        if web is not None:
+            return web
     command = None if own_key else profile.credential_process
     if command is not None:
         loop = runs_awsv_back(config, command, trail)

@@ -136,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
         rotate,
         serve,
         shell_init,
+        sso,
         unlock,
         use,
         whoami,
@@ -156,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     shell_init.register(sub)
     login.register(sub)
     rotate.register(sub)
+    sso.register(sub)
     _finish(sub)
     return parser
 

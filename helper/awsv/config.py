@@ -40,6 +40,11 @@ KNOWN_KEYS = frozenset(
         "web_identity_token_file",
         "sso_session",
         "sso_start_url",
+        "sso_region",
+        "sso_account_id",
+        "sso_role_name",
+        "sso_registration_scopes",
+        "web_identity_token_process",
         "awsv_color",
         "awsv_alias",
     }

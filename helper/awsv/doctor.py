@@ -92,6 +92,29 @@ def plaintext_credentials(env: Mapping[str, str]) -> Iterator[Finding]:
         )
 
 
+def plaintext_sso_tokens(env: Mapping[str, str]) -> Iterator[Finding]:
+    """SSO tokens in the AWS CLI's cache are bearer secrets in plaintext (silent when none)."""
+    from awsv.sso.tokens import aws_cli_cache_dir
+
+    directory = aws_cli_cache_dir(env)
+    try:
+        holding = [
+            p
+            for p in sorted(directory.glob("*.json"))
+            if p.stat().st_size < 65536 and b'"accessToken"' in p.read_bytes()
+        ]
+    except OSError:
+        return
+    if holding:
+        yield Finding(
+            "plaintext-keys",
+            WARN,
+            f"{len(holding)} SSO token file(s) in plaintext in {directory}",
+            "awsv keeps its own tokens in the vault (and imports a valid one from here); "
+            "`awsv sso logout` or `aws sso logout` removes these files",
+        )
+
+
 def _private(path: Path, want: int, what: str) -> Finding:
     from awsv.private import KIND, OWNER, not_private
 
@@ -509,6 +532,7 @@ def _reason(exc: BaseException) -> str:
 
 CHECKS: list[Check] = [
     plaintext_credentials,
+    plaintext_sso_tokens,
     vault_files,
     backend,
     agent,

@@ -156,7 +156,14 @@ def _use_session(chain: Chain, opts: SessionOptions, first_role_duration: int | 
 
 
 def _plan(
-    chain: Chain, opts: SessionOptions, ttls: Ttls, key: LongTermKey | None, endpoint: str | None
+    chain: Chain,
+    opts: SessionOptions,
+    ttls: Ttls,
+    key: LongTermKey | None,
+    endpoint: str | None,
+    sso: Any = None,
+    sso_endpoint: str | None = None,
+    source_origin: str | None = None,
 ) -> tuple[_Step, ...]:
     """The STS steps for `chain`, first to last, each with its cache id."""
     source, hops = chain.source, chain.hops
@@ -167,7 +174,49 @@ def _plan(
             return opts.duration
         return hops[i].duration_seconds or ttls.role
 
-    if key is not None:
+    steps: list[_Step] = []
+    if source.kind == "sso" and sso is not None:
+        # The SSO role's credentials are the first cached step (GetRoleCredentials).
+        base_id = _digest(
+            {
+                "kind": "sso",
+                "profile": source.profile,
+                "start_url": sso.session.start_url,
+                "account": sso.account_id,
+                "role": sso.role_name,
+                "endpoint": sso_endpoint,
+            }
+        )
+        steps.append(_Step("sso", source.profile, base_id, 0))
+    elif source.kind == "web_identity":
+        # AssumeRoleWithWebIdentity is the first cached step; the token is not part of the
+        # id (it rotates), the file or command that supplies it is.
+        duration = (opts.duration if not hops and opts.duration else None) or source.duration_seconds or ttls.role
+        base_id = _digest(
+            {
+                "kind": "web_identity",
+                "profile": source.profile,
+                "role_arn": source.role_arn,
+                "file": source.web_identity_token_file,
+                "process": source.web_identity_token_process,
+                "session_name": source.role_session_name,
+                "duration": duration,
+                "endpoint": endpoint,
+                "origin": source_origin,
+            }
+        )
+        steps.append(_Step("web_identity", source.profile, base_id, duration))
+    elif source.kind == "credential_source":
+        base_id = _digest(
+            {
+                "kind": "credential_source",
+                "profile": source.profile,
+                "source": source.credential_source,
+                "origin": source_origin,
+                "endpoint": endpoint,
+            }
+        )
+    elif key is not None:
         base_id = _digest(
             {"kind": "key", "profile": source.profile, "access_key_id": key.access_key_id, "endpoint": endpoint}
         )
@@ -180,7 +229,6 @@ def _plan(
                 "endpoint": endpoint,
             }
         )
-    steps: list[_Step] = []
     parent = base_id
     session = _use_session(chain, opts, role_duration(0) if hops else None)
     if session:
@@ -284,7 +332,17 @@ def _get_resolved(
         chain.region, f"the region of profile {chain.target.name!r}"
     )
     key = _long_term_key(vault, chain.source.profile) if chain.source.kind == "vault" else None
-    steps = _plan(chain, opts, ttls, key, sts.endpoint_url(ctx.env, chain.target))
+    sso = _sso_role(ctx, chain)
+    steps = _plan(
+        chain,
+        opts,
+        ttls,
+        key,
+        sts.endpoint_url(ctx.env, chain.target),
+        sso,
+        ctx.env.get("AWS_ENDPOINT_URL_SSO") or ctx.env.get("AWS_ENDPOINT_URL"),
+        _source_origin(ctx.env, chain),
+    )
     run = _ChainWalk(
         ctx=ctx,
         vault=vault,
@@ -298,6 +356,7 @@ def _get_resolved(
         lock_timeout=lock_timeout,
         cache_only=cache_only,
         final_min_ttl=final_min_ttl,
+        sso=sso,
     )
     credentials, from_cache = run.final(steps)
     return ProfileCredentials(credentials=credentials, chain=chain, region=region, from_cache=from_cache)
@@ -368,6 +427,28 @@ def clear_sessions(ctx: Context, profile: str | None = None) -> int:
 # -- doing it ----------------------------------------------------------------
 
 
+def _source_origin(env: Mapping[str, str], chain: Chain) -> str | None:
+    """What outside awsv decides a web identity or credential_source result (for the cache id)."""
+    if chain.source.kind == "web_identity":
+        return "|".join((env.get("AWS_ROLE_ARN") or "", env.get("AWS_WEB_IDENTITY_TOKEN_FILE") or ""))
+    if chain.source.kind == "credential_source":
+        if chain.source.credential_source == "Environment":
+            return env.get("AWS_ACCESS_KEY_ID")
+        return "|".join(
+            env.get(v) or "" for v in ("AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        )
+    return None
+
+
+def _sso_role(ctx: Context, chain: Chain) -> Any:
+    """The SSO role of an "sso" source (awsv.sso.settings.SsoRole), else None."""
+    if chain.source.kind != "sso":
+        return None
+    from awsv.sso.settings import role_of
+
+    return role_of(ctx.config, ctx.config.profile(chain.source.profile))
+
+
 def _long_term_key(vault: Vault, profile: str) -> LongTermKey:
     item = vault.get(key_item_name(profile))
     if item is None:
@@ -423,6 +504,8 @@ class _ChainWalk:
     lock_timeout: float
     cache_only: bool = False
     final_min_ttl: int | None = None
+    #: The SSO role of an "sso" source (awsv.sso.settings.SsoRole).
+    sso: Any = None
     pending: list[tuple[_Step, Credentials]] = field(default_factory=list)
 
     def final(self, steps: tuple[_Step, ...]) -> tuple[Credentials, bool]:
@@ -452,10 +535,24 @@ class _ChainWalk:
             return cached, True
         if self.cache_only:
             raise CacheMiss(f"no usable cached session for profile {step.profile!r}")
+        if step.kind == "sso":
+            from awsv.sso import flight
+
+            # Before the step lock: a sign-in has its own single-flight lock, whose
+            # waiters say on their terminal what they wait for.
+            flight.ensure_token(self.ctx, self.sso.session, now=self.now)
         locks.enter_context(_step_lock(self.ctx.env, step.cache_id, self.lock_timeout, step.profile))
         cached = self._cached(step, min_ttl)  # another process may have refreshed it meanwhile
         if cached is not None:
             return cached, True
+        if step.kind in ("sso", "web_identity"):
+            new = (
+                flight.role_credentials(self.ctx, self.sso, now=self.now)
+                if step.kind == "sso"
+                else self._web_identity(step)
+            )
+            self.pending.append((step, new))
+            return new, False
         if i > 0:
             parent = self._obtain(steps, i - 1, locks)[0]
             signer = f"the temporary credentials of profile {steps[i - 1].profile!r}"
@@ -475,9 +572,39 @@ class _ChainWalk:
         left = creds.seconds_left(self.now())
         return creds if left is not None and left > min_ttl else None
 
+    def _web_identity(self, step: _Step) -> Credentials:
+        """AssumeRoleWithWebIdentity for a web identity source (awsv.other_sources)."""
+        from awsv import other_sources
+
+        source, env = self.chain.source, self.ctx.env
+        role_arn = source.role_arn or env.get("AWS_ROLE_ARN")
+        if not role_arn:
+            raise ConfigError(
+                f"profile {source.profile!r} has a web identity token but no role_arn",
+                hint="add `role_arn = …` to the profile (or set AWS_ROLE_ARN)",
+            )
+        token = other_sources.web_identity_token(
+            source.profile, source.web_identity_token_file, source.web_identity_token_process, env
+        )
+        name = source.role_session_name or env.get("AWS_ROLE_SESSION_NAME") or f"awsv-{int(self.now().timestamp())}"
+        return other_sources.assume_role_with_web_identity(
+            env,
+            self.chain.target,
+            role_arn=role_arn,
+            token=token,
+            session_name=name,
+            duration=step.duration,
+            region=self.region,
+        )
+
     def _base(self) -> Credentials:
         """The source's own credentials: the long-term key, or the credential_process output."""
         source = self.chain.source
+        if source.kind == "credential_source":
+            from awsv.other_sources import credential_source
+
+            assert source.credential_source is not None  # noqa: S101 - narrows the type; the kind says so
+            return credential_source(source.profile, source.credential_source, self.ctx.env, self.now)
         if self.key is not None:
             return Credentials(self.key.access_key_id, self.key.secret_access_key)
         assert source.credential_process is not None  # noqa: S101 - narrows the type; no key means a process
@@ -501,6 +628,10 @@ class _ChainWalk:
 
     def _base_signer(self) -> str:
         source = self.chain.source
+        if source.kind == "sso":
+            return f"the SSO role credentials of {source.profile!r}"
+        if source.kind == "credential_source":
+            return f"the {source.credential_source} credentials (credential_source of {source.profile!r})"
         if self.key is not None:
             return f"the key stored for {source.profile!r}"
         return f"the credentials from the credential_process of {source.profile!r}"

@@ -42,6 +42,38 @@ def _session_left(ctx: Context) -> dict[str, float]:
     return left
 
 
+def _sso_state(ctx: Context, profile: str) -> tuple[str, dict[str, object]]:
+    """An SSO profile's source text and its session's token state (from the vault, no network)."""
+    from datetime import UTC, datetime
+
+    from awsv.sso.settings import role_of
+    from awsv.sso.tokens import load_token
+
+    config = ctx.config
+    try:
+        role = role_of(config, config.profile(profile))
+    except ConfigError as exc:
+        return "SSO (error)", {"error": exc.message}
+    token = load_token(ctx.vault, role.session)
+    left = token.seconds_left(datetime.now(UTC)) if token else None
+    if token is None:
+        state = "not signed in"
+    elif left is not None and left > 0:
+        state = f"signed in, {format_time_left(left)}"
+    else:
+        state = "expired, refreshable" if token.refresh_token else "expired"
+    info: dict[str, object] = {
+        "session": role.session.name,
+        "start_url": role.session.start_url,
+        "account_id": role.account_id,
+        "role_name": role.role_name,
+        "token": state.split(",")[0],
+        "token_seconds_left": None if left is None else max(0, int(left)),
+        "refreshable": bool(token and token.refresh_token),
+    }
+    return f"SSO {role.account_id}/{role.role_name} ({state})", info
+
+
 def _rows(ctx: Context) -> list[dict[str, object]]:
     config = ctx.config
     stored = {p for n in ctx.vault.list() if (p := profile_of_key_item(n)) is not None}
@@ -65,10 +97,17 @@ def _rows(ctx: Context) -> list[dict[str, object]]:
         except ConfigError as exc:
             row.update(source="error", region=None, error=exc.message)
         else:
-            if chain.hops:
+            if chain.hops and chain.source.kind == "credential_source":
+                source = f"role via credential_source {chain.source.credential_source}"
+            elif chain.hops:
                 source = f"role via {chain.source.profile}"
             elif chain.source.kind == "credential_process":
                 source = "credential_process"
+            elif chain.source.kind == "web_identity":
+                source = "web identity"
+            elif chain.source.kind == "sso":
+                source, sso = _sso_state(ctx, chain.source.profile)
+                row["sso"] = sso
             else:
                 source = "vault key" if name in stored else "vault key (missing)"
             row.update(

@@ -65,7 +65,7 @@ class ConsoleCredentials:
     session_duration: int | None
     #: When the console session will end, when known.
     until: datetime | None
-    #: How they were obtained, for the message: "role", "federation" or "credential_process".
+    #: How they were obtained, for the message: "role", "federation", "credential_process" or "sso".
     origin: str
 
 
@@ -108,16 +108,17 @@ def console_credentials(
         creds = get_credentials(ctx, profile, opts, now=now, sts_factory=sts_factory).credentials
         until = now() + timedelta(seconds=session_duration) if session_duration else creds.expiration
         return ConsoleCredentials(creds, region, session_duration, until, "role")
-    if chain.source.kind == "credential_process":
+    if chain.source.kind in ("credential_process", "sso"):
         creds = get_credentials(ctx, profile, SessionOptions(region=region), now=now).credentials
         if creds.session_token:
             if duration is not None or mfa_token is not None:
+                maker = "IAM Identity Center" if chain.source.kind == "sso" else "its credential_process"
                 raise UsageError(
                     f"--{'duration' if duration is not None else 'mfa-token'} cannot be used with "
-                    f"profile {profile!r}: its credentials come ready-made from its "
-                    "credential_process, and awsv cannot tell AWS how long the console may last"
+                    f"profile {profile!r}: its credentials come ready-made from {maker}, "
+                    "and awsv cannot tell AWS how long the console may last"
                 )
-            return ConsoleCredentials(creds, region, None, creds.expiration, "credential_process")
+            return ConsoleCredentials(creds, region, None, creds.expiration, chain.source.kind)
         base = creds  # a long-term key printed by the process
     else:
         base = _stored_key(ctx, chain.source.profile)

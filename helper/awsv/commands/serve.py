@@ -88,7 +88,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument(
         "--format",
-        "-f",
         choices=("shell", "env", "json"),
         default="shell",
         help="how to print the variables: shell code (default), NAME=value lines, JSON",
