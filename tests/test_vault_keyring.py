@@ -24,7 +24,8 @@ from pathlib import Path
 import pytest
 
 from awsv.errors import BackendUnavailable, VaultCorrupted, VaultError
-from awsv.vault.keyring_store import FIX_HINT, INDEX_NAME, KeyringVault
+from awsv.vault.keyring_backend import FIX_HINT
+from awsv.vault.keyring_store import INDEX_NAME, KeyringVault
 from tests.support import secret_service as secret_service_support
 from tests.support.secret_service import SecretService
 from tests.support.vault_contract import MakeVault, VaultContract
