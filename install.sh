@@ -22,8 +22,10 @@ Installs awsv from this checkout for the current user:
   - a private virtual environment at $AWSV_HOME/venv (pip install, not editable:
     the checkout may be deleted afterwards);
   - a symlink ~/.local/bin/awsv pointing into that environment;
-  - the shell integration in $AWSV_HOME/shell/{zsh,bash}, and the oh-my-zsh
-    plugin in $ZSH_CUSTOM/plugins/awsv when oh-my-zsh is present.
+  - the shell integration in $AWSV_HOME/shell/{zsh,bash,fish}, the oh-my-zsh
+    plugin in $ZSH_CUSTOM/plugins/awsv when oh-my-zsh is present, and
+    ~/.config/fish/conf.d/awsv.fish when fish is installed (fish loads
+    conf.d by itself).
 It never edits your shell rc files: it prints the line to add.
 Running it again upgrades in place. Everything it creates is listed in
 $AWSV_HOME/manifest.
@@ -44,6 +46,7 @@ Environment:
   AWSV_PIP_ARGS   extra arguments for `pip install`
                   (e.g. --no-index --find-links DIR for an offline install)
   ZSH, ZSH_CUSTOM where oh-my-zsh lives (default: ~/.oh-my-zsh, $ZSH/custom)
+  XDG_CONFIG_HOME where fish's conf.d is (default: ~/.config)
 EOF
 }
 
@@ -85,6 +88,7 @@ LINK="$BIN_DIR/awsv"
 #   link     ~/.local/bin/awsv (removed only while it points into our venv)
 #   shell    our copy of the shell integration (removed recursively)
 #   plugin   the oh-my-zsh plugin directory (removed recursively)
+#   fishconf ~/.config/fish/conf.d/awsv.fish (one file)
 # An entry is written *before* the thing is created, so an interrupted install
 # can still be re-run or uninstalled cleanly.
 TAB="$(printf '\t')"
@@ -188,6 +192,15 @@ detect_omz() {
     OMZ_PLUGIN="${custom%/}/plugins/awsv"
 }
 
+# Sets FISH_CONF to the conf.d file fish loads by itself, or to "" without fish.
+detect_fish() {
+    FISH_CONF=""
+    if command -v fish >/dev/null 2>&1 || [ -d "${XDG_CONFIG_HOME:-$HOME/.config}/fish" ]; then
+        FISH_CONF="${XDG_CONFIG_HOME:-$HOME/.config}"
+        FISH_CONF="${FISH_CONF%/}/fish/conf.d/awsv.fish"
+    fi
+}
+
 # Refuse, before creating anything, to take over paths someone else owns.
 preflight() {
     local current
@@ -209,6 +222,11 @@ preflight() {
     if [ -n "$OMZ_PLUGIN" ] && { [ -e "$OMZ_PLUGIN" ] || [ -L "$OMZ_PLUGIN" ]; } \
         && ! in_manifest plugin "$OMZ_PLUGIN"; then
         die "$(tilde "$OMZ_PLUGIN") exists but was not installed by this installer" \
+            "remove it and run ./install.sh again"
+    fi
+    if [ -n "$FISH_CONF" ] && { [ -e "$FISH_CONF" ] || [ -L "$FISH_CONF" ]; } \
+        && ! in_manifest fishconf "$FISH_CONF"; then
+        die "$(tilde "$FISH_CONF") exists but was not installed by this installer" \
             "remove it and run ./install.sh again"
     fi
 }
@@ -273,7 +291,7 @@ install_shell() {
     local src="$1" sh
     record shell "$SHELL_DIR"
     rm -rf "$SHELL_DIR"
-    for sh in zsh bash; do
+    for sh in zsh bash fish; do
         mkdir -p "$SHELL_DIR/$sh"
         cp -R "$src/shell/$sh/." "$SHELL_DIR/$sh/"
     done
@@ -287,6 +305,16 @@ install_omz_plugin() {
     rm -rf "$OMZ_PLUGIN"
     mkdir "$OMZ_PLUGIN"
     cp -R "$src/shell/zsh/." "$OMZ_PLUGIN/"
+}
+
+install_fish_conf() {
+    local src="$1"
+    [ -n "$FISH_CONF" ] || return 0
+    make_dir "$(dirname "$FISH_CONF")"
+    record fishconf "$FISH_CONF"
+    cp "$src/shell/fish/awsv.fish" "$FISH_CONF.tmp.$$"
+    chmod 644 "$FISH_CONF.tmp.$$"
+    mv -f "$FISH_CONF.tmp.$$" "$FISH_CONF"
 }
 
 path_has_bin_dir() {
@@ -304,6 +332,7 @@ do_install() {
     fi
 
     detect_omz
+    detect_fish
     preflight
     find_python
 
@@ -313,6 +342,7 @@ do_install() {
     install_link
     install_shell "$src"
     install_omz_plugin "$src"
+    install_fish_conf "$src"
 
     say ""
     say "Installed awsv $VERSION: $(tilde "$LINK") -> $(tilde "$VENV/bin/awsv")"
@@ -328,6 +358,9 @@ do_install() {
         say "  zsh:  add to ~/.zshrc:   source $(tilde "$SHELL_DIR/zsh/awsv.plugin.zsh")"
     fi
     say "  bash: add to ~/.bashrc:  source $(tilde "$SHELL_DIR/bash/awsv.bash")"
+    if [ -n "$FISH_CONF" ]; then
+        say "  fish: loaded by itself from $(tilde "$FISH_CONF")"
+    fi
     say "  prompt badge: put AWSV_PROMPT_AUTO=1 before that line (or \${AWSV_BADGE} in your prompt)"
     say ""
     say "Next steps:"
@@ -353,6 +386,7 @@ safe_entry() {
         venv) [ "$path" = "$VENV" ] ;;
         shell) [ "$path" = "$SHELL_DIR" ] ;;
         plugin) case "$path" in */plugins/awsv) return 0 ;; *) return 1 ;; esac ;;
+        fishconf) case "$path" in */fish/conf.d/awsv.fish) return 0 ;; *) return 1 ;; esac ;;
         link) case "$path" in */awsv) return 0 ;; *) return 1 ;; esac ;;
         dir) [ "$path" != "/" ] && [ "$path" != "$HOME" ] ;;
         *) return 1 ;;
@@ -372,6 +406,12 @@ remove_entry() {
                     ;;
                 *) warn "left $(tilde "$path"): it now points to $target, not to our venv" ;;
             esac
+            ;;
+        fishconf)
+            if [ -f "$path" ] || [ -L "$path" ]; then
+                rm -f "$path"
+                say "removed $(tilde "$path")"
+            fi
             ;;
         venv | shell | plugin)
             if [ -e "$path" ] || [ -L "$path" ]; then

@@ -22,7 +22,15 @@ HELPER = REPO / "helper"
 TEST_PASSPHRASE = "correct horse battery staple"
 
 # Variables from the developer's own environment that would leak into tests.
-_SCRUB_PREFIXES = ("AWS_", "AWSV_", "PYTHON_KEYRING", "XDG_", "DBUS_SESSION")
+_SCRUB_PREFIXES = (
+    "AWS_",
+    "AWSV_",
+    "PYTHON_KEYRING",
+    "XDG_",
+    "DBUS_SESSION",
+    "DISPLAY",
+    "WAYLAND_DISPLAY",
+)  # no test may open a dialog on a real desktop
 
 
 def base_env(home: Path) -> dict[str, str]:

@@ -301,12 +301,16 @@ def test_cp_jon_then_the_aws_cli_role_and_awsv_role(home: Path, moto: str) -> No
 
 
 def test_cp_work_with_prompt_osascript(home: Path, moto: str) -> None:
-    """The --prompt flag is accepted; the osascript prompt says in one line it is not there yet."""
+    """The --prompt flag is accepted; osascript, which does not exist here (nor a desktop),
+    is one clear error with a hint (tests/test_dialogs.py drives it through a stub)."""
     h = home_with(home, moto, CP_WORK_PROMPT, ["work"])
     r = h.awsv("--prompt=osascript", "export", "--format=json", "work", timeout=QUICK)
     assert r.returncode == 1 and r.stdout == ""
-    assert len(r.stderr.splitlines()) == 1
-    assert "'osascript' prompt (from --prompt) is not available in awsv yet" in r.stderr
+    assert r.stderr.splitlines()[0] == (
+        "awsv: error: --prompt asks for a dialog, but osascript was "
+        "not found and no desktop session (DISPLAY) is visible"
+    )
+    assert len(r.stderr.splitlines()) == 2 and "awsv: hint: " in r.stderr
     # With a code given, the same recipe works, and the AWS CLI then gets the cached session.
     assert h.awsv("--prompt=osascript", "export", "--format=json", "--mfa-token", "123456", "work").returncode == 0
     r = h.aws("sts", "get-caller-identity", "--profile", "work")
@@ -367,8 +371,10 @@ def test_prompt_from_the_environment(home: Path, moto: str, var: str) -> None:
     h = home_with(home, moto, HOME_AND_WORK, ["home"])
     r = h.awsv("exec", "-j", "home", env={var: "zenity"}, timeout=QUICK)
     assert r.returncode == 1 and r.stdout == ""
-    assert f"the 'zenity' prompt (from {var}) is not available in awsv yet" in r.stderr
-    assert len(r.stderr.splitlines()) == 1
+    assert f"{var} asks for a dialog, but zenity was not found" in r.stderr
+    assert len(r.stderr.splitlines()) == 2
+    r = h.awsv("exec", "-j", "home", env={var: "pass"}, timeout=QUICK)
+    assert r.returncode == 1 and f"the 'pass' prompt (from {var}) is not available" in r.stderr
     r = h.awsv("exec", "-j", "home", env={var: "bogus"})
     assert r.returncode == 2 and f"unknown prompt driver 'bogus' (from {var})" in r.stderr
     # terminal: asked on /dev/tty, which these tests do not have: the usual clear error.

@@ -229,6 +229,21 @@ def test_installed_bash_integration_wraps_the_installed_command(
     assert proc.stdout.splitlines() == ["function", f"awsv {VERSION}"]
 
 
+def test_fish_integration_goes_to_conf_d_and_loads_by_itself(plain: PlainInstall) -> None:
+    """fish is installed here, so install.sh puts the integration in conf.d, where
+    a new fish loads it with no rc edit; the printed text says so."""
+    fish = shutil.which("fish")
+    assert fish, "fish is not installed (scripts/test installs it)"
+    conf = plain.home / ".config/fish/conf.d/awsv.fish"
+    assert conf.read_bytes() == (REPO / "shell/fish/awsv.fish").read_bytes()
+    assert conf.stat().st_mode & 0o777 == 0o644
+    assert "fish: loaded by itself from ~/.config/fish/conf.d/awsv.fish" in plain.first.stdout
+    assert ("fishconf\t" + str(conf)) in manifest_lines(plain.home)
+    env = dict(plain.env, PATH=f"{plain.home}/.local/bin{os.pathsep}{plain.env['PATH']}")
+    proc = ok(run([fish, "-c", "functions -q awsv; and echo function; awsv --version"], env))
+    assert proc.stdout.splitlines() == ["function", f"awsv {VERSION}"]
+
+
 # --- (c) running twice ----------------------------------------------------------
 
 
@@ -288,6 +303,7 @@ def test_uninstall_removes_exactly_what_was_installed(tmp_path: Path, pip_cache:
     assert "add awsv to plugins=(...)" in out
     installed = [
         home / "omz-custom/plugins/awsv/awsv.plugin.zsh",
+        home / ".config/fish/conf.d/awsv.fish",
         home / ".local/bin/awsv",
         awsv_home(home) / "venv/bin/awsv",
         awsv_home(home) / "shell/bash/awsv.bash",
@@ -304,6 +320,7 @@ def test_uninstall_removes_exactly_what_was_installed(tmp_path: Path, pip_cache:
         assert not path.exists() and not path.is_symlink(), path
     assert not awsv_home(home).exists()
     assert not (home / "omz-custom/plugins/awsv").exists()
+    assert not (home / ".config/fish").exists()  # the directories it made for conf.d too
     assert snapshot(home) == before  # user files byte for byte, and nothing left over
 
     again = ok(run_install(plain_env, "--uninstall"))

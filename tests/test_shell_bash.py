@@ -201,7 +201,7 @@ def test_completion_and_the_shared_profile_cache(
     term.keys("C-u")
     term.type("awsv shell-init ")
     term.keys("Tab", "Tab")
-    term.wait(r"^bash\s+zsh\s*$")
+    term.wait(r"^bash\s+fish\s+zsh\s*$")
     term.keys("C-u")
     assert sw.calls("list --names") == before + 1
 
@@ -314,11 +314,15 @@ def test_use_exports_the_profile_colour_and_alias_and_off_unsets_them(sw: ShellW
 
 
 def test_shell_init_prints_a_source_line_or_fails_cleanly(sw: ShellWorld, tmp_path: Path) -> None:
-    for shell, path in [("zsh", BASH_FILE.parent.parent / "zsh" / "awsv.plugin.zsh"), ("bash", BASH_FILE)]:
+    for shell, path in [
+        ("zsh", BASH_FILE.parent.parent / "zsh" / "awsv.plugin.zsh"),
+        ("bash", BASH_FILE),
+        ("fish", BASH_FILE.parent.parent / "fish" / "awsv.fish"),
+    ]:
         r = sw.world.awsv("shell-init", shell)
         assert r.returncode == 0, r.stderr
         assert r.stdout == f"builtin source {path}\n"
-    r = sw.world.awsv("shell-init", "fish")
+    r = sw.world.awsv("shell-init", "tcsh")
     assert r.returncode == 2 and r.stdout == ""
     r = sw.world.awsv("shell-init", "--completion-data")
     records = [line.split("\t") for line in r.stdout.splitlines()]

@@ -476,7 +476,7 @@ def test_completion_of_commands_flags_and_profiles(sw: ShellWorld, terms: list[T
     term.keys("C-u")
     term.type("awsv shell-init ")
     term.keys("Tab")
-    term.wait(r"^bash\s+zsh\s*$")
+    term.wait(r"^bash\s+fish\s+zsh\s*$")
     term.keys("C-u")
     term.type("awsv exec base -- whoam")
     term.keys("Tab")

@@ -179,17 +179,22 @@ def _argv(template: list[str], url: str) -> list[str]:
     return [*template, url]
 
 
-def open_in_browser(ctx: Context, url: str, *, timeout: float, poll: float = 0.05) -> None:
+def open_in_browser(
+    ctx: Context, url: str, *, timeout: float, poll: float = 0.05, commands: list[list[str]] | None = None
+) -> None:
     """Open `url` in the user's browser through a one-shot loopback redirect.
+
+    `commands` (argv templates, `%s` for the address) replaces $BROWSER, for
+    `login --isolate` (awsv.isolate).
 
     Returns once the browser has fetched the redirect; raises BrowserError when
     every $BROWSER command fails, no browser is found, or nothing fetches the
     address within `timeout` seconds. No message contains `url`.
     """
-    pending = browser_commands(ctx.env)
+    pending = commands if commands is not None else browser_commands(ctx.env)
     if pending == []:
         raise _no_graphical_browser("$BROWSER names only text-mode browsers")
-    if pending is None and not has_display(ctx.env):
+    if (pending is None or commands is not None) and not has_display(ctx.env):
         raise _no_graphical_browser("no display: neither DISPLAY nor WAYLAND_DISPLAY is set")
     with OneShotRedirect(url) as redirect:
         if pending is None:

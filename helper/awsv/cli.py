@@ -56,6 +56,7 @@ FAST_COMMANDS = {
     "unlock": "unlock",
     "lock": "unlock",
     "shell-init": "shell_init",
+    "pick": "pick",
 }
 
 
@@ -105,8 +106,9 @@ def _finish(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 #: aws-vault's --prompt, accepted so its recipes run unchanged (awsv.prompt_driver).
 _PROMPT_HELP = (
-    "how to ask for an MFA code: terminal (default; $AWSV_PROMPT or $AWS_VAULT_PROMPT); "
-    "aws-vault's osascript, zenity, kdialog, ykman and pass are accepted, not available yet"
+    "how to ask for the passphrase and MFA codes: auto (default: the terminal, else a "
+    "dialog), terminal, gui, zenity, kdialog, osascript, ykman, none; also $AWSV_PROMPT "
+    "or $AWS_VAULT_PROMPT (aws-vault's pass is accepted, not available)"
 )
 
 
@@ -133,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
         import_,
         list_,
         login,
+        pick,
         rotate,
         serve,
         shell_init,
@@ -158,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     login.register(sub)
     rotate.register(sub)
     sso.register(sub)
+    pick.register(sub)
     _finish(sub)
     return parser
 

@@ -215,11 +215,21 @@ def shell_integration(env: Mapping[str, str]) -> Iterator[Finding]:
     plugin, lacks it.
     """
     loaded = env.get("AWSV_SHELL_INTEGRATION")
-    if loaded in ("zsh", "bash"):
+    if loaded in ("zsh", "bash", "fish"):
         yield Finding("shell", PASS, f"the {loaded} integration is loaded in this shell")
         return
     shell = os.path.basename(env.get("SHELL", "")) or "your shell"
     which = "zsh" if shell == "zsh" else "bash"
+    if shell == "fish":
+        yield Finding(
+            "shell",
+            WARN,
+            "the shell integration is not loaded here: `awsv use` cannot change this shell "
+            "and there is no prompt badge",
+            "add `awsv shell-init fish | source` to ~/.config/fish/config.fish "
+            "(./install.sh puts it in ~/.config/fish/conf.d/ for you)",
+        )
+        return
     yield Finding(
         "shell",
         WARN,

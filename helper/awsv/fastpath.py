@@ -58,7 +58,7 @@ def _without_prompt_option(words: list[str]) -> list[str]:
 
 
 #: awsv.prompt_driver.DRIVERS, written out so the hot path imports nothing (a test compares them).
-_PROMPT_DRIVERS = ("terminal", "osascript", "zenity", "kdialog", "ykman", "pass")
+_PROMPT_DRIVERS = ("terminal", "osascript", "zenity", "kdialog", "ykman", "pass", "gui", "none", "auto")
 
 
 def _parse_use(rest: list[str]) -> dict[str, Any] | None:
@@ -138,6 +138,8 @@ def run(argv: Sequence[str]) -> int | None:
         return None  # a parent awsv is resolving it: the full CLI stops with the reason
     if req["form"] == "use" and sys.stdout.isatty():
         return None  # the full command explains why it refuses
+    if req["form"] == "use" and req["profile"] is None and sys.stdin.isatty():
+        return None  # no profile at a terminal: the full command opens the picker
     shell = None
     if req["form"] == "use":
         try:
@@ -161,6 +163,10 @@ def run(argv: Sequence[str]) -> int | None:
             return None
         sys.stdout.write(code)
         sys.stdout.flush()
+        if req["profile"]:
+            from awsv.usage import record
+
+            record(env, req["profile"])  # the picker's order (awsv.usage: os, json, time only)
         if not req["quiet"]:
             print(reply["message"], file=sys.stderr)
         return 0

@@ -77,7 +77,23 @@ class MfaCodes:
         return self._prompt(serial, profile)
 
     def _prompt(self, serial: str, profile: str) -> str:
+        from awsv import dialogs
+
         prompt_driver.require_available(self._env, f"an MFA code for profile {profile!r}")
+        way = dialogs.choose_way(self._env, has_terminal=self._has_terminal())
+        if way == "none":
+            raise tty.InputRequired(
+                f"profile {profile!r} needs a code from MFA device {serial}; not asking (prompts are off)"
+            )
+        if dialogs.setting(self._env)[0] == "ykman":
+            return dialogs.ykman_code(serial, profile=profile, env=self._env)
+        if isinstance(way, dialogs.Dialog):
+            code = dialogs.ask_mfa_code(
+                way, serial=serial, profile=profile, env=self._env, is_code=lambda c: bool(_CODE.match(c))
+            )
+            if code is None:
+                raise MfaUnavailable(f"no valid MFA code entered for profile {profile!r}")
+            return code
         if not self._has_terminal():
             raise MfaUnavailable(
                 f"profile {profile!r} needs a code from MFA device {serial} but there is no terminal to ask on",

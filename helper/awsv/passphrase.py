@@ -76,6 +76,11 @@ def _from_prompt(value: str) -> Passphrase:
     return Passphrase(value, source="the terminal", wrong_hint=f"try again; {DAMAGED}")
 
 
+def _from_dialog(value: str, program: str) -> Passphrase:
+    """A passphrase typed in a dialog (awsv.dialogs: no terminal, or AWSV_PROMPT=gui…)."""
+    return Passphrase(value, source=f"the {program} dialog", wrong_hint=f"try again; {DAMAGED}")
+
+
 def short_warning(length: int) -> str:
     """Why a passphrase of `length` characters is too short for a new vault."""
     return (
@@ -166,6 +171,13 @@ def make_provider(env: Mapping[str, str] = os.environ) -> Callable[[bool], str]:
                 return _from_env(env[var], var)
         if not tty.prompts_allowed(env):
             raise tty.InputRequired("the vault passphrase is needed; not asking (no-prompt mode)")
+        from awsv import dialogs
+
+        way = dialogs.choose_way(env, has_terminal=tty.has_terminal())
+        if way == "none":
+            raise tty.InputRequired("the vault passphrase is needed; not asking (prompts are off)")
+        if isinstance(way, dialogs.Dialog):
+            return _from_dialog(dialogs.ask_passphrase(way, creating=creating, env=env), way.program)
         return _from_prompt(prompt_passphrase(creating, where=_vault_path(env) if creating else None))
 
     return provide
@@ -188,7 +200,8 @@ def prompt_passphrase(creating: bool, *, where: str | None = None) -> str:
     if not tty.has_terminal():
         raise PassphraseUnavailable(
             "the vault passphrase is needed but there is no terminal to ask on",
-            hint="set AWSV_PASSPHRASE_COMMAND (e.g. a password manager lookup), or run in a terminal",
+            hint="set AWSV_PASSPHRASE_COMMAND (e.g. a password manager lookup), run in a terminal, "
+            "or install zenity or kdialog for a dialog on the desktop",
         )
     if not creating:
         return tty.ask("awsv vault passphrase: ", secret=True)

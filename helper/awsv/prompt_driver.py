@@ -4,12 +4,13 @@ aws-vault's recipes carry `--prompt=DRIVER` (or `AWS_VAULT_PROMPT`), e.g.
 `credential_process = aws-vault --prompt=osascript export --format=json work`.
 awsv accepts every driver name aws-vault documents, so a copied recipe never
 fails on an unknown flag, and uses the chosen one when a question must be
-asked. Today only `terminal` (a prompt on /dev/tty) exists; the graphical and
-helper drivers are listed in DRIVERS and give one clear line until they land:
-a new driver is an entry in AVAILABLE and a branch in `require_available`'s
-callers (`awsv.mfa`, `awsv.passphrase`).
+asked: `terminal` (a prompt on /dev/tty), the dialogs `osascript`, `zenity`
+and `kdialog`, `ykman` (MFA codes from a YubiKey), and awsv's own `gui` (any
+dialog), `none` (never ask) and `auto` (the terminal when there is one, else
+a dialog): `awsv.dialogs` carries them out for `awsv.mfa` and
+`awsv.passphrase`. aws-vault's `pass` is accepted and gives one clear line.
 
-Order: `--prompt`, then AWSV_PROMPT, then AWS_VAULT_PROMPT, else terminal.
+Order: `--prompt`, then AWSV_PROMPT, then AWS_VAULT_PROMPT, else auto.
 The flag is this process's own; it is not passed on to the programs awsv starts.
 """
 
@@ -19,11 +20,11 @@ TYPE_CHECKING = False  # typing imports cost milliseconds on the hot path
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-#: aws-vault's documented drivers.
-DRIVERS = ("terminal", "osascript", "zenity", "kdialog", "ykman", "pass")
+#: aws-vault's documented drivers, then awsv's own.
+DRIVERS = ("terminal", "osascript", "zenity", "kdialog", "ykman", "pass", "gui", "none", "auto")
 #: The drivers awsv has today.
-AVAILABLE = ("terminal",)
-DEFAULT = "terminal"
+AVAILABLE = ("terminal", "osascript", "zenity", "kdialog", "ykman", "gui", "none", "auto")
+DEFAULT = "auto"
 #: Where the choice is read from, after `--prompt`.
 ENV_VARS = ("AWSV_PROMPT", "AWS_VAULT_PROMPT")
 

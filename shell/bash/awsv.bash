@@ -14,13 +14,13 @@
 # replaced; every function works in a shell under `set -euo pipefail` and with
 # any setting unset.
 
-# The wrapper: `use` and `off` change this shell, the rest runs as is.
+# The wrapper: `use`, `off` and `pick` change this shell, the rest runs as is.
 # Typed at the prompt (stdout is the terminal) it applies the helper's code
 # itself; inside `$(...)`, a pipe or a redirection it prints the code as the
 # helper does, so `eval "$(awsv use prod)"` works with or without this file.
 function awsv {
     case ${1-} in
-        use | off)
+        use | off | pick)
             local _awsv_arg _awsv_out
             for _awsv_arg in "$@"; do
                 # Help is text, not code: never evaluate it.

@@ -55,13 +55,13 @@ builtin autoload -Uz add-zsh-hook
 [[ ${AWSV_PROMPT_AUTO-} == 1 ]] && builtin setopt prompt_subst
 
 # ---------------------------------------------------------------------------
-# The wrapper: `use` and `off` change this shell, the rest runs as is.
+# The wrapper: `use`, `off` and `pick` change this shell, the rest runs as is.
 # Typed at the prompt (stdout is the terminal) it applies the helper's code
 # itself; inside `$(...)`, a pipe or a redirection it prints the code as the
 # helper does, so `eval "$(awsv use prod)"` works with or without this file.
 function awsv {
   emulate -L zsh
-  if [[ ${1-} == (use|off) ]] && (( ! ${argv[(I)(-h|--help)]} )); then
+  if [[ ${1-} == (use|off|pick) ]] && (( ! ${argv[(I)(-h|--help)]} )); then
     if [[ ! -t 1 ]]; then
       # The caller evaluates it; a failed helper prints code that only fails.
       command awsv "$1" --shell zsh "${@:2}"

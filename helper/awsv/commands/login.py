@@ -207,10 +207,49 @@ def _timeout(env: Mapping[str, str]) -> float:
     return float(value)
 
 
+def _isolated_commands(ctx: Context, args: argparse.Namespace, profile: str | None) -> list[list[str]] | None:
+    """The browser commands for --isolate (or the login_isolate setting), else None."""
+    from awsv import isolate
+
+    wanted = args.isolate if args.isolate is not None else isolate.isolate_by_default(ctx.env)
+    if not wanted:
+        return None
+    if profile is None:
+        raise UsageError("--isolate needs a PROFILE: each profile has its own browser session")
+    color = ctx.config.profile(profile).get("awsv_color") if profile in ctx.config else None
+    plan = isolate.plan(ctx.env, profile, color)
+    ctx.info(f"opening {plan.how}")
+    return plan.commands
+
+
+def logout(ctx: Context, args: argparse.Namespace) -> int:
+    """`--logout`: the console's sign-out page, in the profile's isolated session if asked."""
+    from awsv import isolate
+
+    profile = validate_profile_name(args.profile) if args.profile else None
+    region = args.region or (ctx.config.profile(profile).region if profile and profile in ctx.config else None)
+    partition = federation.choose_partition(region, None)
+    url = isolate.logout_url(federation.federation_endpoint(partition, ctx.env))
+    if args.stdout:
+        ctx.stdout.write(url + "\n")
+        ctx.stdout.flush()
+        return 0
+    commands = _isolated_commands(ctx, args, profile)
+    open_in_browser(ctx, url, timeout=_timeout(ctx.env), commands=commands)
+    ctx.info("opened the console's sign-out page" + (f" for {profile!r}" if profile else ""))
+    return 0
+
+
 def login(ctx: Context, args: argparse.Namespace) -> int:
     from awsv.durations import parse_duration
 
+    if args.logout:
+        return logout(ctx, args)
+    if not args.profile:
+        raise UsageError("say which profile: awsv login PROFILE")
     profile = validate_profile_name(args.profile)
+    # Before any credentials are fetched: an impossible --isolate fails first.
+    commands = None if args.stdout else _isolated_commands(ctx, args, profile)
     duration = parse_duration(args.duration, "--duration") if args.duration else None
     timeout = _timeout(ctx.env)
     console = console_credentials(
@@ -235,7 +274,7 @@ def login(ctx: Context, args: argparse.Namespace) -> int:
             "works for 15 minutes and signs in whoever opens it: keep it private"
         )
         return 0
-    open_in_browser(ctx, url, timeout=timeout)
+    open_in_browser(ctx, url, timeout=timeout, commands=commands)
     ctx.info(f"opened the console for {profile!r} ({who}), session {until}")
     return 0
 
@@ -252,7 +291,25 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "redirects to it, never the link itself. A text-mode browser (lynx, w3m…) is never "
         "started: without a graphical session, use --stdout.",
     )
-    p.add_argument("profile")
+    p.add_argument("profile", nargs="?", help="profile to sign in as (optional with --logout)")
+    isolation = p.add_mutually_exclusive_group()
+    isolation.add_argument(
+        "--isolate",
+        dest="isolate",
+        action="store_true",
+        default=None,
+        help="a browser session of its own for this profile: a Firefox container "
+        "(with a container add-on) or a Chromium user-data directory; default: "
+        "AWSV_LOGIN_ISOLATE or login_isolate in ~/.config/awsv/config",
+    )
+    isolation.add_argument(
+        "--no-isolate", dest="isolate", action="store_false", help="the browser's usual session, whatever the setting"
+    )
+    p.add_argument(
+        "--logout",
+        action="store_true",
+        help="open the console's sign-out page instead (in PROFILE's isolated session with --isolate)",
+    )
     p.add_argument(
         "--stdout",
         action="store_true",  # no -s: that is --shell everywhere

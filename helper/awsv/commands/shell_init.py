@@ -1,10 +1,11 @@
-"""`awsv shell-init zsh|bash`: the line that wires awsv into an interactive shell.
+"""`awsv shell-init zsh|bash|fish`: the line that wires awsv into an interactive shell.
 
     eval "$(awsv shell-init zsh)"     # in ~/.zshrc (without a plugin manager)
     eval "$(awsv shell-init bash)"    # in ~/.bashrc
+    awsv shell-init fish | source     # in ~/.config/fish/config.fish
 
 It prints one `builtin source '<path>'` line for the shell integration file
-(`shell/zsh/awsv.plugin.zsh`, `shell/bash/awsv.bash`). The file is looked
+(`shell/zsh/awsv.plugin.zsh`, `shell/bash/awsv.bash`, `shell/fish/awsv.fish`). The file is looked
 up, first match wins:
 
 1. `<checkout>/shell/…` next to the running package: a git checkout run with
@@ -158,7 +159,7 @@ def shell_init(ctx: Context, args: argparse.Namespace) -> int:
     if args.shell is None:
         from awsv.errors import UsageError
 
-        raise UsageError("say which shell: `awsv shell-init zsh` or `awsv shell-init bash`")
+        raise UsageError("say which shell: `awsv shell-init zsh`, `awsv shell-init bash` or `awsv shell-init fish`")
     path = find_shell_file(args.shell, ctx.env)
     ctx.stdout.write(source_line(args.shell, path))
     return 0
@@ -171,9 +172,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Print the line that loads the shell integration: put "
         '`eval "$(awsv shell-init zsh)"` (or bash) in your shell rc file. It adds '
         "the awsv function (use/off change this shell), the prompt badge, "
-        "completion and the silent refresh hook.",
+        "completion and the silent refresh hook. fish: `awsv shell-init fish | source` in "
+        "~/.config/fish/config.fish (install.sh puts it in conf.d for you).",
     )
-    p.add_argument("shell", nargs="?", choices=tuple(SHELL_FILES), help="zsh or bash")
+    p.add_argument("shell", nargs="?", choices=tuple(SHELL_FILES), help="zsh, bash or fish")
     p.add_argument(
         "--completion-data",
         action="store_true",

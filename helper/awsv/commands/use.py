@@ -133,7 +133,14 @@ def _code_or_failing_code(ctx: Context, shell_flag: str | None) -> Iterator[list
 
 
 def use(ctx: Context, args: argparse.Namespace) -> int:
+    from awsv.commands.pick import profile_from_picker
+
     with _code_or_failing_code(ctx, args.shell) as out:
+        if not args.profile:
+            # A person at a terminal (or `awsv pick`): the picker chooses; Esc raises
+            # Interrupted, which prints failing code like any failure.
+            _refuse_terminal(ctx, "awsv use", args.shell)
+            args.profile = profile_from_picker(ctx, args)
         profile = args.profile or ctx.env.get("AWS_PROFILE") or "default"
         validate_profile_name(profile)
         _refuse_terminal(ctx, f"awsv use {args.profile}" if args.profile else "awsv use", args.shell)
@@ -144,6 +151,9 @@ def use(ctx: Context, args: argparse.Namespace) -> int:
             ctx = dataclasses.replace(ctx, env={**ctx.env, NO_PROMPT_VAR: "1"})
         resolved = resolve_credentials(ctx, profile, args)
         out.append(render(ctx, args.shell, changes_for(profile, resolved)))
+    from awsv.usage import record
+
+    record(ctx.env, profile)  # the picker's order; best effort, never fails the switch
     if not args.quiet:
         ctx.info(using_message(profile, resolved))
     return 0
@@ -167,8 +177,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "use",
         help="print shell code that switches this shell to a profile",
         description='Print shell code for `eval "$(awsv use PROFILE)"` that exports '
-        "temporary credentials for PROFILE (default: $AWS_PROFILE, else default). "
-        "On failure it prints code that only fails, so the eval fails too.",
+        "temporary credentials for PROFILE. Without PROFILE: a picker on a terminal "
+        "(see `awsv pick`), else $AWS_PROFILE, else default. On failure it prints "
+        "code that only fails, so the eval fails too.",
     )
     p.add_argument("profile", nargs="?", help="profile to use")
     _add_shell_argument(p)
