@@ -1,4 +1,4 @@
-"""The command line's surface is consistent across commands (a short option means one thing).
+"""The command line's surface is consistent across commands (DESIGN.md, "CLI surface").
 
 Built from the real parser (`awsv.cli.build_parser`), so a command added or
 changed later is checked without editing this file.
@@ -52,7 +52,7 @@ def test_every_command_has_a_description() -> None:
 
 
 @pytest.mark.parametrize(
-    "args", [["shell-init", "fish"], ["use", "--frobnicate"], ["export", "-f", "json", "prod"], ["login", "-s", "prod"]]
+    "args", [["shell-init", "tcsh"], ["use", "--frobnicate"], ["export", "-f", "json", "prod"], ["login", "-s", "prod"]]
 )
 def test_usage_errors_have_one_prefix(awsv: AwsvRunner, args: list[str]) -> None:
     r = awsv(*args)
