@@ -1,4 +1,4 @@
-"""awsv's benchmark: the speed budgets of DESIGN.md, measured side by side in one run.
+"""awsv's benchmark: the speed budgets (README, "Performance"), measured side by side in one run.
 
 Run it through `bench/run` (which builds the virtual environment). It sets up
 a temporary HOME with a file vault, a role profile (`admin`, assuming a role
@@ -85,11 +85,14 @@ class Measure:
 
     def summary(self) -> dict[str, object]:
         ordered = sorted(self.samples)
-        return {"command": " ".join(self.argv), "runs": len(ordered),
-                "median_ms": round(self.median_ms, 2),
-                "p10_ms": round(ordered[len(ordered) // 10] * 1000, 2),
-                "p90_ms": round(ordered[(len(ordered) * 9) // 10] * 1000, 2),
-                "min_ms": round(ordered[0] * 1000, 2)}
+        return {
+            "command": " ".join(self.argv),
+            "runs": len(ordered),
+            "median_ms": round(self.median_ms, 2),
+            "p10_ms": round(ordered[len(ordered) // 10] * 1000, 2),
+            "p90_ms": round(ordered[(len(ordered) * 9) // 10] * 1000, 2),
+            "min_ms": round(ordered[0] * 1000, 2),
+        }
 
 
 def free_port() -> int:
@@ -103,19 +106,27 @@ def clean_env(home: Path) -> dict[str, str]:
     drop = ("AWS_", "AWSV_", "PYTHON", "XDG_", "DBUS_SESSION", "VIRTUAL_ENV")
     env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
     env.update(
-        HOME=str(home), PATH=f"{BIN}{os.pathsep}{env.get('PATH', '/usr/bin:/bin')}",
-        XDG_DATA_HOME=str(home / ".local/share"), XDG_CONFIG_HOME=str(home / ".config"),
-        XDG_RUNTIME_DIR=str(home / "run"), AWS_CONFIG_FILE=str(home / ".aws/config"),
+        HOME=str(home),
+        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '/usr/bin:/bin')}",
+        XDG_DATA_HOME=str(home / ".local/share"),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_RUNTIME_DIR=str(home / "run"),
+        AWS_CONFIG_FILE=str(home / ".aws/config"),
         AWS_SHARED_CREDENTIALS_FILE=str(home / ".aws/credentials"),
-        AWS_EC2_METADATA_DISABLED="true", LC_ALL="C.UTF-8",
+        AWS_EC2_METADATA_DISABLED="true",
+        LC_ALL="C.UTF-8",
     )
     return env
 
 
 def start_moto(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    proc = subprocess.Popen([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    proc = subprocess.Popen(
+        [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -132,16 +143,16 @@ def start_moto(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
 def create_key(url: str) -> tuple[str, str]:
     import boto3
 
-    iam = boto3.session.Session(aws_access_key_id="bench", aws_secret_access_key="bench",
-                                region_name="us-east-1").client("iam", endpoint_url=url)
+    iam = boto3.session.Session(
+        aws_access_key_id="bench", aws_secret_access_key="bench", region_name="us-east-1"
+    ).client("iam", endpoint_url=url)
     iam.create_user(UserName="bench")
     key = iam.create_access_key(UserName="bench")["AccessKey"]
     return key["AccessKeyId"], key["SecretAccessKey"]
 
 
 def run(argv: list[str], env: dict[str, str], *, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    r = subprocess.run(argv, env=env, input=stdin or "", capture_output=True, text=True, timeout=120,
-                       check=False)
+    r = subprocess.run(argv, env=env, input=stdin or "", capture_output=True, text=True, timeout=120, check=False)
     if r.returncode != 0:
         raise SystemExit(f"bench: setup step failed: {' '.join(argv)}\n{r.stderr[-2000:]}")
     return r
@@ -155,14 +166,16 @@ def many_profiles(count: int) -> str:
         if kind == 0:
             parts.append(f"[profile acct{i:04d}]\nregion = us-east-1\n")
         elif kind in (1, 2):
-            parts.append(f"[profile role{i:04d}]\nrole_arn = arn:aws:iam::{100000000000 + i}:role/Dev\n"
-                         f"source_profile = base\nregion = eu-central-1\n")
+            parts.append(
+                f"[profile role{i:04d}]\nrole_arn = arn:aws:iam::{100000000000 + i}:role/Dev\n"
+                f"source_profile = base\nregion = eu-central-1\n"
+            )
         else:
             parts.append(f"[profile proc{i:04d}]\ncredential_process = /bin/echo {i}\n")
     return "\n".join(parts)
 
 
-ADMIN = (f"[profile admin]\nrole_arn = {ROLE_ARN}\nsource_profile = base\nregion = us-east-2\n")
+ADMIN = f"[profile admin]\nrole_arn = {ROLE_ARN}\nsource_profile = base\nregion = us-east-2\n"
 
 
 def fake_sessions(count: int) -> dict[str, dict[str, object]]:
@@ -171,12 +184,21 @@ def fake_sessions(count: int) -> dict[str, dict[str, object]]:
     items: dict[str, dict[str, object]] = {}
     for i in range(count):
         items[f"session/bench{i:05d}"] = {
-            "type": "session", "access_key_id": f"ASIABENCH{i:011d}",
-            "secret_access_key": "bench-secret-" + "x" * 27, "session_token": "bench-token-" + "y" * 300,
-            "expiration": expires, "account_id": f"{100000000000 + i}",
+            "type": "session",
+            "access_key_id": f"ASIABENCH{i:011d}",
+            "secret_access_key": "bench-secret-" + "x" * 27,
+            "session_token": "bench-token-" + "y" * 300,
+            "expiration": expires,
+            "account_id": f"{100000000000 + i}",
             "arn": f"arn:aws:sts::{100000000000 + i}:assumed-role/Dev/bench",
-            "cache": {"profile": f"role{i:04d}", "kind": "role", "source_profile": "base",
-                      "role_arn": f"arn:aws:iam::{100000000000 + i}:role/Dev", "created": expires}}
+            "cache": {
+                "profile": f"role{i:04d}",
+                "kind": "role",
+                "source_profile": "base",
+                "role_arn": f"arn:aws:iam::{100000000000 + i}:role/Dev",
+                "created": expires,
+            },
+        }
     return items
 
 
@@ -221,8 +243,9 @@ def restore_file(path: Path, data: bytes) -> None:
 
 def timed(argv: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
-    r = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                       stdin=subprocess.DEVNULL, check=False)
+    r = subprocess.run(
+        argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, check=False
+    )
     elapsed = time.perf_counter() - start
     if r.returncode != 0:
         raise SystemExit(f"bench: {' '.join(argv)} failed: {r.stderr.decode()[-2000:]}")
@@ -256,9 +279,15 @@ def peak_rss_kib(script: list[str], env: dict[str, str]) -> int:
     """Peak resident memory (KiB) of the Python program `script` (a path and its arguments; "-": nothing)."""
     read, write = os.pipe()
     try:
-        subprocess.run([str(BIN / "python"), "-c", _HWM, *script], env={**env, "BENCH_HWM_FD": str(write)},
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(write,),
-                       timeout=60, check=False)
+        subprocess.run(
+            [str(BIN / "python"), "-c", _HWM, *script],
+            env={**env, "BENCH_HWM_FD": str(write)},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            pass_fds=(write,),
+            timeout=60,
+            check=False,
+        )
         os.close(write)
         write = -1
         return int(os.read(read, 64).decode() or 0)
@@ -276,16 +305,23 @@ def measure_all(measures: list[Measure]) -> None:
             if i >= m.runs:
                 continue
             start = time.perf_counter()
-            subprocess.run(m.argv, env=m.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                           stdin=subprocess.DEVNULL, check=False)
+            subprocess.run(
+                m.argv,
+                env=m.env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                stdin=subprocess.DEVNULL,
+                check=False,
+            )
             m.samples.append(time.perf_counter() - start)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="bench/run", description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", "--runs", type=int, default=30, help="runs per fast measurement (default 30)")
-    parser.add_argument("--slow-runs", type=int, default=10,
-                        help="runs per slow measurement: aws CLI, awsume, boto3 (default 10)")
+    parser.add_argument(
+        "--slow-runs", type=int, default=10, help="runs per slow measurement: aws CLI, awsume, boto3 (default 10)"
+    )
     parser.add_argument("--profiles", type=int, default=1000, help="profiles in the list config (default 1000)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary HOME (path printed)")
     args = parser.parse_args()
@@ -311,16 +347,29 @@ def main() -> int:
             f"[profile base]\nregion = eu-west-1\n\n"
             f"[profile admin]\nrole_arn = {ROLE_ARN}\nsource_profile = base\nregion = us-east-2\n\n"
             f"[profile viaawsv]\ncredential_process = {awsv} export --format credential-process admin\n"
-            f"region = us-east-2\n")
+            f"region = us-east-2\n"
+        )
         run([awsv, "add", "base"], awsv_env, stdin=f"{key_id}\n{secret}\n")  # asks once, starts the agent
         run([awsv, "use", "admin", "--shell", "bash"], awsv_env)  # AssumeRole once: the cached session
         status = json.loads(run([awsv, "unlock", "--status", "--json"], awsv_env).stdout)
         if not status.get("unlocked"):
             raise SystemExit("bench: the agent is not running after setup")
         creds = json.loads(run([awsv, "export", "--format", "env-json", "admin"], awsv_env).stdout)
-        env_creds = {**env, **{k: v for k, v in creds.items()
-                               if k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                                        "AWS_REGION", "AWS_DEFAULT_REGION")}}
+        env_creds = {
+            **env,
+            **{
+                k: v
+                for k, v in creds.items()
+                if k
+                in (
+                    "AWS_ACCESS_KEY_ID",
+                    "AWS_SECRET_ACCESS_KEY",
+                    "AWS_SESSION_TOKEN",
+                    "AWS_REGION",
+                    "AWS_DEFAULT_REGION",
+                )
+            },
+        }
         # awsume and boto3 read the source key from the plaintext credentials file (awsv does not).
         theirs = tmp / "credentials"
         theirs.write_text(f"[base]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n")
@@ -338,8 +387,11 @@ def main() -> int:
         run([awsv, "use", "admin", "--shell", "bash"], huge_env)
         run([str(BIN / "awsumepy"), "admin", "-s"], huge_theirs)
         # 1,000 cached sessions: a vault and an agent of their own (same config as the main HOME).
-        sess_env = {**awsv_env, "XDG_DATA_HOME": str(tmp / "sessions-data"),
-                    "XDG_RUNTIME_DIR": str(tmp / "sessions-run")}
+        sess_env = {
+            **awsv_env,
+            "XDG_DATA_HOME": str(tmp / "sessions-data"),
+            "XDG_RUNTIME_DIR": str(tmp / "sessions-run"),
+        }
         (tmp / "sessions-run").mkdir(mode=0o700)
         print(f"bench: writing a vault of {SESSIONS} sessions ...", file=sys.stderr)
         sess_vaults = write_sessions_vault(sess_env, (10, SESSIONS))
@@ -353,40 +405,57 @@ def main() -> int:
         asked_before = asked.read_text().count("asked")
 
         n, slow = args.runs, args.slow_runs
-        boto3_code = ("import boto3; boto3.Session(profile_name='admin').get_credentials()"
-                      ".get_frozen_credentials()")
+        boto3_code = "import boto3; boto3.Session(profile_name='admin').get_credentials().get_frozen_credentials()"
         measures = {
             "floor": Measure("python -c pass", [python, "-c", "pass"], env, n),
             "use": Measure("awsv use (cached)", [awsv, "use", "admin", "--shell", "bash"], awsv_env, n),
-            "credential_process": Measure("awsv credential_process (cached)",
-                                          [awsv, "export", "--format", "credential-process", "admin"],
-                                          awsv_env, n),
+            "credential_process": Measure(
+                "awsv credential_process (cached)",
+                [awsv, "export", "--format", "credential-process", "admin"],
+                awsv_env,
+                n,
+            ),
             "exec": Measure("awsv exec -- true (cached)", [awsv, "exec", "admin", "--", "true"], awsv_env, n),
-            "list_names": Measure(f"awsv list --names ({args.profiles} profiles)",
-                                  [awsv, "list", "--names"], big_env, n),
+            "list_names": Measure(
+                f"awsv list --names ({args.profiles} profiles)", [awsv, "list", "--names"], big_env, n
+            ),
             "list": Measure(f"awsv list ({args.profiles} profiles)", [awsv, "list"], big_env, n),
-            "use_detect": Measure("awsv use admin (no --shell: detected)", [awsv, "use", "admin"],
-                                  awsv_env, n),
-            "use_hook": Measure("awsv use (the refresh hook's spelling)",
-                                [awsv, "use", "--no-prompt", "--quiet", "--shell", "zsh", "--region",
-                                 "eu-west-1", "--", "admin"], awsv_env, n),
-            "export_json": Measure("awsv export --format json admin",
-                                   [awsv, "export", "--format", "json", "admin"], awsv_env, n),
-            "use_big": Measure(f"awsv use ({BIG_PROFILES} profiles)", [awsv, "use", "admin", "--shell", "bash"],
-                               huge_env, n),
+            "use_detect": Measure("awsv use admin (no --shell: detected)", [awsv, "use", "admin"], awsv_env, n),
+            "use_hook": Measure(
+                "awsv use (the refresh hook's spelling)",
+                [awsv, "use", "--no-prompt", "--quiet", "--shell", "zsh", "--region", "eu-west-1", "--", "admin"],
+                awsv_env,
+                n,
+            ),
+            "export_json": Measure(
+                "awsv export --format json admin", [awsv, "export", "--format", "json", "admin"], awsv_env, n
+            ),
+            "use_big": Measure(
+                f"awsv use ({BIG_PROFILES} profiles)", [awsv, "use", "admin", "--shell", "bash"], huge_env, n
+            ),
             "list_small": Measure("awsv list (3 profiles, 2 sessions)", [awsv, "list"], awsv_env, n),
             "list_big": Measure(f"awsv list ({BIG_PROFILES} profiles)", [awsv, "list"], huge_env, n),
             "list_sessions": Measure(f"awsv list ({SESSIONS} cached sessions)", [awsv, "list"], sess_env, n),
             "aws_credential_process": Measure(
                 "aws sts get-caller-identity via credential_process",
-                [str(BIN / "aws"), "sts", "get-caller-identity", "--profile", "viaawsv"], awsv_env, slow),
-            "aws_env": Measure("aws sts get-caller-identity via env variables",
-                               [str(BIN / "aws"), "sts", "get-caller-identity"], env_creds, slow),
+                [str(BIN / "aws"), "sts", "get-caller-identity", "--profile", "viaawsv"],
+                awsv_env,
+                slow,
+            ),
+            "aws_env": Measure(
+                "aws sts get-caller-identity via env variables",
+                [str(BIN / "aws"), "sts", "get-caller-identity"],
+                env_creds,
+                slow,
+            ),
             "awsume": Measure("awsumepy admin -s", [str(BIN / "awsumepy"), "admin", "-s"], their_env, slow),
-            "boto3": Measure("boto3 Session(admin).get_credentials()", [python, "-c", boto3_code],
-                             their_env, slow),
-            "awsume_big": Measure(f"awsumepy admin -s ({BIG_PROFILES} profiles)",
-                                  [str(BIN / "awsumepy"), "admin", "-s"], huge_theirs, slow),
+            "boto3": Measure("boto3 Session(admin).get_credentials()", [python, "-c", boto3_code], their_env, slow),
+            "awsume_big": Measure(
+                f"awsumepy admin -s ({BIG_PROFILES} profiles)",
+                [str(BIN / "awsumepy"), "admin", "-s"],
+                huge_theirs,
+                slow,
+            ),
         }
         print(f"bench: measuring ({n} runs, {slow} for the slow ones), interleaved ...", file=sys.stderr)
         measure_all(list(measures.values()))
@@ -400,8 +469,7 @@ def main() -> int:
             for _ in range(n):
                 restore_file(sess_path, sess_vaults[size])
                 m.samples.append(timed(m.argv, sess_env))
-        m = measures["lock"] = Measure("awsv lock (agent started before each run)", [awsv, "lock"],
-                                       lock_env, n)
+        m = measures["lock"] = Measure("awsv lock (agent started before each run)", [awsv, "lock"], lock_env, n)
         for _ in range(n):
             run([awsv, "unlock"], lock_env)
             m.samples.append(timed(m.argv, lock_env))
@@ -434,8 +502,7 @@ def main() -> int:
         "use <= 3x floor": ratios["use_vs_floor"] <= TARGET_FLOOR_RATIO,
         "credential_process <= 3x floor": ratios["credential_process_vs_floor"] <= TARGET_FLOOR_RATIO,
         "use >= 6x faster than awsume": ratios["awsume_vs_use"] >= TARGET_AWSUME_RATIO,
-        "credential_process >= 6x faster than awsume":
-            ratios["awsume_vs_credential_process"] >= TARGET_AWSUME_RATIO,
+        "credential_process >= 6x faster than awsume": ratios["awsume_vs_credential_process"] >= TARGET_AWSUME_RATIO,
         f"list ({args.profiles} profiles) < 150 ms": med["list"] < TARGET_LIST_MS,
         "peak RSS of use < 30 MiB": rss_use / 1024 < TARGET_RSS_MIB,
         f"use ({BIG_PROFILES} profiles) <= 3x floor": ratios["use_big_vs_floor"] <= TARGET_FLOOR_RATIO,
@@ -449,8 +516,12 @@ def main() -> int:
     }
     result = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform(), "load_avg": os.getloadavg()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "load_avg": os.getloadavg(),
+        },
         "medians_ms": {k: round(v, 2) for k, v in med.items()},
         "measures": {k: m.summary() for k, m in measures.items()},
         "ratios": ratios,
@@ -467,9 +538,11 @@ def main() -> int:
     print(f"{'measurement':<{width}}  {'median':>9}  {'x floor':>7}")
     for m in measures.values():
         print(f"{m.name:<{width}}  {m.median_ms:7.1f}ms  {m.median_ms / floor:7.2f}")
-    print(f"\nawsume / awsv use: {ratios['awsume_vs_use']:.1f}x   "
-          f"awsume / credential_process: {ratios['awsume_vs_credential_process']:.1f}x   "
-          f"aws via credential_process / via env: {ratios['aws_credential_process_vs_aws_env']:.2f}x")
+    print(
+        f"\nawsume / awsv use: {ratios['awsume_vs_use']:.1f}x   "
+        f"awsume / credential_process: {ratios['awsume_vs_credential_process']:.1f}x   "
+        f"aws via credential_process / via env: {ratios['aws_credential_process_vs_aws_env']:.2f}x"
+    )
     print(f"awsume / awsv use at {BIG_PROFILES} profiles: {ratios['awsume_big_vs_use_big']:.1f}x")
     print("growth per item: " + ", ".join(f"{k} {v:g}" for k, v in growth.items()))
     print(f"peak RSS: awsv use {rss_use / 1024:.1f} MiB (python -c pass {rss_floor / 1024:.1f} MiB)")

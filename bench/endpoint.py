@@ -52,23 +52,26 @@ def main() -> int:
     env = clean_env(home)
     moto, url = start_moto(env)
     env["AWS_ENDPOINT_URL"] = url
-    awsv_env = {**env, "PYTHONPATH": str(REPO / "helper"), "AWSV_FILE_PASSPHRASE": PASSPHRASE,
-                "AWSV_AGENT": "off"}
+    awsv_env = {**env, "PYTHONPATH": str(REPO / "helper"), "AWSV_FILE_PASSPHRASE": PASSPHRASE, "AWSV_AGENT": "off"}
     awsv = [str(BIN / "python"), "-m", "awsv"]
     serve = None
     try:
         key_id, secret = create_key(url)
         (home / ".aws/config").write_text(
             f"[profile base]\nregion = eu-west-1\n\n"
-            f"[profile admin]\nrole_arn = {ROLE_ARN}\nsource_profile = base\nregion = us-east-2\n")
-        run([*awsv, "add", "--env", "base"], {**awsv_env, "AWS_ACCESS_KEY_ID": key_id,
-                                              "AWS_SECRET_ACCESS_KEY": secret})
+            f"[profile admin]\nrole_arn = {ROLE_ARN}\nsource_profile = base\nregion = us-east-2\n"
+        )
+        run([*awsv, "add", "--env", "base"], {**awsv_env, "AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": secret})
         creds = json.loads(run([*awsv, "export", "--format", "json", "admin"], awsv_env).stdout)
-        keys = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION",
-                "AWS_DEFAULT_REGION")
+        keys = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION")
         env_vars = {**env, **{k: v for k, v in creds.items() if k in keys}}
-        serve = subprocess.Popen([*awsv, "serve", "admin", "--format", "json"], env=awsv_env,
-                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        serve = subprocess.Popen(
+            [*awsv, "serve", "admin", "--format", "json"],
+            env=awsv_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         assert serve.stdout is not None
         lines = []
         for line in serve.stdout:
@@ -88,10 +91,8 @@ def main() -> int:
         measures = {
             "aws_env": Measure("aws sts get-caller-identity, variables", aws, env_vars, n),
             "aws_endpoint": Measure("aws sts get-caller-identity, endpoint", aws, env_endpoint, n),
-            "boto3_env": Measure("boto3 get_credentials(), variables", [python, "-c", boto3_code],
-                                 env_vars, n),
-            "boto3_endpoint": Measure("boto3 get_credentials(), endpoint", [python, "-c", boto3_code],
-                                      env_endpoint, n),
+            "boto3_env": Measure("boto3 get_credentials(), variables", [python, "-c", boto3_code], env_vars, n),
+            "boto3_endpoint": Measure("boto3 get_credentials(), endpoint", [python, "-c", boto3_code], env_endpoint, n),
         }
         print(f"bench: measuring ({n} runs each), interleaved ...", file=sys.stderr)
         measure_all(list(measures.values()))
@@ -110,25 +111,34 @@ def main() -> int:
         moto.wait(timeout=10)
 
     med = {k: m.median_ms for k, m in measures.items()}
-    ratios = {"aws_endpoint_vs_env": round(med["aws_endpoint"] / med["aws_env"], 3),
-              "boto3_endpoint_vs_env": round(med["boto3_endpoint"] / med["boto3_env"], 3)}
+    ratios = {
+        "aws_endpoint_vs_env": round(med["aws_endpoint"] / med["aws_env"], 3),
+        "boto3_endpoint_vs_env": round(med["boto3_endpoint"] / med["boto3_env"], 3),
+    }
     get_ms = statistics.median(gets) * 1000
-    targets = {f"aws CLI via endpoint <= {TARGET_CLI_RATIO}x via variables":
-               ratios["aws_endpoint_vs_env"] <= TARGET_CLI_RATIO}
-    result = {"date": datetime.now(UTC).isoformat(timespec="seconds"),
-              "machine": {"cpus": os.cpu_count(), "load_avg": os.getloadavg()},
-              "medians_ms": {k: round(v, 2) for k, v in med.items()},
-              "measures": {k: m.summary() for k, m in measures.items()},
-              "endpoint_get_median_ms": round(get_ms, 3), "ratios": ratios, "targets": targets,
-              "all_targets_met": all(targets.values())}
+    targets = {
+        f"aws CLI via endpoint <= {TARGET_CLI_RATIO}x via variables": ratios["aws_endpoint_vs_env"] <= TARGET_CLI_RATIO
+    }
+    result = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "load_avg": os.getloadavg()},
+        "medians_ms": {k: round(v, 2) for k, v in med.items()},
+        "measures": {k: m.summary() for k, m in measures.items()},
+        "endpoint_get_median_ms": round(get_ms, 3),
+        "ratios": ratios,
+        "targets": targets,
+        "all_targets_met": all(targets.values()),
+    }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     width = max(len(m.name) for m in measures.values())
     for m in measures.values():
         print(f"{m.name:<{width}}  {m.median_ms:7.1f}ms")
-    print(f"\naws CLI endpoint / variables: {ratios['aws_endpoint_vs_env']:.3f}x   "
-          f"boto3 endpoint / variables: {ratios['boto3_endpoint_vs_env']:.3f}x   "
-          f"one GET of the endpoint: {get_ms:.2f} ms")
+    print(
+        f"\naws CLI endpoint / variables: {ratios['aws_endpoint_vs_env']:.3f}x   "
+        f"boto3 endpoint / variables: {ratios['boto3_endpoint_vs_env']:.3f}x   "
+        f"one GET of the endpoint: {get_ms:.2f} ms"
+    )
     for name, ok in targets.items():
         print(f"  {'PASS' if ok else 'MISS'}  {name}")
     print(f"\nwritten to {RESULTS.relative_to(REPO)}")

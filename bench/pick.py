@@ -33,14 +33,23 @@ TARGET_MS = 150.0
 def config(count: int) -> str:
     return "[profile base]\nregion = eu-west-1\n" + "".join(
         f"\n[profile p{i:04d}]\nrole_arn = arn:aws:iam::123456789012:role/R{i}\n"
-        f"source_profile = base\nregion = eu-west-{i % 3 + 1}\n" for i in range(count))
+        f"source_profile = base\nregion = eu-west-{i % 3 + 1}\n"
+        for i in range(count)
+    )
 
 
 def env_for(home: Path, picker: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS", "XDG_"))}
-    env.update(HOME=str(home), AWS_CONFIG_FILE=str(home / "config"), AWSV_AGENT="off",
-               PYTHONPATH=str(REPO / "helper"), TERM="xterm-256color", AWSV_PICKER=picker,
-               XDG_STATE_HOME=str(home / "state"), XDG_DATA_HOME=str(home / "data"))
+    env.update(
+        HOME=str(home),
+        AWS_CONFIG_FILE=str(home / "config"),
+        AWSV_AGENT="off",
+        PYTHONPATH=str(REPO / "helper"),
+        TERM="xterm-256color",
+        AWSV_PICKER=picker,
+        XDG_STATE_HOME=str(home / "state"),
+        XDG_DATA_HOME=str(home / "data"),
+    )
     return env
 
 
@@ -68,30 +77,38 @@ def main() -> int:
         (home / "config").write_text(config(args.profiles))
         total = args.profiles + 1
         py = sys.executable
-        cases = {"python -c pass (floor)": (f"{py} -c 'print(\"READY\")'", "builtin", "READY"),
-                 "awsv pick, built-in": (f"{py} -m awsv pick --shell bash >/dev/null", "builtin",
-                                         f"{total}/{total}")}
+        cases = {
+            "python -c pass (floor)": (f"{py} -c 'print(\"READY\")'", "builtin", "READY"),
+            "awsv pick, built-in": (f"{py} -m awsv pick --shell bash >/dev/null", "builtin", f"{total}/{total}"),
+        }
         if shutil.which("fzf"):
-            cases["awsv pick, fzf"] = (f"{py} -m awsv pick --shell bash >/dev/null", "fzf",
-                                       f"{total}/{total}")
+            cases["awsv pick, fzf"] = (f"{py} -m awsv pick --shell bash >/dev/null", "fzf", f"{total}/{total}")
         results = {}
         for name, (cmd, picker, expect) in cases.items():
             env = env_for(home, picker)
             first_screen_ms(cmd, env, expect)  # warm the page cache and .pyc files
             runs = [first_screen_ms(cmd, env, expect) for _ in range(args.n)]
-            results[name] = {"median_ms": round(statistics.median(runs), 1),
-                             "min_ms": round(min(runs), 1), "max_ms": round(max(runs), 1),
-                             "runs": args.n}
-            print(f"{name:<28} median {results[name]['median_ms']:7.1f} ms   "
-                  f"min {results[name]['min_ms']:7.1f}   max {results[name]['max_ms']:7.1f}")
+            results[name] = {
+                "median_ms": round(statistics.median(runs), 1),
+                "min_ms": round(min(runs), 1),
+                "max_ms": round(max(runs), 1),
+                "runs": args.n,
+            }
+            print(
+                f"{name:<28} median {results[name]['median_ms']:7.1f} ms   "
+                f"min {results[name]['min_ms']:7.1f}   max {results[name]['max_ms']:7.1f}"
+            )
         builtin = results["awsv pick, built-in"]["median_ms"]
         ok = builtin < TARGET_MS
-        print(f"target: first screen at {args.profiles} profiles < {TARGET_MS:g} ms: "
-              f"{'met' if ok else 'MISSED'} ({builtin:.1f} ms)")
+        print(
+            f"target: first screen at {args.profiles} profiles < {TARGET_MS:g} ms: "
+            f"{'met' if ok else 'MISSED'} ({builtin:.1f} ms)"
+        )
         out = HERE / "results"
         out.mkdir(exist_ok=True)
-        (out / "pick-latest.json").write_text(json.dumps(
-            {"profiles": args.profiles, "target_ms": TARGET_MS, "results": results}, indent=2) + "\n")
+        (out / "pick-latest.json").write_text(
+            json.dumps({"profiles": args.profiles, "target_ms": TARGET_MS, "results": results}, indent=2) + "\n"
+        )
         return 0 if ok else 1
     finally:
         shutil.rmtree(home, ignore_errors=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,15 @@ HELPER = REPO / "helper"
 TEST_PASSPHRASE = "correct horse battery staple"
 
 # Variables from the developer's own environment that would leak into tests.
-_SCRUB_PREFIXES = ("AWS_", "AWSV_", "PYTHON_KEYRING", "XDG_", "DBUS_SESSION",
-                    "DISPLAY", "WAYLAND_DISPLAY")  # no test may open a dialog on a real desktop
+_SCRUB_PREFIXES = (
+    "AWS_",
+    "AWSV_",
+    "PYTHON_KEYRING",
+    "XDG_",
+    "DBUS_SESSION",
+    "DISPLAY",
+    "WAYLAND_DISPLAY",
+)  # no test may open a dialog on a real desktop
 
 
 def base_env(home: Path) -> dict[str, str]:
@@ -72,16 +80,17 @@ class AwsvRunner:
         self,
         *args: str,
         input: str | None = None,
-        env: dict[str, str] | None = None,
+        env: Mapping[str, str | None] | None = None,
         check: bool | None = None,
         timeout: float = 60,
     ) -> subprocess.CompletedProcess[str]:
+        """`env` adds to the runner's environment; a None value unsets that variable."""
         run_env = dict(self.env)
-        if env:
-            run_env.update(env)
-        for key, value in list(run_env.items()):
-            if value is None:  # allow callers to unset variables
-                del run_env[key]
+        for key, value in (env or {}).items():
+            if value is None:
+                run_env.pop(key, None)
+            else:
+                run_env[key] = value
         proc = subprocess.run(
             [sys.executable, "-m", "awsv", *args],
             input=input if input is not None else "",

@@ -23,9 +23,9 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -262,14 +262,24 @@ def test_no_key_material_in_argv_or_environment(world: World) -> None:
     cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     environ = Path(f"/proc/{pid}/environ").read_bytes()
     assert cmdline.split(b"\0")[1:3] == [b"-m", b"awsv.agent"]
-    secrets = [TEST_PASSPHRASE.encode(), key.enc_key, key.enc_key.hex().encode(),
-               key.to_bytes(), key.to_bytes().hex().encode(), key.verifier.hex().encode()]
+    secrets = [
+        TEST_PASSPHRASE.encode(),
+        key.enc_key,
+        key.enc_key.hex().encode(),
+        key.to_bytes(),
+        key.to_bytes().hex().encode(),
+        key.verifier.hex().encode(),
+    ]
     for blob in (cmdline, environ):
         for secret in secrets:
             assert secret not in blob
     names = {line.split(b"=", 1)[0] for line in environ.split(b"\0") if line}
-    assert not names & {b"AWSV_PASSPHRASE_COMMAND", b"AWSV_FILE_PASSPHRASE",
-                        b"AWS_VAULT_FILE_PASSPHRASE", b"AWS_SECRET_ACCESS_KEY"}
+    assert not names & {
+        b"AWSV_PASSPHRASE_COMMAND",
+        b"AWSV_FILE_PASSPHRASE",
+        b"AWS_VAULT_FILE_PASSPHRASE",
+        b"AWS_SECRET_ACCESS_KEY",
+    }
     # Detached: its own session, standard streams on /dev/null, cwd /.
     assert os.getsid(pid) != os.getsid(0)
     for fd in (0, 1, 2):
@@ -309,8 +319,18 @@ def test_another_uid_is_refused(tmp_path: Path) -> None:
     w = make_world(home, runtime=runtime)
     try:
         w.agent_pid()
-        runner = ["setpriv", "--reuid", "nobody", "--regid", "nogroup", "--clear-groups",
-                  "/usr/bin/python3", "-c", NOBODY_CLIENT, str(w.socket_path)]
+        runner = [
+            "setpriv",
+            "--reuid",
+            "nobody",
+            "--regid",
+            "nogroup",
+            "--clear-groups",
+            "/usr/bin/python3",
+            "-c",
+            NOBODY_CLIENT,
+            str(w.socket_path),
+        ]
         # Reachable directories (for this test only), socket still 0600: the file mode refuses.
         runtime.chmod(0o711)
         w.socket_path.parent.chmod(0o711)
@@ -320,7 +340,7 @@ def test_another_uid_is_refused(tmp_path: Path) -> None:
         w.socket_path.chmod(0o666)
         r = subprocess.run(runner, capture_output=True, text=True, timeout=30, check=False)
         assert r.stdout.startswith("REPLY "), r.stderr
-        reply = json.loads(r.stdout[len("REPLY "):])
+        reply = json.loads(r.stdout[len("REPLY ") :])
         assert reply["ok"] is False and reply["error"]["type"] == "AgentRefused"
         assert "refuses connections from uid 65534" in reply["error"]["message"]
         assert "names" not in reply and "prod" not in r.stdout
@@ -380,9 +400,15 @@ def test_agent_killed_mid_request(world: World) -> None:
         key_file = world.home.parent / "key-input"
         key_file.write_text(f"{KEY_ID}\n{SECRET}\n")
         with open(key_file) as stdin:
-            proc = subprocess.Popen([sys.executable, "-m", "awsv", "add", "stage"], env=world.env,
-                                    stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    text=True, start_new_session=True)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "awsv", "add", "stage"],
+                env=world.env,
+                stdin=stdin,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=True,
+            )
         # Wait until the client sleeps on the agent's socket: its `set` was sent,
         # and the agent is polling for the lock we hold.
         assert wait_for(lambda: _reads_a_socket(proc.pid), timeout=30), "the client never asked"
@@ -473,7 +499,7 @@ def test_an_agent_for_another_vault_is_not_used(world: World, tmp_path: Path) ->
 # -- credential_process through the agent -------------------------------------------------
 
 
-def test_credential_process_asks_once(world: World, moto: str) -> None:  # noqa: F811 - the fixture
+def test_credential_process_asks_once(world: World, moto: str) -> None:
     """The AWS CLI calling `awsv export --format credential-process` repeatedly: one passphrase."""
     from tests.support.moto_server import create_user_with_key
 
@@ -484,14 +510,21 @@ def test_credential_process_asks_once(world: World, moto: str) -> None:  # noqa:
         "[profile base]\nregion = eu-west-1\n\n"
         "[profile admin]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = base\n\n"
         f"[profile viaawsv]\ncredential_process = {sys.executable} -m awsv export "
-        "--format credential-process admin\nregion = eu-west-1\n")
+        "--format credential-process admin\nregion = eu-west-1\n"
+    )
     world.ok("lock")
     before = world.asked()
     env = {**world.env, "AWS_ENDPOINT_URL": moto}
     for _ in range(3):
-        r = subprocess.run(["aws", "sts", "get-caller-identity", "--profile", "viaawsv", "--output", "json"],
-                           capture_output=True, text=True, env=env, timeout=60, start_new_session=True,
-                           check=False)
+        r = subprocess.run(
+            ["aws", "sts", "get-caller-identity", "--profile", "viaawsv", "--output", "json"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            start_new_session=True,
+            check=False,
+        )
         assert r.returncode == 0, r.stderr
         assert ":assumed-role/Admin/" in json.loads(r.stdout)["Arn"]
     assert world.asked() == before + 1

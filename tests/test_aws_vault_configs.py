@@ -239,13 +239,13 @@ def profiles_of(config: str) -> list[str]:
     names = []
     for line in config.splitlines():
         if line.startswith("[profile "):
-            names.append(line[len("[profile "):-1])
+            names.append(line[len("[profile ") : -1])
         elif line == "[default]":
             names.append("default")
     return names
 
 
-def home_with(home: Path, moto: str, config: str, keys: list[str]) -> Home:  # noqa: F811
+def home_with(home: Path, moto: str, config: str, keys: list[str]) -> Home:
     h = Home(home, moto, config)
     for profile in keys:
         h.add_key(profile, f"user-{profile}")
@@ -253,7 +253,7 @@ def home_with(home: Path, moto: str, config: str, keys: list[str]) -> Home:  # n
 
 
 @pytest.mark.parametrize("example", sorted(EXAMPLES))
-def test_every_profile_of_every_example_resolves(home: Path, moto: str, example: str) -> None:  # noqa: F811
+def test_every_profile_of_every_example_resolves(home: Path, moto: str, example: str) -> None:
     config, keys = EXAMPLES[example]
     h = home_with(home, moto, config, keys)
     r = h.awsv("list", "--json")
@@ -272,14 +272,14 @@ def test_every_profile_of_every_example_resolves(home: Path, moto: str, example:
 # -- credential_process recipes, driven by the AWS CLI -------------------------------------
 
 
-def test_use_case_2_master_credentials_through_the_aws_cli(home: Path, moto: str) -> None:  # noqa: F811
+def test_use_case_2_master_credentials_through_the_aws_cli(home: Path, moto: str) -> None:
     h = home_with(home, moto, USE_CASE_2, ["my_profile_master"])
     r = h.aws("sts", "get-caller-identity", "--profile", "my_profile_master")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["Arn"].endswith(":user/user-my_profile_master")
 
 
-def test_cp_home_session_through_the_aws_cli(home: Path, moto: str) -> None:  # noqa: F811
+def test_cp_home_session_through_the_aws_cli(home: Path, moto: str) -> None:
     h = home_with(home, moto, CP_HOME, ["home"])
     r = h.aws("sts", "get-caller-identity", "--profile", "home")
     assert r.returncode == 0, r.stderr
@@ -289,7 +289,7 @@ def test_cp_home_session_through_the_aws_cli(home: Path, moto: str) -> None:  # 
     assert doc["Version"] == 1 and doc["SessionToken"]
 
 
-def test_cp_jon_then_the_aws_cli_role_and_awsv_role(home: Path, moto: str) -> None:  # noqa: F811
+def test_cp_jon_then_the_aws_cli_role_and_awsv_role(home: Path, moto: str) -> None:
     h = home_with(home, moto, CP_JON_NO_SESSION, ["jon"])
     r = h.aws("sts", "get-caller-identity", "--profile", "jon")
     assert r.returncode == 0, r.stderr
@@ -300,34 +300,46 @@ def test_cp_jon_then_the_aws_cli_role_and_awsv_role(home: Path, moto: str) -> No
     assert json.loads(r.stdout)["Version"] == 1
 
 
-def test_cp_work_with_prompt_osascript(home: Path, moto: str) -> None:  # noqa: F811
+def test_cp_work_with_prompt_osascript(home: Path, moto: str) -> None:
     """The --prompt flag is accepted; osascript, which does not exist here (nor a desktop),
     is one clear error with a hint (tests/test_dialogs.py drives it through a stub)."""
     h = home_with(home, moto, CP_WORK_PROMPT, ["work"])
     r = h.awsv("--prompt=osascript", "export", "--format=json", "work", timeout=QUICK)
     assert r.returncode == 1 and r.stdout == ""
-    assert r.stderr.splitlines()[0] == ("awsv: error: --prompt asks for a dialog, but osascript was "
-                                        "not found and no desktop session (DISPLAY) is visible")
+    assert r.stderr.splitlines()[0] == (
+        "awsv: error: --prompt asks for a dialog, but osascript was "
+        "not found and no desktop session (DISPLAY) is visible"
+    )
     assert len(r.stderr.splitlines()) == 2 and "awsv: hint: " in r.stderr
     # With a code given, the same recipe works, and the AWS CLI then gets the cached session.
-    assert h.awsv("--prompt=osascript", "export", "--format=json", "--mfa-token", "123456",
-                  "work").returncode == 0
+    assert h.awsv("--prompt=osascript", "export", "--format=json", "--mfa-token", "123456", "work").returncode == 0
     r = h.aws("sts", "get-caller-identity", "--profile", "work")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["Account"] == ACCOUNT_ID
 
 
-def test_home_and_work_examples_get_credentials(home: Path, moto: str) -> None:  # noqa: F811
+def test_home_and_work_examples_get_credentials(home: Path, moto: str) -> None:
     """`work` has role_arn and no source_profile: its own stored key assumes the role."""
     h = home_with(home, moto, HOME_AND_WORK, ["home", "work"])
     for profile, part in (("work", ":assumed-role/ReadOnly/"), ("work-admin", ":assumed-role/Administrator/")):
-        r = h.awsv("exec", "--mfa-token", "123456", profile, "--", "aws", "sts", "get-caller-identity",
-                   "--output", "json", timeout=QUICK * 2)
+        r = h.awsv(
+            "exec",
+            "--mfa-token",
+            "123456",
+            profile,
+            "--",
+            "aws",
+            "sts",
+            "get-caller-identity",
+            "--output",
+            "json",
+            timeout=QUICK * 2,
+        )
         assert r.returncode == 0, r.stderr
         assert part in json.loads(r.stdout)["Arn"]
 
 
-def test_work_without_its_key_keeps_the_clear_error(home: Path, moto: str) -> None:  # noqa: F811
+def test_work_without_its_key_keeps_the_clear_error(home: Path, moto: str) -> None:
     h = home_with(home, moto, HOME_AND_WORK, ["home"])
     r = h.awsv("exec", "-j", "work")
     assert r.returncode == 1
@@ -338,21 +350,24 @@ def test_work_without_its_key_keeps_the_clear_error(home: Path, moto: str) -> No
 # -- --prompt and AWS_VAULT_PROMPT ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("args", [
-    ("--prompt=terminal", "exec", "-j", "--mfa-token", "123456", "home"),
-    ("--prompt", "terminal", "exec", "-j", "--mfa-token", "123456", "home"),
-    ("exec", "--prompt", "terminal", "-j", "--mfa-token", "123456", "home"),
-    ("exec", "--prompt", "ykman", "--mfa-token", "123456", "home", "--", "true"),
-    ("export", "--prompt=terminal", "--format=json", "--mfa-token", "123456", "home"),
-])
-def test_prompt_flag_spellings_are_accepted(home: Path, moto: str, args: tuple[str, ...]) -> None:  # noqa: F811
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--prompt=terminal", "exec", "-j", "--mfa-token", "123456", "home"),
+        ("--prompt", "terminal", "exec", "-j", "--mfa-token", "123456", "home"),
+        ("exec", "--prompt", "terminal", "-j", "--mfa-token", "123456", "home"),
+        ("exec", "--prompt", "ykman", "--mfa-token", "123456", "home", "--", "true"),
+        ("export", "--prompt=terminal", "--format=json", "--mfa-token", "123456", "home"),
+    ],
+)
+def test_prompt_flag_spellings_are_accepted(home: Path, moto: str, args: tuple[str, ...]) -> None:
     h = home_with(home, moto, HOME_AND_WORK, ["home"])
     r = h.awsv(*args, timeout=QUICK)
     assert r.returncode == 0, r.stderr
 
 
 @pytest.mark.parametrize("var", ["AWS_VAULT_PROMPT", "AWSV_PROMPT"])
-def test_prompt_from_the_environment(home: Path, moto: str, var: str) -> None:  # noqa: F811
+def test_prompt_from_the_environment(home: Path, moto: str, var: str) -> None:
     h = home_with(home, moto, HOME_AND_WORK, ["home"])
     r = h.awsv("exec", "-j", "home", env={var: "zenity"}, timeout=QUICK)
     assert r.returncode == 1 and r.stdout == ""
@@ -372,10 +387,10 @@ def test_fast_path_and_full_cli_know_the_same_prompt_drivers() -> None:
 
     assert fastpath._PROMPT_DRIVERS == prompt_driver.DRIVERS
     for spelling in (["--prompt=ykman"], ["--prompt", "terminal"]):
-        assert fastpath.parse([*spelling, "exec", "-j", "p"]) == {"want": "credential-process", "profile": "p"}
+        assert fastpath.parse([*spelling, "exec", "-j", "p"]) == {"form": "credential-process", "profile": "p"}
     assert fastpath.parse(["--prompt=bogus", "exec", "-j", "p"]) is None
     for fmt in (["--format=json"], ["--format", "json"], ["--format", "credential-process"]):
-        assert fastpath.parse(["export", *fmt, "p"]) == {"want": "credential-process", "profile": "p"}
+        assert fastpath.parse(["export", *fmt, "p"]) == {"form": "credential-process", "profile": "p"}
     # -f means --force in every command (tests/test_cli_surface.py): export has no -f, here either.
     assert fastpath.parse(["export", "-f", "json", "p"]) is None
     assert fastpath.parse(["export", "--format", "env-json", "p"]) is None
@@ -384,7 +399,7 @@ def test_fast_path_and_full_cli_know_the_same_prompt_drivers() -> None:
 # -- session tags and source identity reach STS -----------------------------------------------
 
 
-def test_assume_role_carries_tags_and_source_identity(world: AwsvWorld) -> None:  # noqa: F811
+def test_assume_role_carries_tags_and_source_identity(world: AwsvWorld) -> None:
     """The fault proxy records the real AssumeRole body (moto does not echo tags back)."""
     world.config(SESSION_TAGS.replace("transitive_session_tags", "source_identity = alice\ntransitive_session_tags"))
     world.add_key("root")
@@ -392,15 +407,20 @@ def test_assume_role_carries_tags_and_source_identity(world: AwsvWorld) -> None:
     assert creds.session_token
     [params] = world.proxy.params("AssumeRole")
     assert {k: v for k, v in params.items() if k.startswith(("Tags.", "TransitiveTagKeys."))} == {
-        "Tags.member.1.Key": "key1", "Tags.member.1.Value": "value1",
-        "Tags.member.2.Key": "key2", "Tags.member.2.Value": "value2",
-        "Tags.member.3.Key": "key3", "Tags.member.3.Value": "value3",
-        "TransitiveTagKeys.member.1": "key1", "TransitiveTagKeys.member.2": "key2"}
+        "Tags.member.1.Key": "key1",
+        "Tags.member.1.Value": "value1",
+        "Tags.member.2.Key": "key2",
+        "Tags.member.2.Value": "value2",
+        "Tags.member.3.Key": "key3",
+        "Tags.member.3.Value": "value3",
+        "TransitiveTagKeys.member.1": "key1",
+        "TransitiveTagKeys.member.2": "key2",
+    }
     assert params["SourceIdentity"] == "alice"
     assert params["RoleArn"] == "arn:aws:iam::123456789:role/developers"
 
 
-def test_changed_tags_are_a_new_session(world: AwsvWorld) -> None:  # noqa: F811
+def test_changed_tags_are_a_new_session(world: AwsvWorld) -> None:
     world.config(SOURCE_IDENTITY)
     world.add_key("root")
     world.get("order-dev")
@@ -412,32 +432,38 @@ def test_changed_tags_are_a_new_session(world: AwsvWorld) -> None:  # noqa: F811
     assert world.proxy.params("AssumeRole")[-1]["SourceIdentity"] == "someone_else"
 
 
-def test_a_role_without_tags_sends_none(world: AwsvWorld) -> None:  # noqa: F811
-    world.config("[profile root]\nregion=eu-west-1\n\n[profile order-dev]\nsource_profile = root\n"
-                 "role_arn=arn:aws:iam::123456789:role/developers\n")
+def test_a_role_without_tags_sends_none(world: AwsvWorld) -> None:
+    world.config(
+        "[profile root]\nregion=eu-west-1\n\n[profile order-dev]\nsource_profile = root\n"
+        "role_arn=arn:aws:iam::123456789:role/developers\n"
+    )
     world.add_key("root")
     world.get("order-dev")
     [params] = world.proxy.params("AssumeRole")
     assert not [k for k in params if k.startswith(("Tags", "Transitive", "SourceIdentity"))]
 
 
-@pytest.mark.parametrize("tags,transitive,identity,message", [
-    ("key1", None, None, "key=value pairs"),
-    ("=v", None, None, "key=value pairs"),
-    ("k" * 129 + "=v", None, None, "must be 1 to 128 characters"),
-    ("k=" + "v" * 257, None, None, "at most 256 characters"),
-    ("k=v;rm", None, None, "the value of session tag 'k'"),
-    ("k$=v", None, None, "session tag key 'k$'"),
-    ("Team=a,team=b", None, None, "'team' is set twice"),
-    (",".join(f"k{i}=v" for i in range(51)), None, None, "51 session tags; AWS allows at most 50"),
-    ("a=b", "c", None, "names 'c', which is not in session_tags"),
-    ("a=b", "a,", None, "empty key"),
-    (None, None, "x", "source_identity must be 2 to 64 characters"),
-    (None, None, "a" * 65, "source_identity must be 2 to 64 characters"),
-    (None, None, "bad name", "source_identity must be 2 to 64 characters"),
-])
-def test_invalid_tags_are_clear_errors(tags: str | None, transitive: str | None, identity: str | None,
-                                       message: str) -> None:
+@pytest.mark.parametrize(
+    "tags,transitive,identity,message",
+    [
+        ("key1", None, None, "key=value pairs"),
+        ("=v", None, None, "key=value pairs"),
+        ("k" * 129 + "=v", None, None, "must be 1 to 128 characters"),
+        ("k=" + "v" * 257, None, None, "at most 256 characters"),
+        ("k=v;rm", None, None, "the value of session tag 'k'"),
+        ("k$=v", None, None, "session tag key 'k$'"),
+        ("Team=a,team=b", None, None, "'team' is set twice"),
+        (",".join(f"k{i}=v" for i in range(51)), None, None, "51 session tags; AWS allows at most 50"),
+        ("a=b", "c", None, "names 'c', which is not in session_tags"),
+        ("a=b", "a,", None, "empty key"),
+        (None, None, "x", "source_identity must be 2 to 64 characters"),
+        (None, None, "a" * 65, "source_identity must be 2 to 64 characters"),
+        (None, None, "bad name", "source_identity must be 2 to 64 characters"),
+    ],
+)
+def test_invalid_tags_are_clear_errors(
+    tags: str | None, transitive: str | None, identity: str | None, message: str
+) -> None:
     with pytest.raises(ConfigError) as caught:
         session_tags.parse("order-dev", tags, transitive, identity)
     assert caught.value.message.startswith("profile 'order-dev': ")
@@ -445,8 +471,7 @@ def test_invalid_tags_are_clear_errors(tags: str | None, transitive: str | None,
 
 
 def test_valid_tags_as_aws_allows_them() -> None:
-    parsed = session_tags.parse("p", "Cost Center=12:34/x+y@z.w,empty=,k=a=b", "cost center",
-                                "alice.smith@example.com")
+    parsed = session_tags.parse("p", "Cost Center=12:34/x+y@z.w,empty=,k=a=b", "cost center", "alice.smith@example.com")
     assert parsed.tags == (("Cost Center", "12:34/x+y@z.w"), ("empty", ""), ("k", "a=b"))
     assert parsed.transitive_keys == ("cost center",)
     assert parsed.source_identity == "alice.smith@example.com"
@@ -454,7 +479,7 @@ def test_valid_tags_as_aws_allows_them() -> None:
     assert len(session_tags.parse("p", fifty, None, None).tags) == 50
 
 
-def test_invalid_tags_stop_before_sts(home: Path, moto: str) -> None:  # noqa: F811
+def test_invalid_tags_stop_before_sts(home: Path, moto: str) -> None:
     config = textwrap.dedent(SESSION_TAGS).replace("key1,key2", "key1,nokey")
     h = home_with(home, moto, config, ["root"])
     r = h.awsv("exec", "-j", "order-dev")

@@ -93,7 +93,8 @@ def test_broken_config(awsv: AwsvRunner, home: Path) -> None:
 def test_source_profile_loop_in_list(awsv: AwsvRunner, home: Path) -> None:
     (home / ".aws" / "config").write_text(
         "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = b\n"
-        "[profile b]\nrole_arn = arn:aws:iam::1:role/b\nsource_profile = a\n")
+        "[profile b]\nrole_arn = arn:aws:iam::1:role/b\nsource_profile = a\n"
+    )
     r = awsv("list")
     assert r.returncode == 0
     assert "source_profile loop: a -> b -> a" in r.stdout

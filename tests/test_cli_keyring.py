@@ -9,17 +9,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from support import secret_service as secret_service_support
-from support.secret_service import SecretService
-
 from tests.conftest import AwsvRunner
+from tests.support import secret_service as secret_service_support
+from tests.support.secret_service import SecretService
 from tests.test_cli_keys import CREDENTIALS, KEY_ID, SECRET, SECRET2
 
 secret_service = secret_service_support.secret_service
 
 
-def test_add_list_import_remove_with_keyring(awsv: AwsvRunner, home: Path,
-                                             secret_service: SecretService) -> None:
+def test_add_list_import_remove_with_keyring(awsv: AwsvRunner, home: Path, secret_service: SecretService) -> None:
     env = {**secret_service.extra, "AWSV_FILE_PASSPHRASE": None, "AWSV_BACKEND": "keyring"}
     r = awsv("add", "prod", input=f"{KEY_ID}\n{SECRET}\n", env=env)
     assert r.returncode == 0, r.stderr
@@ -44,8 +42,11 @@ def test_add_list_import_remove_with_keyring(awsv: AwsvRunner, home: Path,
     gone = secret_service.secret_tool("lookup", "service", "awsv", "username", "key/prod")
     assert gone.stdout == ""
     # no file awsv wrote holds a secret (the keyring's own file is encrypted by gnome-keyring)
-    leaks = [p for p in home.rglob("*") if p.is_file() and (SECRET.encode() in p.read_bytes()
-                                                             or SECRET2.encode() in p.read_bytes())]
+    leaks = [
+        p
+        for p in home.rglob("*")
+        if p.is_file() and (SECRET.encode() in p.read_bytes() or SECRET2.encode() in p.read_bytes())
+    ]
     assert leaks == []
 
 
@@ -64,8 +65,7 @@ def test_aws_vault_backend_name_maps_to_keyring(awsv: AwsvRunner, secret_service
 
 
 def test_plaintext_keyring_refused(awsv: AwsvRunner) -> None:
-    r = awsv("--backend", "keyring", "list",
-             env={"PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"})
+    r = awsv("--backend", "keyring", "list", env={"PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"})
     assert r.returncode == 1
     assert r.stderr.startswith("awsv: error: ") and "Traceback" not in r.stderr
     assert "--backend file" in r.stderr

@@ -59,14 +59,19 @@ def test_secret_never_written_in_plaintext(awsv: AwsvRunner, home: Path) -> None
 
 
 def test_add_from_env_and_add_config(awsv: AwsvRunner, home: Path) -> None:
-    r = awsv("add", "--env", "dev", "--add-config",
-             env={"AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET})
+    r = awsv("add", "--env", "dev", "--add-config", env={"AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET})
     assert r.returncode == 0, r.stderr
     config = (home / ".aws" / "config").read_text()
     assert "[profile dev]" in config
     # a second --add-config does not duplicate the section
-    r = awsv("add", "--env", "dev", "--add-config", "--force",
-             env={"AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET})
+    r = awsv(
+        "add",
+        "--env",
+        "dev",
+        "--add-config",
+        "--force",
+        env={"AWS_ACCESS_KEY_ID": KEY_ID, "AWS_SECRET_ACCESS_KEY": SECRET},
+    )
     assert r.returncode == 0, r.stderr
     assert (home / ".aws" / "config").read_text().count("[profile dev]") == 1
 
@@ -80,12 +85,15 @@ def test_overwrite_needs_force(awsv: AwsvRunner) -> None:
     assert r.returncode == 0, r.stderr
 
 
-@pytest.mark.parametrize("lines, message", [
-    ("", "expected the Access Key ID and the Secret Access Key on two lines"),
-    (f"not-a-key\n{SECRET}\n", "does not look like one"),
-    (f"ASIAIOSFODNN7EXAMPLE\n{SECRET}\n", "temporary key"),
-    (f"{KEY_ID}\nshort\n", "Secret Access Key does not look like one"),
-])
+@pytest.mark.parametrize(
+    "lines, message",
+    [
+        ("", "expected the Access Key ID and the Secret Access Key on two lines"),
+        (f"not-a-key\n{SECRET}\n", "does not look like one"),
+        (f"ASIAIOSFODNN7EXAMPLE\n{SECRET}\n", "temporary key"),
+        (f"{KEY_ID}\nshort\n", "Secret Access Key does not look like one"),
+    ],
+)
 def test_bad_key_input(awsv: AwsvRunner, lines: str, message: str) -> None:
     r = awsv("add", "prod", input=lines)
     assert r.returncode in (1, 2)

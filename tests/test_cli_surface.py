@@ -51,8 +51,9 @@ def test_every_command_has_a_description() -> None:
     assert missing == []
 
 
-@pytest.mark.parametrize("args", [["shell-init", "tcsh"], ["use", "--frobnicate"],
-                                  ["export", "-f", "json", "prod"], ["login", "-s", "prod"]])
+@pytest.mark.parametrize(
+    "args", [["shell-init", "tcsh"], ["use", "--frobnicate"], ["export", "-f", "json", "prod"], ["login", "-s", "prod"]]
+)
 def test_usage_errors_have_one_prefix(awsv: AwsvRunner, args: list[str]) -> None:
     r = awsv(*args)
     assert r.returncode == 2, r.stderr

@@ -86,8 +86,21 @@ def config() -> AwsConfig:
 
 
 def test_sections_parsed_like_botocore(config: AwsConfig) -> None:
-    assert config.names() == ["default", "base", "admin", "readonly", "deep", "deeper", "cp",
-                              "cp-role", "own-mfa", "nomfa", "second-mfa", "self", "inc"]
+    assert config.names() == [
+        "default",
+        "base",
+        "admin",
+        "readonly",
+        "deep",
+        "deeper",
+        "cp",
+        "cp-role",
+        "own-mfa",
+        "nomfa",
+        "second-mfa",
+        "self",
+        "inc",
+    ]
     assert config.profile("default").region == "eu-west-1"
     assert config.profile("base").region == "us-east-1"  # odd spacing, no spaces around '='
     assert "corp" in config.sso_sessions
@@ -210,12 +223,15 @@ def test_bad_duration_is_named() -> None:
         resolve(cfg, "a")
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ("region = x\n[profile a]\n", "line 1: a setting comes before any [section] header"),
-    ("[profile a]\nregion = x\n[profile a]\n", "section 'profile a' already exists"),
-    ("[profile a]\nregion = x\nregion = y\n", "option 'region' in section 'profile a' already exists"),
-    ("[profile a]\nthis line has no equals\n", "line 2: cannot parse this line"),
-])
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("region = x\n[profile a]\n", "line 1: a setting comes before any [section] header"),
+        ("[profile a]\nregion = x\n[profile a]\n", "section 'profile a' already exists"),
+        ("[profile a]\nregion = x\nregion = y\n", "option 'region' in section 'profile a' already exists"),
+        ("[profile a]\nthis line has no equals\n", "line 2: cannot parse this line"),
+    ],
+)
 def test_broken_config_is_one_clear_error(text: str, fragment: str) -> None:
     with pytest.raises(ConfigError) as err:
         AwsConfig.parse(text)
@@ -228,8 +244,29 @@ def test_valid_profile_names(name: str) -> None:
     assert validate_profile_name(name) == name
 
 
-@pytest.mark.parametrize("name", ["", "-rf", ".hidden", "a b", "a;b", "$(id)", "`id`", "a/b", "..",
-                                  "a..b", "a'b", 'a"b', "a\nb", "a\\b", "é", "x" * 65, "a|b", "~root"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "",
+        "-rf",
+        ".hidden",
+        "a b",
+        "a;b",
+        "$(id)",
+        "`id`",
+        "a/b",
+        "..",
+        "a..b",
+        "a'b",
+        'a"b',
+        "a\nb",
+        "a\\b",
+        "é",
+        "x" * 65,
+        "a|b",
+        "~root",
+    ],
+)
 def test_dangerous_profile_names_refused(name: str) -> None:
     with pytest.raises(InvalidProfileName):
         validate_profile_name(name)
@@ -237,10 +274,17 @@ def test_dangerous_profile_names_refused(name: str) -> None:
         resolve(AwsConfig.parse(""), name)
 
 
-@pytest.mark.parametrize("header, names", [
-    ("[profile prod]", ["prod"]), ("[profile   spaced]", ["spaced"]), ("[profile\tx]", ["x"]),
-    ('[profile "quoted name"]', ["quoted name"]), ("[profile 'prod-q']", ["prod-q"]),
-    ('[profile "unterminated]', []), ("[profile a b]", []),
-])
+@pytest.mark.parametrize(
+    "header, names",
+    [
+        ("[profile prod]", ["prod"]),
+        ("[profile   spaced]", ["spaced"]),
+        ("[profile\tx]", ["x"]),
+        ('[profile "quoted name"]', ["quoted name"]),
+        ("[profile 'prod-q']", ["prod-q"]),
+        ('[profile "unterminated]', []),
+        ("[profile a b]", []),
+    ],
+)
 def test_section_names_split_like_shlex(header: str, names: list[str]) -> None:
     assert AwsConfig.parse(f"{header}\nregion = r\n").names() == names

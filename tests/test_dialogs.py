@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -89,8 +88,8 @@ class Stubs:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> Iterator[World]:  # noqa: F811
-    yield make_world(tmp_path_factory, moto_url, CONFIG)
+def world(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> World:
+    return make_world(tmp_path_factory, moto_url, CONFIG)
 
 
 @pytest.fixture
@@ -106,16 +105,20 @@ def run(world: World, env: dict[str, str], *args: str) -> subprocess.CompletedPr
 # -- through the real CLI, no terminal ---------------------------------------------
 
 
-def test_credential_process_without_a_terminal_asks_the_passphrase_in_zenity(
-        world: World, stubs: Stubs) -> None:
+def test_credential_process_without_a_terminal_asks_the_passphrase_in_zenity(world: World, stubs: Stubs) -> None:
     """The real AWS CLI starts awsv as its credential_process, with no terminal:
     the passphrase comes from the (stub) zenity's hidden entry, never from argv."""
     stubs.add("zenity", "kdialog")
     stubs.answer("zenity", TEST_PASSPHRASE + "\n")
-    r = subprocess.run(["aws", "sts", "get-caller-identity", "--profile", "viaawsv",
-                        "--query", "Arn", "--output", "text"],
-                       env=stubs.env(world), capture_output=True, text=True, timeout=60,
-                       start_new_session=True, check=False)
+    r = subprocess.run(
+        ["aws", "sts", "get-caller-identity", "--profile", "viaawsv", "--query", "Arn", "--output", "text"],
+        env=stubs.env(world),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        start_new_session=True,
+        check=False,
+    )
     assert r.returncode == 0, r.stderr
     # GetSessionToken's credentials (moto answers them as its static user).
     assert r.stdout.startswith(f"arn:aws:sts::{ACCOUNT_ID}:")
@@ -150,8 +153,7 @@ def test_cancel_in_the_dialog_changes_nothing(world: World, stubs: Stubs) -> Non
     assert "cancelled in the zenity dialog" in r.stderr
 
 
-def test_awsv_prompt_none_terminal_and_no_desktop_never_show_a_dialog(world: World,
-                                                                      stubs: Stubs) -> None:
+def test_awsv_prompt_none_terminal_and_no_desktop_never_show_a_dialog(world: World, stubs: Stubs) -> None:
     stubs.add("zenity")
     stubs.answer("zenity", TEST_PASSPHRASE + "\n")
     r = run(world, stubs.env(world, AWSV_PROMPT="none"), "exec", "-j", "base")
@@ -178,8 +180,7 @@ def test_ykman_prompt_notifies_for_the_touch(world: World, stubs: Stubs) -> None
     assert "touch your YubiKey for an MFA code for profile base" in r.stderr
     runs = stubs.runs()
     assert runs[0][0] == "notify-send" and "Touch your YubiKey" in runs[0][2]
-    assert runs[1] == ["ykman", "oath", "accounts", "code", "--single",
-                       f"arn:aws:iam::{ACCOUNT_ID}:mfa/alice"]
+    assert runs[1] == ["ykman", "oath", "accounts", "code", "--single", f"arn:aws:iam::{ACCOUNT_ID}:mfa/alice"]
 
 
 # -- the choice and the programs' argument shapes ------------------------------------
@@ -189,28 +190,31 @@ def which_of(*present: str):  # type: ignore[no-untyped-def]
     return lambda name, path=None: f"/usr/bin/{name}" if name in present else None
 
 
-@pytest.mark.parametrize(("env", "terminal", "present", "platform", "want"), [
-    ({"DISPLAY": ":0"}, True, ("zenity",), "linux", "terminal"),
-    ({"DISPLAY": ":0"}, False, ("zenity", "kdialog"), "linux", "zenity"),
-    ({"WAYLAND_DISPLAY": "w"}, False, ("kdialog",), "linux", "kdialog"),
-    ({}, False, ("zenity",), "linux", "terminal"),          # no desktop: the terminal's error
-    ({}, False, ("osascript",), "darwin", "osascript"),
-    ({"AWSV_PROMPT": "gui", "DISPLAY": ":0"}, True, ("zenity",), "linux", "zenity"),
-    ({"AWS_VAULT_PROMPT": "osascript"}, True, ("osascript",), "darwin", "osascript"),
-    ({"AWSV_PROMPT": "terminal", "DISPLAY": ":0"}, False, ("zenity",), "linux", "terminal"),
-    ({"AWSV_PROMPT": "none"}, True, (), "linux", "none"),
-    ({"AWSV_PROMPT": "terminal", "AWS_VAULT_PROMPT": "zenity"}, True, ("zenity",), "linux", "terminal"),
-])
-def test_choose_way(env: dict[str, str], terminal: bool, present: tuple[str, ...], platform: str,
-                    want: str) -> None:
+@pytest.mark.parametrize(
+    ("env", "terminal", "present", "platform", "want"),
+    [
+        ({"DISPLAY": ":0"}, True, ("zenity",), "linux", "terminal"),
+        ({"DISPLAY": ":0"}, False, ("zenity", "kdialog"), "linux", "zenity"),
+        ({"WAYLAND_DISPLAY": "w"}, False, ("kdialog",), "linux", "kdialog"),
+        ({}, False, ("zenity",), "linux", "terminal"),  # no desktop: the terminal's error
+        ({}, False, ("osascript",), "darwin", "osascript"),
+        ({"AWSV_PROMPT": "gui", "DISPLAY": ":0"}, True, ("zenity",), "linux", "zenity"),
+        ({"AWS_VAULT_PROMPT": "osascript"}, True, ("osascript",), "darwin", "osascript"),
+        ({"AWSV_PROMPT": "terminal", "DISPLAY": ":0"}, False, ("zenity",), "linux", "terminal"),
+        ({"AWSV_PROMPT": "none"}, True, (), "linux", "none"),
+        ({"AWSV_PROMPT": "terminal", "AWS_VAULT_PROMPT": "zenity"}, True, ("zenity",), "linux", "terminal"),
+    ],
+)
+def test_choose_way(env: dict[str, str], terminal: bool, present: tuple[str, ...], platform: str, want: str) -> None:
     way = dialogs.choose_way(env, has_terminal=terminal, which=which_of(*present), platform=platform)
     assert (way.program if isinstance(way, dialogs.Dialog) else way) == want
 
 
 def test_a_required_dialog_that_is_missing_is_one_clear_error() -> None:
     with pytest.raises(dialogs.DialogUnavailable) as err:
-        dialogs.choose_way({"AWSV_PROMPT": "kdialog", "DISPLAY": ":0"}, has_terminal=True,
-                           which=which_of("zenity"), platform="linux")
+        dialogs.choose_way(
+            {"AWSV_PROMPT": "kdialog", "DISPLAY": ":0"}, has_terminal=True, which=which_of("zenity"), platform="linux"
+        )
     assert "kdialog was not found" in err.value.message and err.value.hint
 
 
@@ -223,11 +227,12 @@ def test_osascript_gets_the_text_as_an_argument_never_as_code(stubs: Stubs) -> N
     way = dialogs.choose_way(env, has_terminal=False, platform="darwin")
     assert isinstance(way, dialogs.Dialog)
     hostile = 'x" & (do shell script "touch /tmp/pwned") & "'
-    code = dialogs.ask_mfa_code(way, serial="arn:mfa", profile=hostile, env=env,
-                                is_code=lambda c: c.isdigit() and len(c) == 6)
+    code = dialogs.ask_mfa_code(
+        way, serial="arn:mfa", profile=hostile, env=env, is_code=lambda c: c.isdigit() and len(c) == 6
+    )
     assert code == "123456"
     argv = stubs.runs()[0]
-    script = " ".join(argv[1:argv.index("end run") + 1])
+    script = " ".join(argv[1 : argv.index("end run") + 1])
     assert hostile not in script and "with hidden answer" not in script
     assert argv[-2] == f"MFA code for profile {hostile} (arn:mfa):" and argv[-1] == "awsv"
 
@@ -255,16 +260,16 @@ def test_a_dialog_that_never_answers_is_stopped_with_its_children(tmp_path: Path
         if "Z" in Path(f"/proc/{child}/stat").read_text().split(")")[-1].split()[0]:
             break
         time.sleep(0.05)
-    alive = Path(f"/proc/{child}").exists() and "Z" not in \
-        Path(f"/proc/{child}/stat").read_text().split(")")[-1].split()[0]
+    alive = (
+        Path(f"/proc/{child}").exists() and "Z" not in Path(f"/proc/{child}/stat").read_text().split(")")[-1].split()[0]
+    )
     assert not alive
 
 
 def test_ykman_account_name_override(stubs: Stubs) -> None:
     stubs.add("ykman")
     stubs.answer("ykman", "111222\n")
-    env = {"PATH": f"{stubs.bin}:/usr/bin:/bin", "STUB_DIR": str(stubs.root),
-           "YKMAN_OATH_CREDENTIAL_NAME": "aws:work"}
+    env = {"PATH": f"{stubs.bin}:/usr/bin:/bin", "STUB_DIR": str(stubs.root), "YKMAN_OATH_CREDENTIAL_NAME": "aws:work"}
     assert dialogs.ykman_code("arn:mfa", profile="p", env=env) == "111222"
     assert stubs.runs()[0][-1] == "aws:work"
 

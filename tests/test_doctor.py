@@ -11,7 +11,7 @@ import json
 import os
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -27,9 +27,9 @@ class _DateServer(ThreadingHTTPServer):
 
 
 class _Handler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         self.send_response_only(403)  # like STS to a bare GET; no automatic Date header
-        self.send_header("Date", format_datetime(datetime.now(timezone.utc) + self.server.offset, usegmt=True))
+        self.send_header("Date", format_datetime(datetime.now(UTC) + self.server.offset, usegmt=True))
         self.send_header("Content-Length", "0")
         self.end_headers()
 
@@ -100,8 +100,7 @@ def test_open_vault_permissions_fail(awsv: AwsvRunner, home: Path, date_server: 
     os.chmod(vault_dir, 0o755)
     rc, found = run_doctor(awsv, date_server)
     assert rc == 1
-    assert any(f["status"] == "fail" and f["fix"] == f"chmod 700 {vault_dir}"
-               for f in found["vault-permissions"])
+    assert any(f["status"] == "fail" and f["fix"] == f"chmod 700 {vault_dir}" for f in found["vault-permissions"])
 
 
 def test_config_problems(awsv: AwsvRunner, home: Path, date_server: _DateServer) -> None:
@@ -110,7 +109,8 @@ def test_config_problems(awsv: AwsvRunner, home: Path, date_server: _DateServer)
         "[profile role]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = base\n"
         "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = b\n"
         "[profile b]\nrole_arn = arn:aws:iam::1:role/b\nsource_profile = a\n"
-        "[profile orphan]\nrole_arn = arn:aws:iam::1:role/o\n")
+        "[profile orphan]\nrole_arn = arn:aws:iam::1:role/o\n"
+    )
     rc, found = run_doctor(awsv, date_server)
     assert rc == 1
     messages = " | ".join(f["message"] for f in found["config"])
@@ -140,8 +140,9 @@ def test_unreachable_sts_is_a_warning(awsv: AwsvRunner) -> None:
 
 
 def test_keyring_backend_refused_is_a_fail(awsv: AwsvRunner, date_server: _DateServer) -> None:
-    rc, found = run_doctor(awsv, date_server, AWSV_BACKEND="keyring",
-                           PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring")
+    rc, found = run_doctor(
+        awsv, date_server, AWSV_BACKEND="keyring", PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring"
+    )
     assert rc == 1 and statuses(found, "backend") == {"fail"}
 
 
@@ -162,8 +163,7 @@ def test_agent_state(awsv: AwsvRunner, date_server: _DateServer) -> None:
         assert awsv("lock", env=on).returncode == 0
 
 
-def test_missing_config_is_a_warning_that_says_so(awsv: AwsvRunner, home: Path,
-                                                  date_server: _DateServer) -> None:
+def test_missing_config_is_a_warning_that_says_so(awsv: AwsvRunner, home: Path, date_server: _DateServer) -> None:
     """No ~/.aws/config: a vault-only setup is valid, but the file's absence is named."""
     assert not (home / ".aws" / "config").exists()
     assert add(awsv, "prod").returncode == 0

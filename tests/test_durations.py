@@ -86,7 +86,11 @@ def test_use_message_says_what_the_badge_says() -> None:
     expires = datetime.fromtimestamp(1_800_003_600, UTC)
     creds = Credentials("ASIAEXAMPLE", "secret", "token", expires)
     resolved = SimpleNamespace(credentials=creds)
-    for now, left in ((1_800_000_000.4, "in 1h00m"), (1_800_000_001.0, "in 59m"),
-                      (1_800_003_600.2, "expired"), (1_800_009_000, "expired")):
+    for now, left in (
+        (1_800_000_000.4, "in 1h00m"),
+        (1_800_000_001.0, "in 59m"),
+        (1_800_003_600.2, "expired"),
+        (1_800_009_000, "expired"),
+    ):
         message = describe_expiry(resolved, datetime.fromtimestamp(now, UTC))  # type: ignore[arg-type]
         assert message == f"expires {expires:%H:%M} UTC ({left})"

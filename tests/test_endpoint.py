@@ -39,55 +39,79 @@ from pathlib import Path
 import pexpect
 import pytest
 
+from tests.conftest import TEST_PASSPHRASE
 from tests.support.fault_proxy import FaultProxy
 from tests.support.moto_server import create_user_with_key, moto_url  # noqa: F401  (fixture)
-from tests.conftest import TEST_PASSPHRASE
 from tests.test_doctor import _DateServer, date_server  # noqa: F401  (fixture)
 from tests.test_use import CONFIG, World, make_world
 
-ENDPOINT_CONFIG = CONFIG + """
+ENDPOINT_CONFIG = (
+    CONFIG
+    + """
 [profile mfaonly]
 mfa_serial = arn:aws:iam::123456789012:mfa/alice
 region = us-east-1
 """
+)
 
 #: Variables that must never reach a command served by the endpoint.
-KEY_VARS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
-            "AWS_CREDENTIAL_EXPIRATION", "AWS_SESSION_EXPIRATION", "AWSV_EXPIRES", "AWS_PROFILE",
-            "AWS_DEFAULT_PROFILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "AWSV_FILE_PASSPHRASE",
-            "AWSV_PASSPHRASE_COMMAND", "AWS_VAULT_FILE_PASSPHRASE")
-STALE = {"AWS_ACCESS_KEY_ID": "AKIASTALESTALESTALE0", "AWS_SECRET_ACCESS_KEY": "stale",
-         "AWS_SESSION_TOKEN": "stale", "AWS_SECURITY_TOKEN": "stale", "AWS_PROFILE": "stale",
-         "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/stale",
-         "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:9/stale",
-         "AWS_CONTAINER_AUTHORIZATION_TOKEN": "stale", "AWS_CREDENTIAL_EXPIRATION": "stale"}
+KEY_VARS = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_CREDENTIAL_EXPIRATION",
+    "AWS_SESSION_EXPIRATION",
+    "AWSV_EXPIRES",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    "AWSV_FILE_PASSPHRASE",
+    "AWSV_PASSPHRASE_COMMAND",
+    "AWS_VAULT_FILE_PASSPHRASE",
+)
+STALE = {
+    "AWS_ACCESS_KEY_ID": "AKIASTALESTALESTALE0",
+    "AWS_SECRET_ACCESS_KEY": "stale",
+    "AWS_SESSION_TOKEN": "stale",
+    "AWS_SECURITY_TOKEN": "stale",
+    "AWS_PROFILE": "stale",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/stale",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:9/stale",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN": "stale",
+    "AWS_CREDENTIAL_EXPIRATION": "stale",
+}
 LIFETIME = 24  # seconds, the short-lived proxy's credentials
 
 
 class ShortLivedSts(FaultProxy):
     """moto, except that the credentials it issues expire LIFETIME seconds after they are issued."""
 
-    def _reply(self, handler: BaseHTTPRequestHandler, status: int,  # type: ignore[override]
-               headers: list[tuple[str, str]], body: bytes) -> None:
+    def _reply(
+        self,
+        handler: BaseHTTPRequestHandler,
+        status: int,  # type: ignore[override]
+        headers: list[tuple[str, str]],
+        body: bytes,
+    ) -> None:
         if b"<Expiration>" in body:
             expiry = (datetime.now(UTC) + timedelta(seconds=LIFETIME)).strftime("%Y-%m-%dT%H:%M:%SZ")
-            body = re.sub(rb"<Expiration>[^<]*</Expiration>", f"<Expiration>{expiry}</Expiration>".encode(),
-                          body)
+            body = re.sub(rb"<Expiration>[^<]*</Expiration>", f"<Expiration>{expiry}</Expiration>".encode(), body)
         FaultProxy._reply(handler, status, headers, body)
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> Iterator[World]:  # noqa: F811
+def world(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> World:
     w = make_world(tmp_path_factory, moto_url, ENDPOINT_CONFIG)
     key_id, secret = create_user_with_key(moto_url, "mfauser")
     r = w.awsv("add", "--env", "mfaonly", env={"AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": secret})
     assert r.returncode == 0, r.stderr
-    yield w
+    return w
 
 
 @pytest.fixture
-def short_sts(moto_url: str) -> Iterator[ShortLivedSts]:  # noqa: F811
+def short_sts(moto_url: str) -> Iterator[ShortLivedSts]:
     proxy = ShortLivedSts(moto_url)
     proxy.start()
     try:
@@ -112,8 +136,12 @@ class Serve:
         run_env = {**world.env, **(env or {})}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "awsv", "serve", profile, "--format", "json", *args],
-            env=run_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            start_new_session=True)
+            env=run_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
         assert self.proc.stdout is not None
         lines = []
         for line in self.proc.stdout:
@@ -172,11 +200,14 @@ def raw_request(host: str, port: int, data: bytes, *, timeout: float = 10) -> tu
     return int(lines[0].split()[1]), {k.lower(): v for k, v in headers.items()}, body
 
 
-def get(s: Serve, *, token: str | None = None, path: str | None = None, method: str = "GET",
-        extra: str = "") -> tuple[int, dict[str, str], bytes]:
+def get(
+    s: Serve, *, token: str | None = None, path: str | None = None, method: str = "GET", extra: str = ""
+) -> tuple[int, dict[str, str], bytes]:
     auth = f"Authorization: {token}\r\n" if token is not None else ""
-    request = (f"{method} {path or s.path} HTTP/1.1\r\nHost: {s.host}:{s.port}\r\n{auth}{extra}"
-               "Accept: application/json\r\n\r\n")
+    request = (
+        f"{method} {path or s.path} HTTP/1.1\r\nHost: {s.host}:{s.port}\r\n{auth}{extra}"
+        "Accept: application/json\r\n\r\n"
+    )
     return raw_request(s.host, s.port, request.encode())
 
 
@@ -202,8 +233,10 @@ def container_credentials(url: str, token: str):  # type: ignore[no-untyped-def]
 def test_exec_server_gives_the_command_an_endpoint_and_no_keys(world: World, tmp_path: Path) -> None:
     """The AWS CLI inside works through the endpoint alone; stale variables are gone; the endpoint ends with CMD."""
     dump = tmp_path / "env.json"
-    script = (f'"{sys.executable}" -c "import json, os, sys; json.dump(dict(os.environ), open(sys.argv[1], \'w\'))" '
-              f'"{dump}" && aws sts get-caller-identity --output json')
+    script = (
+        f'"{sys.executable}" -c "import json, os, sys; json.dump(dict(os.environ), open(sys.argv[1], \'w\'))" '
+        f'"{dump}" && aws sts get-caller-identity --output json'
+    )
     r = world.awsv("exec", "--server", "admin", "--", "sh", "-c", script, env=STALE)
     assert r.returncode == 0, r.stderr
     assert ":assumed-role/Admin/" in json.loads(r.stdout)["Arn"]
@@ -250,9 +283,13 @@ def test_ctrl_c_reaches_the_command_and_the_endpoint_stops(world: World, tmp_pat
     """On a real terminal, Ctrl-C goes to CMD (once); awsv waits, then leaves with CMD's status."""
     child = tmp_path / "child.py"
     child.write_text(CHILD)
-    proc = pexpect.spawn(sys.executable, ["-m", "awsv", "exec", "--server", "admin", "--",
-                                          sys.executable, str(child)],
-                         env={**world.env, "TERM": "dumb"}, encoding="utf-8", timeout=30)
+    proc = pexpect.spawn(
+        sys.executable,
+        ["-m", "awsv", "exec", "--server", "admin", "--", sys.executable, str(child)],
+        env={**world.env, "TERM": "dumb"},
+        encoding="utf-8",
+        timeout=30,
+    )
     proc.expect(r"ready (http://\S+)")
     url = urllib.parse.urlsplit(proc.match.group(1))
     assert not refused(url.hostname, url.port)
@@ -268,10 +305,14 @@ def test_ctrl_c_reaches_the_command_and_the_endpoint_stops(world: World, tmp_pat
 def test_sigterm_to_awsv_is_forwarded(world: World, tmp_path: Path) -> None:
     child = tmp_path / "child.py"
     child.write_text(CHILD)
-    proc = subprocess.Popen([sys.executable, "-m", "awsv", "exec", "--server", "admin", "--",
-                             sys.executable, str(child)], env={**world.env, "CHILD_EXIT": "9"},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "awsv", "exec", "--server", "admin", "--", sys.executable, str(child)],
+        env={**world.env, "CHILD_EXIT": "9"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     assert line.startswith("ready "), proc.stderr.read()  # type: ignore[union-attr]
@@ -283,10 +324,10 @@ def test_sigterm_to_awsv_is_forwarded(world: World, tmp_path: Path) -> None:
     assert refused(url.hostname, url.port)
 
 
-def test_without_a_command_it_starts_the_shell_and_plain_exec_clears_endpoint_variables(
-        world: World) -> None:
-    r = world.awsv("exec", "--server", "admin", input='echo "uri=$AWS_CONTAINER_CREDENTIALS_FULL_URI"\n',
-                   env={"SHELL": "/bin/sh"})
+def test_without_a_command_it_starts_the_shell_and_plain_exec_clears_endpoint_variables(world: World) -> None:
+    r = world.awsv(
+        "exec", "--server", "admin", input='echo "uri=$AWS_CONTAINER_CREDENTIALS_FULL_URI"\n', env={"SHELL": "/bin/sh"}
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("uri=http://127.0.0.1:")
     assert "with a credential endpoint for 'admin'" in r.stderr
@@ -335,13 +376,13 @@ print(json.dumps({"keys": list(expiries), "expired": expired(), "failures": fail
 
 
 @pytest.mark.slow
-def test_boto3_loop_across_three_expiries_never_fails(world: World, short_sts: ShortLivedSts,
-                                                      tmp_path: Path) -> None:
+def test_boto3_loop_across_three_expiries_never_fails(world: World, short_sts: ShortLivedSts, tmp_path: Path) -> None:
     """One boto3 session keeps calling STS while three of its credential sets expire and are replaced."""
     loop = tmp_path / "loop.py"
     loop.write_text(BOTO3_LOOP)
-    r = world.awsv("exec", "--server", "admin", "--", sys.executable, str(loop), "3",
-                   env=short_env(short_sts), timeout=200)
+    r = world.awsv(
+        "exec", "--server", "admin", "--", sys.executable, str(loop), "3", env=short_env(short_sts), timeout=200
+    )
     assert r.returncode == 0, r.stderr
     result = json.loads(r.stdout)
     assert result["failures"] == []
@@ -366,15 +407,19 @@ def test_renewal_goes_through_the_agent(world: World, short_sts: ShortLivedSts, 
     command.write_text(COUNTER.format(count=count, passphrase=TEST_PASSPHRASE))
     command.chmod(0o700)
     mark = f"endpoint-{os.getpid()}"
-    env = {**short_env(short_sts), "AWSV_AGENT": "auto", "AWSV_FILE_PASSPHRASE": None,  # type: ignore[dict-item]
-           "AWSV_PASSPHRASE_COMMAND": str(command), "AWSV_TEST_MARK": mark}
+    env = {
+        **short_env(short_sts),
+        "AWSV_AGENT": "auto",
+        "AWSV_FILE_PASSPHRASE": None,  # type: ignore[dict-item]
+        "AWSV_PASSPHRASE_COMMAND": str(command),
+        "AWSV_TEST_MARK": mark,
+    }
     loop = tmp_path / "loop.py"
     loop.write_text(BOTO3_LOOP)
     try:
         assert world.awsv("unlock", env=env).returncode == 0
         assert count.read_text().count("\n") == 1
-        r = world.awsv("exec", "--server", "admin", "--", sys.executable, str(loop), "1", env=env,
-                       timeout=180)
+        r = world.awsv("exec", "--server", "admin", "--", sys.executable, str(loop), "1", env=env, timeout=180)
         assert r.returncode == 0, r.stderr
         result = json.loads(r.stdout)
         assert result["failures"] == [] and result["stale"] == [] and result["expired"] >= 1
@@ -398,8 +443,7 @@ def test_aws_cli_across_expiries(world: World, short_sts: ShortLivedSts) -> None
         done
         echo "runs=$n"
     """)
-    r = world.awsv("exec", "--server", "admin", "--", "sh", "-c", script, env=short_env(short_sts),
-                   timeout=180)
+    r = world.awsv("exec", "--server", "admin", "--", "sh", "-c", script, env=short_env(short_sts), timeout=180)
     assert r.returncode == 0, r.stderr
     arns = [line for line in r.stdout.splitlines() if line.startswith("arn:")]
     assert len(arns) >= 5 and all(":assumed-role/Admin/" in a for a in arns)
@@ -408,7 +452,8 @@ def test_aws_cli_across_expiries(world: World, short_sts: ShortLivedSts) -> None
 
 @pytest.mark.slow
 def test_renewal_needing_mfa_without_a_terminal_answers_503_and_says_why(
-        world: World, short_sts: ShortLivedSts) -> None:
+    world: World, short_sts: ShortLivedSts
+) -> None:
     s = Serve(world, "mfaonly", "--mfa-token", "123456", env=short_env(short_sts))
     try:
         first = container_credentials(s.url, s.token)
@@ -439,8 +484,12 @@ def test_renewal_needing_mfa_without_a_terminal_answers_503_and_says_why(
 
 def test_serve_prints_the_variables_and_serves_the_container_format(serve: Serve) -> None:
     assert serve.host == "127.0.0.1" and serve.path == "/"
-    assert set(serve.vars) == {"AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-                               "AWS_REGION", "AWS_DEFAULT_REGION"}
+    assert set(serve.vars) == {
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+    }
     status, headers, body = get(serve, token=serve.token)
     assert status == 200
     assert headers["content-type"] == "application/json" and headers["cache-control"] == "no-store"
@@ -454,9 +503,16 @@ def test_serve_prints_the_variables_and_serves_the_container_format(serve: Serve
 
 def test_wrong_or_missing_token_gets_nothing(serve: Serve) -> None:
     wrong = "x" * len(serve.token)
-    cases = [(None, None, "GET"), (wrong, None, "GET"), (serve.token[:-1], None, "GET"),
-             (serve.token + "x", None, "GET"), ("", None, "GET"), (None, "/other", "GET"),
-             (wrong, "/other", "POST"), (None, None, "DELETE")]
+    cases = [
+        (None, None, "GET"),
+        (wrong, None, "GET"),
+        (serve.token[:-1], None, "GET"),
+        (serve.token + "x", None, "GET"),
+        ("", None, "GET"),
+        (None, "/other", "GET"),
+        (wrong, "/other", "POST"),
+        (None, None, "DELETE"),
+    ]
     for token, path, method in cases:
         status, _, body = get(serve, token=token, path=path, method=method)
         assert status == (401 if token is None else 403), (token, path, method)
@@ -480,8 +536,9 @@ def test_only_get_of_the_one_path(serve: Serve) -> None:
         assert (status, body) == (404, b""), path
     status, _, _ = get(serve, token=serve.token, extra="Content-Length: 5\r\n")
     assert status == 400  # no request bodies
-    status, _, _ = raw_request(serve.host, serve.port,
-                               f"GET / HTTP/9.9\r\nAuthorization: {serve.token}\r\n\r\n".encode())
+    status, _, _ = raw_request(
+        serve.host, serve.port, f"GET / HTTP/9.9\r\nAuthorization: {serve.token}\r\n\r\n".encode()
+    )
     assert status == 400
     assert get(serve, token=serve.token)[0] == 200  # none of that stopped or changed it
 
@@ -535,19 +592,22 @@ def test_serve_stops_on_ctrl_c_and_on_sigterm(world: World) -> None:
 @pytest.mark.parametrize("shell", ["bash", "zsh"])
 def test_serve_shell_code_evaluated_by_a_real_shell(world: World, shell: str) -> None:
     """`awsv serve P --shell S` prints code that sets the two variables and clears key variables."""
-    proc = subprocess.Popen([sys.executable, "-m", "awsv", "serve", "admin", "--shell", shell],
-                            env=world.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "awsv", "serve", "admin", "--shell", shell],
+        env=world.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     try:
         assert proc.stderr is not None and proc.stdout is not None
         line = proc.stderr.readline().decode()  # printed after the code was flushed
         assert "serving credentials for 'admin'" in line, line + proc.stderr.read().decode()
         os.set_blocking(proc.stdout.fileno(), False)
         code = proc.stdout.read().decode()
-        script = code + '\nenv\n'
+        script = code + "\nenv\n"
         argv = ["bash", "--noprofile", "--norc", "-c", script] if shell == "bash" else ["zsh", "-f", "-c", script]
-        r = subprocess.run(argv, capture_output=True, text=True, timeout=30,
-                           env={**world.env, **STALE})
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=30, env={**world.env, **STALE})
         assert r.returncode == 0, r.stderr
         child = dict(line.split("=", 1) for line in r.stdout.splitlines() if "=" in line)
         assert [name for name in KEY_VARS if name in child and name in STALE] == []
@@ -576,8 +636,7 @@ def test_listen_elsewhere_warns_loudly(world: World) -> None:
 def test_warns_when_the_default_profile_would_shadow_the_endpoint(world: World, tmp_path: Path) -> None:
     """botocore tries [default]'s own credentials before the container provider: say so at start."""
     config = tmp_path / "config"
-    config.write_text((world.home / ".aws" / "config").read_text()
-                      + "\n[default]\ncredential_process = /bin/false\n")
+    config.write_text((world.home / ".aws" / "config").read_text() + "\n[default]\ncredential_process = /bin/false\n")
     r = world.awsv("exec", "--server", "admin", "--", "true", env={"AWS_CONFIG_FILE": str(config)})
     assert r.returncode == 0, r.stderr
     assert "credential_process: the AWS SDKs and CLI use it before the credential endpoint" in r.stderr
@@ -635,22 +694,24 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_doctor_names_a_stale_endpoint_variable(world: World, date_server: _DateServer) -> None:  # noqa: F811
+def test_doctor_names_a_stale_endpoint_variable(world: World, date_server: _DateServer) -> None:
     from tests.test_doctor import run_doctor
 
     _, found = run_doctor(world.awsv, date_server)
     assert [f["status"] for f in found["endpoint"]] == ["pass"]
     stale = f"http://127.0.0.1:{free_port()}/"  # nothing listens there any more
-    rc, found = run_doctor(world.awsv, date_server, AWS_CONTAINER_CREDENTIALS_FULL_URI=stale,
-                           AWS_CONTAINER_AUTHORIZATION_TOKEN="old")
+    rc, found = run_doctor(
+        world.awsv, date_server, AWS_CONTAINER_CREDENTIALS_FULL_URI=stale, AWS_CONTAINER_AUTHORIZATION_TOKEN="old"
+    )
     assert rc == 1
     [finding] = found["endpoint"]
     assert finding["status"] == "fail" and "nothing answers" in finding["message"]
     assert "unset AWS_CONTAINER_CREDENTIALS_FULL_URI" in finding["fix"]
     s = Serve(world, "admin")
     try:
-        _, found = run_doctor(world.awsv, date_server, AWS_CONTAINER_CREDENTIALS_FULL_URI=s.url,
-                              AWS_CONTAINER_AUTHORIZATION_TOKEN=s.token)
+        _, found = run_doctor(
+            world.awsv, date_server, AWS_CONTAINER_CREDENTIALS_FULL_URI=s.url, AWS_CONTAINER_AUTHORIZATION_TOKEN=s.token
+        )
     finally:
         s.stop()
     [finding] = found["endpoint"]

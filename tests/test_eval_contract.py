@@ -1,6 +1,6 @@
 """The eval contract without any shell integration: `eval "$(awsv use P)"` in real shells.
 
-DESIGN.md: on failure stdout carries only code that fails, never a partial
+The contract: on failure stdout carries only code that fails, never a partial
 set of exports, so `eval "$(awsv use P)" && deploy` stops. An empty output
 would not do: `eval ""` succeeds. Each case runs in a real bash, zsh and fish
 (no rc files), at top level and inside a function (where a `return` in the
@@ -55,8 +55,11 @@ dump {tmp}/env.json
 
 
 @pytest.mark.parametrize("shell", ["bash", "zsh"])
-def test_failed_use_makes_eval_fail_and_changes_nothing(world: World, shell: str,  # noqa: F811
-                                                        tmp_path: Path) -> None:
+def test_failed_use_makes_eval_fail_and_changes_nothing(
+    world: World,
+    shell: str,
+    tmp_path: Path,
+) -> None:
     r = world.shell(shell, BEFORE + POSIX_CASES.replace("{tmp}", str(tmp_path)))
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
@@ -64,19 +67,31 @@ def test_failed_use_makes_eval_fail_and_changes_nothing(world: World, shell: str
     # The helper's status survives the eval (1 error, 3 needs input); a usage error or
     # an unknown --prompt driver, found before the shell is known, prints the plain
     # `false` every shell reads.
-    assert lines == ["ok-use", "status-unknown=1", "status-usage=1", "status-driver=1", "status-input=3",
-                     "in-function=1", "after-function=0"], r.stdout
+    assert lines == [
+        "ok-use",
+        "status-unknown=1",
+        "status-usage=1",
+        "status-driver=1",
+        "status-input=3",
+        "in-function=1",
+        "after-function=0",
+    ], r.stdout
     env = load(tmp_path / "env.json")
     assert env["AWSV_PROFILE"] == "base"  # the successful use, untouched by the failures
     assert env["AWS_ACCESS_KEY_ID"] != "AKIABEFOREBEFORE1234" and env["AWS_SESSION_TOKEN"] != "before-token"
 
 
-def test_failed_use_makes_source_fail_in_fish(world: World, tmp_path: Path) -> None:  # noqa: F811
+def test_failed_use_makes_source_fail_in_fish(world: World, tmp_path: Path) -> None:
     r = world.shell("fish", FISH_CASES.replace("{tmp}", str(tmp_path)))
     assert r.returncode == 0, r.stderr
     assert "BAD" not in r.stdout, r.stdout
-    assert r.stdout.splitlines() == ["ok-use", "status-unknown=1", "status-usage=1",
-                                     "in-function=1", "after-function=0"], r.stdout
+    assert r.stdout.splitlines() == [
+        "ok-use",
+        "status-unknown=1",
+        "status-usage=1",
+        "in-function=1",
+        "after-function=0",
+    ], r.stdout
     assert load(tmp_path / "env.json")["AWSV_PROFILE"] == "base"
 
 
@@ -87,14 +102,15 @@ def test_failing_code_is_only_a_status(shell: str, tmp_path: Path) -> None:
 
     code = get_shell(shell).fail(3)
     if shell == "fish":
-        script = ("function f\n  printf '%s' \"$CODE\" | source\n  echo in-f=$status\nend\n"
-                  "f\necho top-f=$status\nprintf '%s' \"$CODE\" | source\necho top=$status\n")
+        script = (
+            "function f\n  printf '%s' \"$CODE\" | source\n  echo in-f=$status\nend\n"
+            "f\necho top-f=$status\nprintf '%s' \"$CODE\" | source\necho top=$status\n"
+        )
         argv = ["fish", "--no-config", "-c", script]
         expected = "in-f=1\ntop-f=0\ntop=1\n"
     else:
         script = 'f() { eval "$CODE"; echo in-f=$?; }\nf\necho top-f=$?\neval "$CODE"\necho top=$?\n'
         argv = [shell, "-f" if shell == "zsh" else "--norc", "-c", script]
         expected = "in-f=3\ntop-f=0\ntop=3\n"
-    r = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False,
-                       env={**os.environ, "CODE": code})
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False, env={**os.environ, "CODE": code})
     assert (r.stdout, r.stderr) == (expected, "")

@@ -11,7 +11,6 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -21,10 +20,16 @@ from tests.support.moto_server import ACCOUNT_ID, moto_url  # noqa: F401
 from tests.test_use import CONFIG, CONTRACT, UNSET_BY_USE, World, assert_session_contract, make_world
 
 #: The variables that reach the vault key; none may reach a child.
-PASSPHRASE_VARS = ("AWSV_FILE_PASSPHRASE", "AWS_VAULT_FILE_PASSPHRASE", "AWSV_PASSPHRASE_COMMAND",
-                   "AWS_VAULT_PASSPHRASE_COMMAND")
+PASSPHRASE_VARS = (
+    "AWSV_FILE_PASSPHRASE",
+    "AWS_VAULT_FILE_PASSPHRASE",
+    "AWSV_PASSPHRASE_COMMAND",
+    "AWS_VAULT_PASSPHRASE_COMMAND",
+)
 
-CP_CONFIG = CONFIG + """
+CP_CONFIG = (
+    CONFIG
+    + """
 [profile cp]
 credential_process = {python} -m awsv export --format credential-process admin
 region = us-east-1
@@ -33,23 +38,28 @@ region = us-east-1
 credential_process = {python} -m awsv exec -j admin
 region = us-east-1
 """
+)
 
 PRINT_ENV = [sys.executable, "-c", "import json, os; print(json.dumps(dict(os.environ)))"]
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> Iterator[World]:  # noqa: F811
-    yield make_world(tmp_path_factory, moto_url, CP_CONFIG)
+def world(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> World:
+    return make_world(tmp_path_factory, moto_url, CP_CONFIG)
 
 
 # -- exec ----------------------------------------------------------------------
 
 
 def test_exec_gives_the_command_credentials_and_no_passphrase(world: World) -> None:
-    env = {"AWSV_FILE_PASSPHRASE": None, "AWSV_PASSPHRASE_COMMAND": "echo correct horse battery staple",
-           "AWS_VAULT_FILE_PASSPHRASE": "correct horse battery staple",
-           "AWS_VAULT_PASSPHRASE_COMMAND": "echo x", "AWS_PROFILE": "stale",
-           "AWS_SECURITY_TOKEN": "stale"}
+    env = {
+        "AWSV_FILE_PASSPHRASE": None,
+        "AWSV_PASSPHRASE_COMMAND": "echo correct horse battery staple",
+        "AWS_VAULT_FILE_PASSPHRASE": "correct horse battery staple",
+        "AWS_VAULT_PASSPHRASE_COMMAND": "echo x",
+        "AWS_PROFILE": "stale",
+        "AWS_SECURITY_TOKEN": "stale",
+    }
     r = world.awsv("exec", "admin", "--", "sh", "-c", 'echo "key=$AWS_ACCESS_KEY_ID"; env', env=env)
     assert r.returncode == 0, r.stderr
     first, rest = r.stdout.split("\n", 1)
@@ -84,16 +94,25 @@ def test_exec_without_a_command_starts_shell(world: World) -> None:
 
 
 #: What `awsv use dev` left in a shell: the command under `exec admin` must see none of it.
-DEV_SESSION = {"AWSV_PROFILE": "dev", "AWS_VAULT": "dev", "AWS_ACCESS_KEY_ID": "ASIADEVSTALE",
-               "AWS_SECRET_ACCESS_KEY": "dev-secret", "AWS_SESSION_TOKEN": "dev-token",
-               "AWSV_ACCOUNT": "111111111111", "AWSV_EXPIRES": "1", "AWSV_COLOR": "green",
-               "AWSV_ALIAS": "DEV", "AWS_PROFILE": "dev"}
+DEV_SESSION = {
+    "AWSV_PROFILE": "dev",
+    "AWS_VAULT": "dev",
+    "AWS_ACCESS_KEY_ID": "ASIADEVSTALE",
+    "AWS_SECRET_ACCESS_KEY": "dev-secret",
+    "AWS_SESSION_TOKEN": "dev-token",
+    "AWSV_ACCOUNT": "111111111111",
+    "AWSV_EXPIRES": "1",
+    "AWSV_COLOR": "green",
+    "AWSV_ALIAS": "DEV",
+    "AWS_PROFILE": "dev",
+}
 
 
 @pytest.mark.parametrize("marker", ["AWSV_PROFILE", "AWS_VAULT"])
 def test_exec_runs_a_one_off_command_inside_another_session(world: World, marker: str) -> None:
-    session = {k: v for k, v in DEV_SESSION.items() if k != ("AWS_VAULT" if marker == "AWSV_PROFILE"
-                                                             else "AWSV_PROFILE")}
+    session = {
+        k: v for k, v in DEV_SESSION.items() if k != ("AWS_VAULT" if marker == "AWSV_PROFILE" else "AWSV_PROFILE")
+    }
     r = world.awsv("exec", "admin", "--", *PRINT_ENV, env=session)
     assert r.returncode == 0, r.stderr
     child = json.loads(r.stdout)
@@ -109,8 +128,9 @@ def test_exec_refuses_an_interactive_shell_inside_a_session_without_force(world:
     r = world.awsv("exec", "admin", input='echo "in=$AWSV_PROFILE"\n', env={marker: "outer", "SHELL": "/bin/sh"})
     assert r.returncode == 1 and r.stdout == ""
     assert "'outer'" in r.stderr and "--force" in r.stderr and "awsv exec admin -- CMD" in r.stderr
-    r = world.awsv("exec", "admin", "--force", input='echo "in=$AWSV_PROFILE"\n',
-                   env={marker: "outer", "SHELL": "/bin/sh"})
+    r = world.awsv(
+        "exec", "admin", "--force", input='echo "in=$AWSV_PROFILE"\n', env={marker: "outer", "SHELL": "/bin/sh"}
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout == "in=admin\n"
 
@@ -166,15 +186,23 @@ def test_export_ini_is_a_working_credentials_file(world: World, tmp_path: Path) 
     lines = r.stdout.splitlines()
     assert lines[0] == "[admin]"
     assert [line.split(" = ")[0] for line in lines[1:]] == [
-        "aws_access_key_id", "aws_secret_access_key", "aws_session_token"]
+        "aws_access_key_id",
+        "aws_secret_access_key",
+        "aws_session_token",
+    ]
     creds = tmp_path / "credentials"
     creds.write_text(r.stdout)
-    probe = ("import boto3, sys; s = boto3.Session(profile_name='admin'); "
-             "print(s.client('sts', endpoint_url=sys.argv[1]).get_caller_identity()['Arn'])")
-    env = {**world.env, "AWS_SHARED_CREDENTIALS_FILE": str(creds), "AWS_CONFIG_FILE": "/dev/null",
-           "AWS_DEFAULT_REGION": "us-east-1"}
-    out = subprocess.run([sys.executable, "-c", probe, world.moto], capture_output=True, text=True,
-                         env=env, timeout=60)
+    probe = (
+        "import boto3, sys; s = boto3.Session(profile_name='admin'); "
+        "print(s.client('sts', endpoint_url=sys.argv[1]).get_caller_identity()['Arn'])"
+    )
+    env = {
+        **world.env,
+        "AWS_SHARED_CREDENTIALS_FILE": str(creds),
+        "AWS_CONFIG_FILE": "/dev/null",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    out = subprocess.run([sys.executable, "-c", probe, world.moto], capture_output=True, text=True, env=env, timeout=60)
     assert ":assumed-role/Admin/" in out.stdout, out.stderr
 
 
@@ -191,8 +219,7 @@ def test_export_credential_process_document(world: World) -> None:
 def test_export_no_session_document_has_no_token_or_expiry(world: World) -> None:
     r = world.awsv("export", "base", "--no-session", "--format", "credential-process")
     assert r.returncode == 0
-    assert json.loads(r.stdout) == {"Version": 1, "AccessKeyId": world.key_id,
-                                    "SecretAccessKey": world.secret}
+    assert json.loads(r.stdout) == {"Version": 1, "AccessKeyId": world.key_id, "SecretAccessKey": world.secret}
     assert "LONG-TERM" in r.stderr
 
 
@@ -210,17 +237,25 @@ def test_export_failure_prints_nothing(world: World) -> None:
 @pytest.mark.parametrize("profile", ["cp", "cpj"])
 def test_credential_process_through_the_aws_cli(world: World, profile: str) -> None:
     """`credential_process = python -m awsv export --format credential-process admin` (and exec -j)."""
-    r = subprocess.run(["aws", "sts", "get-caller-identity", "--profile", profile, "--output", "json"],
-                       capture_output=True, text=True, env=world.env, timeout=60)
+    r = subprocess.run(
+        ["aws", "sts", "get-caller-identity", "--profile", profile, "--output", "json"],
+        capture_output=True,
+        text=True,
+        env=world.env,
+        timeout=60,
+    )
     assert r.returncode == 0, r.stderr
     ident = json.loads(r.stdout)
     assert ":assumed-role/Admin/" in ident["Arn"] and ident["Account"] == ACCOUNT_ID
 
 
 def test_credential_process_through_boto3(world: World) -> None:
-    probe = ("import boto3, sys; s = boto3.Session(profile_name='cp'); "
-             "print(s.client('sts', endpoint_url=sys.argv[1]).get_caller_identity()['Arn'])")
-    r = subprocess.run([sys.executable, "-c", probe, world.moto], capture_output=True, text=True,
-                       env=world.env, timeout=60)
+    probe = (
+        "import boto3, sys; s = boto3.Session(profile_name='cp'); "
+        "print(s.client('sts', endpoint_url=sys.argv[1]).get_caller_identity()['Arn'])"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", probe, world.moto], capture_output=True, text=True, env=world.env, timeout=60
+    )
     assert r.returncode == 0, r.stderr
     assert ":assumed-role/Admin/" in r.stdout

@@ -128,8 +128,9 @@ def _run_on_pty(argv: list[str], env: dict[str, str]) -> tuple[int, str, str]:
     """Run `argv` with stdout on a terminal (stderr on a pipe); exit status, stdout, stderr."""
     master, slave = pty.openpty()
     try:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE,
-                                env=env, start_new_session=True)
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE, env=env, start_new_session=True
+        )
     finally:
         os.close(slave)
     out = bytearray()
@@ -161,14 +162,22 @@ def run_awsv(hot: Hot, args: list[str], *, agent: bool, tty: bool) -> tuple[int,
     if tty:
         rc, out, err = _run_on_pty(argv, env)
     else:
-        r = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120,
-                           stdin=subprocess.DEVNULL, start_new_session=True, check=False)
+        r = subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            check=False,
+        )
         rc, out, err = r.returncode, r.stdout, r.stderr
     return rc, out, _comparable_stderr(err), imported_modules(err)
 
 
 @pytest.fixture(scope="module")
-def hot(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hot]:  # noqa: F811
+def hot(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hot]:
     """One world for the module: a file vault, the agent running, a cached session for admin.
 
     The spellings only read it (none changes the vault or the agent), so
@@ -182,8 +191,7 @@ def hot(moto_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hot
     script = base / "pw"
     script.write_text(COUNTER.format(count=count, passphrase=TEST_PASSPHRASE))
     script.chmod(0o700)
-    world = setup_world(home, moto_url, {"AWSV_PASSPHRASE_COMMAND": str(script),
-                                         "AWSV_TEST_MARK": base.name})
+    world = setup_world(home, moto_url, {"AWSV_PASSPHRASE_COMMAND": str(script), "AWSV_TEST_MARK": base.name})
     try:
         r = world.awsv("use", "admin", "--shell", "bash")  # STS once; starts the agent
         assert r.returncode == 0, r.stderr
@@ -245,16 +253,27 @@ def test_use_without_shell_detects_the_same_shell_as_the_full_cli(hot: Hot, shel
     results = []
     for agent in (True, False):
         env = {**hot.env, "AWSV_AGENT": "auto" if agent else "off", "SHELL": "/bin/sh"}
-        r = subprocess.run(_under(shell, args), capture_output=True, text=True, env=env, timeout=120,
-                           stdin=subprocess.DEVNULL, start_new_session=True, check=False)
+        r = subprocess.run(
+            _under(shell, args),
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            check=False,
+        )
         results.append((r.returncode, r.stdout, _comparable_stderr(r.stderr), imported_modules(r.stderr)))
     fast, full = results
     assert "awsv.cli" not in fast[3] and "shellingham" not in fast[3], "the fast path did not answer"
     assert "awsv.cli" in full[3]
     assert fast[:3] == full[:3]
     assert fast[0] == 0 and ("using 'admin'" in fast[2]) is not quiet
-    marker = {"bash": "export AWS_ACCESS_KEY_ID=", "zsh": "export AWS_ACCESS_KEY_ID=",
-              "fish": "set -gx AWS_ACCESS_KEY_ID "}[shell]
+    marker = {
+        "bash": "export AWS_ACCESS_KEY_ID=",
+        "zsh": "export AWS_ACCESS_KEY_ID=",
+        "fish": "set -gx AWS_ACCESS_KEY_ID ",
+    }[shell]
     assert marker in fast[1]
 
 
@@ -339,19 +358,29 @@ SECRETS = {
 }
 
 
-@pytest.mark.parametrize("args", [
-    ["use", "admin", "--shell", "zsh"],
-    ["use", "--no-prompt", "--quiet", "--shell", "bash", "--region", "eu-west-1", "--", "admin"],
-    ["use", "admin"],
-    ["export", "--format", "credential-process", "admin"],
-    ["exec", "admin", "--", "true"],
-], ids=shlex.join)
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["use", "admin", "--shell", "zsh"],
+        ["use", "--no-prompt", "--quiet", "--shell", "bash", "--region", "eu-west-1", "--", "admin"],
+        ["use", "admin"],
+        ["export", "--format", "credential-process", "admin"],
+        ["exec", "admin", "--", "true"],
+    ],
+    ids=shlex.join,
+)
 def test_no_secret_reaches_the_agent(home: Path, recording: RecordingAgent, args: list[str]) -> None:
     (home / ".aws" / "config").write_text("[profile admin]\nregion = eu-west-1\n")
-    env = {**base_env(home), "AWSV_AGENT": "auto", "AWS_ACCESS_KEY_ID": "AKIACANARYNOTSECRET0",
-           **SECRETS}
-    subprocess.run([sys.executable, "-m", "awsv", *args], capture_output=True, env=env, timeout=120,
-                   stdin=subprocess.DEVNULL, start_new_session=True, check=False)
+    env = {**base_env(home), "AWSV_AGENT": "auto", "AWS_ACCESS_KEY_ID": "AKIACANARYNOTSECRET0", **SECRETS}
+    subprocess.run(
+        [sys.executable, "-m", "awsv", *args],
+        capture_output=True,
+        env=env,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        check=False,
+    )
     delivers = [r for r in recording.requests if r.get("op") == "deliver"]
     assert delivers, "the fast path never asked the agent: this test proved nothing"
     sent_env = delivers[0]["env"]

@@ -28,9 +28,22 @@ from tests.test_agent import COUNTER, cleanup_agents
 
 secret_service = secret_service_support.secret_service
 
-FORBIDDEN = ("boto3", "botocore", "keyring", "jeepney", "secretstorage", "rich", "cryptography",
-             "importlib.metadata", "importlib_metadata", "pkg_resources", "shellingham",
-             "awsv.vault.file", "awsv.vault.file_format", "awsv.vault.keyring_store")
+FORBIDDEN = (
+    "boto3",
+    "botocore",
+    "keyring",
+    "jeepney",
+    "secretstorage",
+    "rich",
+    "cryptography",
+    "importlib.metadata",
+    "importlib_metadata",
+    "pkg_resources",
+    "shellingham",
+    "awsv.vault.file",
+    "awsv.vault.file_format",
+    "awsv.vault.keyring_store",
+)
 
 CONFIG = """\
 [profile base]
@@ -61,8 +74,15 @@ def imported_modules(stderr: str) -> set[str]:
 
 
 #: What the fast path (awsv.fastpath, the agent answering from its cache) never loads.
-FULL_CLI_ONLY = ("argparse", "configparser", "awsv.cli", "awsv.config", "awsv.sessions",
-                 "awsv.commands", "awsv.context")
+FULL_CLI_ONLY = (
+    "argparse",
+    "configparser",
+    "awsv.cli",
+    "awsv.config",
+    "awsv.sessions",
+    "awsv.commands",
+    "awsv.context",
+)
 
 
 def not_on_fast_path(modules: set[str]) -> list[str]:
@@ -82,16 +102,22 @@ class Hot:
     def run(self, args: list[str], extra: dict[str, str] | None = None) -> tuple[str, set[str]]:
         import subprocess
 
-        r = subprocess.run([sys.executable, "-X", "importtime", "-m", "awsv", *args], capture_output=True,
-                           text=True, env={**self.env, **(extra or {})}, timeout=60, start_new_session=True,
-                           check=False)
+        r = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "awsv", *args],
+            capture_output=True,
+            text=True,
+            env={**self.env, **(extra or {})},
+            timeout=60,
+            start_new_session=True,
+            check=False,
+        )
         assert r.returncode == 0, r.stderr[-3000:]
         modules = imported_modules(r.stderr)
         assert "awsv.entry" in modules  # the parse really saw awsv's imports
         return r.stdout, modules
 
 
-def setup_world(home: Path, moto_url: str, extra: dict[str, str]) -> Hot:  # noqa: F811
+def setup_world(home: Path, moto_url: str, extra: dict[str, str]) -> Hot:
     (home / ".aws" / "config").write_text(CONFIG)
     env = base_env(home)
     env.update(AWS_ENDPOINT_URL=moto_url, AWSV_AGENT="auto", **extra)
@@ -103,7 +129,7 @@ def setup_world(home: Path, moto_url: str, extra: dict[str, str]) -> Hot:  # noq
 
 
 @pytest.fixture
-def file_world(home: Path, moto: str) -> Iterator[Hot]:  # noqa: F811
+def file_world(home: Path, moto: str) -> Iterator[Hot]:
     count = home.parent / "asked"
     script = home.parent / "pw"
     script.write_text(COUNTER.format(count=count, passphrase=TEST_PASSPHRASE))
@@ -141,7 +167,7 @@ def test_hot_paths_of_the_file_vault_import_nothing_heavy(file_world: Hot) -> No
 
     # Other commands stayed unloaded: only the one command module was imported.
     _, modules = file_world.run(HOT_COMMANDS["use"])
-    assert not {"awsv.commands.keys", "awsv.commands.importing", "awsv.commands.whoami"} & modules
+    assert not {"awsv.commands.add", "awsv.commands.import_", "awsv.commands.whoami"} & modules
     assert file_world.count.read_text().count("asked") == 1  # type: ignore[attr-defined]
 
 
@@ -152,8 +178,11 @@ def test_without_the_agent_the_crypto_is_loaded(file_world: Hot) -> None:
     assert "cryptography" in modules and "awsv.vault.file" in modules
 
 
-def test_hot_path_of_the_keyring_imports_no_keyring(home: Path, moto: str,  # noqa: F811
-                                                    secret_service: SecretService) -> None:
+def test_hot_path_of_the_keyring_imports_no_keyring(
+    home: Path,
+    moto: str,
+    secret_service: SecretService,
+) -> None:
     extra = {**secret_service.extra, "AWSV_BACKEND": "keyring", "AWSV_TEST_MARK": home.parent.name}
     hot = setup_world(home, moto, extra)
     hot.env.pop("AWSV_FILE_PASSPHRASE", None)
@@ -173,9 +202,10 @@ def test_hot_path_of_the_keyring_imports_no_keyring(home: Path, moto: str,  # no
 def eval_bash(code: str) -> dict[str, str]:
     import subprocess
 
-    script = code + '\nenv -0'
-    out = subprocess.run(["bash", "--noprofile", "--norc", "-c", script], capture_output=True,
-                         env={"PATH": "/usr/bin:/bin"}, check=True).stdout
+    script = code + "\nenv -0"
+    out = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-c", script], capture_output=True, env={"PATH": "/usr/bin:/bin"}, check=True
+    ).stdout
     return dict(item.split("=", 1) for item in out.decode().split("\0") if "=" in item)
 
 

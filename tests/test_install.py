@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import REPO, base_env
+
+from tests.conftest import REPO, base_env
 
 INSTALL = REPO / "install.sh"
 VERSION = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
@@ -56,11 +57,7 @@ def snapshot(root: Path, skip: tuple[str, ...] = ()) -> Snapshot:
     out: Snapshot = {}
     for dirpath, dirnames, filenames in os.walk(root):
         rel_dir = os.path.relpath(dirpath, root)
-        dirnames[:] = [
-            d
-            for d in dirnames
-            if os.path.normpath(os.path.join(rel_dir, d)) not in skip
-        ]
+        dirnames[:] = [d for d in dirnames if os.path.normpath(os.path.join(rel_dir, d)) not in skip]
         for name in dirnames + filenames:
             path = Path(dirpath, name)
             rel = os.path.normpath(os.path.join(rel_dir, name))
@@ -115,9 +112,7 @@ def run_install(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[
 
 
 def ok(proc: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
-    assert proc.returncode == 0, (
-        f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
-    )
+    assert proc.returncode == 0, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
     return proc
 
 
@@ -167,15 +162,11 @@ def plain(tmp_path_factory: pytest.TempPathFactory, pip_cache: Path) -> PlainIns
     env2 = dict(env, PATH=f"{home}/.local/bin{os.pathsep}{env['PATH']}")
     second = ok(run_install(env2))
     after_second = snapshot(home, skip=(".local/lib/awsv/venv",))
-    return PlainInstall(
-        home, env, before, first, after_first, manifest_first, second, after_second
-    )
+    return PlainInstall(home, env, before, first, after_first, manifest_first, second, after_second)
 
 
 @pytest.fixture(scope="module")
-def omz(
-    tmp_path_factory: pytest.TempPathFactory, pip_cache: Path
-) -> tuple[Path, dict[str, str], str]:
+def omz(tmp_path_factory: pytest.TempPathFactory, pip_cache: Path) -> tuple[Path, dict[str, str], str]:
     """A HOME with oh-my-zsh at its default place (~/.oh-my-zsh, $ZSH unset)."""
     home = tmp_path_factory.mktemp("omz") / "home"
     (home / ".oh-my-zsh").mkdir(parents=True)
@@ -215,21 +206,15 @@ def test_install_prints_source_lines_and_edits_no_rc_file(plain: PlainInstall) -
     assert "plugins=(" not in out
     assert "awsv add PROFILE" in out and 'eval "$(awsv use PROFILE)"' in out
     shell = awsv_home(plain.home) / "shell"
-    assert (shell / "zsh/awsv.plugin.zsh").read_bytes() == (
-        REPO / "shell/zsh/awsv.plugin.zsh"
-    ).read_bytes()
-    assert (shell / "bash/awsv.bash").read_bytes() == (
-        REPO / "shell/bash/awsv.bash"
-    ).read_bytes()
+    assert (shell / "zsh/awsv.plugin.zsh").read_bytes() == (REPO / "shell/zsh/awsv.plugin.zsh").read_bytes()
+    assert (shell / "bash/awsv.bash").read_bytes() == (REPO / "shell/bash/awsv.bash").read_bytes()
     for rel in USER_FILES:
         assert plain.after_second[rel] == plain.before[rel], f"{rel} was changed"
     assert not (plain.home / ".oh-my-zsh").exists()
 
 
 def test_install_warns_once_when_bin_dir_is_not_on_path(plain: PlainInstall) -> None:
-    warnings = [
-        line for line in plain.first.stderr.splitlines() if "not on your PATH" in line
-    ]
+    warnings = [line for line in plain.first.stderr.splitlines() if "not on your PATH" in line]
     assert len(warnings) == 1
     assert 'export PATH="$HOME/.local/bin:$PATH"' in warnings[0]
     assert "not on your PATH" not in plain.second.stderr  # second run had it on PATH
@@ -238,9 +223,7 @@ def test_install_warns_once_when_bin_dir_is_not_on_path(plain: PlainInstall) -> 
 def test_installed_bash_integration_wraps_the_installed_command(
     plain: PlainInstall,
 ) -> None:
-    env = dict(
-        plain.env, PATH=f"{plain.home}/.local/bin{os.pathsep}{plain.env['PATH']}"
-    )
+    env = dict(plain.env, PATH=f"{plain.home}/.local/bin{os.pathsep}{plain.env['PATH']}")
     script = f"source {awsv_home(plain.home)}/shell/bash/awsv.bash; type -t awsv; awsv --version"
     proc = ok(run(["bash", "--norc", "--noprofile", "-c", script], env))
     assert proc.stdout.splitlines() == ["function", f"awsv {VERSION}"]
@@ -273,9 +256,7 @@ def test_second_run_upgrades_in_place_without_duplicates(plain: PlainInstall) ->
     assert [line.split("\t")[0] for line in lines].count("venv") == 1
     site = list((awsv_home(plain.home) / "venv/lib").glob("python3*/site-packages"))
     assert len(site) == 1
-    assert [p.name for p in site[0].glob("awsv-*.dist-info")] == [
-        f"awsv-{VERSION}.dist-info"
-    ]
+    assert [p.name for p in site[0].glob("awsv-*.dist-info")] == [f"awsv-{VERSION}.dist-info"]
     assert sorted(p.name for p in (plain.home / ".local/bin").iterdir()) == [
         "awsv",
         "other",
@@ -306,9 +287,7 @@ def test_oh_my_zsh_plugin_is_installed_and_sourceable(
 # --- (d) uninstall ---------------------------------------------------------------
 
 
-def test_uninstall_removes_exactly_what_was_installed(
-    tmp_path: Path, pip_cache: Path
-) -> None:
+def test_uninstall_removes_exactly_what_was_installed(tmp_path: Path, pip_cache: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
     make_user_files(home)
@@ -319,9 +298,7 @@ def test_uninstall_removes_exactly_what_was_installed(
     other_plugin.write_text("other() { :; }\n")
     before = snapshot(home)
 
-    env = installer_env(
-        home, pip_cache, ZSH=str(home / "omz"), ZSH_CUSTOM=str(home / "omz-custom")
-    )
+    env = installer_env(home, pip_cache, ZSH=str(home / "omz"), ZSH_CUSTOM=str(home / "omz-custom"))
     out = ok(run_install(env)).stdout
     assert "add awsv to plugins=(...)" in out
     installed = [
@@ -354,12 +331,23 @@ def _installed_agent(home: Path, env: dict[str, str]) -> int:
     """Store a key with the installed awsv and unlock: returns the agent's pid."""
     awsv = str(home / ".local/bin/awsv")
     agent_env = dict(env, AWSV_AGENT="auto", AWSV_FILE_PASSPHRASE="correct horse battery staple")
-    ok(subprocess.run([awsv, "add", "prod", "--force"], env=agent_env, cwd=home, capture_output=True,
-                      text=True, timeout=120, input="AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"))
-    ok(subprocess.run([awsv, "unlock"], env=agent_env, cwd=home, capture_output=True, text=True,
-                      timeout=120))
-    status = ok(subprocess.run([awsv, "unlock", "--status", "--json"], env=agent_env, cwd=home,
-                               capture_output=True, text=True, timeout=120))
+    ok(
+        subprocess.run(
+            [awsv, "add", "prod", "--force"],
+            env=agent_env,
+            cwd=home,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            input="AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",
+        )
+    )
+    ok(subprocess.run([awsv, "unlock"], env=agent_env, cwd=home, capture_output=True, text=True, timeout=120))
+    status = ok(
+        subprocess.run(
+            [awsv, "unlock", "--status", "--json"], env=agent_env, cwd=home, capture_output=True, text=True, timeout=120
+        )
+    )
     pid = int(json.loads(status.stdout)["pid"])
     assert _alive(pid)
     return pid
@@ -387,9 +375,7 @@ def _gone_within(pid: int, seconds: float) -> bool:
 
 
 @pytest.mark.parametrize("awsv_broken", [False, True], ids=["awsv-lock", "by-command-line"])
-def test_uninstall_locks_and_stops_the_agent_first(
-    tmp_path: Path, pip_cache: Path, awsv_broken: bool
-) -> None:
+def test_uninstall_locks_and_stops_the_agent_first(tmp_path: Path, pip_cache: Path, awsv_broken: bool) -> None:
     """An unlocked agent running from the venv would outlive it, holding the vault key."""
     home = tmp_path / "home"
     (home / "run").mkdir(parents=True, mode=0o700)
@@ -413,9 +399,7 @@ def test_uninstall_locks_and_stops_the_agent_first(
 # --- (e) and other paths that need no install ------------------------------------
 
 
-def test_uninstall_with_nothing_installed_is_a_clean_no_op(
-    home: Path, tmp_path: Path
-) -> None:
+def test_uninstall_with_nothing_installed_is_a_clean_no_op(home: Path, tmp_path: Path) -> None:
     make_user_files(home)
     before = snapshot(home)
     proc = ok(run_install(installer_env(home, tmp_path / "pip"), "--uninstall"))
@@ -447,9 +431,7 @@ def test_uninstall_never_follows_a_bad_manifest(home: Path, tmp_path: Path) -> N
     assert not manifest.exists()
 
 
-def test_install_refuses_to_replace_a_foreign_awsv_command(
-    home: Path, tmp_path: Path
-) -> None:
+def test_install_refuses_to_replace_a_foreign_awsv_command(home: Path, tmp_path: Path) -> None:
     make_user_files(home)
     foreign = home / ".local/bin/awsv"
     foreign.write_text("#!/bin/sh\necho mine\n")

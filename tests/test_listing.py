@@ -12,10 +12,19 @@ from tests.conftest import AwsvRunner
 from tests.test_cli_keys import add
 
 
-@pytest.mark.parametrize("seconds, shown", [
-    (-5, "expired"), (0, "expired"), (30, "<1m"), (60, "1m"), (59 * 60 + 59, "59m"),
-    (3600, "1h00m"), (2 * 3600 + 5 * 60, "2h05m"), (12 * 3600, "12h00m"),
-])
+@pytest.mark.parametrize(
+    "seconds, shown",
+    [
+        (-5, "expired"),
+        (0, "expired"),
+        (30, "<1m"),
+        (60, "1m"),
+        (59 * 60 + 59, "59m"),
+        (3600, "1h00m"),
+        (2 * 3600 + 5 * 60, "2h05m"),
+        (12 * 3600, "12h00m"),
+    ],
+)
 def test_format_time_left(seconds: float, shown: str) -> None:
     assert format_time_left(seconds) == shown
 
@@ -26,7 +35,8 @@ def test_list_is_alphabetical_in_every_form(awsv: AwsvRunner, home: Path) -> Non
         "[default]\nregion = eu-west-1\n"
         "[profile zeta]\nregion = eu-west-1\n"
         "[profile Beta]\nregion = eu-west-1\n"
-        "[profile alpha]\nregion = eu-west-1\n")
+        "[profile alpha]\nregion = eu-west-1\n"
+    )
     for name in ("zeta", "mid-vault-only"):
         assert add(awsv, name).returncode == 0
     expected = ["alpha", "Beta", "default", "mid-vault-only", "zeta"]

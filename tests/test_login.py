@@ -18,10 +18,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
 from awsv import federation as fedlib
 from awsv.browser import _argv, browser_commands
 from awsv.errors import UsageError
-
 from tests.conftest import AwsvRunner
 from tests.support import fault_proxy as _proxy
 from tests.support import federation_server as _fed
@@ -42,12 +42,15 @@ def lw(world: AwsvWorld, federation: FederationServer) -> AwsvWorld:
     """A world with keys for alice and mfa-base, profiles of every kind, and the stand-in."""
     world.env["AWSV_FEDERATION_URL"] = federation.url
     world.env["AWSV_STS_MAX_ATTEMPTS"] = "1"
-    cp = world.script("cp", """\
+    cp = world.script(
+        "cp",
+        """\
         cat <<'EOF'
         {"Version": 1, "AccessKeyId": "ASIACPEXAMPLE0000001", "SecretAccessKey": "cp-secret-never-shown",
          "SessionToken": "cp-token-never-shown", "Expiration": "2099-01-01T00:00:00Z"}
         EOF
-        """)
+        """,
+    )
     world.config(f"""
         [profile alice]
         region = eu-west-1
@@ -120,8 +123,9 @@ def _no_secrets(text: str, federation: FederationServer, *more: str) -> None:
 # -- role profiles -------------------------------------------------------------------
 
 
-def test_role_profile_stdout_prints_only_the_link(lw: AwsvWorld, awsv: AwsvRunner,
-                                                  federation: FederationServer) -> None:
+def test_role_profile_stdout_prints_only_the_link(
+    lw: AwsvWorld, awsv: AwsvRunner, federation: FederationServer
+) -> None:
     proc = awsv("login", "admin", "--stdout")
     url = _url(proc)
     params = _login_params(url, federation)
@@ -145,7 +149,8 @@ def test_role_profile_stdout_prints_only_the_link(lw: AwsvWorld, awsv: AwsvRunne
 
 
 def test_duration_on_a_role_assumed_from_a_key_is_the_session_duration(
-        lw: AwsvWorld, awsv: AwsvRunner, federation: FederationServer) -> None:
+    lw: AwsvWorld, awsv: AwsvRunner, federation: FederationServer
+) -> None:
     """The source has MFA: without --duration the role comes from an MFA session (chained);
     with --duration it is assumed straight from the key, carrying the MFA code, so that
     getSigninToken accepts SessionDuration."""
@@ -165,8 +170,9 @@ def test_duration_on_a_role_assumed_from_a_key_is_the_session_duration(
     assert assume["SerialNumber"] == MFA and assume["TokenCode"] == "654321"
 
 
-def test_chained_role_never_sends_session_duration(lw: AwsvWorld, awsv: AwsvRunner,
-                                                   federation: FederationServer) -> None:
+def test_chained_role_never_sends_session_duration(
+    lw: AwsvWorld, awsv: AwsvRunner, federation: FederationServer
+) -> None:
     federation.chained_roles = {"Chained"}  # reached through the Admin role
     _url(awsv("login", "chained", "--stdout", "--duration", "30m"))
     assert _one_token_request(federation).one("SessionDuration") is None
@@ -181,9 +187,9 @@ def test_chained_role_never_sends_session_duration(lw: AwsvWorld, awsv: AwsvRunn
 
 
 @pytest.mark.parametrize("duration, message", [("10m", "900s to 43200s"), ("13h", "900s to 43200s")])
-def test_duration_outside_aws_bounds_is_refused(lw: AwsvWorld, awsv: AwsvRunner,
-                                                federation: FederationServer, duration: str,
-                                                message: str) -> None:
+def test_duration_outside_aws_bounds_is_refused(
+    lw: AwsvWorld, awsv: AwsvRunner, federation: FederationServer, duration: str, message: str
+) -> None:
     proc = awsv("login", "admin", "--stdout", "--duration", duration)
     assert proc.returncode == 2 and message in proc.stderr
     assert federation.requests == [] and lw.proxy.count() == 0
@@ -192,14 +198,17 @@ def test_duration_outside_aws_bounds_is_refused(lw: AwsvWorld, awsv: AwsvRunner,
 # -- long-term keys and credential_process -----------------------------------------------
 
 
-def test_plain_key_goes_through_get_federation_token(lw: AwsvWorld, awsv: AwsvRunner,
-                                                     federation: FederationServer) -> None:
+def test_plain_key_goes_through_get_federation_token(
+    lw: AwsvWorld, awsv: AwsvRunner, federation: FederationServer
+) -> None:
     url = _url(awsv("login", "alice", "--stdout", "--duration", "20h"))
     (params,) = lw.proxy.params("GetFederationToken")
     assert params["Name"] == "alice"
     assert params["DurationSeconds"] == "72000"
     assert json.loads(params["Policy"]) == {
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+    }
     assert lw.proxy.count("GetSessionToken") == 0
     request = _one_token_request(federation)
     # GetFederationToken credentials must not carry SessionDuration.
@@ -212,8 +221,9 @@ def test_plain_key_goes_through_get_federation_token(lw: AwsvWorld, awsv: AwsvRu
     assert lw.proxy.params("GetFederationToken")[0]["DurationSeconds"] == "3600"
 
 
-def test_plain_key_refuses_mfa_token_instead_of_ignoring_it(lw: AwsvWorld, awsv: AwsvRunner,
-                                                           federation: FederationServer) -> None:
+def test_plain_key_refuses_mfa_token_instead_of_ignoring_it(
+    lw: AwsvWorld, awsv: AwsvRunner, federation: FederationServer
+) -> None:
     proc = awsv("login", "alice", "--stdout", "--mfa-token", "123456")
     assert proc.returncode == 2 and proc.stdout == ""
     assert "GetFederationToken" in proc.stderr and "cannot carry MFA" in proc.stderr
@@ -224,13 +234,14 @@ def test_plain_key_refuses_mfa_token_instead_of_ignoring_it(lw: AwsvWorld, awsv:
     assert "warning" in proc.stderr and "MFA" in proc.stderr
 
 
-def test_credential_process_profiles(lw: AwsvWorld, awsv: AwsvRunner,
-                                     federation: FederationServer) -> None:
+def test_credential_process_profiles(lw: AwsvWorld, awsv: AwsvRunner, federation: FederationServer) -> None:
     url = _url(awsv("login", "ext", "--stdout"))
     request = _one_token_request(federation)
-    assert request.session == {"sessionId": "ASIACPEXAMPLE0000001",
-                               "sessionKey": "cp-secret-never-shown",
-                               "sessionToken": "cp-token-never-shown"}
+    assert request.session == {
+        "sessionId": "ASIACPEXAMPLE0000001",
+        "sessionKey": "cp-secret-never-shown",
+        "sessionToken": "cp-token-never-shown",
+    }
     assert request.one("SessionDuration") is None
     assert lw.proxy.count() == 0  # used as they are: no STS call
     assert "region=us-east-2" in _login_params(url, federation)["Destination"]
@@ -261,11 +272,15 @@ def test_partition_endpoints_and_console_hosts() -> None:
     assert cn.signin == "https://signin.amazonaws.cn/federation"
     assert gov.signin == "https://signin.amazonaws-us-gov.com/federation"
     assert fedlib.federation_endpoint(cn, {}) == cn.signin
-    assert fedlib.console_destination(gov, "us-gov-east-1") == \
-        "https://console.amazonaws-us-gov.com/console/home?region=us-gov-east-1"
+    assert (
+        fedlib.console_destination(gov, "us-gov-east-1")
+        == "https://console.amazonaws-us-gov.com/console/home?region=us-gov-east-1"
+    )
     assert fedlib.console_destination(aws, None) == "https://console.aws.amazon.com/console/home"
-    assert fedlib.console_destination(aws, "sa-east-1", "//evil.example/x?a=1") == \
-        "https://sa-east-1.console.aws.amazon.com/evil.example/x?a=1&region=sa-east-1"
+    assert (
+        fedlib.console_destination(aws, "sa-east-1", "//evil.example/x?a=1")
+        == "https://sa-east-1.console.aws.amazon.com/evil.example/x?a=1&region=sa-east-1"
+    )
     with pytest.raises(UsageError, match="partition aws but the credentials belong to partition aws-cn"):
         fedlib.choose_partition("us-east-1", "arn:aws-cn:sts::1:assumed-role/r/s")
     with pytest.raises(UsageError, match="isolated partition"):
@@ -276,33 +291,40 @@ def test_partition_endpoints_and_console_hosts() -> None:
         fedlib.console_destination(aws, "us-east-1", "https://evil.example/")
 
 
-def test_china_role_lands_on_the_china_console(lw: AwsvWorld, awsv: AwsvRunner,
-                                               federation: FederationServer) -> None:
+def test_china_role_lands_on_the_china_console(lw: AwsvWorld, awsv: AwsvRunner, federation: FederationServer) -> None:
     url = _url(awsv("login", "china", "--stdout"))
-    assert _login_params(url, federation)["Destination"] == \
-        "https://console.amazonaws.cn/console/home?region=cn-north-1"
+    assert (
+        _login_params(url, federation)["Destination"] == "https://console.amazonaws.cn/console/home?region=cn-north-1"
+    )
     assert (_one_token_request(federation).arn or "").startswith("arn:aws-cn:sts::444444444444:")
     proc = awsv("login", "china", "--stdout", "--region", "eu-west-1")
     assert proc.returncode == 2 and "partition" in proc.stderr
 
 
-def test_path_and_region_choose_the_page(lw: AwsvWorld, awsv: AwsvRunner,
-                                         federation: FederationServer) -> None:
-    url = _url(awsv("login", "admin", "--stdout", "--region", "us-west-2",
-                    "--path", "ec2/home#Instances:"))
-    assert _login_params(url, federation)["Destination"] == \
-        "https://us-west-2.console.aws.amazon.com/ec2/home?region=us-west-2#Instances:"
+def test_path_and_region_choose_the_page(lw: AwsvWorld, awsv: AwsvRunner, federation: FederationServer) -> None:
+    url = _url(awsv("login", "admin", "--stdout", "--region", "us-west-2", "--path", "ec2/home#Instances:"))
+    assert (
+        _login_params(url, federation)["Destination"]
+        == "https://us-west-2.console.aws.amazon.com/ec2/home?region=us-west-2#Instances:"
+    )
 
 
 def test_federation_url_override_must_be_safe() -> None:
     aws = fedlib.PARTITIONS["aws"]
-    for bad in ("http://signin.example.com/federation", "https://u:p@h/federation",
-                "https://h/federation?x=1", "ftp://h/"):
+    for bad in (
+        "http://signin.example.com/federation",
+        "https://u:p@h/federation",
+        "https://h/federation?x=1",
+        "ftp://h/",
+    ):
         with pytest.raises(UsageError, match="AWSV_FEDERATION_URL"):
             fedlib.federation_endpoint(aws, {"AWSV_FEDERATION_URL": bad})
-    for good in ("https://vpce-1.signin.eu-west-1.vpce.amazonaws.com/federation",
-                 "http://127.0.0.1:8080/federation", "http://[::1]:81/federation",
-                 "http://localhost/federation"):
+    for good in (
+        "https://vpce-1.signin.eu-west-1.vpce.amazonaws.com/federation",
+        "http://127.0.0.1:8080/federation",
+        "http://[::1]:81/federation",
+        "http://localhost/federation",
+    ):
         assert fedlib.federation_endpoint(aws, {"AWSV_FEDERATION_URL": good}) == good
 
 
@@ -317,15 +339,18 @@ def test_federated_user_name() -> None:
 # -- errors from the federation endpoint ---------------------------------------------
 
 
-@pytest.mark.parametrize("status, body, expected", [
-    (500, b"<html>oops</html>", "answered HTTP 500"),
-    (400, b"<html>Invalid credentials parameter</html>", "answered HTTP 400"),
-    (200, b"{not json", "not a JSON document with a SigninToken"),
-    (200, b'{"Token": "x"}', "not a JSON document with a SigninToken"),
-])
+@pytest.mark.parametrize(
+    "status, body, expected",
+    [
+        (500, b"<html>oops</html>", "answered HTTP 500"),
+        (400, b"<html>Invalid credentials parameter</html>", "answered HTTP 400"),
+        (200, b"{not json", "not a JSON document with a SigninToken"),
+        (200, b'{"Token": "x"}', "not a JSON document with a SigninToken"),
+    ],
+)
 def test_federation_errors_are_one_line_without_secrets(
-        lw: AwsvWorld, awsv: AwsvRunner, federation: FederationServer, status: int, body: bytes,
-        expected: str) -> None:
+    lw: AwsvWorld, awsv: AwsvRunner, federation: FederationServer, status: int, body: bytes, expected: str
+) -> None:
     federation.fail_next(status, body, "application/json" if status == 200 else "text/html")
     proc = awsv("login", "admin", "--stdout")
     assert proc.returncode == 1 and proc.stdout == ""
@@ -341,8 +366,9 @@ def test_federation_errors_are_one_line_without_secrets(
 
 def test_unreachable_federation_endpoint(lw: AwsvWorld, awsv: AwsvRunner) -> None:
     with _proxy.unanswered_endpoint() as url:
-        proc = awsv("login", "admin", "--stdout",
-                    env={"AWSV_FEDERATION_URL": f"{url}/federation", "AWSV_STS_READ_TIMEOUT": "1"})
+        proc = awsv(
+            "login", "admin", "--stdout", env={"AWSV_FEDERATION_URL": f"{url}/federation", "AWSV_STS_READ_TIMEOUT": "1"}
+        )
     assert proc.returncode == 1 and proc.stdout == ""
     assert "getSigninToken at http://127.0.0.1:" in proc.stderr
     assert "within 1s" in proc.stderr
@@ -354,17 +380,21 @@ def test_unreachable_federation_endpoint(lw: AwsvWorld, awsv: AwsvRunner) -> Non
 def _fake_browser(world: AwsvWorld, name: str = "browser", extra: str = "") -> Path:
     """A $BROWSER that records its argv and environment, then fetches its argument twice."""
     out = world.home / "bin" / name  # where world.script puts it
-    return world.script(name, f"""\
+    return world.script(
+        name,
+        f"""\
         printf '%s\\n' "$@" > '{out}.argv'
         env > '{out}.env'
         {extra}
         curl -s -o /dev/null -w '%{{http_code}} %{{redirect_url}}\\n' "$1" > '{out}.fetch'
         curl -s -o /dev/null -w '%{{http_code}}\\n' "$1" >> '{out}.fetch'
-        """)
+        """,
+    )
 
 
 def test_browser_gets_a_one_shot_loopback_address_not_the_link(
-        lw: AwsvWorld, awsv: AwsvRunner, federation: FederationServer) -> None:
+    lw: AwsvWorld, awsv: AwsvRunner, federation: FederationServer
+) -> None:
     assert shutil.which("curl"), "curl is needed to play the browser"
     browser = _fake_browser(lw)
     proc = awsv("login", "admin", env={"BROWSER": str(browser)})
@@ -403,8 +433,7 @@ def test_browser_list_falls_through_failures(lw: AwsvWorld, awsv: AwsvRunner) ->
     assert "--stdout" in proc.stderr
 
 
-def test_browser_that_never_fetches_times_out(lw: AwsvWorld, awsv: AwsvRunner,
-                                              federation: FederationServer) -> None:
+def test_browser_that_never_fetches_times_out(lw: AwsvWorld, awsv: AwsvRunner, federation: FederationServer) -> None:
     idle = lw.script("idle", "exit 0\n")  # hands off to "a running browser" that never comes
     proc = awsv("login", "admin", env={"BROWSER": str(idle), "AWSV_LOGIN_TIMEOUT": "1"})
     assert proc.returncode == 1
@@ -412,14 +441,16 @@ def test_browser_that_never_fetches_times_out(lw: AwsvWorld, awsv: AwsvRunner,
     _no_secrets(proc.stderr, federation)
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("runuser"),
-                    reason="needs root and runuser to fetch as another user")
+@pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("runuser"), reason="needs root and runuser to fetch as another user"
+)
 def test_another_user_cannot_take_the_redirect(lw: AwsvWorld, awsv: AwsvRunner) -> None:
     """The loopback address is in the browser's argv, which other users can read; they must
     not be able to race the browser to it (the peer's uid is checked in /proc/net/tcp)."""
-    browser = _fake_browser(lw, extra=(
-        f"runuser -u nobody -- curl -s -o /dev/null -w '%{{http_code}}\\n' \"$1\" "
-        f"> '{lw.home}/browser.other'"))
+    browser = _fake_browser(
+        lw,
+        extra=(f"runuser -u nobody -- curl -s -o /dev/null -w '%{{http_code}}\\n' \"$1\" > '{lw.home}/browser.other'"),
+    )
     proc = awsv("login", "admin", env={"BROWSER": str(browser)})
     assert proc.returncode == 0, proc.stderr
     assert Path(f"{lw.home}/browser.other").read_text().strip() == "403"
@@ -431,10 +462,11 @@ def test_browser_command_parsing() -> None:
     assert browser_commands({"BROWSER": "lynx:/usr/bin/w3m %s:www-browser"}) == []
     assert browser_commands({"BROWSER": "w3m:firefox"}) == [["firefox"]]
     assert browser_commands({"BROWSER": "firefox --new-tab:'/opt/my browser' %s"}) == [
-        ["firefox", "--new-tab"], ["/opt/my browser", "%s"]]
+        ["firefox", "--new-tab"],
+        ["/opt/my browser", "%s"],
+    ]
     assert _argv(["firefox", "--new-tab"], "http://x") == ["firefox", "--new-tab", "http://x"]
-    assert _argv(["open", "-a", "X", "--args", "%s"], "http://x") == \
-        ["open", "-a", "X", "--args", "http://x"]
+    assert _argv(["open", "-a", "X", "--args", "%s"], "http://x") == ["open", "-a", "X", "--args", "http://x"]
 
 
 #: Terminal browsers as Debian installs them; Python's webbrowser falls back to these.
@@ -457,22 +489,29 @@ def _stub_path(world: AwsvWorld, names: tuple[str, ...]) -> tuple[str, Path]:
     log = world.home / "stub-browsers.log"
     for name in names:
         stub = stubs / name
-        stub.write_text(f"#!/bin/sh\nprintf '%s %s\\n' '{name}' \"$*\" >> '{log}'\n"
-                        "curl -s -o /dev/null \"$1\"\n")
+        stub.write_text(f"#!/bin/sh\nprintf '%s %s\\n' '{name}' \"$*\" >> '{log}'\ncurl -s -o /dev/null \"$1\"\n")
         stub.chmod(0o755)
     return f"{stubs}:{tools}", log
 
 
-@pytest.mark.parametrize("browser_var", [None, "www-browser:lynx %s:/usr/bin/w3m"],
-                         ids=["webbrowser-fallback", "BROWSER-names-text-browsers"])
-def test_login_never_starts_a_text_mode_browser(lw: AwsvWorld, awsv: AwsvRunner,
-                                                federation: FederationServer,
-                                                browser_var: str | None) -> None:
+@pytest.mark.parametrize(
+    "browser_var",
+    [None, "www-browser:lynx %s:/usr/bin/w3m"],
+    ids=["webbrowser-fallback", "BROWSER-names-text-browsers"],
+)
+def test_login_never_starts_a_text_mode_browser(
+    lw: AwsvWorld, awsv: AwsvRunner, federation: FederationServer, browser_var: str | None
+) -> None:
     """No graphical session: say what to do (--stdout) instead of taking over the terminal."""
     path, log = _stub_path(lw, TEXT_BROWSER_STUBS)
     for display in (None, ":0"):  # even with a display, a console browser is never the choice
-        env = {"PATH": path, "TERM": "xterm-256color", "DISPLAY": display, "WAYLAND_DISPLAY": None,
-               "BROWSER": browser_var}
+        env = {
+            "PATH": path,
+            "TERM": "xterm-256color",
+            "DISPLAY": display,
+            "WAYLAND_DISPLAY": None,
+            "BROWSER": browser_var,
+        }
         proc = awsv("login", "admin", env=env)  # type: ignore[arg-type]
         assert proc.returncode == 1 and proc.stdout == ""
         assert not log.exists(), f"a text browser was started: {log.read_text()}"
@@ -486,8 +525,7 @@ def test_login_with_a_display_uses_the_graphical_opener(lw: AwsvWorld, awsv: Aws
     """The control: with a display, webbrowser's graphical opener (xdg-open) gets the address."""
     assert shutil.which("curl"), "curl is needed to play the browser"
     path, log = _stub_path(lw, (*TEXT_BROWSER_STUBS, "xdg-open"))
-    proc = awsv("login", "admin", env={"PATH": path, "TERM": "xterm-256color", "DISPLAY": ":0",
-                                       "BROWSER": None})  # type: ignore[dict-item]
+    proc = awsv("login", "admin", env={"PATH": path, "TERM": "xterm-256color", "DISPLAY": ":0", "BROWSER": None})  # type: ignore[dict-item]
     assert proc.returncode == 0, proc.stderr
     (line,) = log.read_text().splitlines()
     assert line.startswith("xdg-open http://127.0.0.1:")

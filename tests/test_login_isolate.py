@@ -86,9 +86,17 @@ def fetched(path: Path) -> tuple[str, str]:
 def install_addon(home: Path, name: str, *, active: bool = True) -> None:
     profile = home / ".mozilla" / "firefox" / "abcd1234.default-release"
     profile.mkdir(parents=True, exist_ok=True)
-    (profile / "extensions.json").write_text(json.dumps({"schemaVersion": 35, "addons": [
-        {"id": "uBlock0@raymondhill.net", "active": True, "defaultLocale": {"name": "uBlock Origin"}},
-        {"id": "{addon}", "active": active, "defaultLocale": {"name": name}}]}))
+    (profile / "extensions.json").write_text(
+        json.dumps(
+            {
+                "schemaVersion": 35,
+                "addons": [
+                    {"id": "uBlock0@raymondhill.net", "active": True, "defaultLocale": {"name": "uBlock Origin"}},
+                    {"id": "{addon}", "active": active, "defaultLocale": {"name": name}},
+                ],
+            }
+        )
+    )
 
 
 def env_with(bin_dir: Path, **extra: str) -> dict[str, str]:
@@ -97,22 +105,24 @@ def env_with(bin_dir: Path, **extra: str) -> dict[str, str]:
 
 def add_colored_profile(world: AwsvWorld) -> None:
     path = Path(world.env["AWS_CONFIG_FILE"])
-    path.write_text(path.read_text() + "\n[profile red]\nrole_arn = arn:aws:iam::111111111111:role/Red\n"
-                    "source_profile = alice\nawsv_color = #ff2000\n")
+    path.write_text(
+        path.read_text() + "\n[profile red]\nrole_arn = arn:aws:iam::111111111111:role/Red\n"
+        "source_profile = alice\nawsv_color = #ff2000\n"
+    )
 
 
 # -- Chromium family -------------------------------------------------------------------
 
 
 def test_chromium_gets_a_persistent_data_directory_per_profile(
-        lw: AwsvWorld, awsv: AwsvRunner, federation: FederationServer, browsers: Path) -> None:
+    lw: AwsvWorld, awsv: AwsvRunner, federation: FederationServer, browsers: Path
+) -> None:
     chromium = stub(browsers, "chromium")
     proc = awsv("login", "--isolate", "admin", env=env_with(browsers))
     assert proc.returncode == 0, proc.stderr
     data = Path(lw.env["XDG_DATA_HOME"]) / "awsv" / "browser" / "admin"
     args = argv_of(chromium)
-    assert args[:4] == [f"--user-data-dir={data}", "--no-first-run", "--no-default-browser-check",
-                        "--new-window"]
+    assert args[:4] == [f"--user-data-dir={data}", "--no-first-run", "--no-default-browser-check", "--new-window"]
     assert args[4].startswith("http://127.0.0.1:") and "SigninToken" not in args[4]
     assert data.is_dir() and data.stat().st_mode & 0o777 == 0o700
     status, location = fetched(chromium)
@@ -126,7 +136,8 @@ def test_chromium_gets_a_persistent_data_directory_per_profile(
 
 
 def test_browser_from_dollar_browser_when_it_is_a_known_family(
-        lw: AwsvWorld, awsv: AwsvRunner, browsers: Path, tmp_path: Path) -> None:
+    lw: AwsvWorld, awsv: AwsvRunner, browsers: Path, tmp_path: Path
+) -> None:
     elsewhere = tmp_path / "opt"
     elsewhere.mkdir()
     chrome = stub(elsewhere, "google-chrome")
@@ -136,8 +147,7 @@ def test_browser_from_dollar_browser_when_it_is_a_known_family(
     assert argv_of(chrome)[0].startswith("--user-data-dir=")
 
 
-def test_a_text_browser_is_never_started(lw: AwsvWorld, awsv: AwsvRunner, browsers: Path,
-                                         tmp_path: Path) -> None:
+def test_a_text_browser_is_never_started(lw: AwsvWorld, awsv: AwsvRunner, browsers: Path, tmp_path: Path) -> None:
     lynx = stub(tmp_path, "lynx")
     chromium = stub(browsers, "chromium")
     proc = awsv("login", "--isolate", "admin", env=env_with(browsers, BROWSER=str(lynx)))
@@ -150,7 +160,8 @@ def test_a_text_browser_is_never_started(lw: AwsvWorld, awsv: AwsvRunner, browse
 
 
 def test_firefox_container_named_and_coloured_after_the_profile(
-        lw: AwsvWorld, awsv: AwsvRunner, federation: FederationServer, browsers: Path) -> None:
+    lw: AwsvWorld, awsv: AwsvRunner, federation: FederationServer, browsers: Path
+) -> None:
     add_colored_profile(lw)
     firefox = stub(browsers, "firefox")
     install_addon(lw.home, "Open external links in a container")
@@ -167,8 +178,7 @@ def test_firefox_container_named_and_coloured_after_the_profile(
     assert "in the Firefox container 'awsv red' (red)" in proc.stderr
 
 
-def test_granted_containers_addon_and_default_colour(lw: AwsvWorld, awsv: AwsvRunner,
-                                                     browsers: Path) -> None:
+def test_granted_containers_addon_and_default_colour(lw: AwsvWorld, awsv: AwsvRunner, browsers: Path) -> None:
     firefox = stub(browsers, "firefox")
     install_addon(lw.home, "Granted")
     proc = awsv("login", "--isolate", "admin", env=env_with(browsers))
@@ -178,7 +188,8 @@ def test_granted_containers_addon_and_default_colour(lw: AwsvWorld, awsv: AwsvRu
 
 
 def test_firefox_without_a_container_addon_says_what_to_install(
-        lw: AwsvWorld, awsv: AwsvRunner, browsers: Path) -> None:
+    lw: AwsvWorld, awsv: AwsvRunner, browsers: Path
+) -> None:
     firefox = stub(browsers, "firefox")
     install_addon(lw.home, "Open external links in a container", active=False)  # disabled
     proc = awsv("login", "--isolate", "admin", env=env_with(browsers))
@@ -189,8 +200,7 @@ def test_firefox_without_a_container_addon_says_what_to_install(
     assert lw.proxy.count("AssumeRole") == 0  # refused before any credentials were made
 
 
-def test_no_browser_at_all_says_what_to_install(lw: AwsvWorld, awsv: AwsvRunner,
-                                                browsers: Path) -> None:
+def test_no_browser_at_all_says_what_to_install(lw: AwsvWorld, awsv: AwsvRunner, browsers: Path) -> None:
     proc = awsv("login", "--isolate", "admin", env=env_with(browsers))
     assert proc.returncode == 1
     assert "none was found" in proc.stderr and "Chromium-family browser" in proc.stderr
@@ -200,7 +210,8 @@ def test_no_browser_at_all_says_what_to_install(lw: AwsvWorld, awsv: AwsvRunner,
 
 
 def test_the_setting_makes_isolation_the_default_and_no_isolate_overrides(
-        lw: AwsvWorld, awsv: AwsvRunner, browsers: Path) -> None:
+    lw: AwsvWorld, awsv: AwsvRunner, browsers: Path
+) -> None:
     chromium = stub(browsers, "chromium")
     settings = Path(lw.env["XDG_CONFIG_HOME"]) / "awsv" / "config"
     settings.parent.mkdir(parents=True, exist_ok=True)
@@ -222,7 +233,8 @@ def test_the_setting_makes_isolation_the_default_and_no_isolate_overrides(
 
 
 def test_logout_opens_the_sign_out_page_in_the_profiles_session(
-        lw: AwsvWorld, awsv: AwsvRunner, federation: FederationServer, browsers: Path) -> None:
+    lw: AwsvWorld, awsv: AwsvRunner, federation: FederationServer, browsers: Path
+) -> None:
     chromium = stub(browsers, "chromium")
     proc = awsv("login", "--logout", "--isolate", "admin", env=env_with(browsers))
     assert proc.returncode == 0, proc.stderr
@@ -233,14 +245,28 @@ def test_logout_opens_the_sign_out_page_in_the_profiles_session(
     assert federation.token_requests() == [] and lw.proxy.count("AssumeRole") == 0
     proc = awsv("login", "--logout", "--stdout")
     assert proc.returncode == 0 and proc.stdout == location + "\n"
-    assert isolate.logout_url("https://signin.aws.amazon.com/federation") == \
-        "https://signin.aws.amazon.com/oauth?Action=logout"
+    assert (
+        isolate.logout_url("https://signin.aws.amazon.com/federation")
+        == "https://signin.aws.amazon.com/oauth?Action=logout"
+    )
 
 
-@pytest.mark.parametrize(("color", "want"), [
-    (None, "blue"), ("red", "red"), ("magenta", "pink"), ("cyan", "turquoise"), ("white", "toolbar"),
-    ("#ff2000", "red"), ("#00ff00", "green"), ("#808080", "toolbar"), ("208", "orange"),
-    ("11", "yellow"), ("nonsense", "blue")])
+@pytest.mark.parametrize(
+    ("color", "want"),
+    [
+        (None, "blue"),
+        ("red", "red"),
+        ("magenta", "pink"),
+        ("cyan", "turquoise"),
+        ("white", "toolbar"),
+        ("#ff2000", "red"),
+        ("#00ff00", "green"),
+        ("#808080", "toolbar"),
+        ("208", "orange"),
+        ("11", "yellow"),
+        ("nonsense", "blue"),
+    ],
+)
 def test_container_colour_from_awsv_color(color: str | None, want: str) -> None:
     assert isolate.container_color(color) == want
 

@@ -29,8 +29,12 @@ ROLE = "arn:aws:iam::123456789012:role"
 
 def _creds_body() -> dict[str, str]:
     expiry = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {"AccessKeyId": "ASIACONTAINER0000001", "SecretAccessKey": "container-secret",
-            "Token": "container-token", "Expiration": expiry}
+    return {
+        "AccessKeyId": "ASIACONTAINER0000001",
+        "SecretAccessKey": "container-secret",
+        "Token": "container-token",
+        "Expiration": expiry,
+    }
 
 
 class MetadataStandIn:
@@ -73,7 +77,7 @@ def metadata() -> Iterator[MetadataStandIn]:
 
 
 @pytest.fixture
-def configured(home: Path, env: dict[str, str], moto: str) -> Path:  # noqa: F811
+def configured(home: Path, env: dict[str, str], moto: str) -> Path:
     token = home / "token.jwt"
     token.write_text("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjaSJ9.c2lnbmF0dXJl\n")
     (home / ".aws" / "config").write_text(f"""
@@ -106,14 +110,15 @@ credential_source = Laptop
     return token
 
 
-def arn_of(awsv: AwsvRunner, moto: str, profile: str, **env: str) -> str:  # noqa: F811
+def arn_of(awsv: AwsvRunner, moto: str, profile: str, **env: str) -> str:
     out = awsv("export", "--format", "credential-process", profile, env=env or None, check=True)
     creds = json.loads(out.stdout)
     return caller_arn(moto, creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
 
 
-def test_web_identity_token_file_file_process_and_env(configured: Path, awsv: AwsvRunner,
-                                                      moto: str, home: Path) -> None:  # noqa: F811
+def test_web_identity_token_file_file_process_and_env(
+    configured: Path, awsv: AwsvRunner, moto: str, home: Path
+) -> None:
     assert arn_of(awsv, moto, "wi").endswith(":assumed-role/web/ci-run")
     assert ":assumed-role/webproc/" in arn_of(awsv, moto, "wi-proc")
     assert ":assumed-role/fromvar/" in arn_of(awsv, moto, "wi-env", AWS_ROLE_ARN=f"{ROLE}/fromvar")
@@ -127,30 +132,50 @@ def test_web_identity_token_file_file_process_and_env(configured: Path, awsv: Aw
     assert failed.returncode == 1 and "empty or not a single token" in failed.stderr
 
 
-def test_credential_source_environment(configured: Path, awsv: AwsvRunner, moto: str) -> None:  # noqa: F811
-    arn = arn_of(awsv, moto, "from-env", AWS_ACCESS_KEY_ID="AKIAENVEXAMPLE000001",
-                 AWS_SECRET_ACCESS_KEY="env-secret")
+def test_credential_source_environment(configured: Path, awsv: AwsvRunner, moto: str) -> None:
+    arn = arn_of(awsv, moto, "from-env", AWS_ACCESS_KEY_ID="AKIAENVEXAMPLE000001", AWS_SECRET_ACCESS_KEY="env-secret")
     assert ":assumed-role/fromenv/" in arn
     missing = awsv("export", "--format", "json", "from-env")
     assert missing.returncode == 1 and "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY" in missing.stderr
 
 
-def test_credential_source_ecs_container(configured: Path, awsv: AwsvRunner, moto: str,  # noqa: F811
-                                         metadata: MetadataStandIn) -> None:
-    arn = arn_of(awsv, moto, "from-ecs", AWS_CONTAINER_CREDENTIALS_FULL_URI=f"{metadata.url}/ecs/creds",
-                 AWS_CONTAINER_AUTHORIZATION_TOKEN="ecs-auth-token")
+def test_credential_source_ecs_container(
+    configured: Path,
+    awsv: AwsvRunner,
+    moto: str,
+    metadata: MetadataStandIn,
+) -> None:
+    arn = arn_of(
+        awsv,
+        moto,
+        "from-ecs",
+        AWS_CONTAINER_CREDENTIALS_FULL_URI=f"{metadata.url}/ecs/creds",
+        AWS_CONTAINER_AUTHORIZATION_TOKEN="ecs-auth-token",
+    )
     assert ":assumed-role/fromecs/" in arn and "GET /ecs/creds" in metadata.hits
     awsv("clear", check=True)  # else the cached role answers without asking the endpoint
-    wrong = awsv("export", "--format", "json", "from-ecs",
-                 env={"AWS_CONTAINER_CREDENTIALS_FULL_URI": f"{metadata.url}/ecs/creds",
-                      "AWS_CONTAINER_AUTHORIZATION_TOKEN": "wrong"})
+    wrong = awsv(
+        "export",
+        "--format",
+        "json",
+        "from-ecs",
+        env={
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI": f"{metadata.url}/ecs/creds",
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN": "wrong",
+        },
+    )
     assert wrong.returncode == 1 and "credential_source = EcsContainer" in wrong.stderr
 
 
-def test_credential_source_ec2_instance_metadata(configured: Path, awsv: AwsvRunner, moto: str,  # noqa: F811
-                                                 metadata: MetadataStandIn) -> None:
-    arn = arn_of(awsv, moto, "from-ec2", AWS_EC2_METADATA_DISABLED="false",
-                 AWS_EC2_METADATA_SERVICE_ENDPOINT=metadata.url)
+def test_credential_source_ec2_instance_metadata(
+    configured: Path,
+    awsv: AwsvRunner,
+    moto: str,
+    metadata: MetadataStandIn,
+) -> None:
+    arn = arn_of(
+        awsv, moto, "from-ec2", AWS_EC2_METADATA_DISABLED="false", AWS_EC2_METADATA_SERVICE_ENDPOINT=metadata.url
+    )
     assert ":assumed-role/fromec2/" in arn and "PUT /latest/api/token" in metadata.hits
     awsv("clear", check=True)
     off = awsv("export", "--format", "json", "from-ec2")  # the tests' env disables IMDS

@@ -34,8 +34,7 @@ def test_passphrase_command_without_shell(awsv: AwsvRunner, tmp_path: Path) -> N
 
 
 def test_passphrase_command_with_a_pipe(awsv: AwsvRunner) -> None:
-    env = {"AWSV_FILE_PASSPHRASE": None,
-           "AWSV_PASSPHRASE_COMMAND": f"echo '{TEST_PASSPHRASE} x' | cut -d' ' -f1-4"}
+    env = {"AWSV_FILE_PASSPHRASE": None, "AWSV_PASSPHRASE_COMMAND": f"echo '{TEST_PASSPHRASE} x' | cut -d' ' -f1-4"}
     assert add(awsv, "prod").returncode == 0
     assert awsv("list", env=env).returncode == 0
 
@@ -47,20 +46,32 @@ def test_passphrase_command_wins_over_env(awsv: AwsvRunner) -> None:
 
 
 def test_passphrase_command_failure(awsv: AwsvRunner) -> None:
-    r = awsv("add", "prod", input=f"{KEY_ID}\n{SECRET}\n",
-             env={"AWSV_FILE_PASSPHRASE": None, "AWSV_PASSPHRASE_COMMAND": "sh -c 'exit 3'"})
+    r = awsv(
+        "add",
+        "prod",
+        input=f"{KEY_ID}\n{SECRET}\n",
+        env={"AWSV_FILE_PASSPHRASE": None, "AWSV_PASSPHRASE_COMMAND": "sh -c 'exit 3'"},
+    )
     assert r.returncode == 1
     assert "passphrase command failed with exit status 3" in r.stderr
-    r = awsv("add", "prod", input=f"{KEY_ID}\n{SECRET}\n",
-             env={"AWSV_FILE_PASSPHRASE": None, "AWSV_PASSPHRASE_COMMAND": "/nonexistent/pw-tool"})
+    r = awsv(
+        "add",
+        "prod",
+        input=f"{KEY_ID}\n{SECRET}\n",
+        env={"AWSV_FILE_PASSPHRASE": None, "AWSV_PASSPHRASE_COMMAND": "/nonexistent/pw-tool"},
+    )
     assert r.returncode == 1 and "passphrase command not found" in r.stderr
 
 
 def test_passphrase_command_does_not_see_env_passphrase(awsv: AwsvRunner, tmp_path: Path) -> None:
     out = tmp_path / "env"
     script = write_script(tmp_path / "pw", f'env > {out}\nprintf "%s" "{TEST_PASSPHRASE}"\n')
-    r = awsv("add", "prod", input=f"{KEY_ID}\n{SECRET}\n",
-             env={"AWS_VAULT_FILE_PASSPHRASE": "leak-me", "AWSV_PASSPHRASE_COMMAND": str(script)})
+    r = awsv(
+        "add",
+        "prod",
+        input=f"{KEY_ID}\n{SECRET}\n",
+        env={"AWS_VAULT_FILE_PASSPHRASE": "leak-me", "AWSV_PASSPHRASE_COMMAND": str(script)},
+    )
     assert r.returncode == 0, r.stderr
     assert "leak-me" not in out.read_text() and TEST_PASSPHRASE not in out.read_text()
 
@@ -106,8 +117,7 @@ def test_first_use_asks_twice_on_the_terminal(env: dict[str, str], awsv: AwsvRun
     assert awsv("list").returncode == 1
 
 
-def test_a_short_new_passphrase_is_warned_about_and_confirmed(env: dict[str, str],
-                                                               awsv: AwsvRunner) -> None:
+def test_a_short_new_passphrase_is_warned_about_and_confirmed(env: dict[str, str], awsv: AwsvRunner) -> None:
     child = spawn(env, "add", "prod")
     child.expect_exact("Access Key ID: ")
     child.sendline(KEY_ID)
@@ -131,8 +141,7 @@ def test_a_short_new_passphrase_is_warned_about_and_confirmed(env: dict[str, str
     assert awsv("list", env={"AWSV_FILE_PASSPHRASE": "abc"}).returncode == 0
 
 
-@pytest.mark.parametrize("source", ["AWSV_FILE_PASSPHRASE", "AWS_VAULT_FILE_PASSPHRASE",
-                                    "AWSV_PASSPHRASE_COMMAND"])
+@pytest.mark.parametrize("source", ["AWSV_FILE_PASSPHRASE", "AWS_VAULT_FILE_PASSPHRASE", "AWSV_PASSPHRASE_COMMAND"])
 def test_a_short_passphrase_from_a_source_is_warned_about(awsv: AwsvRunner, source: str) -> None:
     value = "printf abc" if source == "AWSV_PASSPHRASE_COMMAND" else "abc"
     env = {"AWSV_FILE_PASSPHRASE": None, source: value}
@@ -144,8 +153,7 @@ def test_a_short_passphrase_from_a_source_is_warned_about(awsv: AwsvRunner, sour
     assert r.returncode == 0 and "warning" not in r.stderr
 
 
-@pytest.mark.parametrize("source", ["AWSV_FILE_PASSPHRASE", "AWS_VAULT_FILE_PASSPHRASE",
-                                    "AWSV_PASSPHRASE_COMMAND"])
+@pytest.mark.parametrize("source", ["AWSV_FILE_PASSPHRASE", "AWS_VAULT_FILE_PASSPHRASE", "AWSV_PASSPHRASE_COMMAND"])
 def test_a_wrong_passphrase_names_its_source(awsv: AwsvRunner, source: str) -> None:
     assert add(awsv, "prod").returncode == 0
     value = "printf wrong-passphrase" if source == "AWSV_PASSPHRASE_COMMAND" else "wrong-passphrase"
@@ -192,7 +200,11 @@ def test_ctrl_c_at_the_prompt_changes_nothing(env: dict[str, str], home: Path) -
 
 
 def test_passphrase_command_printing_non_utf8(awsv: AwsvRunner) -> None:
-    r = awsv("add", "prod", input=f"{KEY_ID}\n{SECRET}\n",
-             env={"AWSV_FILE_PASSPHRASE": None, "AWSV_PASSPHRASE_COMMAND": r"printf '\377\376'"})
+    r = awsv(
+        "add",
+        "prod",
+        input=f"{KEY_ID}\n{SECRET}\n",
+        env={"AWSV_FILE_PASSPHRASE": None, "AWSV_PASSPHRASE_COMMAND": r"printf '\377\376'"},
+    )
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert "not UTF-8 text" in r.stderr

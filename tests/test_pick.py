@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,10 +21,13 @@ import pytest
 from awsv import picker
 from tests.support.moto_server import ACCOUNT_ID, moto_url  # noqa: F401  (pytest fixture)
 from tests.test_shell_bash import PROMPT_MARK, open_bash
-from tests.test_shell_zsh import ShellWorld, Term, make_shell_world
+from tests.test_shell_zsh import (
+    ShellWorld,
+    Term,
+    make_shell_world,
+    terms,  # noqa: F401  (pytest fixture)
+)
 from tests.test_shell_zsh import badge as _badge
-from tests.test_shell_zsh import terms  # noqa: F401  (pytest fixture)
-
 
 
 def badge(profile: str, left: str = r"(\d+m|1h00m)") -> str:
@@ -35,8 +37,8 @@ def badge(profile: str, left: str = r"(\d+m|1h00m)") -> str:
 
 
 @pytest.fixture(scope="module")
-def sw(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> Iterator[ShellWorld]:  # noqa: F811
-    yield make_shell_world(tmp_path_factory, moto_url)
+def sw(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> ShellWorld:
+    return make_shell_world(tmp_path_factory, moto_url)
 
 
 def usage_file(sw: ShellWorld) -> Path:
@@ -51,8 +53,7 @@ def open_picker(term: Term, command: str = "awsv pick") -> None:
 # -- on a real terminal --------------------------------------------------------------
 
 
-def test_builtin_picker_filters_and_enter_switches(sw: ShellWorld, terms: list[Term],  # noqa: F811
-                                                   tmp_path: Path) -> None:
+def test_builtin_picker_filters_and_enter_switches(sw: ShellWorld, terms: list[Term], tmp_path: Path) -> None:
     term = open_bash(sw, terms, tmp_path, AWSV_PICKER="builtin")
     open_picker(term)
     screen = term.screen()
@@ -74,7 +75,8 @@ def test_builtin_picker_filters_and_enter_switches(sw: ShellWorld, terms: list[T
 
 
 def test_escape_changes_nothing_and_use_without_a_profile_opens_it(
-        sw: ShellWorld, terms: list[Term], tmp_path: Path) -> None:  # noqa: F811
+    sw: ShellWorld, terms: list[Term], tmp_path: Path
+) -> None:
     term = open_bash(sw, terms, tmp_path, AWSV_PICKER="builtin")
     term.enter("awsv use base")
     term.wait(rf"^{badge('base')} {PROMPT_MARK}")
@@ -92,8 +94,7 @@ def test_escape_changes_nothing_and_use_without_a_profile_opens_it(
     assert term.value("$AWSV_PROFILE") == "base"
 
 
-def test_arrows_move_and_most_used_come_first(sw: ShellWorld, terms: list[Term],  # noqa: F811
-                                              tmp_path: Path) -> None:
+def test_arrows_move_and_most_used_come_first(sw: ShellWorld, terms: list[Term], tmp_path: Path) -> None:
     usage_file(sw).unlink(missing_ok=True)
     term = open_bash(sw, terms, tmp_path, AWSV_PICKER="builtin")
     term.enter("awsv use prod && awsv use prod && awsv use team-sandbox && awsv use base")
@@ -117,7 +118,7 @@ def test_arrows_move_and_most_used_come_first(sw: ShellWorld, terms: list[Term],
 
 
 @pytest.mark.skipif(shutil.which("fzf") is None, reason="fzf is not installed (scripts/test installs it)")
-def test_fzf_when_installed(sw: ShellWorld, terms: list[Term], tmp_path: Path) -> None:  # noqa: F811
+def test_fzf_when_installed(sw: ShellWorld, terms: list[Term], tmp_path: Path) -> None:
     term = open_bash(sw, terms, tmp_path)  # no AWSV_PICKER: fzf, as it is on PATH
     term.enter("awsv pick")
     term.wait(r"awsv use> ")
@@ -133,11 +134,15 @@ def test_fzf_when_installed(sw: ShellWorld, terms: list[Term], tmp_path: Path) -
     assert term.value("$AWSV_PROFILE") == "prod"
 
 
-def test_a_thousand_profiles(sw: ShellWorld, terms: list[Term], tmp_path: Path) -> None:  # noqa: F811
+def test_a_thousand_profiles(sw: ShellWorld, terms: list[Term], tmp_path: Path) -> None:
     big = tmp_path / "big-config"
-    big.write_text((sw.home / ".aws" / "config").read_text() + "".join(
-        f"\n[profile p{i:04d}]\nrole_arn = arn:aws:iam::{ACCOUNT_ID}:role/R{i}\nsource_profile = base\n"
-        for i in range(1000)))
+    big.write_text(
+        (sw.home / ".aws" / "config").read_text()
+        + "".join(
+            f"\n[profile p{i:04d}]\nrole_arn = arn:aws:iam::{ACCOUNT_ID}:role/R{i}\nsource_profile = base\n"
+            for i in range(1000)
+        )
+    )
     term = open_bash(sw, terms, tmp_path, AWSV_PICKER="builtin", AWS_CONFIG_FILE=str(big))
     open_picker(term)
     assert re.search(r"awsv use> \s+100\d/100\d", term.screen())
@@ -162,8 +167,7 @@ def test_without_a_terminal_use_keeps_its_old_default(sw: ShellWorld) -> None:
 
 def test_fuzzy_filter_prefers_substrings_then_tight_matches() -> None:
     entries = [picker.Entry(n) for n in ("prod-eu", "staging", "sandbox-prod", "p-r-o-d", "dev")]
-    assert [e.profile for e in picker.filter_entries(entries, "prod")] == [
-        "prod-eu", "sandbox-prod", "p-r-o-d"]
+    assert [e.profile for e in picker.filter_entries(entries, "prod")] == ["prod-eu", "sandbox-prod", "p-r-o-d"]
     assert picker.fuzzy_score("xyz", "prod") is None
     assert [e.profile for e in picker.filter_entries(entries, "")] == [e.profile for e in entries]
 
@@ -172,8 +176,7 @@ def test_sources_accounts_and_hostile_names_on_screen() -> None:
     assert picker.source_of({"sso_session": "corp"}) == "SSO"
     assert picker.source_of({"credential_process": "x"}) == "process"
     assert picker.source_of({"web_identity_token_file": "/t"}) == "web identity"
-    assert picker.source_of({"role_arn": "arn:aws:iam::111122223333:role/x",
-                             "source_profile": "b"}) == "role via b"
+    assert picker.source_of({"role_arn": "arn:aws:iam::111122223333:role/x", "source_profile": "b"}) == "role via b"
     assert picker.account_of({"role_arn": "arn:aws:iam::111122223333:role/x"}) == "111122223333"
     entry = picker.Entry("evil", region="eu\x1b[2J-west-1", source="vault", color="#ff0000")
     line = picker.format_line(entry, picker.column_widths([entry]), max_width=200)
@@ -182,20 +185,17 @@ def test_sources_accounts_and_hostile_names_on_screen() -> None:
 
 def test_builtin_keys() -> None:
     out: list[str] = []
-    p = picker.BuiltinPicker([picker.Entry(n) for n in ("a1", "a2", "b1")], rows=10, cols=80,
-                             write=out.append)
+    p = picker.BuiltinPicker([picker.Entry(n) for n in ("a1", "a2", "b1")], rows=10, cols=80, write=out.append)
     assert p.feed("\x1b[B") == (False, None)
     assert p.feed("\r") == (True, "a2")
-    p = picker.BuiltinPicker([picker.Entry(n) for n in ("a1", "a2", "b1")], rows=10, cols=80,
-                             write=out.append)
+    p = picker.BuiltinPicker([picker.Entry(n) for n in ("a1", "a2", "b1")], rows=10, cols=80, write=out.append)
     assert p.feed("b") == (False, None) and [e.profile for e in p.matches] == ["b1"]
     assert p.feed("\x7f\x7fzz") == (False, None) and p.matches == []
     assert p.feed("\r") == (True, None)  # nothing matches: Enter chooses nothing
     assert p.feed("\x1b") == (True, None)
 
 
-def test_the_picker_through_the_fish_function(sw: ShellWorld, terms: list[Term],  # noqa: F811
-                                              tmp_path: Path) -> None:
+def test_the_picker_through_the_fish_function(sw: ShellWorld, terms: list[Term], tmp_path: Path) -> None:
     from tests.test_shell_fish import PROMPT_MARK as FISH_MARK
     from tests.test_shell_fish import open_fish
 

@@ -16,7 +16,6 @@ import re
 import subprocess
 import time
 import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -32,8 +31,12 @@ README = (REPO / "README.md").read_text()
 STATES: dict[str, dict[str, str]] = {
     "no awsv session": {},
     "a session, 59 minutes left": {"AWSV_PROFILE": "dev", "EXPIRES": "3570"},
-    "awsv_color = red, awsv_alias": {"AWSV_PROFILE": "prod", "AWSV_ALIAS": "PRODUCTION",
-                                     "AWSV_COLOR": "red", "EXPIRES": "7530"},
+    "awsv_color = red, awsv_alias": {
+        "AWSV_PROFILE": "prod",
+        "AWSV_ALIAS": "PRODUCTION",
+        "AWSV_COLOR": "red",
+        "EXPIRES": "7530",
+    },
     "a pattern '*sandbox*=magenta'": {"AWSV_PROFILE": "team-sandbox", "EXPIRES": "2730"},
     "under 10 minutes left": {"AWSV_PROFILE": "dev", "EXPIRES": "490"},
     "expired": {"AWSV_PROFILE": "dev", "EXPIRES": "-5"},
@@ -68,27 +71,37 @@ def setup_lines(shell: str, state: dict[str, str]) -> str:
         elif name == "STUCK":
             continue
         lines.append(f"set -g {name} {value}" if shell == "fish" else f"{name}={value}")
-    lines.append(("set -g AWSV_ACCOUNT 123456789012" if shell == "fish" else "AWSV_ACCOUNT=123456789012")
-                 if state else "")
+    lines.append(
+        ("set -g AWSV_ACCOUNT 123456789012" if shell == "fish" else "AWSV_ACCOUNT=123456789012") if state else ""
+    )
     if "STUCK" in state:
-        lines.append('set -g _awsv_stuck "$AWSV_PROFILE:$AWSV_EXPIRES"' if shell == "fish"
-                     else '_awsv_stuck="$AWSV_PROFILE:$AWSV_EXPIRES"')
+        lines.append(
+            'set -g _awsv_stuck "$AWSV_PROFILE:$AWSV_EXPIRES"'
+            if shell == "fish"
+            else '_awsv_stuck="$AWSV_PROFILE:$AWSV_EXPIRES"'
+        )
     return "\n".join(lines)
 
 
 def render(shell: str, state: dict[str, str]) -> str:
     """The badge (raw, with the shell's colour codes) the integration renders."""
     if shell == "zsh":
-        script = (f"source {REPO}/shell/zsh/awsv.plugin.zsh\nAWSV_PROMPT_COLORS=('*sandbox*=magenta')\n"
-                  f"{setup_lines('zsh', state)}\n_awsv_render\nprint -rn -- \"$AWSV_BADGE\"")
+        script = (
+            f"source {REPO}/shell/zsh/awsv.plugin.zsh\nAWSV_PROMPT_COLORS=('*sandbox*=magenta')\n"
+            f'{setup_lines("zsh", state)}\n_awsv_render\nprint -rn -- "$AWSV_BADGE"'
+        )
         argv = ["zsh", "-f", "-c", script]
     elif shell == "bash":
-        script = (f"source {REPO}/shell/bash/awsv.bash\nAWSV_PROMPT_COLORS=('*sandbox*=magenta')\n"
-                  f"{setup_lines('bash', state)}\n_awsv_render\nprintf '%s' \"$AWSV_BADGE\"")
+        script = (
+            f"source {REPO}/shell/bash/awsv.bash\nAWSV_PROMPT_COLORS=('*sandbox*=magenta')\n"
+            f"{setup_lines('bash', state)}\n_awsv_render\nprintf '%s' \"$AWSV_BADGE\""
+        )
         argv = ["bash", "--norc", "--noprofile", "-c", script]
     else:
-        script = (f"set -g AWSV_PROMPT_COLORS '*sandbox*=magenta'\nsource {REPO}/shell/fish/awsv.fish\n"
-                  f"{setup_lines('fish', state)}\n_awsv_render\nprintf '%s' \"$AWSV_BADGE\"")
+        script = (
+            f"set -g AWSV_PROMPT_COLORS '*sandbox*=magenta'\nsource {REPO}/shell/fish/awsv.fish\n"
+            f"{setup_lines('fish', state)}\n_awsv_render\nprintf '%s' \"$AWSV_BADGE\""
+        )
         argv = ["fish", "--no-config", "-c", script]
     r = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
     assert r.returncode == 0, r.stderr
@@ -130,21 +143,25 @@ def test_the_readme_badge_table_is_what_each_shell_renders(shell: str) -> None:
 P10K_STANDIN = 'function p10k() { [[ $1 == segment ]] && shift && print -r -- "SEGMENT $*" }\n'
 
 
-@pytest.mark.parametrize(("state", "want"), [
-    ({"AWSV_PROFILE": "dev", "EXPIRES": "3570"}, "SEGMENT -f cyan -t dev 123456789012 59m"),
-    ({"AWSV_PROFILE": "prod", "AWSV_ALIAS": "PRODUCTION", "AWSV_COLOR": "red", "EXPIRES": "7530"},
-     "SEGMENT -f red -t PRODUCTION 123456789012 2h05m"),
-    ({"AWSV_PROFILE": "dev", "EXPIRES": "490"}, "SEGMENT -f yellow -t dev 123456789012 8m"),
-    ({"AWSV_PROFILE": "dev", "EXPIRES": "-5"}, "SEGMENT -f red -t dev 123456789012 expired"),
-    ({"AWSV_PROFILE": "dev"}, "SEGMENT -f yellow -t dev 123456789012 key"),
-    ({"AWSV_PROFILE": "100%dev", "EXPIRES": "3570"}, "SEGMENT -f cyan -t 100%%dev 123456789012 59m"),
-    ({}, ""),
-])
+@pytest.mark.parametrize(
+    ("state", "want"),
+    [
+        ({"AWSV_PROFILE": "dev", "EXPIRES": "3570"}, "SEGMENT -f cyan -t dev 123456789012 59m"),
+        (
+            {"AWSV_PROFILE": "prod", "AWSV_ALIAS": "PRODUCTION", "AWSV_COLOR": "red", "EXPIRES": "7530"},
+            "SEGMENT -f red -t PRODUCTION 123456789012 2h05m",
+        ),
+        ({"AWSV_PROFILE": "dev", "EXPIRES": "490"}, "SEGMENT -f yellow -t dev 123456789012 8m"),
+        ({"AWSV_PROFILE": "dev", "EXPIRES": "-5"}, "SEGMENT -f red -t dev 123456789012 expired"),
+        ({"AWSV_PROFILE": "dev"}, "SEGMENT -f yellow -t dev 123456789012 key"),
+        ({"AWSV_PROFILE": "100%dev", "EXPIRES": "3570"}, "SEGMENT -f cyan -t 100%%dev 123456789012 59m"),
+        ({}, ""),
+    ],
+)
 def test_p10k_recipe_in_a_real_zsh(state: dict[str, str], want: str) -> None:
     recipe = block_after("p10k-recipe")
     script = f"{P10K_STANDIN}{recipe}\n{setup_lines('zsh', state)}\nprompt_awsv"
-    r = subprocess.run(["zsh", "-f", "-c", script], capture_output=True, text=True, timeout=30,
-                       check=False)
+    r = subprocess.run(["zsh", "-f", "-c", script], capture_output=True, text=True, timeout=30, check=False)
     assert r.returncode in (0, 1), r.stderr
     assert r.stderr == ""
     assert r.stdout.strip() == want
@@ -154,10 +171,14 @@ def test_p10k_recipe_in_a_real_zsh(state: dict[str, str], want: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> Iterator[World]:  # noqa: F811
-    yield make_world(tmp_path_factory, moto_url, "[profile base]\nregion = eu-west-1\n\n"
-                     "[profile prod]\nrole_arn = arn:aws:iam::123456789012:role/P\nsource_profile = base\n"
-                     "awsv_color = red\nawsv_alias = PRODUCTION\n")
+def world(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> World:
+    return make_world(
+        tmp_path_factory,
+        moto_url,
+        "[profile base]\nregion = eu-west-1\n\n"
+        "[profile prod]\nrole_arn = arn:aws:iam::123456789012:role/P\nsource_profile = base\n"
+        "awsv_color = red\nawsv_alias = PRODUCTION\n",
+    )
 
 
 def exported(world: World, profile: str) -> dict[str, str]:
@@ -169,12 +190,12 @@ def exported(world: World, profile: str) -> dict[str, str]:
 
 def starship_module(env: dict[str, str], module: dict[str, str]) -> str | None:
     """What starship shows for a custom module: None when `when` fails, else `command`'s output."""
-    when = subprocess.run(["sh", "-c", module["when"]], env=env, capture_output=True, timeout=10,
-                          check=False)
+    when = subprocess.run(["sh", "-c", module["when"]], env=env, capture_output=True, timeout=10, check=False)
     if when.returncode != 0:
         return None
-    out = subprocess.run(["sh", "-c", module["command"]], env=env, capture_output=True, text=True,
-                         timeout=10, check=True)
+    out = subprocess.run(
+        ["sh", "-c", module["command"]], env=env, capture_output=True, text=True, timeout=10, check=True
+    )
     return out.stdout
 
 

@@ -135,8 +135,12 @@ def test_renewal_needing_input_serves_what_is_valid_then_refuses(clock: Clock) -
     failures: list[str] = []
     recoveries: list[str] = []
     sts = Sts(clock)
-    r = started(sts, clock, on_failure=lambda e: failures.append(e.message),
-                on_recovery=lambda c: recoveries.append(c.access_key_id))
+    r = started(
+        sts,
+        clock,
+        on_failure=lambda e: failures.append(e.message),
+        on_recovery=lambda c: recoveries.append(c.access_key_id),
+    )
     try:
         first = r.current()
         sts.fail = MfaUnavailable("profile 'p' needs a code from MFA device d but there is no terminal")

@@ -26,11 +26,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from awsv import sts
 from awsv.commands.rotate import RotationFailed, rotate_key
 from awsv.errors import AwsvError
 from awsv.vault.items import LongTermKey, key_item_name
-
 from tests.conftest import AwsvRunner
 from tests.support import fault_proxy as _proxy
 from tests.support import moto_server as _moto
@@ -42,19 +42,20 @@ moto_url = _moto.moto_url
 fault_proxy_server, fault_proxy, world = _proxy.fault_proxy_server, _proxy.fault_proxy, _proxy.world
 
 USER_ARN = f"arn:aws:iam::{ACCOUNT_ID}:user/alice"
-ALLOW_ALL = json.dumps({"Version": "2012-10-17",
-                        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
-TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
-    "Effect": "Allow", "Principal": {"AWS": USER_ARN},
-    "Action": "sts:AssumeRole"}]})
+ALLOW_ALL = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": USER_ARN}, "Action": "sts:AssumeRole"}],
+    }
+)
 
 
 # -- an auth-mode moto of our own ----------------------------------------------
 
 
 def _post(url: str, body: bytes = b"") -> None:
-    request = urllib.request.Request(url, data=body, method="POST",
-                                     headers={"Content-Type": "text/plain"})
+    request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "text/plain"})
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 200
 
@@ -67,9 +68,12 @@ def auth_moto() -> Iterator[str]:
         port = probe.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "AWSV_"))}
     env["INITIAL_NO_AUTH_ACTION_COUNT"] = "0"
-    proc = subprocess.Popen([sys.executable, "-c", "from moto.server import main; main()",
-                             "-H", "127.0.0.1", "-p", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from moto.server import main; main()", "-H", "127.0.0.1", "-p", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -103,15 +107,13 @@ def proxies(auth_moto: str) -> Iterator[tuple[FaultProxy, FaultProxy]]:
 def _client(url: str, service: str, key_id: str, secret: str) -> Any:
     import boto3
 
-    session = boto3.session.Session(aws_access_key_id=key_id, aws_secret_access_key=secret,
-                                    region_name=REGION)
+    session = boto3.session.Session(aws_access_key_id=key_id, aws_secret_access_key=secret, region_name=REGION)
     return session.client(service, endpoint_url=url)
 
 
 def caller(url: str, key: LongTermKey) -> str:
     """Whose `key` is, per moto in auth mode; an unknown or deleted key raises ClientError."""
-    return str(_client(url, "sts", key.access_key_id, key.secret_access_key)
-               .get_caller_identity()["Arn"])
+    return str(_client(url, "sts", key.access_key_id, key.secret_access_key).get_caller_identity()["Arn"])
 
 
 def rejected(url: str, key: LongTermKey) -> bool:
@@ -133,8 +135,7 @@ def iam_keys(url: str, key: LongTermKey) -> list[str]:
 class RotateWorld(AwsvWorld):
     """An AwsvWorld on the auth-mode moto: alice (allowed everything) with her key in the vault."""
 
-    def __init__(self, home: Path, env: dict[str, str], proxy: FaultProxy, verify_proxy: FaultProxy,
-                 moto: str) -> None:
+    def __init__(self, home: Path, env: dict[str, str], proxy: FaultProxy, verify_proxy: FaultProxy, moto: str) -> None:
         super().__init__(home, env, proxy, moto)
         self.verify_proxy = verify_proxy
         env.update(AWS_ENDPOINT_URL_IAM=proxy.url, AWSV_STS_MAX_ATTEMPTS="1")
@@ -170,15 +171,13 @@ class RotateWorld(AwsvWorld):
     def verify_factory(self) -> sts.StsFactory:
         """STS clients as awsv makes them, sending only the new key's calls to verify_proxy."""
         normal = sts.make_factory(sts.ClientSettings(endpoint_url=self.proxy.url, max_attempts=1))
-        verify = sts.make_factory(sts.ClientSettings(endpoint_url=self.verify_proxy.url,
-                                                     max_attempts=1))
+        verify = sts.make_factory(sts.ClientSettings(endpoint_url=self.verify_proxy.url, max_attempts=1))
         old_id = self.old.access_key_id
         return lambda creds, region: (normal if creds.access_key_id == old_id else verify)(creds, region)
 
 
 @pytest.fixture
-def rw(home: Path, env: dict[str, str], proxies: tuple[FaultProxy, FaultProxy],
-       auth_moto: str) -> RotateWorld:
+def rw(home: Path, env: dict[str, str], proxies: tuple[FaultProxy, FaultProxy], auth_moto: str) -> RotateWorld:
     return RotateWorld(home, env, proxies[0], proxies[1], auth_moto)
 
 
@@ -217,15 +216,21 @@ def test_rotation_retires_the_old_key(rw: RotateWorld, awsv: AwsvRunner) -> None
     new = rw.stored()
     assert new.access_key_id != old.access_key_id
     (line,) = _stderr_lines(proc)
-    assert line == (f"awsv: rotated the key of 'alice' (user alice): {new.access_key_id} is stored "
-                    f"and works; {old.access_key_id} is deleted; 1 cached session(s) cleared")
+    assert line == (
+        f"awsv: rotated the key of 'alice' (user alice): {new.access_key_id} is stored "
+        f"and works; {old.access_key_id} is deleted; 1 cached session(s) cleared"
+    )
     assert caller(rw.moto_url, new) == USER_ARN
     assert rejected(rw.moto_url, old)  # auth mode: the deleted key really stops working
     assert iam_keys(rw.moto_url, new) == [new.access_key_id]
     assert rw.session_items() == {}
     assert [r.action for r in rw.proxy.requests] == [
-        "GetCallerIdentity", "ListAccessKeys", "CreateAccessKey", "GetCallerIdentity",
-        "DeleteAccessKey"]
+        "GetCallerIdentity",
+        "ListAccessKeys",
+        "CreateAccessKey",
+        "GetCallerIdentity",
+        "DeleteAccessKey",
+    ]
     assert rw.proxy.params("DeleteAccessKey")[0]["AccessKeyId"] == old.access_key_id
     for secret in (old.secret_access_key, new.secret_access_key):
         assert secret not in proc.stderr
@@ -234,11 +239,17 @@ def test_rotation_retires_the_old_key(rw: RotateWorld, awsv: AwsvRunner) -> None
 
 
 def test_verification_retries_while_iam_propagates(rw: RotateWorld) -> None:
-    rw.verify_proxy.fail("GetCallerIdentity", "InvalidClientTokenId",
-                         "The security token included in the request is invalid.", status=403, times=2)
+    rw.verify_proxy.fail(
+        "GetCallerIdentity",
+        "InvalidClientTokenId",
+        "The security token included in the request is invalid.",
+        status=403,
+        times=2,
+    )
     clock = FakeClock()
-    result = rotate_key(rw.ctx, "alice", timeout=30, sleep=clock.sleep, monotonic=clock.monotonic,
-                        sts_factory=rw.verify_factory())
+    result = rotate_key(
+        rw.ctx, "alice", timeout=30, sleep=clock.sleep, monotonic=clock.monotonic, sts_factory=rw.verify_factory()
+    )
     assert rw.verify_proxy.count("GetCallerIdentity") == 3
     assert clock.sleeps == [0.5, 1.0]
     assert result.old_key_id == rw.old.access_key_id and result.user == "alice"
@@ -256,8 +267,10 @@ def test_two_key_limit_names_both_keys_and_changes_nothing(rw: RotateWorld, awsv
     proc = awsv("rotate", "alice")
     assert proc.returncode == 1 and proc.stdout == ""
     error, hint = _stderr_lines(proc)
-    assert error == (f"awsv: error: user alice already has two access keys, IAM's limit: "
-                     f"{rw.old.access_key_id} (stored in awsv for 'alice'), {extra}; nothing changed")
+    assert error == (
+        f"awsv: error: user alice already has two access keys, IAM's limit: "
+        f"{rw.old.access_key_id} (stored in awsv for 'alice'), {extra}; nothing changed"
+    )
     assert f"aws iam delete-access-key --user-name alice --access-key-id {extra}" in hint
     assert rw.proxy.count("CreateAccessKey") == 0
     assert rw.stored() == rw.old
@@ -265,23 +278,30 @@ def test_two_key_limit_names_both_keys_and_changes_nothing(rw: RotateWorld, awsv
 
 
 def test_new_key_that_never_works_leaves_the_old_one_and_says_two_keys_exist(rw: RotateWorld) -> None:
-    rw.verify_proxy.fail("GetCallerIdentity", "InvalidClientTokenId",
-                         "The security token included in the request is invalid.", status=403)
+    rw.verify_proxy.fail(
+        "GetCallerIdentity",
+        "InvalidClientTokenId",
+        "The security token included in the request is invalid.",
+        status=403,
+    )
     rw.proxy.fail("DeleteAccessKey", "ServiceUnavailable", "try later", status=503)
     clock = FakeClock()
     with pytest.raises(RotationFailed) as caught:
-        rotate_key(rw.ctx, "alice", timeout=10, sleep=clock.sleep, monotonic=clock.monotonic,
-                   sts_factory=rw.verify_factory())
+        rotate_key(
+            rw.ctx, "alice", timeout=10, sleep=clock.sleep, monotonic=clock.monotonic, sts_factory=rw.verify_factory()
+        )
     err = caught.value
     (new_id,) = set(iam_keys(rw.moto_url, rw.old)) - {rw.old.access_key_id}
     assert err.message == (
         f"the new key {new_id} did not work within 10s (GetCallerIdentity with the new key: AWS "
         "does not recognise the new key (InvalidClientTokenId)); the vault still holds the old key "
-        f"{rw.old.access_key_id}, which works")
+        f"{rw.old.access_key_id}, which works"
+    )
     assert err.hint == (
         f"IAM now has two keys for user alice: {rw.old.access_key_id} (stored in awsv) and {new_id} "
         "(not stored, its secret is gone): delete the second with "
-        f"`aws iam delete-access-key --user-name alice --access-key-id {new_id}`")
+        f"`aws iam delete-access-key --user-name alice --access-key-id {new_id}`"
+    )
     assert clock.sleeps == [0.5, 1.0, 2.0, 4.0, 2.5]  # bounded backoff, cut at the deadline
     assert rw.stored() == rw.old and caller(rw.moto_url, rw.old) == USER_ARN
     assert "\n" not in err.message and "\n" not in (err.hint or "")
@@ -291,12 +311,14 @@ def test_new_key_that_never_works_is_deleted_again(rw: RotateWorld) -> None:
     rw.verify_proxy.fail("GetCallerIdentity", "InvalidClientTokenId", "invalid", status=403)
     clock = FakeClock()
     with pytest.raises(RotationFailed) as caught:
-        rotate_key(rw.ctx, "alice", timeout=1, sleep=clock.sleep, monotonic=clock.monotonic,
-                   sts_factory=rw.verify_factory())
+        rotate_key(
+            rw.ctx, "alice", timeout=1, sleep=clock.sleep, monotonic=clock.monotonic, sts_factory=rw.verify_factory()
+        )
     (deleted,) = rw.proxy.params("DeleteAccessKey")
     assert deleted["AccessKeyId"] != rw.old.access_key_id
-    assert caught.value.hint == (f"the new key {deleted['AccessKeyId']} was deleted again: IAM holds "
-                                 f"only {rw.old.access_key_id}, as before")
+    assert caught.value.hint == (
+        f"the new key {deleted['AccessKeyId']} was deleted again: IAM holds only {rw.old.access_key_id}, as before"
+    )
     assert rw.stored() == rw.old
     assert iam_keys(rw.moto_url, rw.old) == [rw.old.access_key_id]
 
@@ -309,10 +331,14 @@ def test_failed_delete_of_the_old_key_keeps_the_new_one(rw: RotateWorld, awsv: A
     new = rw.stored()
     old_id = rw.old.access_key_id
     error, hint = _stderr_lines(proc)
-    assert error.startswith(f"awsv: error: the new key {new.access_key_id} is stored for 'alice' "
-                            f"and works, but deleting the old key {old_id} failed (DeleteAccessKey")
-    assert hint == (f"awsv: hint: the old key still exists in IAM and still works: delete it with "
-                    f"`aws iam delete-access-key --user-name alice --access-key-id {old_id}`")
+    assert error.startswith(
+        f"awsv: error: the new key {new.access_key_id} is stored for 'alice' "
+        f"and works, but deleting the old key {old_id} failed (DeleteAccessKey"
+    )
+    assert hint == (
+        f"awsv: hint: the old key still exists in IAM and still works: delete it with "
+        f"`aws iam delete-access-key --user-name alice --access-key-id {old_id}`"
+    )
     assert caller(rw.moto_url, new) == USER_ARN and caller(rw.moto_url, rw.old) == USER_ARN
     assert iam_keys(rw.moto_url, new) == sorted([old_id, new.access_key_id])
     assert rw.session_items() == {}  # sessions made from the old key are dropped anyway
@@ -328,8 +354,7 @@ def test_nothing_to_rotate_for_a_credential_process(rw: RotateWorld) -> None:
 # -- MFA (moto's default mode: its GetSessionToken credentials are refused in auth mode) ------
 
 
-def test_mfa_profile_signs_the_iam_calls_with_an_mfa_session(world: AwsvWorld,
-                                                            awsv: AwsvRunner) -> None:
+def test_mfa_profile_signs_the_iam_calls_with_an_mfa_session(world: AwsvWorld, awsv: AwsvRunner) -> None:
     world.env["AWS_ENDPOINT_URL_IAM"] = world.proxy.url
     mfa = f"arn:aws:iam::{ACCOUNT_ID}:mfa/base"
     world.config(f"""
@@ -344,8 +369,13 @@ def test_mfa_profile_signs_the_iam_calls_with_an_mfa_session(world: AwsvWorld,
     assert proc.returncode == 0, proc.stderr
     assert "rotated the key of 'base' (user carol)" in proc.stderr
     assert [r.action for r in world.proxy.requests] == [
-        "GetCallerIdentity", "GetSessionToken", "ListAccessKeys", "CreateAccessKey",
-        "GetCallerIdentity", "DeleteAccessKey"]
+        "GetCallerIdentity",
+        "GetSessionToken",
+        "ListAccessKeys",
+        "CreateAccessKey",
+        "GetCallerIdentity",
+        "DeleteAccessKey",
+    ]
     (session,) = world.proxy.params("GetSessionToken")
     assert session["SerialNumber"] == mfa and session["TokenCode"] == "123456"
     assert session["DurationSeconds"] == "900"

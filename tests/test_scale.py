@@ -19,14 +19,14 @@ import time
 from pathlib import Path
 
 import pytest
+
 from awsv.agent.server import Agent
-from awsv.commands.agent_cmds import process_gone
+from awsv.commands.unlock import process_gone
 from awsv.config import AwsConfig, ConfigCache
 from awsv.config_lines import read_plain
 from awsv.errors import ConfigError
 from awsv.vault import file_format
 from awsv.vault.file import FileVault
-
 from tests.conftest import HELPER
 
 # -- the agent's config cache -------------------------------------------------------------------
@@ -134,12 +134,42 @@ def _configparser_view(text: str) -> list[tuple[str, dict[str, str]]] | str:
 
 
 _LINES = [
-    "[profile a]", "[profile b]", "[default]", "[ profile  spaced ]", "[sso-session s]", "[profile a]",
-    "region = eu-west-1", "Region=us-east-1", "role_arn = arn:aws:iam::1:role/R", "k = v = w",
-    "empty =", "  indented = x", "\tcontinued", "key: value", "a:b = c", "= novalue", "# comment",
-    "; comment", "   # indented comment", "", "   ", "[broken", "[x] trailing", "[]", "[a]b]",
-    "noequals", "value # not a comment", "UPPER = Case", "dup = 1", "dup = 2", "\ufeff[profile bom]",
-    "s3 =", "  max_concurrent_requests = 20", "[profile \"quoted name\"]", "x = \r", "y = tab\tinside",
+    "[profile a]",
+    "[profile b]",
+    "[default]",
+    "[ profile  spaced ]",
+    "[sso-session s]",
+    "[profile a]",
+    "region = eu-west-1",
+    "Region=us-east-1",
+    "role_arn = arn:aws:iam::1:role/R",
+    "k = v = w",
+    "empty =",
+    "  indented = x",
+    "\tcontinued",
+    "key: value",
+    "a:b = c",
+    "= novalue",
+    "# comment",
+    "; comment",
+    "   # indented comment",
+    "",
+    "   ",
+    "[broken",
+    "[x] trailing",
+    "[]",
+    "[a]b]",
+    "noequals",
+    "value # not a comment",
+    "UPPER = Case",
+    "dup = 1",
+    "dup = 2",
+    "\ufeff[profile bom]",
+    "s3 =",
+    "  max_concurrent_requests = 20",
+    '[profile "quoted name"]',
+    "x = \r",
+    "y = tab\tinside",
 ]
 
 
@@ -156,22 +186,27 @@ def test_plain_reader_matches_configparser_or_gives_way(seed: int) -> None:
 
 
 def test_plain_reader_takes_the_common_shape() -> None:
-    text = ("# my config\n[default]\nregion = eu-west-1\n\n[profile dev]\nrole_arn = arn:aws:iam::1:role/R\n"
-            "source_profile = default\r\n; note\n[sso-session corp]\nsso_region = us-east-1\n")
+    text = (
+        "# my config\n[default]\nregion = eu-west-1\n\n[profile dev]\nrole_arn = arn:aws:iam::1:role/R\n"
+        "source_profile = default\r\n; note\n[sso-session corp]\nsso_region = us-east-1\n"
+    )
     assert read_plain(text) == _configparser_view(text)
     assert read_plain(text) is not None
     parsed = AwsConfig.parse(text)
     assert parsed.names() == ["default", "dev"] and parsed.sso_sessions == {"corp": {"sso_region": "us-east-1"}}
 
 
-@pytest.mark.parametrize("text", [
-    "[profile a]\nregion = x\n  continued\n",  # a continuation line
-    "[profile a]\ns3 =\n  max_concurrent_requests = 20\n",  # a nested block
-    "[profile a]\nregion: x\n",  # the other delimiter
-    "region = x\n",  # before any section
-    "[profile a]\n[profile a]\n",  # duplicate section: configparser's error
-    "[profile a]\nx = 1\nX = 2\n",  # duplicate key: configparser's error
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[profile a]\nregion = x\n  continued\n",  # a continuation line
+        "[profile a]\ns3 =\n  max_concurrent_requests = 20\n",  # a nested block
+        "[profile a]\nregion: x\n",  # the other delimiter
+        "region = x\n",  # before any section
+        "[profile a]\n[profile a]\n",  # duplicate section: configparser's error
+        "[profile a]\nx = 1\nX = 2\n",  # duplicate key: configparser's error
+    ],
+)
 def test_plain_reader_gives_way_to_configparser(text: str) -> None:
     assert read_plain(text) is None
     expected = _configparser_view(text)
@@ -207,16 +242,14 @@ def session_vault(tmp_path: Path) -> FileVault:
     return vault
 
 
-def test_file_vault_bulk_read_decrypts_once(session_vault: FileVault,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_file_vault_bulk_read_decrypts_once(session_vault: FileVault, monkeypatch: pytest.MonkeyPatch) -> None:
     decrypts = _counting(monkeypatch, file_format, "decrypt")
     items = session_vault.items("session/")
     assert len(items) == 40 and items["session/07"] == {"i": 7}
     assert len(decrypts) == 1
 
 
-def test_file_vault_bulk_delete_writes_once(session_vault: FileVault,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_file_vault_bulk_delete_writes_once(session_vault: FileVault, monkeypatch: pytest.MonkeyPatch) -> None:
     writes = _counting(monkeypatch, FileVault, "_write")
     gone = session_vault.delete_many([f"session/{i:02d}" for i in range(0, 40, 2)] + ["session/none"])
     assert gone == [f"session/{i:02d}" for i in range(0, 40, 2)]
@@ -226,8 +259,15 @@ def test_file_vault_bulk_delete_writes_once(session_vault: FileVault,
 
 
 def test_agent_serves_bulk_operations(session_vault: FileVault, tmp_path: Path) -> None:
-    agent = Agent(session_vault, backend="file", identity="file:x", display="x", idle=60, max_life=60,
-                  socket_path=str(tmp_path / "unused.sock"))
+    agent = Agent(
+        session_vault,
+        backend="file",
+        identity="file:x",
+        display="x",
+        idle=60,
+        max_life=60,
+        socket_path=str(tmp_path / "unused.sock"),
+    )
     reply = agent.handle({"op": "items", "prefix": "session/"})
     assert reply["ok"] and len(reply["items"]) == 40
     reply = agent.handle({"op": "delete_many", "names": ["session/00", "session/01", "session/zz"]})
@@ -247,14 +287,16 @@ def test_a_zombie_counts_as_gone() -> None:
     parent's exec (the end is close-on-exec): so it dies only once `sleep`,
     which never waits for children, is its parent.
     """
-    code = ("import os, sys\n"
-            "r, w = os.pipe()\n"
-            "pid = os.fork()\n"
-            "if pid == 0:\n"
-            "    os.close(w); os.read(r, 1); os._exit(0)\n"
-            "os.close(r)\n"
-            "print(pid, flush=True)\n"
-            "os.execvp('sleep', ['sleep', '30'])\n")
+    code = (
+        "import os, sys\n"
+        "r, w = os.pipe()\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    os.close(w); os.read(r, 1); os._exit(0)\n"
+        "os.close(r)\n"
+        "print(pid, flush=True)\n"
+        "os.execvp('sleep', ['sleep', '30'])\n"
+    )
     parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
         assert parent.stdout is not None
@@ -298,16 +340,29 @@ def _probe_under(shell: list[str], env_shell: str | None, *, via_python: bool = 
     env = {k: v for k, v in os.environ.items() if k != "SHELL"}
     if env_shell is not None:
         env["SHELL"] = env_shell
-    r = subprocess.run([*shell, "-c", f"{inner}; exit {status}"], capture_output=True, text=True, env=env,
-                       timeout=60, start_new_session=True, check=True)
+    r = subprocess.run(
+        [*shell, "-c", f"{inner}; exit {status}"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        start_new_session=True,
+        check=True,
+    )
     cheap, full = json.loads(r.stdout.strip().splitlines()[-1])
     return cheap, full
 
 
-@pytest.mark.parametrize(("shell", "env_shell"), [
-    (["bash"], "/bin/zsh"), (["zsh"], "/bin/bash"), (["fish"], None), (["dash"], "/bin/bash"),
-    (["bash", "--norc"], None),
-])
+@pytest.mark.parametrize(
+    ("shell", "env_shell"),
+    [
+        (["bash"], "/bin/zsh"),
+        (["zsh"], "/bin/bash"),
+        (["fish"], None),
+        (["dash"], "/bin/bash"),
+        (["bash", "--norc"], None),
+    ],
+)
 def test_ancestry_agrees_with_shellingham(shell: list[str], env_shell: str | None) -> None:
     cheap, full = _probe_under(shell, env_shell)
     if full in ("bash", "zsh", "fish"):
@@ -351,15 +406,23 @@ def _agent_vault_over_a_socket(vault: FileVault, tmp_path: Path, version: int) -
 
     from awsv.agent.client import AgentVault, Connection
 
-    agent = Agent(vault, backend="file", identity="file:x", display="x", idle=600, max_life=600,
-                  socket_path=str(tmp_path / "unused.sock"))
+    agent = Agent(
+        vault,
+        backend="file",
+        identity="file:x",
+        display="x",
+        idle=600,
+        max_life=600,
+        socket_path=str(tmp_path / "unused.sock"),
+    )
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     threading.Thread(target=agent._serve_connection, args=(theirs,), daemon=True).start()
     return AgentVault(Connection(ours, "socketpair"), {"backend": "file", "version": version}), agent
 
 
-def test_agent_vault_bulk_delete_goes_in_batches(session_vault: FileVault, tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_agent_vault_bulk_delete_goes_in_batches(
+    session_vault: FileVault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from awsv.agent import client
 
     monkeypatch.setattr(client, "DELETE_BATCH", 7)
@@ -374,8 +437,9 @@ def test_agent_vault_bulk_delete_goes_in_batches(session_vault: FileVault, tmp_p
     assert session_vault.list() == ["key/base"]
 
 
-def test_agent_vault_falls_back_for_an_older_agent(session_vault: FileVault, tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_agent_vault_falls_back_for_an_older_agent(
+    session_vault: FileVault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """An agent started by an older awsv (protocol 1) has no bulk ops: item by item, same answers."""
     remote, _ = _agent_vault_over_a_socket(session_vault, tmp_path, version=1)
     ops: list[str] = []

@@ -52,7 +52,7 @@ QUICK = 20
 class Home:
     """A HOME with the config, an `awsv` program on PATH, and STS on moto."""
 
-    def __init__(self, home: Path, moto_url: str, config: str) -> None:  # noqa: F811
+    def __init__(self, home: Path, moto_url: str, config: str) -> None:
         self.home = home
         (home / ".aws" / "config").write_text(config)
         bin_dir = home / "bin"
@@ -61,27 +61,34 @@ class Home:
         program.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m awsv "$@"\n')
         program.chmod(0o755)
         self.env = base_env(home)
-        self.env.update(AWSV_FILE_PASSPHRASE=TEST_PASSPHRASE, AWS_ENDPOINT_URL=moto_url,
-                        PATH=f"{bin_dir}{os.pathsep}{self.env.get('PATH', '')}")
+        self.env.update(
+            AWSV_FILE_PASSPHRASE=TEST_PASSPHRASE,
+            AWS_ENDPOINT_URL=moto_url,
+            PATH=f"{bin_dir}{os.pathsep}{self.env.get('PATH', '')}",
+        )
         self.awsv = AwsvRunner(self.env)
         self.moto = moto_url
 
     def add_key(self, profile: str, user: str) -> str:
         key_id, secret = create_user_with_key(self.moto, user)
-        r = self.awsv("add", "--env", profile,
-                      env={"AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": secret})
+        r = self.awsv("add", "--env", profile, env={"AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": secret})
         assert r.returncode == 0, r.stderr
         return key_id
 
     def aws(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
         """The AWS CLI; the roles of the verbatim config set no region, so the CLI gets one here."""
-        return subprocess.run(["aws", *args, "--output", "json"], capture_output=True, text=True,
-                              env={**self.env, "AWS_DEFAULT_REGION": "us-east-1", **(env or {})},
-                              timeout=QUICK, start_new_session=True)
+        return subprocess.run(
+            ["aws", *args, "--output", "json"],
+            capture_output=True,
+            text=True,
+            env={**self.env, "AWS_DEFAULT_REGION": "us-east-1", **(env or {})},
+            timeout=QUICK,
+            start_new_session=True,
+        )
 
 
 @pytest.fixture
-def with_key(home: Path, moto: str) -> Home:  # noqa: F811
+def with_key(home: Path, moto: str) -> Home:
     h = Home(home, moto, ISSUE_CONFIG)
     h.add_key("default", "admin-user")
     # The profile has mfa_serial and there is no terminal here: one code through
@@ -93,7 +100,7 @@ def with_key(home: Path, moto: str) -> Home:  # noqa: F811
 
 
 @pytest.fixture
-def without_key(home: Path, moto: str) -> Home:  # noqa: F811
+def without_key(home: Path, moto: str) -> Home:
     return Home(home, moto, ISSUE_CONFIG)
 
 
@@ -107,8 +114,9 @@ def test_exec_json_uses_the_stored_key(with_key: Home) -> None:
     assert doc["Version"] == 1 and doc["SessionToken"] and doc["Expiration"]
 
 
-@pytest.mark.parametrize("profile,arn_part", [
-    ("default", None), ("prod", ":assumed-role/admin/"), ("staging", ":assumed-role/staging/")])
+@pytest.mark.parametrize(
+    "profile,arn_part", [("default", None), ("prod", ":assumed-role/admin/"), ("staging", ":assumed-role/staging/")]
+)
 def test_aws_cli_with_the_verbatim_config(with_key: Home, profile: str, arn_part: str | None) -> None:
     """The AWS CLI runs `awsv exec -j default` itself (and assumes the roles itself)."""
     r = with_key.aws("sts", "get-caller-identity", "--profile", profile)
@@ -125,8 +133,14 @@ def test_use_prod_in_bash_then_the_aws_cli(with_key: Home, tmp_path: Path) -> No
         printf '%s\\n' "$AWSV_PROFILE"
         aws sts get-caller-identity --output json
         """)
-    r = subprocess.run(["bash", "--noprofile", "--norc", "-c", script], capture_output=True, text=True,
-                       env=with_key.env, timeout=QUICK * 2, start_new_session=True)
+    r = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-c", script],
+        capture_output=True,
+        text=True,
+        env=with_key.env,
+        timeout=QUICK * 2,
+        start_new_session=True,
+    )
     assert r.returncode == 0, r.stderr
     first, rest = r.stdout.split("\n", 1)
     assert first == "prod"
@@ -142,8 +156,15 @@ def test_list_shows_the_vault_key_as_the_source(with_key: Home) -> None:
 # -- without a key: one line, at once --------------------------------------------------
 
 
-@pytest.mark.parametrize("args", [("exec", "-j", "default"), ("use", "prod", "--shell", "bash"),
-                                  ("exec", "staging", "--", "true"), ("export", "--format=json", "prod")])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("exec", "-j", "default"),
+        ("use", "prod", "--shell", "bash"),
+        ("exec", "staging", "--", "true"),
+        ("export", "--format=json", "prod"),
+    ],
+)
 def test_no_key_is_one_line(without_key: Home, args: tuple[str, ...]) -> None:
     r = without_key.awsv(*args, timeout=QUICK)
     assert r.returncode == 1
@@ -174,12 +195,16 @@ def test_a_marked_awsv_stops_at_once(with_key: Home) -> None:
     assert with_key.awsv("exec", "-j", "default", env={"AWSV_RESOLVING": "other"}).returncode == 0
 
 
-def test_a_loop_the_static_check_cannot_see_is_stopped_by_the_mark(home: Path, moto: str) -> None:  # noqa: F811
+def test_a_loop_the_static_check_cannot_see_is_stopped_by_the_mark(home: Path, moto: str) -> None:
     """`sh -c 'awsv …'` hides the loop from the parser; the mark ends it after one round."""
-    h = Home(home, moto, textwrap.dedent("""\
+    h = Home(
+        home,
+        moto,
+        textwrap.dedent("""\
         [profile hidden]
         credential_process = sh -c 'awsv exec -j hidden'
-        """))
+        """),
+    )
     r = h.awsv("exec", "-j", "hidden", timeout=QUICK)
     assert r.returncode == 1 and r.stdout == ""
     # The inner awsv refused (its line), then the outer one reports the failed command.
@@ -187,14 +212,16 @@ def test_a_loop_the_static_check_cannot_see_is_stopped_by_the_mark(home: Path, m
     assert "credential_process of profile 'hidden' failed" in r.stderr
 
 
-def test_every_started_command_carries_the_mark(home: Path, moto: str, tmp_path: Path) -> None:  # noqa: F811
+def test_every_started_command_carries_the_mark(home: Path, moto: str, tmp_path: Path) -> None:
     dump = tmp_path / "env.json"
     script = tmp_path / "creds.py"
-    script.write_text(textwrap.dedent(f"""\
+    script.write_text(
+        textwrap.dedent(f"""\
         import json, os
         json.dump(dict(os.environ), open({str(dump)!r}, "w"))
         print(json.dumps({{"Version": 1, "AccessKeyId": "AKIAEXAMPLEEXAMPLE01", "SecretAccessKey": "s"}}))
-        """))
+        """)
+    )
     h = Home(home, moto, f"[profile outer]\ncredential_process = {sys.executable} {script}\n")
     r = h.awsv("exec", "-j", "outer", env={"AWSV_RESOLVING": "parent"}, timeout=QUICK)
     assert r.returncode == 0, r.stderr
@@ -213,24 +240,28 @@ def test_exec_children_are_not_marked_with_the_resolved_profile(with_key: Home) 
 # -- the static check, on the parsed config ------------------------------------------------
 
 
-@pytest.mark.parametrize("command,profile", [
-    ("awsv exec -j default", "default"),
-    ("/usr/local/bin/awsv exec --json prod", "prod"),
-    ("awsv --prompt=osascript export --format=json work", "work"),
-    ("awsv --backend keyring export --no-session --format json jon", "jon"),
-    ("python3 -m awsv exec -j p", "p"),
-    ("awsv exec dev -- awsv exec -j dev", "dev"),
-    ("awsv use -s zsh p", "p"),
-    ("aws-vault exec -j default", None),
-    ("my-custom-creds-cmd default", None),
-    ("awsv list", None),
-    ("awsv exec -j 'unclosed", None),
-])
+@pytest.mark.parametrize(
+    "command,profile",
+    [
+        ("awsv exec -j default", "default"),
+        ("/usr/local/bin/awsv exec --json prod", "prod"),
+        ("awsv --prompt=osascript export --format=json work", "work"),
+        ("awsv --backend keyring export --no-session --format json jon", "jon"),
+        ("python3 -m awsv exec -j p", "p"),
+        ("awsv exec dev -- awsv exec -j dev", "dev"),
+        ("awsv use -s zsh p", "p"),
+        ("aws-vault exec -j default", None),
+        ("my-custom-creds-cmd default", None),
+        ("awsv list", None),
+        ("awsv exec -j 'unclosed", None),
+    ],
+)
 def test_which_profile_a_command_runs_awsv_for(command: str, profile: str | None) -> None:
     assert awsv_profile_of(command) == profile
 
 
-LOOPS = AwsConfig.parse(textwrap.dedent("""\
+LOOPS = AwsConfig.parse(
+    textwrap.dedent("""\
     [profile direct]
     credential_process = awsv exec -j direct
 
@@ -252,7 +283,8 @@ LOOPS = AwsConfig.parse(textwrap.dedent("""\
 
     [profile plain]
     credential_process = my-custom-creds-cmd
-    """))
+    """)
+)
 
 
 @pytest.mark.parametrize("name", ["direct", "viainclude", "a", "b"])
@@ -293,7 +325,7 @@ def test_doctor_explains_the_pattern_when_the_vault_is_locked(without_key: Home)
 
 
 @pytest.mark.parametrize("stored", [True, False])
-def test_doctor_asks_the_agent_whether_the_key_is_there(home: Path, moto: str, stored: bool) -> None:  # noqa: F811
+def test_doctor_asks_the_agent_whether_the_key_is_there(home: Path, moto: str, stored: bool) -> None:
     """With an unlocked agent, doctor gives a verdict without asking for any passphrase."""
     from tests.test_agent import cleanup_agents
 
@@ -303,8 +335,9 @@ def test_doctor_asks_the_agent_whether_the_key_is_there(home: Path, moto: str, s
     try:
         profile = "default" if stored else "unrelated"
         key_id, secret = create_user_with_key(moto, f"doctor-{stored}")
-        r = h.awsv("add", "--env", profile, env={**agent_env, "AWS_ACCESS_KEY_ID": key_id,
-                                                 "AWS_SECRET_ACCESS_KEY": secret})
+        r = h.awsv(
+            "add", "--env", profile, env={**agent_env, "AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": secret}
+        )
         assert r.returncode == 0, r.stderr
         assert h.awsv("unlock", env=agent_env).returncode == 0
         status = h.awsv("unlock", "--status", "--json", env=agent_env)
@@ -322,7 +355,7 @@ def test_doctor_asks_the_agent_whether_the_key_is_there(home: Path, moto: str, s
         cleanup_agents(h.awsv, mark)
 
 
-def test_the_agent_path_honours_the_mark(home: Path, moto: str) -> None:  # noqa: F811
+def test_the_agent_path_honours_the_mark(home: Path, moto: str) -> None:
     """A cached session served by the agent (the hot path) is refused under the mark too."""
     from tests.test_agent import cleanup_agents
 
@@ -331,8 +364,15 @@ def test_the_agent_path_honours_the_mark(home: Path, moto: str) -> None:  # noqa
     agent_env = {"AWSV_AGENT": "auto", "AWSV_TEST_MARK": mark}
     try:
         key_id, secret = create_user_with_key(moto, "fast-user")
-        assert h.awsv("add", "--env", "default", env={**agent_env, "AWS_ACCESS_KEY_ID": key_id,
-                                                      "AWS_SECRET_ACCESS_KEY": secret}).returncode == 0
+        assert (
+            h.awsv(
+                "add",
+                "--env",
+                "default",
+                env={**agent_env, "AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": secret},
+            ).returncode
+            == 0
+        )
         assert h.awsv("unlock", env=agent_env).returncode == 0
         r = h.awsv("exec", "-j", "--mfa-token", "123456", "default", env=agent_env)
         assert r.returncode == 0, r.stderr

@@ -16,13 +16,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
 from awsv.credential_process import CredentialProcessError
 from awsv.durations import Ttls, parse_duration
 from awsv.errors import AwsvError, UsageError
 from awsv.mfa import MfaUnavailable
 from awsv.sessions import cached_sessions, clear_sessions
 from awsv.vault.items import key_item_name
-
 from tests.support import fault_proxy as _proxy
 from tests.support import moto_server as _moto
 from tests.support.fault_proxy import AwsvWorld
@@ -40,8 +40,7 @@ def _roles(n: int) -> str:
     text = "[profile base]\nregion = eu-west-1\n"
     parent = "base"
     for i in range(1, n + 1):
-        text += (f"[profile r{i}]\nrole_arn = arn:aws:iam::{str(i) * 12}:role/role{i}\n"
-                 f"source_profile = {parent}\n")
+        text += f"[profile r{i}]\nrole_arn = arn:aws:iam::{str(i) * 12}:role/role{i}\nsource_profile = {parent}\n"
         parent = f"r{i}"
     return text
 
@@ -97,7 +96,8 @@ def test_role_chains_end_in_the_last_role(world: AwsvWorld, hops: int) -> None:
     arn = caller_arn(world.moto_url, creds.access_key_id, creds.secret_access_key, creds.session_token)
     assert arn.startswith(f"arn:aws:sts::{str(hops) * 12}:assumed-role/role{hops}/")
     assert [p["RoleArn"] for p in world.proxy.params("AssumeRole")] == [
-        f"arn:aws:iam::{str(i) * 12}:role/role{i}" for i in range(1, hops + 1)]
+        f"arn:aws:iam::{str(i) * 12}:role/role{i}" for i in range(1, hops + 1)
+    ]
     # No mfa_serial on the source: a session would add nothing (rule 4).
     assert world.proxy.count("GetSessionToken") == 0
     assert resolved.region == "eu-west-1"
@@ -179,7 +179,9 @@ def test_two_roles_share_one_mfa_session(world: AwsvWorld) -> None:
     assert sorted((s.profile, s.kind) for s in listed) == [("a", "role"), ("b", "role"), ("base", "session")]
     assert all(not s.expired and 3000 < s.seconds_left <= 3600 for s in listed)
     assert {s.role_arn for s in listed if s.kind == "role"} == {
-        "arn:aws:iam::111111111111:role/a", "arn:aws:iam::222222222222:role/b"}
+        "arn:aws:iam::111111111111:role/a",
+        "arn:aws:iam::222222222222:role/b",
+    }
     assert world.get("a").from_cache and _runs(count) == 1
 
 
@@ -263,27 +265,36 @@ def test_clear_sessions(world: AwsvWorld) -> None:
 # -- durations and the GetSessionToken rules ---------------------------------------
 
 
-@pytest.mark.parametrize("raw, seconds", [
-    ("3600", 3600), ("1h", 3600), ("45m", 2700), ("1h30m", 5400), ("90s", 90), ("2h0m30s", 7230),
-    (" 15m ", 900), ("0", 0),
-])
+@pytest.mark.parametrize(
+    "raw, seconds",
+    [
+        ("3600", 3600),
+        ("1h", 3600),
+        ("45m", 2700),
+        ("1h30m", 5400),
+        ("90s", 90),
+        ("2h0m30s", 7230),
+        (" 15m ", 900),
+        ("0", 0),
+    ],
+)
 def test_parse_duration(raw: str, seconds: int) -> None:
     assert parse_duration(raw, "X") == seconds
 
 
 @pytest.mark.parametrize("raw", ["", "1d", "h", "-5", "1.5h", "30m1h", "1 h", "abc"])
 def test_parse_duration_rejects(raw: str) -> None:
-    with pytest.raises(UsageError, match="^MYVAR = "):
+    with pytest.raises(UsageError, match=r"^MYVAR = "):
         parse_duration(raw, "MYVAR")
 
 
 def test_ttl_variables() -> None:
     assert Ttls.from_env({}) == Ttls(3600, 3600, 300)
-    assert Ttls.from_env({"AWS_SESSION_TOKEN_TTL": "2h", "AWS_ASSUME_ROLE_TTL": "30m",
-                          "AWS_MIN_TTL": "1m"}) == Ttls(7200, 1800, 60)
+    assert Ttls.from_env({"AWS_SESSION_TOKEN_TTL": "2h", "AWS_ASSUME_ROLE_TTL": "30m", "AWS_MIN_TTL": "1m"}) == Ttls(
+        7200, 1800, 60
+    )
     assert Ttls.from_env({"AWSV_SESSION_TTL": "1h30m", "AWS_SESSION_TOKEN_TTL": "2h"}).session == 5400
-    for var, value in [("AWSV_SESSION_TTL", "soon"), ("AWS_ASSUME_ROLE_TTL", "10m"),
-                       ("AWSV_MIN_TTL", "-1")]:
+    for var, value in [("AWSV_SESSION_TTL", "soon"), ("AWS_ASSUME_ROLE_TTL", "10m"), ("AWSV_MIN_TTL", "-1")]:
         with pytest.raises(UsageError) as err:
             Ttls.from_env({var: value})
         assert var in err.value.message
@@ -375,8 +386,14 @@ def test_exactly_one_hour_keeps_the_session(world: AwsvWorld) -> None:
 
 def _cp_json(expires_in: int = 3600, **extra: object) -> str:
     exp = (datetime.now(UTC) + timedelta(seconds=expires_in)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    doc = {"Version": 1, "AccessKeyId": "ASIACPEXAMPLE0000001", "SecretAccessKey": "cp-secret-do-not-show",
-           "SessionToken": "cp-token", "Expiration": exp, **extra}
+    doc = {
+        "Version": 1,
+        "AccessKeyId": "ASIACPEXAMPLE0000001",
+        "SecretAccessKey": "cp-secret-do-not-show",
+        "SessionToken": "cp-token",
+        "Expiration": exp,
+        **extra,
+    }
     return json.dumps(doc)
 
 
@@ -415,20 +432,29 @@ def test_credential_process_gets_no_vault_passphrase(world: AwsvWorld) -> None:
     assert not names & {"AWSV_FILE_PASSPHRASE", "AWSV_PASSPHRASE_COMMAND"}
 
 
-@pytest.mark.parametrize("body, message", [
-    ("echo '{\"AccessKeyId\": \"LEAKED-SECRET\"}' ; exit 3", "failed with exit status 3"),
-    ("echo 'LEAKED-SECRET is not json'", "did not print a JSON document"),
-    ("echo '{\"Version\": 2, \"AccessKeyId\": \"x\", \"SecretAccessKey\": \"LEAKED-SECRET\"}'",
-     "unsupported Version"),
-    ("echo '{\"Version\": 1, \"AccessKeyId\": \"x\"}'", "printed no SecretAccessKey"),
-    (f"echo '{_cp_json(expires_in=-60)}'", "already expired"),
-    (("echo '{\"Version\": 1, \"AccessKeyId\": \"x\", \"SecretAccessKey\": \"LEAKED-SECRET\", "
-      "\"Expiration\": \"tomorrow\"}'"), "not an ISO 8601 time"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ('echo \'{"AccessKeyId": "LEAKED-SECRET"}\' ; exit 3', "failed with exit status 3"),
+        ("echo 'LEAKED-SECRET is not json'", "did not print a JSON document"),
+        ('echo \'{"Version": 2, "AccessKeyId": "x", "SecretAccessKey": "LEAKED-SECRET"}\'', "unsupported Version"),
+        ('echo \'{"Version": 1, "AccessKeyId": "x"}\'', "printed no SecretAccessKey"),
+        (f"echo '{_cp_json(expires_in=-60)}'", "already expired"),
+        (
+            (
+                'echo \'{"Version": 1, "AccessKeyId": "x", "SecretAccessKey": "LEAKED-SECRET", '
+                '"Expiration": "tomorrow"}\''
+            ),
+            "not an ISO 8601 time",
+        ),
+    ],
+)
 def test_credential_process_failures(world: AwsvWorld, body: str, message: str) -> None:
     script = world.script("cp", body + "\n")
-    world.config(f"[profile ext]\ncredential_process = {script}\n"
-                 "[profile r]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = ext\n")
+    world.config(
+        f"[profile ext]\ncredential_process = {script}\n"
+        "[profile r]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = ext\n"
+    )
     for profile in ("ext", "r"):
         with pytest.raises(CredentialProcessError) as err:
             world.get(profile)
@@ -473,10 +499,13 @@ def test_mfa_process(world: AwsvWorld) -> None:
     assert world.proxy.params("GetSessionToken")[0]["TokenCode"] == "271828" and _runs(count) == 1
 
 
-@pytest.mark.parametrize("body, message", [
-    ("echo 123456; exit 1", "failed with exit status 1"),
-    ("echo not-a-code", "did not print a 6-digit code"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("echo 123456; exit 1", "failed with exit status 1"),
+        ("echo not-a-code", "did not print a 6-digit code"),
+    ],
+)
 def test_failing_mfa_process(world: AwsvWorld, body: str, message: str) -> None:
     script = world.script("code", body + "\n")
     world.config(f"[profile base]\nmfa_serial = {MFA}\nmfa_process = {script}\n")
@@ -505,12 +534,18 @@ else:
 def test_mfa_without_any_source_and_no_terminal_is_an_error(world: AwsvWorld) -> None:
     world.config(f"[profile base]\nmfa_serial = {MFA}\n")
     world.add_key("base")
-    proc = subprocess.run([sys.executable, "-c", _CHILD, "base"], env=world.env, capture_output=True,
-                          text=True, timeout=30, start_new_session=True, check=False)  # no terminal
+    proc = subprocess.run(
+        [sys.executable, "-c", _CHILD, "base"],
+        env=world.env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        start_new_session=True,
+        check=False,
+    )  # no terminal
     out = json.loads(proc.stdout)
     assert out["error"] == "MfaUnavailable"
-    assert out["message"] == (f"profile 'base' needs a code from MFA device {MFA} "
-                              "but there is no terminal to ask on")
+    assert out["message"] == (f"profile 'base' needs a code from MFA device {MFA} but there is no terminal to ask on")
     assert "--mfa-token" in out["hint"] and "mfa_process" in out["hint"]
     assert world.proxy.count() == 0
 
@@ -525,8 +560,13 @@ def test_mfa_prompt_on_the_terminal(world: AwsvWorld) -> None:
     script = world.home / "child.py"
     script.write_text(_CHILD)
     # stdout goes to a file, as under `eval "$(awsv use …)"`; the prompt still reaches the terminal.
-    child = pexpect.spawn("/bin/sh", ["-c", f'exec "{sys.executable}" "{script}" base > "{out}"'],
-                          env=world.env, encoding="utf-8", timeout=30)
+    child = pexpect.spawn(
+        "/bin/sh",
+        ["-c", f'exec "{sys.executable}" "{script}" base > "{out}"'],
+        env=world.env,
+        encoding="utf-8",
+        timeout=30,
+    )
     child.expect_exact(f"MFA code for {MFA}: ")
     child.sendline("12")
     child.expect_exact("an MFA code is 6 digits")
@@ -565,9 +605,18 @@ def test_single_flight_refresh_across_processes(world: AwsvWorld) -> None:
     racers = []
     for i in range(4):
         ready = world.home / f"ready-{i}"
-        racers.append((ready, subprocess.Popen(
-            [sys.executable, "-c", _RACER, "base", str(ready), str(go)], env=world.env,
-            stdout=subprocess.PIPE, text=True, start_new_session=True)))
+        racers.append(
+            (
+                ready,
+                subprocess.Popen(
+                    [sys.executable, "-c", _RACER, "base", str(ready), str(go)],
+                    env=world.env,
+                    stdout=subprocess.PIPE,
+                    text=True,
+                    start_new_session=True,
+                ),
+            )
+        )
     deadline = time.monotonic() + 30
     while not all(ready.exists() for ready, _ in racers):
         assert time.monotonic() < deadline, "racers did not start"
@@ -593,8 +642,9 @@ def test_boto_is_not_imported_on_a_cache_hit(world: AwsvWorld) -> None:
     world.add_key("base")
     world.get("base")
     code = _CHILD + "assert not [m for m in sys.modules if m.startswith('botocore')], 'botocore imported'\n"
-    proc = subprocess.run([sys.executable, "-c", code, "base"], env=world.env, capture_output=True,
-                          text=True, timeout=30, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "base"], env=world.env, capture_output=True, text=True, timeout=30, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["from_cache"] is True
 
@@ -618,9 +668,13 @@ def test_cli_asks_the_mfa_code_once_for_two_roles_on_a_pty(world: AwsvWorld) -> 
     for profile in ("a", "b"):
         out = world.home / f"{profile}.sh"
         # stdout captured as by eval "$(awsv use …)"; the prompt must still reach the terminal.
-        child = pexpect.spawn("/bin/sh", ["-c", f'exec "{sys.executable}" -m awsv use {profile} '
-                                          f'--shell bash > "{out}"'],
-                              env=world.env, encoding="utf-8", timeout=30)
+        child = pexpect.spawn(
+            "/bin/sh",
+            ["-c", (f'exec "{sys.executable}" -m awsv use {profile} --shell bash > "{out}"')],
+            env=world.env,
+            encoding="utf-8",
+            timeout=30,
+        )
         if profile == "a":
             child.expect_exact(f"MFA code for {MFA}: ")
             child.sendline("314159")

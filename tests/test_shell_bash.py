@@ -15,7 +15,6 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pexpect
@@ -24,8 +23,6 @@ import pytest
 from tests.support.moto_server import ACCOUNT_ID, moto_url  # noqa: F401  (pytest fixture)
 from tests.test_shell_zsh import (
     BASH_FILE,
-    check_ctrl_c_at_prompts,
-    check_eval_forms,
     SGR_CYAN,
     SGR_MAGENTA,
     SGR_RED,
@@ -33,6 +30,8 @@ from tests.test_shell_zsh import (
     ShellWorld,
     Term,
     badge,
+    check_ctrl_c_at_prompts,
+    check_eval_forms,
     doctor_shell_checks,
     forks_of_a_command_and_of_prompts,
     make_shell_world,
@@ -44,27 +43,37 @@ HINT_MFA = "awsv: renewing 'mfa' needs your passphrase or MFA code: run awsv use
 
 
 @pytest.fixture(scope="module")
-def sw(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> Iterator[ShellWorld]:  # noqa: F811
-    yield make_shell_world(tmp_path_factory, moto_url)
+def sw(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> ShellWorld:
+    return make_shell_world(tmp_path_factory, moto_url)
 
 
 def bashrc(sw: ShellWorld, how: str, extra: str = "") -> Path:
     """An rc file loading the integration `how` (source, twice; shell-init; or none)
     after the user's own PROMPT_COMMAND."""
-    load = {"source": f"source {BASH_FILE}\nsource {BASH_FILE}\n",
-            "shell-init": 'eval "$(awsv shell-init bash)"\n', "none": ""}[how]
+    load = {
+        "source": f"source {BASH_FILE}\nsource {BASH_FILE}\n",
+        "shell-init": 'eval "$(awsv shell-init bash)"\n',
+        "none": "",
+    }[how]
     rc = sw.home / ".bashrc"
-    rc.write_text("PS1='BP> '\nPROMPT_COMMAND='PC_RUNS=$((PC_RUNS+1))'\nAWSV_PROMPT_AUTO=1\n"
-                  "AWSV_PROMPT_COLORS=('*sandbox*=magenta')\nAWSV_REFRESH_INTERVAL=0\n"
-                  f"{extra}{load}")
+    rc.write_text(
+        "PS1='BP> '\nPROMPT_COMMAND='PC_RUNS=$((PC_RUNS+1))'\nAWSV_PROMPT_AUTO=1\n"
+        "AWSV_PROMPT_COLORS=('*sandbox*=magenta')\nAWSV_REFRESH_INTERVAL=0\n"
+        f"{extra}{load}"
+    )
     return rc
 
 
-def open_bash(sw: ShellWorld, terms: list[Term], tmp: Path, how: str = "source",  # noqa: F811
-              extra: str = "", **env: str) -> Term:
+def open_bash(
+    sw: ShellWorld,
+    terms: list[Term],
+    tmp: Path,
+    how: str = "source",
+    extra: str = "",
+    **env: str,
+) -> Term:
     rc = bashrc(sw, how, extra)
-    term = Term(tmp / f"bash-{len(terms)}", ["bash", "--noprofile", "--rcfile", str(rc), "-i"],
-                sw.env(**env))
+    term = Term(tmp / f"bash-{len(terms)}", ["bash", "--noprofile", "--rcfile", str(rc), "-i"], sw.env(**env))
     terms.append(term)
     term.wait(rf"{PROMPT_MARK} $")
     return term
@@ -82,7 +91,11 @@ def prompt_line(term: Term, *, colors: bool = False) -> str:
 
 @pytest.mark.parametrize("how", ["source", "shell-init"])
 def test_loads_two_ways_keeps_prompt_command_and_shows_the_badge(
-        sw: ShellWorld, terms: list[Term], tmp_path: Path, how: str) -> None:  # noqa: F811
+    sw: ShellWorld,
+    terms: list[Term],
+    tmp_path: Path,
+    how: str,
+) -> None:
     term = open_bash(sw, terms, tmp_path, how)
     kind, hook = term.values("$(type -t awsv)", "$PROMPT_COMMAND")
     assert kind == "function"
@@ -91,7 +104,11 @@ def test_loads_two_ways_keeps_prompt_command_and_shows_the_badge(
     term.enter("awsv use base")
     term.wait(rf"^{badge('base')} {PROMPT_MARK} ")
     assert term.values("$AWSV_PROFILE", "$AWS_VAULT", "$AWSV_ACCOUNT", "$AWS_REGION") == [
-        "base", "base", ACCOUNT_ID, "eu-west-1"]
+        "base",
+        "base",
+        ACCOUNT_ID,
+        "eu-west-1",
+    ]
     assert int(term.value("$PC_RUNS")) >= 3  # the user's PROMPT_COMMAND still runs
 
     term.type("awsv us")
@@ -106,7 +123,7 @@ def test_loads_two_ways_keeps_prompt_command_and_shows_the_badge(
     assert prompt_line(term).startswith(PROMPT_MARK)
 
 
-def test_badge_colours_alias_and_expiry(sw: ShellWorld, terms: list[Term], tmp_path: Path) -> None:  # noqa: F811
+def test_badge_colours_alias_and_expiry(sw: ShellWorld, terms: list[Term], tmp_path: Path) -> None:
     term = open_bash(sw, terms, tmp_path)
     term.enter("awsv use prod")
     term.wait(rf"^{badge('PRODUCTION')} {PROMPT_MARK}")
@@ -128,8 +145,11 @@ def test_badge_colours_alias_and_expiry(sw: ShellWorld, terms: list[Term], tmp_p
     assert SGR_RED + "expired" in prompt_line(term, colors=True)
 
 
-def test_silent_refresh_and_refresh_that_needs_input(sw: ShellWorld, terms: list[Term],  # noqa: F811
-                                                     tmp_path: Path) -> None:
+def test_silent_refresh_and_refresh_that_needs_input(
+    sw: ShellWorld,
+    terms: list[Term],
+    tmp_path: Path,
+) -> None:
     term = open_bash(sw, terms, tmp_path, extra="AWSV_REFRESH_WINDOW=1000\n")
     term.enter("awsv use prod --duration 15m; printf '<<%s|%s>>\\n' K1 \"$AWS_ACCESS_KEY_ID\"")
     key1 = term.wait(r"<<K1\|(.*?)>>").group(1)
@@ -153,17 +173,23 @@ def test_silent_refresh_and_refresh_that_needs_input(sw: ShellWorld, terms: list
     assert "awsv: renewing 'base' needs your passphrase or MFA code" in term.screen()
 
 
-def test_completion_and_the_shared_profile_cache(sw: ShellWorld, terms: list[Term],  # noqa: F811
-                                                 tmp_path: Path) -> None:
+def test_completion_and_the_shared_profile_cache(
+    sw: ShellWorld,
+    terms: list[Term],
+    tmp_path: Path,
+) -> None:
     big = tmp_path / "big-config"
-    big.write_text("[profile team-sandbox]\n" + "".join(
-        f"[profile p{i:04d}]\nregion = eu-west-1\n\n" for i in range(1000)))
+    big.write_text(
+        "[profile team-sandbox]\n" + "".join(f"[profile p{i:04d}]\nregion = eu-west-1\n\n" for i in range(1000))
+    )
     term = open_bash(sw, terms, tmp_path, AWS_CONFIG_FILE=str(big))
     before = sw.calls("list --names")
-    for typed, done in [("awsv use team-s", "awsv use team-sandbox "),
-                        ("awsv use --no-p", "awsv use --no-prompt "),
-                        ("awsv exec base -- whoam", "awsv exec base -- whoami "),
-                        ("awsv --backend f", "awsv --backend file ")]:
+    for typed, done in [
+        ("awsv use team-s", "awsv use team-sandbox "),
+        ("awsv use --no-p", "awsv use --no-prompt "),
+        ("awsv exec base -- whoam", "awsv exec base -- whoami "),
+        ("awsv --backend f", "awsv --backend file "),
+    ]:
         term.type(typed)
         term.keys("Tab")
         term.type("Z")  # right after the completion's space (tmux trims trailing spaces)
@@ -195,8 +221,11 @@ def test_completion_and_the_shared_profile_cache(sw: ShellWorld, terms: list[Ter
     assert sw.calls("list --names") == before + 2
 
 
-def test_no_fork_per_prompt_with_an_active_session(sw: ShellWorld, terms: list[Term],  # noqa: F811
-                                                   tmp_path: Path) -> None:
+def test_no_fork_per_prompt_with_an_active_session(
+    sw: ShellWorld,
+    terms: list[Term],
+    tmp_path: Path,
+) -> None:
     term = open_bash(sw, terms, tmp_path)
     term.enter("awsv use base")
     term.wait(rf"^{badge('base')} {PROMPT_MARK}")
@@ -207,8 +236,11 @@ def test_no_fork_per_prompt_with_an_active_session(sw: ShellWorld, terms: list[T
     assert re.match(badge("base"), prompt_line(term))
 
 
-def test_help_through_the_wrapper_is_shown_not_evaluated(sw: ShellWorld, terms: list[Term],  # noqa: F811
-                                                         tmp_path: Path) -> None:
+def test_help_through_the_wrapper_is_shown_not_evaluated(
+    sw: ShellWorld,
+    terms: list[Term],
+    tmp_path: Path,
+) -> None:
     term = open_bash(sw, terms, tmp_path)
     term.enter("awsv use --help")
     term.wait(r"--no-prompt")
@@ -223,8 +255,13 @@ def spawn_awsv(sw: ShellWorld, tmp: Path, *args: str, drop: tuple[str, ...] = ()
     """The helper with a real terminal as its controlling tty and stderr (so a prompt
     *could* be shown there) and stdout to a file, as under `eval "$(...)"`."""
     env = {k: v for k, v in sw.env(AWSV_OUT=str(tmp / "stdout")).items() if k not in drop}
-    return pexpect.spawn("sh", ["-c", '"$@" > "$AWSV_OUT"', "sh", sys.executable, "-m", "awsv", *args],
-                         env=env, encoding="utf-8", timeout=30)
+    return pexpect.spawn(
+        "sh",
+        ["-c", '"$@" > "$AWSV_OUT"', "sh", sys.executable, "-m", "awsv", *args],
+        env=env,
+        encoding="utf-8",
+        timeout=30,
+    )
 
 
 def finish(child: pexpect.spawn) -> tuple[int, str]:
@@ -240,8 +277,9 @@ def test_no_prompt_exits_3_instead_of_asking_on_a_terminal(sw: ShellWorld, tmp_p
     child.sendcontrol("c")
     child.close()
 
-    status, out = finish(spawn_awsv(sw, tmp_path, "use", "--no-prompt", "--shell", "bash", "base",
-                                    drop=("AWSV_FILE_PASSPHRASE",)))
+    status, out = finish(
+        spawn_awsv(sw, tmp_path, "use", "--no-prompt", "--shell", "bash", "base", drop=("AWSV_FILE_PASSPHRASE",))
+    )
     assert status == 3, out
     assert out.strip() == "awsv: error: the vault passphrase is needed; not asking (no-prompt mode)"
     assert (tmp_path / "stdout").read_text() == "(builtin exit 3)\n"  # code that only fails
@@ -262,9 +300,12 @@ def test_no_prompt_exits_3_instead_of_asking_on_a_terminal(sw: ShellWorld, tmp_p
 
 
 def test_use_exports_the_profile_colour_and_alias_and_off_unsets_them(sw: ShellWorld) -> None:
-    r = sw.world.shell("bash", 'eval "$(awsv use prod)" || exit 9\n'
-                       'printf "%s|%s\\n" "$AWSV_COLOR" "$AWSV_ALIAS"\n'
-                       'eval "$(awsv off)"\nprintf "%s|%s\\n" "${AWSV_COLOR-unset}" "${AWSV_ALIAS-unset}"\n')
+    r = sw.world.shell(
+        "bash",
+        'eval "$(awsv use prod)" || exit 9\n'
+        'printf "%s|%s\\n" "$AWSV_COLOR" "$AWSV_ALIAS"\n'
+        'eval "$(awsv off)"\nprintf "%s|%s\\n" "${AWSV_COLOR-unset}" "${AWSV_ALIAS-unset}"\n',
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines() == ["red|PRODUCTION", "unset|unset"]
     bad = sw.world.awsv("use", "--shell", "bash", "badcolor")
@@ -273,8 +314,11 @@ def test_use_exports_the_profile_colour_and_alias_and_off_unsets_them(sw: ShellW
 
 
 def test_shell_init_prints_a_source_line_or_fails_cleanly(sw: ShellWorld, tmp_path: Path) -> None:
-    for shell, path in [("zsh", BASH_FILE.parent.parent / "zsh" / "awsv.plugin.zsh"),
-                        ("bash", BASH_FILE), ("fish", BASH_FILE.parent.parent / "fish" / "awsv.fish")]:
+    for shell, path in [
+        ("zsh", BASH_FILE.parent.parent / "zsh" / "awsv.plugin.zsh"),
+        ("bash", BASH_FILE),
+        ("fish", BASH_FILE.parent.parent / "fish" / "awsv.fish"),
+    ]:
         r = sw.world.awsv("shell-init", shell)
         assert r.returncode == 0, r.stderr
         assert r.stdout == f"builtin source {path}\n"
@@ -282,7 +326,7 @@ def test_shell_init_prints_a_source_line_or_fails_cleanly(sw: ShellWorld, tmp_pa
     assert r.returncode == 2 and r.stdout == ""
     r = sw.world.awsv("shell-init", "--completion-data")
     records = [line.split("\t") for line in r.stdout.splitlines()]
-    assert ["command", "use"] == records[[rec[:2] for rec in records].index(["command", "use"])][:2]
+    assert records[[rec[:2] for rec in records].index(["command", "use"])][:2] == ["command", "use"]
     assert ["positional", "use", "profile", "0"] in records
     assert ["alias", "ls", "list"] in records
     assert all(field for rec in records for field in rec)  # shells' read merges empty fields
@@ -299,13 +343,17 @@ def test_shell_init_finds_installed_files_and_quotes_the_path(tmp_path: Path) ->
     plugin.parent.mkdir(parents=True)
     plugin.write_text("typeset -g AWSV_TEST_LOADED=yes\n")
     elsewhere = tmp_path / "site-packages" / "awsv"
-    found = find_shell_file("zsh", {"AWSV_HOME": str(home)}, package_dir=elsewhere,
-                            prefix=tmp_path / "venv")
+    found = find_shell_file("zsh", {"AWSV_HOME": str(home)}, package_dir=elsewhere, prefix=tmp_path / "venv")
     assert found == plugin
     # install.sh's layout without AWSV_HOME exported: the venv's parent directory.
     assert find_shell_file("zsh", {}, package_dir=elsewhere, prefix=home / "venv") == plugin
-    r = subprocess.run(["zsh", "-f", "-c", source_line("zsh", found) + 'print -r -- "$AWSV_TEST_LOADED"'],
-                       capture_output=True, text=True, timeout=20, check=False)
+    r = subprocess.run(
+        ["zsh", "-f", "-c", source_line("zsh", found) + 'print -r -- "$AWSV_TEST_LOADED"'],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
+    )
     assert r.stdout == "yes\n", r.stderr
     with pytest.raises(AwsvError) as err:
         find_shell_file("bash", {"HOME": str(tmp_path)}, package_dir=elsewhere, prefix=tmp_path / "venv")
@@ -313,8 +361,11 @@ def test_shell_init_finds_installed_files_and_quotes_the_path(tmp_path: Path) ->
     assert err.value.hint and "install.sh" in err.value.hint
 
 
-def test_doctor_sees_the_integration_only_through_the_wrapper(sw: ShellWorld, terms: list[Term],  # noqa: F811
-                                                              tmp_path: Path) -> None:
+def test_doctor_sees_the_integration_only_through_the_wrapper(
+    sw: ShellWorld,
+    terms: list[Term],
+    tmp_path: Path,
+) -> None:
     through, bare = doctor_shell_checks(open_bash(sw, terms, tmp_path), tmp_path)
     assert through["status"] == "pass" and "bash" in through["message"]
     assert bare["status"] == "warn" and "shell-init" in bare["fix"]
@@ -324,8 +375,12 @@ def test_doctor_sees_the_integration_only_through_the_wrapper(sw: ShellWorld, te
 
 
 @pytest.mark.parametrize("how", ["source", "none"])
-def test_eval_form_works_with_and_without_the_integration(sw: ShellWorld, terms: list[Term],  # noqa: F811
-                                                          tmp_path: Path, how: str) -> None:
+def test_eval_form_works_with_and_without_the_integration(
+    sw: ShellWorld,
+    terms: list[Term],
+    tmp_path: Path,
+    how: str,
+) -> None:
     term = open_bash(sw, terms, tmp_path, how)
     check_eval_forms(term, wrapper=how != "none")
     if how != "none":
@@ -334,8 +389,11 @@ def test_eval_form_works_with_and_without_the_integration(sw: ShellWorld, terms:
         term.wait(rf"^{badge('base', any_time)} {PROMPT_MARK}")  # the hook sees a session set by eval too
 
 
-def test_ctrl_c_at_a_prompt_through_the_integration(sw: ShellWorld, terms: list[Term],  # noqa: F811
-                                                    tmp_path: Path) -> None:
+def test_ctrl_c_at_a_prompt_through_the_integration(
+    sw: ShellWorld,
+    terms: list[Term],
+    tmp_path: Path,
+) -> None:
     from tests.conftest import TEST_PASSPHRASE
 
     term = open_bash(sw, terms, tmp_path, AWSV_FILE_PASSPHRASE="", AWSV_TEST_PASSPHRASE=TEST_PASSPHRASE)
@@ -353,8 +411,12 @@ PC_COUNT = 'pc_count() { local s=$?; PC_RUNS=$((${PC_RUNS:-0} + 1)); return "$s"
 
 
 @pytest.mark.parametrize("form", list(PROMPT_COMMAND_FORMS))
-def test_integration_under_set_euo_pipefail(sw: ShellWorld, terms: list[Term], tmp_path: Path,  # noqa: F811
-                                            form: str) -> None:
+def test_integration_under_set_euo_pipefail(
+    sw: ShellWorld,
+    terms: list[Term],
+    tmp_path: Path,
+    form: str,
+) -> None:
     """bash 5.1+ (PROMPT_COMMAND may be an array) under `set -euo pipefail`: the hook is
     installed, keeps $? for what runs after it, survives a refresh that needs input
     (status 3) and a setting unset; completion and both eval forms work."""
@@ -362,8 +424,10 @@ def test_integration_under_set_euo_pipefail(sw: ShellWorld, terms: list[Term], t
     assert (int(major), int(minor)) >= (5, 1), "the array form of PROMPT_COMMAND needs bash 5.1"
     before, after = PROMPT_COMMAND_FORMS[form]
     rc = sw.home / ".bashrc"
-    rc.write_text(f"set -euo pipefail\nPS1='BP> '\n{PC_COUNT}{before}\nAWSV_PROMPT_AUTO=1\n"
-                  f"AWSV_REFRESH_INTERVAL=0\nAWSV_REFRESH_WINDOW=1000\nsource {BASH_FILE}\n{after}\n")
+    rc.write_text(
+        f"set -euo pipefail\nPS1='BP> '\n{PC_COUNT}{before}\nAWSV_PROMPT_AUTO=1\n"
+        f"AWSV_REFRESH_INTERVAL=0\nAWSV_REFRESH_WINDOW=1000\nsource {BASH_FILE}\n{after}\n"
+    )
     term = Term(tmp_path / "bash-strict", ["bash", "--noprofile", "--rcfile", str(rc), "-i"], sw.env())
     terms.append(term)
     term.wait(rf"{PROMPT_MARK} $")
@@ -399,6 +463,11 @@ def test_integration_under_set_euo_pipefail(sw: ShellWorld, terms: list[Term], t
 
 def term_bash_version() -> list[str]:
     """The bash on PATH's version, e.g. ['5', '2']."""
-    out = subprocess.run(["bash", "-c", 'echo "${BASH_VERSINFO[0]} ${BASH_VERSINFO[1]}"'],
-                         capture_output=True, text=True, timeout=10, check=True).stdout
+    out = subprocess.run(
+        ["bash", "-c", 'echo "${BASH_VERSINFO[0]} ${BASH_VERSINFO[1]}"'],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=True,
+    ).stdout
     return out.split()

@@ -16,7 +16,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,18 +30,19 @@ from tests.test_shell_zsh import (
     SGR_YELLOW,
     ShellWorld,
     Term,
-    badge as _badge,
     doctor_shell_checks,
     make_shell_world,
     terms,  # noqa: F401  (pytest fixture)
+)
+from tests.test_shell_zsh import (
+    badge as _badge,
 )
 
 FISH_FILE = REPO / "shell" / "fish" / "awsv.fish"
 PROMPT_MARK = "FP>"
 HINT_MFA = "awsv: renewing 'mfa' needs your passphrase or MFA code: run awsv use mfa"
 
-pytestmark = pytest.mark.skipif(shutil.which("fish") is None,
-                                reason="fish is not installed (scripts/test installs it)")
+pytestmark = pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed (scripts/test installs it)")
 
 
 def badge(profile: str, left: str = r"(\d+m|1h00m)") -> str:
@@ -51,8 +52,8 @@ def badge(profile: str, left: str = r"(\d+m|1h00m)") -> str:
 
 
 @pytest.fixture(scope="module")
-def sw(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> Iterator[ShellWorld]:  # noqa: F811
-    yield make_shell_world(tmp_path_factory, moto_url)
+def sw(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> ShellWorld:
+    return make_shell_world(tmp_path_factory, moto_url)
 
 
 def fish_config(sw: ShellWorld, how: str, extra: str = "") -> None:
@@ -64,9 +65,11 @@ def fish_config(sw: ShellWorld, how: str, extra: str = "") -> None:
     (confd / "awsv.fish").unlink(missing_ok=True)
     # conf.d runs before config.fish, so settings for that case go in a conf.d file
     # sorting before ours (as a user would do, or set them universally).
-    settings = ("set -g fish_greeting ''\nset -g AWSV_PROMPT_AUTO 1\n"
-                "set -g AWSV_PROMPT_COLORS '*sandbox*=magenta'\nset -g AWSV_REFRESH_INTERVAL 0\n"
-                f"{extra}")
+    settings = (
+        "set -g fish_greeting ''\nset -g AWSV_PROMPT_AUTO 1\n"
+        "set -g AWSV_PROMPT_COLORS '*sandbox*=magenta'\nset -g AWSV_REFRESH_INTERVAL 0\n"
+        f"{extra}"
+    )
     (confd / "00-settings.fish").write_text(settings)
     load = ""
     if how == "conf.d":
@@ -79,11 +82,11 @@ def fish_config(sw: ShellWorld, how: str, extra: str = "") -> None:
         f"function fish_prompt; printf '{PROMPT_MARK} '; end\n"
         "function fish_right_prompt; printf 'RIGHT'; end\n"
         "function _user_on_prompt --on-event fish_prompt; set -g USER_PROMPTS (math $USER_PROMPTS + 1); end\n"
-        f"set -g USER_PROMPTS 0\n{load}")
+        f"set -g USER_PROMPTS 0\n{load}"
+    )
 
 
-def open_fish(sw: ShellWorld, terms: list[Term], tmp: Path, how: str = "source",  # noqa: F811
-              extra: str = "", **env: str) -> Term:
+def open_fish(sw: ShellWorld, terms: list[Term], tmp: Path, how: str = "source", extra: str = "", **env: str) -> Term:
     fish_config(sw, how, extra)
     term = Term(tmp / f"fish-{len(terms)}", ["fish", "-i"], sw.env(**env))
     terms.append(term)
@@ -100,8 +103,7 @@ def right(term: Term, *, colors: bool = False) -> str:
 
 
 @pytest.mark.parametrize("how", ["conf.d", "source", "shell-init"])
-def test_loads_three_ways_and_use_shows_the_badge(sw: ShellWorld, terms: list[Term],  # noqa: F811
-                                                  tmp_path: Path, how: str) -> None:
+def test_loads_three_ways_and_use_shows_the_badge(sw: ShellWorld, terms: list[Term], tmp_path: Path, how: str) -> None:
     term = open_fish(sw, terms, tmp_path, how)
     assert term.value("$(functions -q awsv; and echo function)") == "function"
 
@@ -109,7 +111,11 @@ def test_loads_three_ways_and_use_shows_the_badge(sw: ShellWorld, terms: list[Te
     line = term.wait(rf"^{PROMPT_MARK} .*{badge('base')} RIGHT$").group(0)
     assert line
     assert term.values("$AWSV_PROFILE", "$AWS_VAULT", "$AWSV_ACCOUNT", "$AWS_REGION") == [
-        "base", "base", ACCOUNT_ID, "eu-west-1"]
+        "base",
+        "base",
+        ACCOUNT_ID,
+        "eu-west-1",
+    ]
     assert int(term.value("$USER_PROMPTS")) >= 3  # the user's own prompt handler still runs
 
     term.type("awsv us")
@@ -124,8 +130,7 @@ def test_loads_three_ways_and_use_shows_the_badge(sw: ShellWorld, terms: list[Te
     assert right(term).endswith(" RIGHT") and "[base" not in right(term)
 
 
-def test_the_pipe_form_with_and_without_the_integration(sw: ShellWorld, terms: list[Term],  # noqa: F811
-                                                        tmp_path: Path) -> None:
+def test_the_pipe_form_with_and_without_the_integration(sw: ShellWorld, terms: list[Term], tmp_path: Path) -> None:
     """`awsv use P | source` works through the function too (its stdout is then not a
     terminal, so it prints the code), and a failure stops `; and …`."""
     term = open_fish(sw, terms, tmp_path)
@@ -141,14 +146,19 @@ def test_the_pipe_form_with_and_without_the_integration(sw: ShellWorld, terms: l
     assert term.value("$(set -q AWSV_PROFILE; and echo set; or echo unset)") == "unset"
 
     # Without the integration: plain `fish -c`, the helper's own code.
-    r = subprocess.run(["fish", "--no-config", "-c",
-                        "awsv use --shell fish base | source; or exit 9; printf '%s\\n' $AWSV_PROFILE"],
-                       env=sw.env(), capture_output=True, text=True, timeout=60, check=False)
+    r = subprocess.run(
+        ["fish", "--no-config", "-c", "awsv use --shell fish base | source; or exit 9; printf '%s\\n' $AWSV_PROFILE"],
+        env=sw.env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout == "base\n"
 
 
-def test_badge_colours_alias_and_expiry(sw: ShellWorld, terms: list[Term], tmp_path: Path) -> None:  # noqa: F811
+def test_badge_colours_alias_and_expiry(sw: ShellWorld, terms: list[Term], tmp_path: Path) -> None:
     term = open_fish(sw, terms, tmp_path)
     term.enter("awsv use prod")
     term.wait(badge("PRODUCTION"))
@@ -176,8 +186,7 @@ def test_badge_colours_alias_and_expiry(sw: ShellWorld, terms: list[Term], tmp_p
     assert SGR_YELLOW + "key" in right(term, colors=True)
 
 
-def test_silent_refresh_and_refresh_that_needs_input(sw: ShellWorld, terms: list[Term],  # noqa: F811
-                                                     tmp_path: Path) -> None:
+def test_silent_refresh_and_refresh_that_needs_input(sw: ShellWorld, terms: list[Term], tmp_path: Path) -> None:
     (sw.home / "mfa_process_ran").unlink(missing_ok=True)
     term = open_fish(sw, terms, tmp_path, extra="set -g AWSV_REFRESH_WINDOW 1000\n")
     term.enter("awsv use prod --duration 15m; printf '<<%s|%s>>\\n' K1 \"$AWS_ACCESS_KEY_ID\"")
@@ -204,18 +213,20 @@ def test_silent_refresh_and_refresh_that_needs_input(sw: ShellWorld, terms: list
     assert sw.calls("use --no-prompt --quiet --shell fish --region us-west-2 -- mfa") >= 3
 
 
-def test_completion_of_commands_options_and_profiles(sw: ShellWorld, terms: list[Term],  # noqa: F811
-                                                     tmp_path: Path) -> None:
+def test_completion_of_commands_options_and_profiles(sw: ShellWorld, terms: list[Term], tmp_path: Path) -> None:
     big = tmp_path / "big-config"
-    big.write_text("[profile team-sandbox]\n" + "".join(
-        f"[profile p{i:04d}]\nregion = eu-west-1\n\n" for i in range(1000)))
+    big.write_text(
+        "[profile team-sandbox]\n" + "".join(f"[profile p{i:04d}]\nregion = eu-west-1\n\n" for i in range(1000))
+    )
     term = open_fish(sw, terms, tmp_path, AWS_CONFIG_FILE=str(big))
     before = sw.calls("list --names")
-    for typed, done in [("awsv use team-s", "awsv use team-sandbox "),
-                        ("awsv use --no-p", "awsv use --no-prompt "),
-                        ("awsv exec base -- whoam", "awsv exec base -- whoami "),
-                        ("awsv --backend f", "awsv --backend file "),
-                        ("awsv shell-init fi", "awsv shell-init fish ")]:
+    for typed, done in [
+        ("awsv use team-s", "awsv use team-sandbox "),
+        ("awsv use --no-p", "awsv use --no-prompt "),
+        ("awsv exec base -- whoam", "awsv exec base -- whoami "),
+        ("awsv --backend f", "awsv --backend file "),
+        ("awsv shell-init fi", "awsv shell-init fish "),
+    ]:
         term.type(typed)
         term.keys("Tab")
         term.type("Z")  # right after the completion's space
@@ -249,9 +260,11 @@ def count_processes(term: Term, tmp: Path, action: Callable[[], object]) -> int:
     processes: fork, vfork, posix_spawn).
     """
     out = tmp / f"strace-{time.monotonic_ns()}.txt"
-    proc = subprocess.Popen(["strace", "-f", "-e", "trace=clone,clone3,fork,vfork",
-                             "-o", str(out), "-p", str(term.pid())],
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        ["strace", "-f", "-e", "trace=clone,clone3,fork,vfork", "-o", str(out), "-p", str(term.pid())],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stderr is not None
     first = proc.stderr.readline()
     assert "attached" in first, first
@@ -262,8 +275,7 @@ def count_processes(term: Term, tmp: Path, action: Callable[[], object]) -> int:
     return sum(1 for args in calls if "CLONE_THREAD" not in args)
 
 
-def test_no_fork_per_prompt_with_an_active_session(sw: ShellWorld, terms: list[Term],  # noqa: F811
-                                                   tmp_path: Path) -> None:
+def test_no_fork_per_prompt_with_an_active_session(sw: ShellWorld, terms: list[Term], tmp_path: Path) -> None:
     term = open_fish(sw, terms, tmp_path)
     term.enter("awsv use base")
     term.wait(badge("base"))
@@ -282,8 +294,9 @@ def test_no_fork_per_prompt_with_an_active_session(sw: ShellWorld, terms: list[T
     assert re.search(badge("base"), right(term))
 
 
-def test_doctor_sees_the_integration_only_through_the_wrapper(sw: ShellWorld, terms: list[Term],  # noqa: F811
-                                                              tmp_path: Path) -> None:
+def test_doctor_sees_the_integration_only_through_the_wrapper(
+    sw: ShellWorld, terms: list[Term], tmp_path: Path
+) -> None:
     through, bare = doctor_shell_checks(open_fish(sw, terms, tmp_path, SHELL="/usr/bin/fish"), tmp_path)
     assert through["status"] == "pass" and "fish" in through["message"]
     assert bare["status"] == "warn" and "shell-init fish | source" in bare["fix"]

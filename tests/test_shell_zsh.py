@@ -96,8 +96,14 @@ class ShellWorld:
 
     def env(self, **extra: str) -> dict[str, str]:
         env = dict(self.world.env)
-        env.update(PATH=f"{self.bin}:{env['PATH']}", TERM="xterm-256color", AWSV_AGENT="off",
-                   AWSV_TEST_LOG=str(self.log), ZDOTDIR=str(self.home), SHELL="/bin/sh")
+        env.update(
+            PATH=f"{self.bin}:{env['PATH']}",
+            TERM="xterm-256color",
+            AWSV_AGENT="off",
+            AWSV_TEST_LOG=str(self.log),
+            ZDOTDIR=str(self.home),
+            SHELL="/bin/sh",
+        )
         env.update(extra)
         return env
 
@@ -121,8 +127,8 @@ def make_shell_world(tmp_path_factory: pytest.TempPathFactory, moto: str) -> She
 
 
 @pytest.fixture(scope="module")
-def sw(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> Iterator[ShellWorld]:  # noqa: F811
-    yield make_shell_world(tmp_path_factory, moto_url)
+def sw(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> ShellWorld:
+    return make_shell_world(tmp_path_factory, moto_url)
 
 
 # -- the terminal ----------------------------------------------------------------
@@ -131,19 +137,25 @@ def sw(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> Iterator[Shel
 class Term:
     """An interactive shell in a detached tmux pane, read back with capture-pane."""
 
-    def __init__(self, workdir: Path, argv: list[str], env: dict[str, str], *,
-                 width: int = 160, height: int = 45) -> None:
+    def __init__(
+        self, workdir: Path, argv: list[str], env: dict[str, str], *, width: int = 160, height: int = 45
+    ) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         self.sock = str(workdir / "tmux.sock")
         self.env = env
         self.workdir = workdir
         self._n = 0
-        self.tmux("new-session", "-d", "-x", str(width), "-y", str(height), "-c", str(workdir),
-                  "--", *argv)
+        self.tmux("new-session", "-d", "-x", str(width), "-y", str(height), "-c", str(workdir), "--", *argv)
 
     def tmux(self, *args: str) -> str:
-        return subprocess.run(["tmux", "-S", self.sock, "-f", "/dev/null", *args], env=self.env,
-                              capture_output=True, text=True, check=True, timeout=20).stdout
+        return subprocess.run(
+            ["tmux", "-S", self.sock, "-f", "/dev/null", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=20,
+        ).stdout
 
     def keys(self, *keys: str) -> None:
         """Named keys (Tab, Enter, C-u ...)."""
@@ -190,8 +202,9 @@ class Term:
 
     def last_prompt(self, marker: str, *, colors: bool = False) -> str:
         """The last line of the screen that starts with the prompt marker."""
-        lines = [line for line in self.screen(colors).splitlines()
-                 if re.sub(r"\x1b\[[0-9;]*m", "", line).startswith(marker)]
+        lines = [
+            line for line in self.screen(colors).splitlines() if re.sub(r"\x1b\[[0-9;]*m", "", line).startswith(marker)
+        ]
         assert lines, self.screen()
         return lines[-1]
 
@@ -214,9 +227,11 @@ def terms() -> Iterator[list[Term]]:
 def count_forks(term: Term, tmp: Path, action: Callable[[], object]) -> int:
     """Forks made by the shell (and its children) while `action` runs, by strace -f -c."""
     out = tmp / f"strace-{time.monotonic_ns()}.txt"
-    proc = subprocess.Popen(["strace", "-f", "-c", "-e", "trace=clone,clone3,fork,vfork",
-                             "-o", str(out), "-p", str(term.pid())],
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        ["strace", "-f", "-c", "-e", "trace=clone,clone3,fork,vfork", "-o", str(out), "-p", str(term.pid())],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stderr is not None
     first = proc.stderr.readline()
     assert "attached" in first, first
@@ -271,7 +286,6 @@ AWSV_REFRESH_INTERVAL=0
 """
 
 
-
 def forks_of_a_command_and_of_prompts(term: Term, tmp: Path) -> tuple[int, int]:
     """Forks while running `/bin/true` (the control), then over 20 bare prompts."""
     control = count_forks(term, tmp, lambda: (term.enter("/bin/true"), term.sync()))
@@ -282,6 +296,7 @@ def forks_of_a_command_and_of_prompts(term: Term, tmp: Path) -> tuple[int, int]:
         term.sync()
 
     return control, count_forks(term, tmp, prompts)
+
 
 def zshrc(sw: ShellWorld, how: str, extra: str = "") -> None:
     """Write ~/.zshrc loading the plugin `how`: omz, source or shell-init (or none)."""
@@ -297,24 +312,26 @@ def zshrc(sw: ShellWorld, how: str, extra: str = "") -> None:
         (omz / "themes").mkdir(exist_ok=True)
         (omz / "oh-my-zsh.sh").write_text(STANDIN_OMZ)
         (omz / "themes" / "standin.zsh-theme").write_text(STANDIN_THEME)
-        body = (f"export ZSH={omz}\nZSH_THEME=standin\nplugins=(git awsv)\n{COMMON_RC}{extra}"
-                "source $ZSH/oh-my-zsh.sh\n")
+        body = f"export ZSH={omz}\nZSH_THEME=standin\nplugins=(git awsv)\n{COMMON_RC}{extra}source $ZSH/oh-my-zsh.sh\n"
     elif how == "source":
         # Sourced twice (say, .zshrc and a plugin manager), compinit only afterwards:
         # completion must then register itself at the first prompt.
-        body = (f"PROMPT='ZP> '\nprecmd() {{ (( USER_PRECMD_RUNS++ )) }}\n{COMMON_RC}{extra}"
-                f"source {ZSH_PLUGIN}\nsource {ZSH_PLUGIN}\n"
-                "autoload -Uz compinit && compinit -u -d $HOME/.zcompdump\n")
+        body = (
+            f"PROMPT='ZP> '\nprecmd() {{ (( USER_PRECMD_RUNS++ )) }}\n{COMMON_RC}{extra}"
+            f"source {ZSH_PLUGIN}\nsource {ZSH_PLUGIN}\n"
+            "autoload -Uz compinit && compinit -u -d $HOME/.zcompdump\n"
+        )
     elif how == "none":
         body = f"PROMPT='ZP> '\n{COMMON_RC}{extra}"
     else:
-        body = (f"PROMPT='ZP> '\nautoload -Uz compinit && compinit -u -d $HOME/.zcompdump\n"
-                f'{COMMON_RC}{extra}eval "$(awsv shell-init zsh)"\n')
+        body = (
+            f"PROMPT='ZP> '\nautoload -Uz compinit && compinit -u -d $HOME/.zcompdump\n"
+            f'{COMMON_RC}{extra}eval "$(awsv shell-init zsh)"\n'
+        )
     (home / ".zshrc").write_text(body)
 
 
-def open_zsh(sw: ShellWorld, terms: list[Term], tmp: Path, how: str = "source", extra: str = "",
-             **env: str) -> Term:
+def open_zsh(sw: ShellWorld, terms: list[Term], tmp: Path, how: str = "source", extra: str = "", **env: str) -> Term:
     zshrc(sw, how, extra)
     term = Term(tmp / f"zsh-{len(terms)}", ["zsh", "-d", "-i"], sw.env(**env))
     terms.append(term)
@@ -330,8 +347,7 @@ def badge(profile: str, left: str = r"(59m|1h00m)") -> str:
 
 
 @pytest.mark.parametrize("how", ["omz", "source", "shell-init"])
-def test_loads_three_ways_and_use_shows_the_badge(sw: ShellWorld, terms: list[Term], tmp_path: Path,
-                                                  how: str) -> None:
+def test_loads_three_ways_and_use_shows_the_badge(sw: ShellWorld, terms: list[Term], tmp_path: Path, how: str) -> None:
     term = open_zsh(sw, terms, tmp_path, how)
     kind, hooks = term.values("$(whence -w awsv)", "${(j:,:)precmd_functions}")
     assert kind == "awsv: function"
@@ -339,8 +355,7 @@ def test_loads_three_ways_and_use_shows_the_badge(sw: ShellWorld, terms: list[Te
 
     term.enter("awsv use base")
     line = term.wait(rf"^{PROMPT_MARK} .*{badge('base')}.*$").group(0)
-    profile, vault, account, region = term.values("$AWSV_PROFILE", "$AWS_VAULT", "$AWSV_ACCOUNT",
-                                                  "$AWS_REGION")
+    profile, vault, account, region = term.values("$AWSV_PROFILE", "$AWS_VAULT", "$AWSV_ACCOUNT", "$AWS_REGION")
     assert (profile, vault, account, region) == ("base", "base", ACCOUNT_ID, "eu-west-1")
     if how == "omz":
         # The theme's RPROMPT and its precmd hook survive next to the badge.
@@ -397,8 +412,7 @@ def test_silent_refresh_renews_the_session(sw: ShellWorld, terms: list[Term], tm
     term = open_zsh(sw, terms, tmp_path, extra="AWSV_REFRESH_WINDOW=1000\n")
     # A 15-minute role is inside the 1000 s window at once: the very next prompt
     # renews it (with the default hour), without a word on the terminal.
-    term.enter("awsv use prod --duration 15m; printf '<<%s|%s|%s>>\\n' K1 \"$AWS_ACCESS_KEY_ID\" "
-               "\"$AWSV_EXPIRES\"")
+    term.enter('awsv use prod --duration 15m; printf \'<<%s|%s|%s>>\\n\' K1 "$AWS_ACCESS_KEY_ID" "$AWSV_EXPIRES"')
     key1, expires1 = term.wait(r"<<K1\|(.*?)\|(.*?)>>").groups()
     assert int(expires1) - time.time() < 1000
     key2, expires2 = term.values("$AWS_ACCESS_KEY_ID", "$AWSV_EXPIRES")
@@ -416,7 +430,8 @@ def test_silent_refresh_renews_the_session(sw: ShellWorld, terms: list[Term], tm
 
 
 def test_refresh_uses_the_cached_mfa_session_else_marks_the_badge(
-        sw: ShellWorld, terms: list[Term], tmp_path: Path) -> None:
+    sw: ShellWorld, terms: list[Term], tmp_path: Path
+) -> None:
     """With the MFA session cached, a role renews silently; without it, the badge is
     marked, one hint is printed, and the prompt comes back at once."""
     (sw.home / "mfa_process_ran").unlink(missing_ok=True)
@@ -434,8 +449,9 @@ def test_refresh_uses_the_cached_mfa_session_else_marks_the_badge(
     term.enter("AWSV_EXPIRES=$(( EPOCHSECONDS + 110 ))")
     term.wait(r"\[mfa " + ACCOUNT_ID + r" 1m!\]")
     assert time.monotonic() - started < 15
-    assert re.search(re.escape(SGR_YELLOW) + "1m" + re.escape(SGR_RED) + "!",
-                     term.last_prompt(PROMPT_MARK, colors=True))
+    assert re.search(
+        re.escape(SGR_YELLOW) + "1m" + re.escape(SGR_RED) + "!", term.last_prompt(PROMPT_MARK, colors=True)
+    )
     hint = "awsv: renewing 'mfa' needs your passphrase or MFA code: run awsv use mfa"
     assert term.screen().count(hint) == 1
     # Every prompt tries again (interval 0 here), but the hint is said once.
@@ -448,8 +464,7 @@ def test_refresh_uses_the_cached_mfa_session_else_marks_the_badge(
     assert sw.calls("use --no-prompt --quiet --shell zsh --region us-west-2 -- mfa") >= 3
 
 
-def test_completion_of_commands_flags_and_profiles(sw: ShellWorld, terms: list[Term],
-                                                   tmp_path: Path) -> None:
+def test_completion_of_commands_flags_and_profiles(sw: ShellWorld, terms: list[Term], tmp_path: Path) -> None:
     term = open_zsh(sw, terms, tmp_path)
     term.type("awsv use team-s")
     term.keys("Tab")
@@ -470,8 +485,7 @@ def test_completion_of_commands_flags_and_profiles(sw: ShellWorld, terms: list[T
     term.sync()
 
 
-def test_profile_names_are_cached_until_the_config_changes(sw: ShellWorld, terms: list[Term],
-                                                           tmp_path: Path) -> None:
+def test_profile_names_are_cached_until_the_config_changes(sw: ShellWorld, terms: list[Term], tmp_path: Path) -> None:
     big = tmp_path / "big-config"
     big.write_text("".join(f"[profile p{i:04d}]\nregion = eu-west-1\n\n" for i in range(1000)))
     term = open_zsh(sw, terms, tmp_path, AWS_CONFIG_FILE=str(big))
@@ -494,8 +508,7 @@ def test_profile_names_are_cached_until_the_config_changes(sw: ShellWorld, terms
     assert sw.calls("list --names") == before + 2
 
 
-def test_no_fork_per_prompt_with_an_active_session(sw: ShellWorld, terms: list[Term],
-                                                   tmp_path: Path) -> None:
+def test_no_fork_per_prompt_with_an_active_session(sw: ShellWorld, terms: list[Term], tmp_path: Path) -> None:
     term = open_zsh(sw, terms, tmp_path)
     term.enter("awsv use base")
     term.wait(badge("base"))
@@ -513,19 +526,21 @@ def doctor_shell_checks(term: Term, tmp: Path) -> tuple[dict[str, str], dict[str
     term.enter(f"awsv doctor --json > {through}; command awsv doctor --json > {bare}; echo DONE")
     term.wait(r"^DONE")
     return tuple(  # type: ignore[return-value]
-        next(c for c in json.loads(path.read_text())["checks"] if c["check"] == "shell")
-        for path in (through, bare))
+        next(c for c in json.loads(path.read_text())["checks"] if c["check"] == "shell") for path in (through, bare)
+    )
 
 
-def test_doctor_sees_the_integration_only_through_the_wrapper(sw: ShellWorld, terms: list[Term],
-                                                              tmp_path: Path) -> None:
+def test_doctor_sees_the_integration_only_through_the_wrapper(
+    sw: ShellWorld, terms: list[Term], tmp_path: Path
+) -> None:
     through, bare = doctor_shell_checks(open_zsh(sw, terms, tmp_path), tmp_path)
     assert through["status"] == "pass" and "zsh" in through["message"]
     assert bare["status"] == "warn"
 
 
 def test_passphrase_typed_once_through_the_plugin_and_credential_process(
-        sw: ShellWorld, terms: list[Term], tmp_path: Path) -> None:
+    sw: ShellWorld, terms: list[Term], tmp_path: Path
+) -> None:
     """Real use with the agent on: the zsh plugin's `awsv use`, and the AWS CLI's
     credential_process, across several commands, fetch the passphrase once."""
     from tests.conftest import TEST_PASSPHRASE
@@ -543,14 +558,17 @@ def test_passphrase_typed_once_through_the_plugin_and_credential_process(
     try:
         term.enter("awsv use prod && awsv off && awsv use team-sandbox && awsv use base; echo STEP1")
         term.wait(r"^STEP1")
-        term.enter(f"aws sts get-caller-identity --profile viaawsv --query Arn --output text > {out}; "
-                   f"aws sts get-caller-identity --profile viaawsv --query Arn --output text >> {out}; "
-                   "echo STEP2")
+        term.enter(
+            f"aws sts get-caller-identity --profile viaawsv --query Arn --output text > {out}; "
+            f"aws sts get-caller-identity --profile viaawsv --query Arn --output text >> {out}; "
+            "echo STEP2"
+        )
         term.wait(r"^STEP2", timeout=60)
         assert term.value("$AWSV_PROFILE") == "base"
     finally:
-        lock = subprocess.run([str(sw.bin / "awsv"), "lock"], env=sw.env(**env), capture_output=True,
-                              text=True, timeout=30)
+        lock = subprocess.run(
+            [str(sw.bin / "awsv"), "lock"], env=sw.env(**env), capture_output=True, text=True, timeout=30
+        )
     assert lock.returncode == 0, lock.stderr
     arns = out.read_text().split()
     assert len(arns) == 2 and all(":assumed-role/Sandbox/" in a for a in arns)
@@ -587,8 +605,9 @@ def check_eval_forms(term: Term, *, wrapper: bool) -> None:
 
 
 @pytest.mark.parametrize("how", ["omz", "source", "none"])
-def test_eval_form_works_with_and_without_the_plugin(sw: ShellWorld, terms: list[Term],
-                                                     tmp_path: Path, how: str) -> None:
+def test_eval_form_works_with_and_without_the_plugin(
+    sw: ShellWorld, terms: list[Term], tmp_path: Path, how: str
+) -> None:
     term = open_zsh(sw, terms, tmp_path, how)
     check_eval_forms(term, wrapper=how != "none")
     if how != "none":
@@ -597,11 +616,15 @@ def test_eval_form_works_with_and_without_the_plugin(sw: ShellWorld, terms: list
 
 
 @pytest.mark.parametrize("how", ["omz", "source"])
-def test_plugin_under_nounset_and_err_exit(sw: ShellWorld, terms: list[Term], tmp_path: Path,
-                                           how: str) -> None:
+def test_plugin_under_nounset_and_err_exit(sw: ShellWorld, terms: list[Term], tmp_path: Path, how: str) -> None:
     # The stand-in theme's and user's hooks count with `(( N++ ))`, which fails for 0.
-    term = open_zsh(sw, terms, tmp_path, how, extra="typeset -gi THEME_RUNS=1 USER_PRECMD_RUNS=1\n"
-                    "setopt nounset err_exit\nAWSV_REFRESH_WINDOW=1000\n")
+    term = open_zsh(
+        sw,
+        terms,
+        tmp_path,
+        how,
+        extra="typeset -gi THEME_RUNS=1 USER_PRECMD_RUNS=1\nsetopt nounset err_exit\nAWSV_REFRESH_WINDOW=1000\n",
+    )
     term.enter("unset AWSV_PROMPT_PREFIX AWSV_PROMPT_KEY_TEXT")  # a setting unset: no prompt breaks
     term.enter("awsv use base")
     term.wait(rf"(?<!\[)base {ACCOUNT_ID} (\d+m|1h00m)\]")
@@ -638,27 +661,34 @@ def check_ctrl_c_at_prompts(term: Term) -> None:
     assert term.value("${AWSV_PROFILE-unset}") == "unset"
 
 
-def test_ctrl_c_at_a_prompt_through_the_plugin(sw: ShellWorld, terms: list[Term],
-                                               tmp_path: Path) -> None:
+def test_ctrl_c_at_a_prompt_through_the_plugin(sw: ShellWorld, terms: list[Term], tmp_path: Path) -> None:
     from tests.conftest import TEST_PASSPHRASE
 
     term = open_zsh(sw, terms, tmp_path, AWSV_FILE_PASSPHRASE="", AWSV_TEST_PASSPHRASE=TEST_PASSPHRASE)
     check_ctrl_c_at_prompts(term)
 
 
-@pytest.mark.parametrize(("shell", "argv", "form"), [
-    ("bash", ["bash", "--norc", "-c"], 'eval "$(awsv use base)"'),
-    ("zsh", ["zsh", "-f", "-c"], 'eval "$(awsv use base)"'),
-    ("fish", ["fish", "--no-config", "-c"], "awsv use base | source"),
-])
-def test_refusal_on_a_terminal_names_the_shell_in_use(sw: ShellWorld, shell: str, argv: list[str],
-                                                      form: str) -> None:
+@pytest.mark.parametrize(
+    ("shell", "argv", "form"),
+    [
+        ("bash", ["bash", "--norc", "-c"], 'eval "$(awsv use base)"'),
+        ("zsh", ["zsh", "-f", "-c"], 'eval "$(awsv use base)"'),
+        ("fish", ["fish", "--no-config", "-c"], "awsv use base | source"),
+    ],
+)
+def test_refusal_on_a_terminal_names_the_shell_in_use(sw: ShellWorld, shell: str, argv: list[str], form: str) -> None:
     """`awsv use` typed without the integration: the hint is for the shell awsv runs under
     (SHELL says /bin/sh here, so only the parent process can tell)."""
     import pexpect
 
-    child = pexpect.spawn(argv[0], [*argv[1:], f"{sys.executable} -m awsv use base; true"],
-                          env=sw.env(), encoding="utf-8", timeout=30, dimensions=(24, 400))
+    child = pexpect.spawn(
+        argv[0],
+        [*argv[1:], f"{sys.executable} -m awsv use base; true"],
+        env=sw.env(),
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(24, 400),
+    )
     child.expect(pexpect.EOF)
     child.close()
     out = child.before

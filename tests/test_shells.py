@@ -110,9 +110,7 @@ BAD_NAMES = [
 def _need(program: str) -> str:
     """Absolute path of `program`; fails (never skips) when it is missing."""
     path = shutil.which(program)
-    assert path, (
-        f"{program} is not installed; install it (see TESTING.md) instead of skipping"
-    )
+    assert path, f"{program} is not installed; install it (scripts/test installs it) instead of skipping"
     return path
 
 
@@ -127,9 +125,7 @@ def _argv(shell: str, after: str, prelude: str = "") -> list[str]:
         script = prelude + '\nfalse\neval "$(command cat "$1")" || exit 99\n' + after
         return [_need("zsh"), "-f", "-c", script, "zsh"]
     if shell == "fish":
-        script = (
-            prelude + "\nfalse\ncommand cat $argv[1] | source; or exit 99\n" + after
-        )
+        script = prelude + "\nfalse\ncommand cat $argv[1] | source; or exit 99\n" + after
         return [_need("fish"), "--no-config", "-c", script]
     raise AssertionError(shell)
 
@@ -139,13 +135,10 @@ def _readback(shell: str, names: list[str]) -> str:
     lines = []
     for name in names:
         if shell == "fish":
-            lines.append(
-                f"if set -q {name}; printf 'set\\0%s\\0' \"${name}\"; else; printf 'unset\\0\\0'; end"
-            )
+            lines.append(f"if set -q {name}; printf 'set\\0%s\\0' \"${name}\"; else; printf 'unset\\0\\0'; end")
         else:
             lines.append(
-                f'if [ "${{{name}+set}}" = set ]; then printf "set\\0%s\\0" "${name}"; '
-                f'else printf "unset\\0\\0"; fi'
+                f'if [ "${{{name}+set}}" = set ]; then printf "set\\0%s\\0" "${name}"; else printf "unset\\0\\0"; fi'
             )
     lines.append("command env -0")
     return "\n".join(lines) + "\n"
@@ -189,10 +182,7 @@ def _eval(
     fields = proc.stdout.split(b"\0")
     assert fields[-1] == b"" and len(fields) > 2 * len(names), proc.stdout[:500]
     env_part = fields[2 * len(names) : -1]
-    seen = {
-        name: (fields[2 * i + 1] if fields[2 * i] == b"set" else None)
-        for i, name in enumerate(names)
-    }
+    seen = {name: (fields[2 * i + 1] if fields[2 * i] == b"set" else None) for i, name in enumerate(names)}
     child = dict(entry.partition(b"=")[::2] for entry in env_part)
     return seen, child
 
@@ -211,9 +201,7 @@ def shell_name(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.mark.parametrize("value", NASTY.values(), ids=NASTY.keys())
-def test_value_round_trips_byte_for_byte(
-    shell_name: str, value: str, tmp_path: Path
-) -> None:
+def test_value_round_trips_byte_for_byte(shell_name: str, value: str, tmp_path: Path) -> None:
     code = get_shell(shell_name).apply({"V": value})
     seen, child = _eval(shell_name, code, ["V"], tmp_path)
     expected = value.encode("utf-8", "surrogateescape")
@@ -223,14 +211,12 @@ def test_value_round_trips_byte_for_byte(
 
 
 @pytest.mark.parametrize("locale", ["C", "C.UTF-8"])
-def test_all_values_at_once_in_any_locale(
-    shell_name: str, locale: str, tmp_path: Path
-) -> None:
+def test_all_values_at_once_in_any_locale(shell_name: str, locale: str, tmp_path: Path) -> None:
     """One apply() with every nasty value; the output must not depend on the locale."""
     changes = {f"V_{i}": value for i, value in enumerate(NASTY.values())}
     code = get_shell(shell_name).apply(changes)
     seen, child = _eval(shell_name, code, list(changes), tmp_path, locale=locale)
-    for (label, value), name in zip(NASTY.items(), changes):
+    for (label, value), name in zip(NASTY.items(), changes, strict=True):
         expected = value.encode("utf-8", "surrogateescape")
         assert seen[name] == expected, label
         assert child[name.encode()] == expected, label
@@ -248,14 +234,12 @@ def test_all_values_at_once_in_any_locale(
         ("zsh", "setopt no_equals no_multibyte"),
     ],
 )
-def test_user_shell_options_do_not_change_values(
-    shell_name: str, prelude: str, tmp_path: Path
-) -> None:
+def test_user_shell_options_do_not_change_values(shell_name: str, prelude: str, tmp_path: Path) -> None:
     """Options a user may have set in the shell that evaluates our code."""
     changes = {f"V_{i}": value for i, value in enumerate(NASTY.values())}
     code = get_shell(shell_name).apply(changes)
     seen, child = _eval(shell_name, code, list(changes), tmp_path, prelude=prelude)
-    for (label, value), name in zip(NASTY.items(), changes):
+    for (label, value), name in zip(NASTY.items(), changes, strict=True):
         expected = value.encode("utf-8", "surrogateescape")
         assert seen[name] == expected, label
         assert child[name.encode()] == expected, label
@@ -284,9 +268,7 @@ def test_unset_really_unsets_and_set_replaces(shell_name: str, tmp_path: Path) -
     assert child[b"REPLACED"] == b"new value" and child[b"NEW"] == b"fresh"
 
 
-def test_only_unsets_succeed_even_when_nothing_is_set(
-    shell_name: str, tmp_path: Path
-) -> None:
+def test_only_unsets_succeed_even_when_nothing_is_set(shell_name: str, tmp_path: Path) -> None:
     """`awsv off` in a clean shell must evaluate cleanly (no error, no output)."""
     code = get_shell(shell_name).apply({"A_1": None, "A_2": None})
     seen, child = _eval(shell_name, code, ["A_1", "A_2"], tmp_path)
@@ -301,9 +283,7 @@ def test_no_changes_changes_nothing(shell_name: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("shell_name", ["bash", "zsh"])
-def test_user_aliases_and_functions_cannot_intercept(
-    shell_name: str, tmp_path: Path
-) -> None:
+def test_user_aliases_and_functions_cannot_intercept(shell_name: str, tmp_path: Path) -> None:
     """A user's `export`/`unset` alias or function must not see the (secret) values.
 
     fish needs no such test: `set` is a reserved word there.
@@ -355,9 +335,7 @@ def test_comment_is_inert(shell_name: str, tmp_path: Path) -> None:
     shell = get_shell(shell_name)
     text = f"profile dev\n$(touch {CANARY})\r`touch {CANARY}`\x1b[2J; touch {CANARY}"
     code = shell.comment(text) + shell.apply({"V": "after comment"})
-    assert len(shell.comment(text).splitlines()) == 2, (
-        "only \\n starts a new comment line"
-    )
+    assert len(shell.comment(text).splitlines()) == 2, "only \\n starts a new comment line"
     seen, _ = _eval(shell_name, code, ["V"], tmp_path)
     assert seen == {"V": b"after comment"}
     _assert_no_canary(tmp_path)
@@ -402,12 +380,8 @@ def test_apply_order_is_unsets_then_sets_and_stable(shell_name: str) -> None:
     assert code.endswith("\n")
     # fish adds a status reset that names no variable; every other line is one statement.
     lines = [line for line in code.splitlines() if "_NEW" in line or "_OLD" in line]
-    assert len(lines) == 4 and all(
-        line.count("_NEW") + line.count("_OLD") == 1 for line in lines
-    )
-    assert all("_OLD" in line for line in lines[:2]) and all(
-        "_NEW" in line for line in lines[2:]
-    )
+    assert len(lines) == 4 and all(line.count("_NEW") + line.count("_OLD") == 1 for line in lines)
+    assert all("_OLD" in line for line in lines[:2]) and all("_NEW" in line for line in lines[2:])
     assert shell.apply(dict(reversed(list(changes.items())))) == code
 
 
@@ -440,9 +414,7 @@ def test_get_shell_rejects_unknown_names() -> None:
         get_shell("tcsh")
     assert info.value.exit_code == ExitCode.USAGE
     assert "tcsh" in info.value.message
-    assert info.value.hint and all(
-        name in info.value.hint for name in ("bash", "zsh", "fish")
-    )
+    assert info.value.hint and all(name in info.value.hint for name in ("bash", "zsh", "fish"))
     assert [get_shell(n).name for n in SUPPORTED] == list(SUPPORTED)
 
 
@@ -497,10 +469,7 @@ def test_detected_shell_comes_before_login_shell() -> None:
 
 def test_login_shell_fallback_and_default() -> None:
     """The detector is replaced by `_no_shell_found`; the real no-shell case is the next test."""
-    assert (
-        detect_shell({"SHELL": "/usr/bin/zsh5"}, None, detector=_no_shell_found)
-        == "zsh"
-    )
+    assert detect_shell({"SHELL": "/usr/bin/zsh5"}, None, detector=_no_shell_found) == "zsh"
     assert detect_shell({"SHELL": "-fish"}, None, detector=_no_shell_found) == "fish"
     assert detect_shell({}, None, detector=_no_shell_found) == "bash"
     with pytest.raises(UsageError) as info:
@@ -520,9 +489,7 @@ _DETECT = (
 )
 
 
-def _detect_under(
-    prefix: list[str], env_extra: Mapping[str, str], tmp_path: Path
-) -> str:
+def _detect_under(prefix: list[str], env_extra: Mapping[str, str], tmp_path: Path) -> str:
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "PYTHONPATH": str(HELPER)}
     env.update(env_extra)
     proc = subprocess.run(
@@ -547,9 +514,7 @@ def _detect_under(
         (["fish", "--no-config", "-c"], "fish"),
     ],
 )
-def test_real_shellingham_finds_the_parent_shell(
-    argv: list[str], expected: str, tmp_path: Path
-) -> None:
+def test_real_shellingham_finds_the_parent_shell(argv: list[str], expected: str, tmp_path: Path) -> None:
     """Real process trees; SHELL points elsewhere to prove the parent process wins."""
     out = _detect_under([_need(argv[0]), *argv[1:]], {"SHELL": "/bin/tcsh"}, tmp_path)
     assert out == expected

@@ -15,7 +15,6 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -49,12 +48,16 @@ source_profile = prod
 
 
 @pytest.fixture
-def world(home: Path, env: dict[str, str], sso: SsoServer, moto: str) -> dict[str, str]:  # noqa: F811
+def world(home: Path, env: dict[str, str], sso: SsoServer, moto: str) -> dict[str, str]:
     (home / ".aws" / "config").write_text(CONFIG)
-    env.update(AWS_ENDPOINT_URL_SSO_OIDC=sso.url, AWS_ENDPOINT_URL_SSO=sso.url,
-               AWS_ENDPOINT_URL_STS=moto,
-               BROWSER=f"{sys.executable} {BROWSER_SCRIPT}",
-               SSO_BROWSER_LOG=str(home / "browser.log"), AWSV_SSO_SIGNIN_TIMEOUT="60")
+    env.update(
+        AWS_ENDPOINT_URL_SSO_OIDC=sso.url,
+        AWS_ENDPOINT_URL_SSO=sso.url,
+        AWS_ENDPOINT_URL_STS=moto,
+        BROWSER=f"{sys.executable} {BROWSER_SCRIPT}",
+        SSO_BROWSER_LOG=str(home / "browser.log"),
+        AWSV_SSO_SIGNIN_TIMEOUT="60",
+    )
     return env
 
 
@@ -67,8 +70,9 @@ def browser_launches(env: dict[str, str]) -> int:
 
 def spawn_on_terminal(env: dict[str, str], *args: str) -> pexpect.spawn:
     """awsv with a controlling terminal (a pty), as in a user's shell."""
-    return pexpect.spawn(sys.executable, ["-m", "awsv", *args], env=env, encoding="utf-8",
-                         timeout=120, dimensions=(24, 200))
+    return pexpect.spawn(
+        sys.executable, ["-m", "awsv", *args], env=env, encoding="utf-8", timeout=120, dimensions=(24, 200)
+    )
 
 
 def credential_process(awsv: AwsvRunner, profile: str = "prod", **kw: object) -> dict[str, object]:
@@ -79,8 +83,7 @@ def credential_process(awsv: AwsvRunner, profile: str = "prod", **kw: object) ->
 # -- sign-in and refresh -------------------------------------------------------------
 
 
-def test_browser_sign_in_then_refresh_needs_no_browser(world: dict[str, str], awsv: AwsvRunner,
-                                                       sso: SsoServer) -> None:  # noqa: F811
+def test_browser_sign_in_then_refresh_needs_no_browser(world: dict[str, str], awsv: AwsvRunner, sso: SsoServer) -> None:
     # Role credentials shorter than awsv's minimum TTL: every command fetches new ones.
     sso.role_credentials_lifetime = 120
     done = awsv("sso", "login", "prod", check=True)
@@ -97,9 +100,9 @@ def test_browser_sign_in_then_refresh_needs_no_browser(world: dict[str, str], aw
     assert (sso.approvals, browser_launches(world)) == (1, 1), "the refresh opened a browser"
 
 
-def test_without_a_terminal_a_needed_sign_in_is_a_clear_error(world: dict[str, str],
-                                                              awsv: AwsvRunner,
-                                                              sso: SsoServer) -> None:  # noqa: F811
+def test_without_a_terminal_a_needed_sign_in_is_a_clear_error(
+    world: dict[str, str], awsv: AwsvRunner, sso: SsoServer
+) -> None:
     failed = awsv("export", "--format", "credential-process", "prod")
     assert failed.returncode == 3 and failed.stdout == ""
     assert "sso-session 'corp': not signed in" in failed.stderr
@@ -107,8 +110,9 @@ def test_without_a_terminal_a_needed_sign_in_is_a_clear_error(world: dict[str, s
     assert browser_launches(world) == 0 and sso.requests["register"] == 0
 
 
-def test_revoked_refresh_token_asks_once_on_the_terminal(world: dict[str, str], awsv: AwsvRunner,
-                                                         sso: SsoServer) -> None:  # noqa: F811
+def test_revoked_refresh_token_asks_once_on_the_terminal(
+    world: dict[str, str], awsv: AwsvRunner, sso: SsoServer
+) -> None:
     sso.role_credentials_lifetime = 120  # never reused from the cache
     awsv("sso", "login", "prod", check=True)
     sso.expire_access_tokens()
@@ -128,12 +132,16 @@ def test_revoked_refresh_token_asks_once_on_the_terminal(world: dict[str, str], 
     assert (sso.approvals, browser_launches(world)) == (2, 2)
 
 
-def test_device_code_flow_prints_url_and_code_and_polls(world: dict[str, str],
-                                                        sso: SsoServer) -> None:  # noqa: F811
+def test_device_code_flow_prints_url_and_code_and_polls(world: dict[str, str], sso: SsoServer) -> None:
     env = {k: v for k, v in world.items() if k != "BROWSER"}  # e.g. over SSH: no browser
-    proc = subprocess.Popen([sys.executable, "-m", "awsv", "sso", "login", "--device-code", "prod"],
-                            env=env, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "awsv", "sso", "login", "--device-code", "prod"],
+        env=env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     assert proc.stderr is not None
     lines = []
     for line in proc.stderr:
@@ -148,7 +156,7 @@ def test_device_code_flow_prints_url_and_code_and_polls(world: dict[str, str],
     assert "signed in" in rest and sso.grants["urn:ietf:params:oauth:grant-type:device_code"] == 1
 
 
-def test_device_flow_honours_slow_down(world: dict[str, str], sso: SsoServer) -> None:  # noqa: F811
+def test_device_flow_honours_slow_down(world: dict[str, str], sso: SsoServer) -> None:
     """In-process, against the stand-in over HTTP; only the sleep is replaced (no timed test)."""
     from awsv.context import Context
     from awsv.sso import signin
@@ -183,10 +191,8 @@ def test_device_flow_honours_slow_down(world: dict[str, str], sso: SsoServer) ->
     assert slept == [1, 1, 6], slept
 
 
-def test_twenty_concurrent_callers_cause_one_sign_in(world: dict[str, str],
-                                                     sso: SsoServer) -> None:  # noqa: F811
-    children = [spawn_on_terminal(world, "export", "--format", "credential-process", "prod")
-                for _ in range(20)]
+def test_twenty_concurrent_callers_cause_one_sign_in(world: dict[str, str], sso: SsoServer) -> None:
+    children = [spawn_on_terminal(world, "export", "--format", "credential-process", "prod") for _ in range(20)]
     outputs = []
     for child in children:
         child.expect(pexpect.EOF)
@@ -195,12 +201,11 @@ def test_twenty_concurrent_callers_cause_one_sign_in(world: dict[str, str],
     assert [c.exitstatus for c in children] == [0] * 20, outputs
     assert (sso.approvals, browser_launches(world), sso.requests["register"]) == (1, 1, 1)
     assert sum("waiting for another awsv process signing in" in o for o in outputs) >= 1
-    keys = {json.loads(o[o.index("{"):])["AccessKeyId"] for o in outputs}
+    keys = {json.loads(o[o.index("{") :])["AccessKeyId"] for o in outputs}
     assert len(keys) == 1, "the role credentials were fetched more than once"
 
 
-def test_waiters_give_up_after_a_bounded_time(world: dict[str, str], tmp_path: Path,
-                                              sso: SsoServer) -> None:  # noqa: F811
+def test_waiters_give_up_after_a_bounded_time(world: dict[str, str], tmp_path: Path, sso: SsoServer) -> None:
     idle = tmp_path / "idle-browser"
     idle.write_text("#!/bin/sh\nexit 0\n")  # a browser that starts, but no one ever looks
     idle.chmod(0o700)
@@ -237,9 +242,9 @@ def _grep_tree(root: Path, needles: set[str]) -> list[str]:
     return found
 
 
-def test_no_token_or_role_credential_in_plaintext_on_disk(world: dict[str, str], home: Path,
-                                                          awsv: AwsvRunner,
-                                                          sso: SsoServer) -> None:  # noqa: F811
+def test_no_token_or_role_credential_in_plaintext_on_disk(
+    world: dict[str, str], home: Path, awsv: AwsvRunner, sso: SsoServer
+) -> None:
     awsv("sso", "login", "prod", check=True)
     creds = credential_process(awsv)
     secrets_ = sso.issued_secrets() | {str(creds["SecretAccessKey"]), str(creds["SessionToken"])}
@@ -256,8 +261,7 @@ def test_no_token_or_role_credential_in_plaintext_on_disk(world: dict[str, str],
     assert any("SSO token file(s) in plaintext" in f["message"] for f in warned), report
 
 
-def test_logout_calls_the_portal_and_forgets(world: dict[str, str], awsv: AwsvRunner,
-                                             sso: SsoServer) -> None:  # noqa: F811
+def test_logout_calls_the_portal_and_forgets(world: dict[str, str], awsv: AwsvRunner, sso: SsoServer) -> None:
     awsv("sso", "login", "prod", "--write-aws-cli-cache", check=True)
     credential_process(awsv)
     out = awsv("sso", "logout", check=True)
@@ -280,19 +284,16 @@ def test_list_shows_sso_profiles_with_token_state(world: dict[str, str], awsv: A
 # -- the SSO profile as a source ---------------------------------------------------------
 
 
-def test_sso_role_is_the_source_of_an_assumed_role(world: dict[str, str], awsv: AwsvRunner,
-                                                   moto: str) -> None:  # noqa: F811
+def test_sso_role_is_the_source_of_an_assumed_role(world: dict[str, str], awsv: AwsvRunner, moto: str) -> None:
     awsv("sso", "login", "prod", check=True)
     creds = credential_process(awsv, "deploy")
-    arn = caller_arn(moto, str(creds["AccessKeyId"]), str(creds["SecretAccessKey"]),
-                     str(creds["SessionToken"]))
+    arn = caller_arn(moto, str(creds["AccessKeyId"]), str(creds["SecretAccessKey"]), str(creds["SessionToken"]))
     assert ":assumed-role/deploy/" in arn
     who = awsv("whoami", "deploy", check=True)
     assert "assumed-role/deploy" in who.stdout + who.stderr
 
 
-def test_use_sets_the_sso_role_in_a_real_shell(world: dict[str, str], awsv: AwsvRunner,
-                                               tmp_path: Path) -> None:
+def test_use_sets_the_sso_role_in_a_real_shell(world: dict[str, str], awsv: AwsvRunner, tmp_path: Path) -> None:
     awsv("sso", "login", "prod", check=True)
     code = awsv("use", "--shell", "bash", "prod", check=True).stdout
     script = tmp_path / "s.sh"
@@ -303,21 +304,18 @@ def test_use_sets_the_sso_role_in_a_real_shell(world: dict[str, str], awsv: Awsv
     assert ran.stdout == "token"
 
 
-def test_console_login_with_the_sso_role(world: dict[str, str], awsv: AwsvRunner,
-                                         federation: FederationServer) -> None:  # noqa: F811
+def test_console_login_with_the_sso_role(world: dict[str, str], awsv: AwsvRunner, federation: FederationServer) -> None:
     awsv("sso", "login", "prod", check=True)
     out = awsv("login", "prod", "--stdout", env={"AWSV_FEDERATION_URL": federation.url}, check=True)
     assert "Action=login" in out.stdout
     [request] = federation.token_requests()
     assert str((request.session or {})["sessionId"]).startswith("ASIA")
     assert request.one("SessionDuration") is None  # ready-made role credentials
-    refused = awsv("login", "prod", "--stdout", "--duration", "2h",
-                   env={"AWSV_FEDERATION_URL": federation.url})
+    refused = awsv("login", "prod", "--stdout", "--duration", "2h", env={"AWSV_FEDERATION_URL": federation.url})
     assert refused.returncode == 2 and "IAM Identity Center" in refused.stderr
 
 
-def test_clear_signs_out_of_sso(world: dict[str, str], awsv: AwsvRunner,
-                                sso: SsoServer) -> None:  # noqa: F811
+def test_clear_signs_out_of_sso(world: dict[str, str], awsv: AwsvRunner, sso: SsoServer) -> None:
     awsv("sso", "login", "prod", check=True)
     credential_process(awsv, "deploy")
     out = awsv("clear", "deploy", check=True)
@@ -333,11 +331,12 @@ def _aws(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([aws, *args], env=env, capture_output=True, text=True, timeout=120)
 
 
-def test_boto3_and_the_aws_cli_read_the_token_awsv_wrote(world: dict[str, str], awsv: AwsvRunner,
-                                                         moto: str) -> None:  # noqa: F811
+def test_boto3_and_the_aws_cli_read_the_token_awsv_wrote(world: dict[str, str], awsv: AwsvRunner, moto: str) -> None:
     awsv("sso", "login", "prod", "--write-aws-cli-cache", check=True)
-    script = ("import boto3; c = boto3.Session(profile_name='prod').get_credentials();"
-              "print(c.get_frozen_credentials().access_key)")
+    script = (
+        "import boto3; c = boto3.Session(profile_name='prod').get_credentials();"
+        "print(c.get_frozen_credentials().access_key)"
+    )
     out = subprocess.run([sys.executable, "-c", script], env=world, capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.startswith("ASIA"), out.stderr
     cli = _aws(world, "sts", "get-caller-identity", "--profile", "prod", "--output", "json")
@@ -345,8 +344,9 @@ def test_boto3_and_the_aws_cli_read_the_token_awsv_wrote(world: dict[str, str], 
     assert json.loads(cli.stdout)["Account"]
 
 
-def test_awsv_imports_the_token_botocore_wrote(world: dict[str, str], awsv: AwsvRunner, home: Path,
-                                              sso: SsoServer) -> None:  # noqa: F811
+def test_awsv_imports_the_token_botocore_wrote(
+    world: dict[str, str], awsv: AwsvRunner, home: Path, sso: SsoServer
+) -> None:
     """A user signed in with the AWS tools is not asked again: their cached token is imported.
 
     The cache file is written by botocore itself: it starts with an expired access token and
@@ -359,22 +359,37 @@ def test_awsv_imports_the_token_botocore_wrote(world: dict[str, str], awsv: Awsv
 
     oidc, _ = clients(sso.url)
     reg = register(oidc)
-    auth = oidc.start_device_authorization(clientId=reg["clientId"], clientSecret=reg["clientSecret"],
-                                           startUrl=START_URL)
+    auth = oidc.start_device_authorization(
+        clientId=reg["clientId"], clientSecret=reg["clientSecret"], startUrl=START_URL
+    )
     sso.approve_device(auth["userCode"])
-    token = oidc.create_token(clientId=reg["clientId"], clientSecret=reg["clientSecret"],
-                              grantType=DEVICE_GRANT, deviceCode=auth["deviceCode"])
+    token = oidc.create_token(
+        clientId=reg["clientId"],
+        clientSecret=reg["clientSecret"],
+        grantType=DEVICE_GRANT,
+        deviceCode=auth["deviceCode"],
+    )
     cache = home / ".aws" / "sso" / "cache" / f"{hashlib.sha1(b'corp').hexdigest()}.json"
     cache.parent.mkdir(parents=True)
     stamp = "%Y-%m-%dT%H:%M:%SZ"
-    cache.write_text(json.dumps({
-        "startUrl": START_URL, "region": "eu-west-1", "accessToken": "expired-yesterday",
-        "expiresAt": time.strftime(stamp, time.gmtime(time.time() - 3600)),
-        "refreshToken": token["refreshToken"], "clientId": reg["clientId"],
-        "clientSecret": reg["clientSecret"],
-        "registrationExpiresAt": time.strftime(stamp, time.gmtime(time.time() + 86400))}))
-    script = ("import boto3; c = boto3.Session(profile_name='prod').get_credentials();"
-              "print(c.get_frozen_credentials().access_key)")
+    cache.write_text(
+        json.dumps(
+            {
+                "startUrl": START_URL,
+                "region": "eu-west-1",
+                "accessToken": "expired-yesterday",
+                "expiresAt": time.strftime(stamp, time.gmtime(time.time() - 3600)),
+                "refreshToken": token["refreshToken"],
+                "clientId": reg["clientId"],
+                "clientSecret": reg["clientSecret"],
+                "registrationExpiresAt": time.strftime(stamp, time.gmtime(time.time() + 86400)),
+            }
+        )
+    )
+    script = (
+        "import boto3; c = boto3.Session(profile_name='prod').get_credentials();"
+        "print(c.get_frozen_credentials().access_key)"
+    )
     out = subprocess.run([sys.executable, "-c", script], env=world, capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.startswith("ASIA"), out.stderr
     written = json.loads(cache.read_text())
@@ -388,11 +403,14 @@ def test_awsv_imports_the_token_botocore_wrote(world: dict[str, str], awsv: Awsv
 
 
 def test_the_aws_cli_reads_an_sso_profile_through_credential_process(
-        world: dict[str, str], awsv: AwsvRunner, home: Path, moto: str) -> None:  # noqa: F811
+    world: dict[str, str], awsv: AwsvRunner, home: Path, moto: str
+) -> None:
     awsv("sso", "login", "prod", check=True)
     with open(home / ".aws" / "config", "a") as handle:
-        handle.write(f"\n[profile via-awsv]\ncredential_process = {sys.executable} -m awsv export "
-                     "--format credential-process deploy\nregion = eu-west-1\n")
+        handle.write(
+            f"\n[profile via-awsv]\ncredential_process = {sys.executable} -m awsv export "
+            "--format credential-process deploy\nregion = eu-west-1\n"
+        )
     cli = _aws(world, "sts", "get-caller-identity", "--profile", "via-awsv", "--output", "json")
     assert cli.returncode == 0, cli.stderr
     assert ":assumed-role/deploy/" in json.loads(cli.stdout)["Arn"]
@@ -401,18 +419,33 @@ def test_the_aws_cli_reads_an_sso_profile_through_credential_process(
 # -- config errors ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("section", "message"), [
-    ("[profile x]\nsso_account_id = 111111111111\nsso_role_name = Admin\n",
-     "profile 'x' has SSO settings but no sso_session or sso_start_url"),
-    ("[profile x]\nsso_start_url = https://a.awsapps.com/start\nsso_account_id = 111111111111\n"
-     "sso_role_name = Admin\n", "profile 'x' has sso_start_url but no sso_region"),
-    ("[profile x]\nsso_session = corp\nsso_role_name = Admin\n",
-     "profile 'x' has SSO settings but no sso_account_id"),
-    ("[profile x]\nsso_session = nope\nsso_account_id = 111111111111\nsso_role_name = Admin\n",
-     "sso-session 'nope' (sso_session of profile 'x') has no [sso-session nope] section"),
-])
-def test_config_errors_name_the_profile_and_the_key(world: dict[str, str], home: Path,
-                                                    awsv: AwsvRunner, section: str, message: str) -> None:
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        (
+            "[profile x]\nsso_account_id = 111111111111\nsso_role_name = Admin\n",
+            "profile 'x' has SSO settings but no sso_session or sso_start_url",
+        ),
+        (
+            (
+                "[profile x]\nsso_start_url = https://a.awsapps.com/start\nsso_account_id = 111111111111\n"
+                "sso_role_name = Admin\n"
+            ),
+            "profile 'x' has sso_start_url but no sso_region",
+        ),
+        (
+            "[profile x]\nsso_session = corp\nsso_role_name = Admin\n",
+            "profile 'x' has SSO settings but no sso_account_id",
+        ),
+        (
+            "[profile x]\nsso_session = nope\nsso_account_id = 111111111111\nsso_role_name = Admin\n",
+            "sso-session 'nope' (sso_session of profile 'x') has no [sso-session nope] section",
+        ),
+    ],
+)
+def test_config_errors_name_the_profile_and_the_key(
+    world: dict[str, str], home: Path, awsv: AwsvRunner, section: str, message: str
+) -> None:
     (home / ".aws" / "config").write_text(CONFIG + "\n" + section)
     failed = awsv("export", "--format", "json", "x")
     assert failed.returncode == 1 and message in failed.stderr and "Traceback" not in failed.stderr
@@ -420,11 +453,13 @@ def test_config_errors_name_the_profile_and_the_key(world: dict[str, str], home:
     assert message in rows["x"]["error"]  # `list` (and `doctor`) say it before any use
 
 
-def test_legacy_profile_signs_in_with_its_own_start_url(world: dict[str, str], home: Path,
-                                                        awsv: AwsvRunner, sso: SsoServer) -> None:  # noqa: F811
+def test_legacy_profile_signs_in_with_its_own_start_url(
+    world: dict[str, str], home: Path, awsv: AwsvRunner, sso: SsoServer
+) -> None:
     (home / ".aws" / "config").write_text(
         f"[profile old]\nsso_start_url = {START_URL}\nsso_region = eu-west-1\n"
-        "sso_account_id = 222222222222\nsso_role_name = Admin\n")
+        "sso_account_id = 222222222222\nsso_role_name = Admin\n"
+    )
     awsv("sso", "login", "old", check=True)
     assert credential_process(awsv, "old")["AccessKeyId"]
 
@@ -434,23 +469,30 @@ def test_cached_sso_role_needs_no_botocore(world: dict[str, str], awsv: AwsvRunn
     directly here, so its crypto is expected; tests/test_hot_path.py covers the agent)."""
     awsv("sso", "login", "prod", check=True)
     credential_process(awsv)  # now cached
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "awsv", "export", "--format",
-                           "credential-process", "prod"], env=world, capture_output=True, text=True,
-                          start_new_session=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "awsv", "export", "--format", "credential-process", "prod"],
+        env=world,
+        capture_output=True,
+        text=True,
+        start_new_session=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
-    modules = {line.rsplit("|", 1)[1].strip() for line in proc.stderr.splitlines()
-               if line.startswith("import time:") and "|" in line}
+    modules = {
+        line.rsplit("|", 1)[1].strip()
+        for line in proc.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
     assert "awsv.sso.settings" in modules  # the proof that this was an SSO resolution
     heavy = sorted(m for m in modules if m.split(".")[0] in ("boto3", "botocore"))
     assert heavy == [] and "awsv.sso.api" not in modules
 
 
-def test_a_role_the_user_cannot_reach_is_one_line_with_a_hint(world: dict[str, str], home: Path,
-                                                              awsv: AwsvRunner,
-                                                              sso: SsoServer) -> None:  # noqa: F811
+def test_a_role_the_user_cannot_reach_is_one_line_with_a_hint(
+    world: dict[str, str], home: Path, awsv: AwsvRunner, sso: SsoServer
+) -> None:
     with open(home / ".aws" / "config", "a") as handle:
-        handle.write("\n[profile nope]\nsso_session = corp\nsso_account_id = 222222222222\n"
-                     "sso_role_name = ReadOnly\n")
+        handle.write("\n[profile nope]\nsso_session = corp\nsso_account_id = 222222222222\nsso_role_name = ReadOnly\n")
     awsv("sso", "login", "prod", check=True)
     failed = awsv("export", "--format", "credential-process", "nope")
     assert failed.returncode == 1 and failed.stdout == ""
@@ -459,14 +501,17 @@ def test_a_role_the_user_cannot_reach_is_one_line_with_a_hint(world: dict[str, s
     assert not any(secret in failed.stderr for secret in sso.issued_secrets())
 
 
-def test_an_sso_profile_with_a_credential_process_for_other_tools(world: dict[str, str], home: Path,
-                                                                  awsv: AwsvRunner) -> None:
+def test_an_sso_profile_with_a_credential_process_for_other_tools(
+    world: dict[str, str], home: Path, awsv: AwsvRunner
+) -> None:
     """`credential_process = awsv export … P` on the SSO profile P itself is for other tools:
     awsv takes the SSO role (botocore's order) and never runs it, so it is no loop."""
     with open(home / ".aws" / "config", "a") as handle:
-        handle.write(f"\n[profile tool]\nsso_session = corp\nsso_account_id = 111111111111\n"
-                     f"sso_role_name = ReadOnly\ncredential_process = {sys.executable} -m awsv "
-                     "export --format credential-process tool\n")
+        handle.write(
+            f"\n[profile tool]\nsso_session = corp\nsso_account_id = 111111111111\n"
+            f"sso_role_name = ReadOnly\ncredential_process = {sys.executable} -m awsv "
+            "export --format credential-process tool\n"
+        )
     awsv("sso", "login", "prod", check=True)
     assert str(credential_process(awsv, "tool")["AccessKeyId"]).startswith("ASIA")
 
@@ -474,23 +519,20 @@ def test_an_sso_profile_with_a_credential_process_for_other_tools(world: dict[st
 def test_sso_role_on_the_agent_hot_path(world: dict[str, str], home: Path) -> None:
     """Through the unlocked agent, a cached SSO role is served like any session: no botocore,
     no crypto, no config parse in the client, and the passphrase asked once."""
+    from tests.conftest import TEST_PASSPHRASE
     from tests.test_agent import COUNTER, cleanup_agents
     from tests.test_hot_path import Hot, forbidden_in, not_on_fast_path
-
-    from tests.conftest import TEST_PASSPHRASE
 
     count, script = home.parent / "asked", home.parent / "pw"
     script.write_text(COUNTER.format(count=count, passphrase=TEST_PASSPHRASE))
     script.chmod(0o700)
-    env = dict(world, AWSV_AGENT="auto", AWSV_PASSPHRASE_COMMAND=str(script),
-               AWSV_TEST_MARK=home.parent.name)
+    env = dict(world, AWSV_AGENT="auto", AWSV_PASSPHRASE_COMMAND=str(script), AWSV_TEST_MARK=home.parent.name)
     env.pop("AWSV_FILE_PASSPHRASE", None)
     hot = Hot(home, env)
     try:
         assert hot.awsv("sso", "login", "prod").returncode == 0
         assert hot.awsv("use", "deploy", "--shell", "bash").returncode == 0  # SSO -> role, cached
-        for args in (["use", "deploy", "--shell", "bash"],
-                     ["export", "--format", "credential-process", "prod"]):
+        for args in (["use", "deploy", "--shell", "bash"], ["export", "--format", "credential-process", "prod"]):
             out, modules = hot.run(args)
             assert "ASIA" in out
             assert forbidden_in(modules) == [] and not_on_fast_path(modules) == [], args
@@ -499,12 +541,16 @@ def test_sso_role_on_the_agent_hot_path(world: dict[str, str], home: Path) -> No
         cleanup_agents(hot.awsv, home.parent.name)
 
 
-@pytest.mark.parametrize(("user", "error", "message"), [
-    ("lets it expire", "SsoExpired", "expired before it was approved"),
-    ("denies", "SsoAccessDenied", "the sign-in was denied"),
-])
+@pytest.mark.parametrize(
+    ("user", "error", "message"),
+    [
+        ("lets it expire", "SsoExpired", "expired before it was approved"),
+        ("denies", "SsoAccessDenied", "the sign-in was denied"),
+    ],
+)
 def test_device_flow_ends_cleanly_when_the_user_does_not_approve(
-        world: dict[str, str], sso: SsoServer, user: str, error: str, message: str) -> None:  # noqa: F811
+    world: dict[str, str], sso: SsoServer, user: str, error: str, message: str
+) -> None:
     """In-process against the stand-in over HTTP; only the sleep is replaced."""
     from awsv import errors
     from awsv.context import Context

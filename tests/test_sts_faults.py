@@ -15,12 +15,12 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from awsv import sts
 from awsv.config import AwsConfig
 from awsv.errors import AwsvError, ConfigError, UsageError
 from awsv.sessions import get_credentials
 from awsv.vault.items import LongTermKey
-
 from tests.conftest import AwsvRunner
 from tests.support import fault_proxy as _proxy
 from tests.support import moto_server as _moto
@@ -49,8 +49,7 @@ CONFIG = f"""
 @pytest.fixture
 def fw(world: AwsvWorld) -> AwsvWorld:
     """A world with short timeouts and two attempts per call, keys for base and other."""
-    world.env.update(AWSV_STS_MAX_ATTEMPTS="2", AWSV_STS_READ_TIMEOUT="0.5",
-                     AWSV_STS_CONNECT_TIMEOUT="0.5")
+    world.env.update(AWSV_STS_MAX_ATTEMPTS="2", AWSV_STS_READ_TIMEOUT="0.5", AWSV_STS_CONNECT_TIMEOUT="0.5")
     world.config(CONFIG)
     world.secrets = [world.add_key("base")[1], world.add_key("other")[1]]  # type: ignore[attr-defined]
     return world
@@ -86,70 +85,135 @@ def _cache_then_expire(world: AwsvWorld) -> tuple[dict[str, object], Callable[[]
 
 
 GST_FAULTS: list[tuple[str, Callable[[FaultProxy], None], type[sts.StsError], str]] = [
-    ("access-denied",
-     lambda p: p.fail("GetSessionToken", "AccessDenied",
-                      "User: arn:aws:iam::123456789012:user/alice is not authorized", status=403),
-     sts.StsAccessDenied,
-     ("GetSessionToken for profile 'base': access denied: "
-      "User: arn:aws:iam::123456789012:user/alice is not authorized")),
-    ("mfa",
-     lambda p: p.fail("GetSessionToken", "AccessDenied",
-                      "MultiFactorAuthentication failed with invalid MFA one time pass code. ", status=403),
-     sts.MfaFailed,
-     ("GetSessionToken for profile 'base': MultiFactorAuthentication failed, "
-      "the MFA code or device was rejected")),
-    ("expired",
-     lambda p: p.fail("GetSessionToken", "ExpiredToken",
-                      "The security token included in the request is expired", status=400),
-     sts.StsExpiredToken,
-     "GetSessionToken for profile 'base': AWS says the key stored for 'base' expired (ExpiredToken)"),
-    ("invalid-key",
-     lambda p: p.fail("GetSessionToken", "InvalidClientTokenId",
-                      "The security token included in the request is invalid.", status=403),
-     sts.StsInvalidClientTokenId,
-     ("GetSessionToken for profile 'base': AWS does not recognise the key stored for 'base' "
-      "(InvalidClientTokenId)")),
-    ("signature",
-     lambda p: p.fail("GetSessionToken", "SignatureDoesNotMatch",
-                      "The request signature we calculated does not match the signature you provided.",
-                      status=403),
-     sts.StsSignatureDoesNotMatch,
-     ("GetSessionToken for profile 'base': the secret of the key stored for 'base' does not match "
-      "its access key id (SignatureDoesNotMatch)")),
-    ("throttled", lambda p: p.throttle("GetSessionToken"), sts.StsThrottled,
-     "GetSessionToken for profile 'base': AWS is throttling requests (Throttling), still after 2 attempts"),
-    ("read-timeout", lambda p: p.delay("GetSessionToken", 1.0), sts.StsReadTimeout,
-     "GetSessionToken for profile 'base': {endpoint} did not answer in time"),
-    ("closed", lambda p: p.close("GetSessionToken"), sts.StsUnreachable,
-     "GetSessionToken for profile 'base': {endpoint} closed the connection without answering"),
-    ("garbage", lambda p: p.garbage("GetSessionToken"), sts.StsMalformedResponse,
-     "GetSessionToken for profile 'base': {endpoint} sent an answer that is not a valid STS response"),
-    ("garbage-500", lambda p: p.garbage("GetSessionToken", status=500), sts.StsMalformedResponse,
-     "GetSessionToken for profile 'base': {endpoint} answered HTTP 500 without a valid STS error"),
-    ("no-credentials",
-     lambda p: p.garbage("GetSessionToken", body=b"<GetSessionTokenResponse><GetSessionTokenResult>"
-                         b"</GetSessionTokenResult></GetSessionTokenResponse>"),
-     sts.StsMalformedResponse,
-     "GetSessionToken for profile 'base': {endpoint} sent an answer that is not a valid STS response"),
-    ("validation",
-     lambda p: p.fail("GetSessionToken", "ValidationError",
-                      "1 validation error detected: Value '900000' at 'durationSeconds' failed"),
-     sts.StsInvalidRequest,
-     ("GetSessionToken for profile 'base': ValidationError: "
-      "1 validation error detected: Value '900000' at 'durationSeconds' failed")),
-    ("unknown",
-     lambda p: p.fail("GetSessionToken", "IDPRejectedClaim", "the identity provider said no"),
-     sts.StsError, "GetSessionToken for profile 'base' failed: IDPRejectedClaim: "
-     + "the identity provider said no"),
-    ("identity-fails-after-session",
-     lambda p: p.fail("GetCallerIdentity", "AccessDenied", "no", status=403), sts.StsAccessDenied,
-     "GetCallerIdentity for profile 'base': access denied: no"),
+    (
+        "access-denied",
+        lambda p: p.fail(
+            "GetSessionToken",
+            "AccessDenied",
+            "User: arn:aws:iam::123456789012:user/alice is not authorized",
+            status=403,
+        ),
+        sts.StsAccessDenied,
+        (
+            "GetSessionToken for profile 'base': access denied: "
+            "User: arn:aws:iam::123456789012:user/alice is not authorized"
+        ),
+    ),
+    (
+        "mfa",
+        lambda p: p.fail(
+            "GetSessionToken",
+            "AccessDenied",
+            "MultiFactorAuthentication failed with invalid MFA one time pass code. ",
+            status=403,
+        ),
+        sts.MfaFailed,
+        ("GetSessionToken for profile 'base': MultiFactorAuthentication failed, the MFA code or device was rejected"),
+    ),
+    (
+        "expired",
+        lambda p: p.fail(
+            "GetSessionToken", "ExpiredToken", "The security token included in the request is expired", status=400
+        ),
+        sts.StsExpiredToken,
+        "GetSessionToken for profile 'base': AWS says the key stored for 'base' expired (ExpiredToken)",
+    ),
+    (
+        "invalid-key",
+        lambda p: p.fail(
+            "GetSessionToken",
+            "InvalidClientTokenId",
+            "The security token included in the request is invalid.",
+            status=403,
+        ),
+        sts.StsInvalidClientTokenId,
+        ("GetSessionToken for profile 'base': AWS does not recognise the key stored for 'base' (InvalidClientTokenId)"),
+    ),
+    (
+        "signature",
+        lambda p: p.fail(
+            "GetSessionToken",
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided.",
+            status=403,
+        ),
+        sts.StsSignatureDoesNotMatch,
+        (
+            "GetSessionToken for profile 'base': the secret of the key stored for 'base' does not match "
+            "its access key id (SignatureDoesNotMatch)"
+        ),
+    ),
+    (
+        "throttled",
+        lambda p: p.throttle("GetSessionToken"),
+        sts.StsThrottled,
+        "GetSessionToken for profile 'base': AWS is throttling requests (Throttling), still after 2 attempts",
+    ),
+    (
+        "read-timeout",
+        lambda p: p.delay("GetSessionToken", 1.0),
+        sts.StsReadTimeout,
+        "GetSessionToken for profile 'base': {endpoint} did not answer in time",
+    ),
+    (
+        "closed",
+        lambda p: p.close("GetSessionToken"),
+        sts.StsUnreachable,
+        "GetSessionToken for profile 'base': {endpoint} closed the connection without answering",
+    ),
+    (
+        "garbage",
+        lambda p: p.garbage("GetSessionToken"),
+        sts.StsMalformedResponse,
+        "GetSessionToken for profile 'base': {endpoint} sent an answer that is not a valid STS response",
+    ),
+    (
+        "garbage-500",
+        lambda p: p.garbage("GetSessionToken", status=500),
+        sts.StsMalformedResponse,
+        "GetSessionToken for profile 'base': {endpoint} answered HTTP 500 without a valid STS error",
+    ),
+    (
+        "no-credentials",
+        lambda p: p.garbage(
+            "GetSessionToken",
+            body=b"<GetSessionTokenResponse><GetSessionTokenResult></GetSessionTokenResult></GetSessionTokenResponse>",
+        ),
+        sts.StsMalformedResponse,
+        "GetSessionToken for profile 'base': {endpoint} sent an answer that is not a valid STS response",
+    ),
+    (
+        "validation",
+        lambda p: p.fail(
+            "GetSessionToken",
+            "ValidationError",
+            "1 validation error detected: Value '900000' at 'durationSeconds' failed",
+        ),
+        sts.StsInvalidRequest,
+        (
+            "GetSessionToken for profile 'base': ValidationError: "
+            "1 validation error detected: Value '900000' at 'durationSeconds' failed"
+        ),
+    ),
+    (
+        "unknown",
+        lambda p: p.fail("GetSessionToken", "IDPRejectedClaim", "the identity provider said no"),
+        sts.StsError,
+        "GetSessionToken for profile 'base' failed: IDPRejectedClaim: " + "the identity provider said no",
+    ),
+    (
+        "identity-fails-after-session",
+        lambda p: p.fail("GetCallerIdentity", "AccessDenied", "no", status=403),
+        sts.StsAccessDenied,
+        "GetCallerIdentity for profile 'base': access denied: no",
+    ),
 ]
 
 
 @pytest.mark.parametrize("name, inject, error, message", GST_FAULTS, ids=[f[0] for f in GST_FAULTS])
-def test_get_session_token_faults(fw: AwsvWorld, name: str, inject: Callable[[FaultProxy], None],
-                                  error: type[sts.StsError], message: str) -> None:
+def test_get_session_token_faults(
+    fw: AwsvWorld, name: str, inject: Callable[[FaultProxy], None], error: type[sts.StsError], message: str
+) -> None:
     before, later = _cache_then_expire(fw)
     fw.proxy.reset()
     inject(fw.proxy)
@@ -171,9 +235,12 @@ def test_throttling_then_success_is_retried(fw: AwsvWorld) -> None:
 
 
 def test_a_failing_role_caches_nothing_not_even_the_fresh_session(fw: AwsvWorld) -> None:
-    fw.proxy.fail("AssumeRole", "AccessDenied",
-                  f"User: arn:aws:sts::123456789012:user/alice is not authorized to perform: "
-                  f"sts:AssumeRole on resource: {ROLE}", status=403)
+    fw.proxy.fail(
+        "AssumeRole",
+        "AccessDenied",
+        f"User: arn:aws:sts::123456789012:user/alice is not authorized to perform: sts:AssumeRole on resource: {ROLE}",
+        status=403,
+    )
     with pytest.raises(sts.StsAccessDenied) as err:
         fw.get("admin", mfa_token="123456")
     assert err.value.message.startswith(f"AssumeRole {ROLE} for profile 'admin': access denied: User: ")
@@ -188,20 +255,27 @@ def test_expired_session_token_on_assume_role(fw: AwsvWorld) -> None:
     fw.proxy.fail("AssumeRole", "ExpiredToken", "The security token included in the request is expired")
     with pytest.raises(sts.StsExpiredToken) as err:
         fw.get("admin")
-    assert err.value.message == (f"AssumeRole {ROLE} for profile 'admin': AWS says the temporary "
-                                 "credentials of profile 'base' expired (ExpiredToken)")
+    assert err.value.message == (
+        f"AssumeRole {ROLE} for profile 'admin': AWS says the temporary "
+        "credentials of profile 'base' expired (ExpiredToken)"
+    )
     assert "awsv clear" in (err.value.hint or "")
     _check_clean(err.value, fw, before)
 
 
 def test_mfa_rejected_on_assume_role(fw: AwsvWorld) -> None:
     """A role over 1 h skips the session, so the code goes with AssumeRole and fails there."""
-    fw.proxy.fail("AssumeRole", "AccessDenied", "MultiFactorAuthentication failed with invalid MFA one "
-                  "time pass code.", status=403)
+    fw.proxy.fail(
+        "AssumeRole",
+        "AccessDenied",
+        "MultiFactorAuthentication failed with invalid MFA one time pass code.",
+        status=403,
+    )
     with pytest.raises(sts.MfaFailed) as err:
         fw.get("long", mfa_token="123456")
-    assert err.value.message == (f"AssumeRole {ROLE} for profile 'long': MultiFactorAuthentication "
-                                 "failed, the MFA code or device was rejected")
+    assert err.value.message == (
+        f"AssumeRole {ROLE} for profile 'long': MultiFactorAuthentication failed, the MFA code or device was rejected"
+    )
     assert fw.proxy.params("AssumeRole")[0]["TokenCode"] == "123456"
     _check_clean(err.value, fw, {})
 
@@ -231,10 +305,15 @@ def test_connect_timeout(fw: AwsvWorld) -> None:
     _check_clean(err.value, fw, before)
 
 
-@pytest.mark.parametrize("var, value", [
-    ("AWSV_STS_READ_TIMEOUT", "fast"), ("AWSV_STS_CONNECT_TIMEOUT", "-1"),
-    ("AWSV_STS_MAX_ATTEMPTS", "0"), ("AWSV_STS_MAX_ATTEMPTS", "2.5"),
-])
+@pytest.mark.parametrize(
+    "var, value",
+    [
+        ("AWSV_STS_READ_TIMEOUT", "fast"),
+        ("AWSV_STS_CONNECT_TIMEOUT", "-1"),
+        ("AWSV_STS_MAX_ATTEMPTS", "0"),
+        ("AWSV_STS_MAX_ATTEMPTS", "2.5"),
+    ],
+)
 def test_bad_network_settings(fw: AwsvWorld, var: str, value: str) -> None:
     fw.env[var] = value
     with pytest.raises(UsageError) as err:
@@ -274,8 +353,10 @@ def test_regional_and_legacy_endpoints() -> None:
     assert _client({}, region="eu-west-1").meta.endpoint_url == "https://sts.eu-west-1.amazonaws.com"
     legacy = "[profile p]\nsts_regional_endpoints = legacy\n"
     assert _client({}, legacy, "eu-west-1").meta.endpoint_url == "https://sts.amazonaws.com"
-    assert _client({"AWS_STS_REGIONAL_ENDPOINTS": "regional"}, legacy,
-                   "eu-west-1").meta.endpoint_url == "https://sts.eu-west-1.amazonaws.com"
+    assert (
+        _client({"AWS_STS_REGIONAL_ENDPOINTS": "regional"}, legacy, "eu-west-1").meta.endpoint_url
+        == "https://sts.eu-west-1.amazonaws.com"
+    )
 
 
 def test_client_settings_and_isolation(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -285,8 +366,7 @@ def test_client_settings_and_isolation(monkeypatch: pytest.MonkeyPatch, tmp_path
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
     monkeypatch.setenv("AWS_DEFAULT_REGION", "sa-east-1")
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://from-process-env:9")
-    client = _client({"AWSV_STS_CONNECT_TIMEOUT": "2.5", "AWSV_STS_READ_TIMEOUT": "7",
-                      "AWSV_STS_MAX_ATTEMPTS": "4"})
+    client = _client({"AWSV_STS_CONNECT_TIMEOUT": "2.5", "AWSV_STS_READ_TIMEOUT": "7", "AWSV_STS_MAX_ATTEMPTS": "4"})
     assert client.meta.endpoint_url == "https://sts.us-east-1.amazonaws.com"
     assert client.meta.region_name == "us-east-1"
     config = client.meta.config
@@ -332,8 +412,7 @@ CLI_COMMANDS = {
 #: At CI size: one fault of each kind (rejection, retry, timeout, bad body, a failure
 #: after a success, no connection), two per command; every fault meets every layer
 #: below in the sessions-layer tests above.
-CI_CLI_FAULTS = ("mfa", "throttled", "read-timeout", "garbage", "identity-fails-after-session",
-                 "connect-timeout")
+CI_CLI_FAULTS = ("mfa", "throttled", "read-timeout", "garbage", "identity-fails-after-session", "connect-timeout")
 
 
 def _cli_cases() -> list[tuple[str, str]]:
@@ -356,8 +435,10 @@ def _cli_fault(name: str, proxy: FaultProxy) -> Iterator[tuple[dict[str, str], s
         yield {"AWS_ENDPOINT_URL_STS": url}, f"GetSessionToken for profile 'base': cannot reach {url}"
     elif name == "connect-timeout":
         with unanswered_endpoint() as url:
-            yield ({"AWS_ENDPOINT_URL_STS": url, "AWSV_STS_MAX_ATTEMPTS": "1"},
-                   f"GetSessionToken for profile 'base': timed out connecting to {url}")
+            yield (
+                {"AWS_ENDPOINT_URL_STS": url, "AWSV_STS_MAX_ATTEMPTS": "1"},
+                f"GetSessionToken for profile 'base': timed out connecting to {url}",
+            )
     else:
         _, inject, _, message = next(f for f in GST_FAULTS if f[0] == name)
         if name == "read-timeout":
@@ -381,8 +462,7 @@ CLI_READ_TIMEOUT = 2.0
 
 
 @pytest.mark.parametrize("fault, command", _cli_cases())
-def test_faults_through_use_export_and_exec(world: AwsvWorld, awsv: AwsvRunner, fault: str,
-                                            command: str) -> None:
+def test_faults_through_use_export_and_exec(world: AwsvWorld, awsv: AwsvRunner, fault: str, command: str) -> None:
     fw = world
     fw.config(CONFIG)
     fw.secrets = [fw.add_key("base")[1], fw.add_key("other")[1]]  # type: ignore[attr-defined]
@@ -393,8 +473,11 @@ def test_faults_through_use_export_and_exec(world: AwsvWorld, awsv: AwsvRunner, 
     before = fw.session_items()
     assert len(before) == 2
     fw.proxy.reset()
-    settings = {"AWSV_STS_MAX_ATTEMPTS": "2", "AWSV_STS_READ_TIMEOUT": str(CLI_READ_TIMEOUT),
-                "AWSV_STS_CONNECT_TIMEOUT": "1"}
+    settings = {
+        "AWSV_STS_MAX_ATTEMPTS": "2",
+        "AWSV_STS_READ_TIMEOUT": str(CLI_READ_TIMEOUT),
+        "AWSV_STS_CONNECT_TIMEOUT": "1",
+    }
     with _cli_fault(fault, fw.proxy) as (env, message):
         r = awsv(*CLI_COMMANDS[command], env={**fw.env, **settings, **env})
     assert r.returncode == 1, (r.returncode, r.stderr)
@@ -407,8 +490,13 @@ def test_faults_through_use_export_and_exec(world: AwsvWorld, awsv: AwsvRunner, 
     if command == "use":
         # Only code that fails: eval'd in a real bash, it stops an `&& deploy`.
         assert "AWS_" not in r.stdout
-        shell = subprocess.run(["bash", "-c", 'eval "$1" && echo DEPLOYED', "bash", r.stdout],
-                               capture_output=True, text=True, timeout=30, check=False)
+        shell = subprocess.run(
+            ["bash", "-c", 'eval "$1" && echo DEPLOYED', "bash", r.stdout],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
         assert shell.returncode != 0 and "DEPLOYED" not in shell.stdout
     else:
         assert r.stdout == ""  # export printed nothing; exec never ran `echo RAN`

@@ -18,7 +18,6 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -29,12 +28,22 @@ import pytest
 from tests.conftest import TEST_PASSPHRASE, AwsvRunner, base_env
 from tests.support.moto_server import ACCOUNT_ID, create_user_with_key, moto_url, reset_moto  # noqa: F401
 
-#: The contract of DESIGN.md ("What `awsv use PROFILE` changes in the shell"),
+#: The contract (the README's "Using the credentials": what `awsv use PROFILE` changes in the shell),
 #: written out here independently of awsv.environment so the test checks the
 #: design, not the implementation's own list.
-SET_BY_USE = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-              "AWS_CREDENTIAL_EXPIRATION", "AWS_SESSION_EXPIRATION", "AWS_REGION",
-              "AWS_DEFAULT_REGION", "AWSV_PROFILE", "AWSV_ACCOUNT", "AWSV_EXPIRES", "AWS_VAULT")
+SET_BY_USE = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_CREDENTIAL_EXPIRATION",
+    "AWS_SESSION_EXPIRATION",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWSV_PROFILE",
+    "AWSV_ACCOUNT",
+    "AWSV_EXPIRES",
+    "AWS_VAULT",
+)
 UNSET_BY_USE = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SECURITY_TOKEN")
 CONTRACT = SET_BY_USE + UNSET_BY_USE
 
@@ -50,7 +59,7 @@ NASTY_SCRIPT = """\
 import json
 print(json.dumps({"Version": 1, "AccessKeyId": "ASIANASTYNASTYNASTY1", "SecretAccessKey": %r,
                   "SessionToken": %r, "Expiration": "2999-01-01T00:00:00Z"}))
-""" % (NASTY_SECRET, NASTY_TOKEN)
+""" % (NASTY_SECRET, NASTY_TOKEN)  # noqa: UP031 - the script's own braces make % the readable choice
 
 CONFIG = f"""\
 [profile base]
@@ -90,16 +99,26 @@ class World:
     key_id: str
     secret: str
 
-    def shell(self, shell: str, script: str, *, extra_env: dict[str, str] | None = None,
-              cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    def shell(
+        self, shell: str, script: str, *, extra_env: dict[str, str] | None = None, cwd: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """Run `script` in a real bash, zsh or fish (no rc files, no terminal)."""
-        argv = {"bash": ["bash", "--noprofile", "--norc", "-c"], "zsh": ["zsh", "-f", "-c"],
-                "fish": ["fish", "--no-config", "-c"]}[shell]
+        argv = {
+            "bash": ["bash", "--noprofile", "--norc", "-c"],
+            "zsh": ["zsh", "-f", "-c"],
+            "fish": ["fish", "--no-config", "-c"],
+        }[shell]
         prelude = FISH_PRELUDE if shell == "fish" else POSIX_PRELUDE
-        env = {**self.env, "AWSV_TEST_PY": sys.executable, "AWSV_TEST_DUMP": DUMP_ENV,
-               **(extra_env or {})}
-        return subprocess.run([*argv, prelude + script], capture_output=True, text=True, env=env,
-                              cwd=cwd or self.home, timeout=60, start_new_session=True)
+        env = {**self.env, "AWSV_TEST_PY": sys.executable, "AWSV_TEST_DUMP": DUMP_ENV, **(extra_env or {})}
+        return subprocess.run(
+            [*argv, prelude + script],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=cwd or self.home,
+            timeout=60,
+            start_new_session=True,
+        )
 
 
 def make_world(tmp_path_factory: pytest.TempPathFactory, moto: str, config: str = CONFIG) -> World:
@@ -120,8 +139,8 @@ def make_world(tmp_path_factory: pytest.TempPathFactory, moto: str, config: str 
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> Iterator[World]:  # noqa: F811
-    yield make_world(tmp_path_factory, moto_url)
+def world(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> World:
+    return make_world(tmp_path_factory, moto_url)
 
 
 def load(path: Path) -> dict[str, str]:
@@ -129,7 +148,7 @@ def load(path: Path) -> dict[str, str]:
 
 
 def assert_session_contract(env: dict[str, str], profile: str, region: str) -> None:
-    """Every variable of the contract has the value DESIGN.md promises."""
+    """Every variable of the contract has the value the README promises."""
     assert env["AWS_ACCESS_KEY_ID"].startswith("ASIA")
     assert len(env["AWS_SECRET_ACCESS_KEY"]) >= 16
     assert len(env["AWS_SESSION_TOKEN"]) > 20 and env["AWS_SESSION_TOKEN"] != "stale-token"
@@ -146,20 +165,22 @@ def assert_session_contract(env: dict[str, str], profile: str, region: str) -> N
         assert name not in env, name
 
 
-STALE = ("export AWS_PROFILE=stale AWS_DEFAULT_PROFILE=stale AWS_SECURITY_TOKEN=stale "
-         "AWS_SESSION_TOKEN=stale-token\n")
+STALE = "export AWS_PROFILE=stale AWS_DEFAULT_PROFILE=stale AWS_SECURITY_TOKEN=stale AWS_SESSION_TOKEN=stale-token\n"
 
 
 @pytest.mark.parametrize("shell", ["bash", "zsh"])
 def test_use_in_real_shell_then_aws_cli(world: World, shell: str, tmp_path: Path) -> None:
     """eval in bash/zsh (shell detected, no --shell), then the AWS CLI in the same shell."""
-    script = STALE + f"""
+    script = (
+        STALE
+        + f"""
 eval "$(awsv use admin)" || exit 99
 aws sts get-caller-identity --output json > {tmp_path}/ident.json || exit 98
 dump {tmp_path}/use.json
 eval "$(awsv off)"
 dump {tmp_path}/off.json
 """
+    )
     r = world.shell(shell, script)
     assert r.returncode == 0, r.stderr
     assert r.stdout == ""
@@ -195,14 +216,17 @@ dump {tmp_path}/second.json
 
 
 def test_use_in_fish(world: World, tmp_path: Path) -> None:
-    r = world.shell("fish", f"""
+    r = world.shell(
+        "fish",
+        f"""
 set -gx AWS_PROFILE stale
 awsv use --shell fish admin | source; or exit 99
 aws sts get-caller-identity --output json > {tmp_path}/ident.json; or exit 98
 dump {tmp_path}/use.json
 awsv off --shell fish | source
 dump {tmp_path}/off.json
-""")
+""",
+    )
     assert r.returncode == 0, r.stderr
     assert ":assumed-role/Admin/" in load(tmp_path / "ident.json")["Arn"]
     env = load(tmp_path / "use.json")
@@ -213,8 +237,9 @@ dump {tmp_path}/off.json
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
 def test_shell_syntax_in_a_value_arrives_verbatim(world: World, shell: str, tmp_path: Path) -> None:
     """Quotes, `$(...)`, backticks and backslashes in a credential are data, never code."""
-    use = ("awsv use --shell fish nasty | source; or exit 99" if shell == "fish"
-           else 'eval "$(awsv use nasty)" || exit 99')
+    use = (
+        "awsv use --shell fish nasty | source; or exit 99" if shell == "fish" else 'eval "$(awsv use nasty)" || exit 99'
+    )
     r = world.shell(shell, f"{use}\ndump {tmp_path}/env.json\n", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     env = load(tmp_path / "env.json")
@@ -224,40 +249,51 @@ def test_shell_syntax_in_a_value_arrives_verbatim(world: World, shell: str, tmp_
     assert not (tmp_path / "pwned").exists() and not (tmp_path / "pwned2").exists()
 
 
-BEFORE = ("export AWS_ACCESS_KEY_ID=AKIABEFOREBEFORE1234 AWS_SECRET_ACCESS_KEY=before-secret "
-          "AWS_SESSION_TOKEN=before-token AWS_PROFILE=keep-me AWSV_PROFILE=earlier AWS_REGION=sa-east-1\n")
+BEFORE = (
+    "export AWS_ACCESS_KEY_ID=AKIABEFOREBEFORE1234 AWS_SECRET_ACCESS_KEY=before-secret "
+    "AWS_SESSION_TOKEN=before-token AWS_PROFILE=keep-me AWSV_PROFILE=earlier AWS_REGION=sa-east-1\n"
+)
 
 
 @pytest.mark.parametrize("profile", ["$(touch pwned)", "a;b", "`touch pwned`", "x\ntouch pwned"])
-def test_hostile_profile_name_is_refused_and_nothing_runs(world: World, tmp_path: Path,
-                                                          profile: str) -> None:
-    r = world.shell("bash", BEFORE + f'eval "$(awsv use "$P")"\ndump {tmp_path}/env.json\n',
-                    extra_env={"P": profile}, cwd=tmp_path)
+def test_hostile_profile_name_is_refused_and_nothing_runs(world: World, tmp_path: Path, profile: str) -> None:
+    r = world.shell(
+        "bash", BEFORE + f'eval "$(awsv use "$P")"\ndump {tmp_path}/env.json\n', extra_env={"P": profile}, cwd=tmp_path
+    )
     assert r.returncode == 0, r.stderr
     assert "is not allowed" in r.stderr
     assert not (tmp_path / "pwned").exists()
     env = load(tmp_path / "env.json")
     assert (env["AWS_ACCESS_KEY_ID"], env["AWS_PROFILE"], env["AWSV_PROFILE"]) == (
-        "AKIABEFOREBEFORE1234", "keep-me", "earlier")
+        "AKIABEFOREBEFORE1234",
+        "keep-me",
+        "earlier",
+    )
     direct = world.awsv("use", "--shell", "bash", profile)
     assert direct.returncode == 1 and direct.stdout == "(builtin exit 1)\n"  # code that only fails
 
 
-@pytest.mark.parametrize(("args", "extra_env", "status", "message"), [
-    ("admn", {}, "1", "did you mean admin?"),
-    ("admin", {"AWSV_FILE_PASSPHRASE": "not the passphrase"}, "1", "passphrase"),
-    ("admin --duration 5m", {}, "2", "shorter than AWS allows"),
-])
-def test_failed_use_leaves_the_shell_unchanged(world: World, tmp_path: Path, args: str,
-                                               extra_env: dict[str, str], status: str,
-                                               message: str) -> None:
-    script = BEFORE + f"""
+@pytest.mark.parametrize(
+    ("args", "extra_env", "status", "message"),
+    [
+        ("admn", {}, "1", "did you mean admin?"),
+        ("admin", {"AWSV_FILE_PASSPHRASE": "not the passphrase"}, "1", "passphrase"),
+        ("admin --duration 5m", {}, "2", "shorter than AWS allows"),
+    ],
+)
+def test_failed_use_leaves_the_shell_unchanged(
+    world: World, tmp_path: Path, args: str, extra_env: dict[str, str], status: str, message: str
+) -> None:
+    script = (
+        BEFORE
+        + f"""
 dump {tmp_path}/before.json
 out=$(awsv use --shell bash {args}); status=$?
 eval "$out"
 dump {tmp_path}/after.json
 printf '%s|%s' "$status" "$out" > {tmp_path}/result
 """
+    )
     r = world.shell("bash", script, extra_env=extra_env)
     assert r.returncode == 0, r.stderr
     # Failed, and printed only code that fails with the same status.
@@ -269,8 +305,7 @@ printf '%s|%s' "$status" "$out" > {tmp_path}/result
 
 
 def test_no_session_exports_the_long_term_key_with_a_loud_warning(world: World, tmp_path: Path) -> None:
-    r = world.shell("bash", STALE + f'eval "$(awsv use --no-session base)" || exit 99\n'
-                    f'dump {tmp_path}/env.json\n')
+    r = world.shell("bash", STALE + f'eval "$(awsv use --no-session base)" || exit 99\ndump {tmp_path}/env.json\n')
     assert r.returncode == 0, r.stderr
     assert "LONG-TERM" in r.stderr and "warning" in r.stderr
     env = load(tmp_path / "env.json")
@@ -281,8 +316,9 @@ def test_no_session_exports_the_long_term_key_with_a_loud_warning(world: World, 
 
 
 def test_region_flag_and_duration(world: World, tmp_path: Path) -> None:
-    r = world.shell("bash", f'eval "$(awsv use admin --region ap-south-1 --duration 2h)" || exit 99\n'
-                    f'dump {tmp_path}/env.json\n')
+    r = world.shell(
+        "bash", f'eval "$(awsv use admin --region ap-south-1 --duration 2h)" || exit 99\ndump {tmp_path}/env.json\n'
+    )
     assert r.returncode == 0, r.stderr
     env = load(tmp_path / "env.json")
     assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "ap-south-1"
@@ -291,8 +327,7 @@ def test_region_flag_and_duration(world: World, tmp_path: Path) -> None:
 
 def test_use_on_a_terminal_prints_no_credentials(world: World) -> None:
     """Run without eval, the code (with secrets) would land in the scrollback: refused."""
-    child = pexpect.spawn(sys.executable, ["-m", "awsv", "use", "admin"], env=world.env,
-                          encoding="utf-8", timeout=30)
+    child = pexpect.spawn(sys.executable, ["-m", "awsv", "use", "admin"], env=world.env, encoding="utf-8", timeout=30)
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 2

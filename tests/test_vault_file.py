@@ -21,13 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from awsv import errors
 from awsv.errors import VaultCorrupted, VaultError, WrongPassphrase
 from awsv.vault import file_format as fmt
 from awsv.vault import open_vault
 from awsv.vault.file import LOCK_FILE, VAULT_FILE, FileVault
-from conftest import TEST_PASSPHRASE
-from support.vault_contract import VaultContract
+from tests.conftest import TEST_PASSPHRASE
+from tests.support.vault_contract import VaultContract
 
 REPO = Path(__file__).resolve().parent.parent
 VECTORS = REPO / "tests" / "vectors"
@@ -39,10 +40,13 @@ PROFILE = "acme-prod-admin"
 MFA_SERIAL = "arn:aws:iam::123456789012:mfa/alice-mfa-device"
 EXPIRY = "2031-05-06T07:08:09Z"
 SEALED_ITEMS = {
-    f"key/{PROFILE}": {"type": "long-term-key", "access_key_id": "AKIAEXAMPLE000000042",
-                       "secret_access_key": SECRET},
-    "session/deadbeef": {"type": "session", "mfa_serial": MFA_SERIAL, "expiration": EXPIRY,
-                         "filler": "f" * 1500},  # two padding blocks, so truncation has room
+    f"key/{PROFILE}": {"type": "long-term-key", "access_key_id": "AKIAEXAMPLE000000042", "secret_access_key": SECRET},
+    "session/deadbeef": {
+        "type": "session",
+        "mfa_serial": MFA_SERIAL,
+        "expiration": EXPIRY,
+        "filler": "f" * 1500,
+    },  # two padding blocks, so truncation has room
 }
 
 
@@ -133,7 +137,8 @@ def test_default_location_follows_xdg_and_override(tmp_path: Path) -> None:
     assert vault.backend_name == "file"
     assert vault.path == tmp_path / "elsewhere" / VAULT_FILE
     assert FileVault.at_default_location(env={"HOME": str(tmp_path)}).path == (
-        tmp_path / ".local" / "share" / "awsv" / VAULT_FILE)
+        tmp_path / ".local" / "share" / "awsv" / VAULT_FILE
+    )
 
 
 def test_missing_vault_reads_empty_without_asking_or_creating(tmp_path: Path, vault_path: Path) -> None:
@@ -276,9 +281,9 @@ def test_every_write_uses_a_fresh_nonce_and_keeps_the_salt(vault_path: Path, sea
     for _ in range(3):
         vault.set("key/a", {"v": 1})
         blobs.append(vault_path.read_bytes())
-    assert len({b[:fmt.HEADER_LEN] for b in blobs}) == 1
-    assert blobs[0][:fmt.HEADER_LEN] == sealed.data[:fmt.HEADER_LEN]
-    assert len({b[fmt.HEADER_LEN:fmt.PREFIX_LEN] for b in blobs}) == 3
+    assert len({b[: fmt.HEADER_LEN] for b in blobs}) == 1
+    assert blobs[0][: fmt.HEADER_LEN] == sealed.data[: fmt.HEADER_LEN]
+    assert len({b[fmt.HEADER_LEN : fmt.PREFIX_LEN] for b in blobs}) == 3
 
 
 # -- passphrase handling --------------------------------------------------------
@@ -289,8 +294,12 @@ def test_wrong_passphrase_raises_and_writes_nothing(vault_path: Path, sealed: Se
     before = snapshot(vault_path.parent)
     provider = Provider("correct horse battery stapler")
     vault = FileVault(vault_path, passphrase_provider=provider)
-    for action in (vault.list, lambda: vault.set("key/new", {"v": 1}),
-                   lambda: vault.delete(f"key/{PROFILE}"), lambda: vault.get("key/x")):
+    for action in (
+        vault.list,
+        lambda: vault.set("key/new", {"v": 1}),
+        lambda: vault.delete(f"key/{PROFILE}"),
+        lambda: vault.get("key/x"),
+    ):
         exc = fails_cleanly_call(action, vault_path)
         assert isinstance(exc, WrongPassphrase)
         assert "stapler" not in exc.message
@@ -381,7 +390,7 @@ def test_below_minimum_parameters_refused(vault_path: Path) -> None:
 # KDF id, parameters), and first/middle/last of the salt, verifier and nonce. Each
 # of those costs a real Argon2id derivation; every single byte (three masks each)
 # is covered through a held key in the next test, which needs none.
-PASSPHRASE_FLIP_OFFSETS = [*range(0, 18), 18, 25, 33, 34, 50, 65, 66, 77]
+PASSPHRASE_FLIP_OFFSETS = [*range(18), 18, 25, 33, 34, 50, 65, 66, 77]
 
 
 def test_header_bytes_flipped_are_refused_with_the_passphrase(tmp_path: Path, sealed: Sealed) -> None:
@@ -395,7 +404,7 @@ def test_header_bytes_flipped_are_refused_with_the_passphrase(tmp_path: Path, se
         assert path.read_bytes() == data
     # As far as the crypto can tell them apart: magic/version/KDF id and nonce edits
     # are corruption; salt and verifier edits look like a wrong passphrase.
-    assert {kinds[o] for o in range(0, 6)} == {"VaultCorrupted"}
+    assert {kinds[o] for o in range(6)} == {"VaultCorrupted"}
     assert {kinds[o] for o in (18, 25, 33, 34, 50, 65)} == {"WrongPassphrase"}
     assert {kinds[66], kinds[77]} == {"VaultCorrupted"}
     # memory 65536 -> 65792 / 65537 KiB and lanes 4 -> 5 stay in bounds: they derive a
@@ -454,7 +463,7 @@ def test_vector(spec_path: Path, tmp_path: Path) -> None:
         assert {name: vault.get(name) for name in vault.list()} == spec["items"]
         # Encoder conformance: the same key, items and nonce give the same bytes.
         key = vault.unlock()
-        assert fmt.encrypt(spec["items"], key, nonce=data[fmt.HEADER_LEN:fmt.PREFIX_LEN]) == data
+        assert fmt.encrypt(spec["items"], key, nonce=data[fmt.HEADER_LEN : fmt.PREFIX_LEN]) == data
     else:
         expected = getattr(errors, spec["expected"])
         with pytest.raises(VaultError) as info:
@@ -471,8 +480,12 @@ def _python(code: str, *args: str, **kwargs: object) -> subprocess.Popen[str]:
     """Run `code` in a fresh interpreter that imports awsv from this checkout."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS", "XDG"))}
     env["PYTHONPATH"] = str(HELPER)
-    return subprocess.Popen([sys.executable, "-c", code, *args], env=env, text=True,  # type: ignore[call-overload]
-                            **kwargs)
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        env=env,
+        text=True,  # type: ignore[call-overload]
+        **kwargs,
+    )
 
 
 WRITER = """
@@ -493,8 +506,7 @@ def test_concurrent_writers_lose_no_update(vault_path: Path) -> None:
     workers, count = 4, 8
     procs = []
     for w in range(workers):
-        proc = _python(WRITER, str(vault_path), str(w), str(count), stdin=subprocess.PIPE,
-                       stderr=subprocess.PIPE)
+        proc = _python(WRITER, str(vault_path), str(w), str(count), stdin=subprocess.PIPE, stderr=subprocess.PIPE)
         assert proc.stdin is not None
         proc.stdin.write(TEST_PASSPHRASE + "\n")
         proc.stdin.close()
@@ -544,8 +556,9 @@ def test_kill_9_during_writes_leaves_old_or_new(vault_path: Path) -> None:
     # temp file open: only those prove the rename protocol, and ~20% of kills land there.
     while kills < 20 or (stale_temps < 2 and kills < 80):
         kills += 1
-        proc = _python(LOOPER, str(vault_path), str(last), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE)
+        proc = _python(
+            LOOPER, str(vault_path), str(last), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
         assert proc.stdin is not None
         assert proc.stdout is not None
         proc.stdin.write(key.to_bytes().hex() + "\n")

@@ -24,10 +24,11 @@ from pathlib import Path
 import pytest
 
 from awsv.errors import BackendUnavailable, VaultCorrupted, VaultError
-from awsv.vault.keyring_store import FIX_HINT, INDEX_NAME, KeyringVault
-from support import secret_service as secret_service_support
-from support.secret_service import SecretService
-from support.vault_contract import MakeVault, VaultContract
+from awsv.vault.keyring_backend import FIX_HINT
+from awsv.vault.keyring_store import INDEX_NAME, KeyringVault
+from tests.support import secret_service as secret_service_support
+from tests.support.secret_service import SecretService
+from tests.support.vault_contract import MakeVault, VaultContract
 
 secret_service = secret_service_support.secret_service  # the fixture, made visible to this module
 
@@ -130,12 +131,16 @@ STANDINS = textwrap.dedent(
 )
 
 
-def run_driver(env: dict[str, str], *args: str, extra: dict[str, str] | None = None,
-               ) -> tuple[int, dict, str]:
+def run_driver(
+    env: dict[str, str],
+    *args: str,
+    extra: dict[str, str] | None = None,
+) -> tuple[int, dict, str]:
     """Run DRIVER with `env` (+ `extra`); return (exit code, parsed stdout, stderr)."""
     run_env = dict(env, **(extra or {}))
-    proc = subprocess.run([sys.executable, "-c", DRIVER, *args], env=run_env,
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", DRIVER, *args], env=run_env, capture_output=True, text=True, timeout=60
+    )
     try:
         out = json.loads(proc.stdout)
     except ValueError:
@@ -196,9 +201,7 @@ def test_set_then_get_returns_the_item(vault: KeyringVault) -> None:
     assert vault.keyring_label == "keyring.backends.SecretService.Keyring"
 
 
-def test_overwrite_replaces_the_item_and_keeps_one_entry(
-    vault: KeyringVault, secret_service: SecretService
-) -> None:
+def test_overwrite_replaces_the_item_and_keeps_one_entry(vault: KeyringVault, secret_service: SecretService) -> None:
     vault.set("key/prod", {"v": 1})
     vault.set("key/prod", {"v": 2})
     assert vault.get("key/prod") == {"v": 2}
@@ -226,9 +229,7 @@ def test_list_is_sorted_names_with_slashes_and_hides_the_index(vault: KeyringVau
     assert vault.get("key/a/b/c") == {"n": "key/a/b/c"}
 
 
-def test_list_tolerates_an_index_naming_a_vanished_item(
-    vault: KeyringVault, secret_service: SecretService
-) -> None:
+def test_list_tolerates_an_index_naming_a_vanished_item(vault: KeyringVault, secret_service: SecretService) -> None:
     """As after a crash between deleting an item and updating the index, or a
     deletion in a keyring GUI: the item is gone but the index still names it."""
     vault.set("key/prod", KEY_ITEM)
@@ -251,13 +252,10 @@ def test_reserved_and_invalid_names_are_refused(vault: KeyringVault) -> None:
         vault.get("key/\nprod")
 
 
-def test_service_name_override_separates_vaults(
-    vault: KeyringVault, secret_service: SecretService
-) -> None:
+def test_service_name_override_separates_vaults(vault: KeyringVault, secret_service: SecretService) -> None:
     from keyring.backends.SecretService import Keyring
 
-    other = KeyringVault.open(env=dict(secret_service.env, AWSV_KEYRING_SERVICE="awsv-work"),
-                              backend=Keyring())
+    other = KeyringVault.open(env=dict(secret_service.env, AWSV_KEYRING_SERVICE="awsv-work"), backend=Keyring())
     other.set("key/prod", {"vault": "work"})
     vault.set("key/prod", {"vault": "default"})
     assert other.service == "awsv-work"
@@ -297,8 +295,11 @@ def test_secret_is_stored_in_the_secret_service_and_nowhere_under_home(
     looked = secret_service.secret_tool("lookup", "service", "awsv", "username", "key/prod")
     assert looked.returncode == 0 and looked.stdout == expected
     found = secret_service.secret_tool("search", "--all", "service", "awsv", "username", "key/prod")
-    for attribute in ("attribute.service = awsv", "attribute.username = key/prod",
-                      "attribute.application = Python keyring library"):
+    for attribute in (
+        "attribute.service = awsv",
+        "attribute.username = key/prod",
+        "attribute.application = Python keyring library",
+    ):
         assert attribute in found.stderr, found
 
     # The keyring file is under HOME, encrypted: no file there holds the secret.
@@ -318,10 +319,13 @@ def test_secret_is_stored_in_the_secret_service_and_nowhere_under_home(
 def test_concurrent_processes_keep_every_index_update(secret_service: SecretService) -> None:
     """Six awsv processes each add four items at once; none may be lost from the index."""
     procs = [
-        subprocess.Popen([sys.executable, "-c", DRIVER, "set",
-                          *(f"key/p{i}-{j}" for j in range(4))],
-                         env=secret_service.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", DRIVER, "set", *(f"key/p{i}-{j}" for j in range(4))],
+            env=secret_service.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for i in range(6)
     ]
     for proc in procs:
@@ -349,15 +353,11 @@ def assert_refused(rc: int, out: dict, err: str, *fragments: str) -> None:
     ("backend", "says"),
     [
         ("keyring.backends.null.Keyring", "keyring.backends.null.Keyring, which stores nothing"),
-        ("keyring.backends.fail.Keyring", "no usable keyring backend was found here "
-                                          "(keyring.backends.fail.Keyring)"),
+        ("keyring.backends.fail.Keyring", ("no usable keyring backend was found here (keyring.backends.fail.Keyring)")),
     ],
 )
-def test_null_and_fail_backends_are_refused(
-    secret_service: SecretService, backend: str, says: str
-) -> None:
-    rc, out, err = run_driver(secret_service.env, "set", "key/prod",
-                              extra={"PYTHON_KEYRING_BACKEND": backend})
+def test_null_and_fail_backends_are_refused(secret_service: SecretService, backend: str, says: str) -> None:
+    rc, out, err = run_driver(secret_service.env, "set", "key/prod", extra={"PYTHON_KEYRING_BACKEND": backend})
     assert_refused(rc, out, err, says)
 
 
@@ -382,8 +382,7 @@ def test_plaintext_backend_is_refused_before_anything_is_written(
     not a dependency; the real class was checked by hand to give the same
     refusal, and is tested here whenever it is installed."""
     rc, out, err = run_driver(standins, "set", "key/prod", extra={"PYTHON_KEYRING_BACKEND": backend})
-    assert_refused(rc, out, err, f"the keyring backend here is {backend}, "
-                                 "which stores secrets in plaintext")
+    assert_refused(rc, out, err, f"the keyring backend here is {backend}, which stores secrets in plaintext")
     assert not (home / "plaintext-keyring.json").exists()
     for path in files_under(home):
         assert b"s3cr3t-" not in path.read_bytes(), path
@@ -392,19 +391,19 @@ def test_plaintext_backend_is_refused_before_anything_is_written(
 @pytest.mark.parametrize(
     ("backend", "says"),
     [
-        ("MixedChain", "the keyring chain here includes awsv_test_standins.PlaintextKeyring, "
-                               "which stores secrets in plaintext"),
-        ("EmptyChain", "no usable keyring backend was found here (the chain "
-                       "awsv_test_standins.EmptyChain is empty)"),
+        (
+            "MixedChain",
+            ("the keyring chain here includes awsv_test_standins.PlaintextKeyring, which stores secrets in plaintext"),
+        ),
+        ("EmptyChain", ("no usable keyring backend was found here (the chain awsv_test_standins.EmptyChain is empty)")),
         ("ZeroPriority", "awsv_test_standins.ZeroPriority, which keyring rates unusable (priority 0)"),
     ],
 )
-def test_unsafe_chains_and_low_priority_backends_are_refused(
-    standins: dict[str, str], backend: str, says: str
-) -> None:
+def test_unsafe_chains_and_low_priority_backends_are_refused(standins: dict[str, str], backend: str, says: str) -> None:
     """Stand-in chainers (see STANDINS): keyring builds real chains only from installed plugins."""
-    rc, out, err = run_driver(standins, "set", "key/prod",
-                              extra={"PYTHON_KEYRING_BACKEND": f"awsv_test_standins.{backend}"})
+    rc, out, err = run_driver(
+        standins, "set", "key/prod", extra={"PYTHON_KEYRING_BACKEND": f"awsv_test_standins.{backend}"}
+    )
     assert_refused(rc, out, err, says)
 
 
@@ -420,9 +419,7 @@ def test_a_chain_of_safe_backends_is_accepted(standins: dict[str, str]) -> None:
 
 
 @pytest.mark.parametrize("address", ["unix:path=/nonexistent/awsv-test-bus", None])
-def test_unreachable_secret_service_is_one_line(
-    secret_service: SecretService, address: str | None
-) -> None:
+def test_unreachable_secret_service_is_one_line(secret_service: SecretService, address: str | None) -> None:
     env = dict(secret_service.env)
     env.pop("DBUS_SESSION_BUS_ADDRESS")
     if address:
@@ -430,14 +427,13 @@ def test_unreachable_secret_service_is_one_line(
     rc, out, err = run_driver(env, "list")
     assert rc == 1 and err == "", (out, err)
     assert out["error"] == "BackendUnavailable"
-    assert out["message"].startswith("the keyring backend keyring.backends.SecretService.Keyring "
-                                     "(from PYTHON_KEYRING_BACKEND) cannot be used here: ")
+    assert out["message"].startswith(
+        "the keyring backend keyring.backends.SecretService.Keyring (from PYTHON_KEYRING_BACKEND) cannot be used here: "
+    )
     assert out["hint"] == FIX_HINT
 
 
-def test_locked_keyring_is_one_line_with_an_unlock_hint(
-    vault: KeyringVault, secret_service: SecretService
-) -> None:
+def test_locked_keyring_is_one_line_with_an_unlock_hint(vault: KeyringVault, secret_service: SecretService) -> None:
     """No prompter can run in the private session, so unlocking fails as it would headless."""
     vault.set("key/prod", KEY_ITEM)
     secret_service.lock_default_collection()
@@ -448,9 +444,7 @@ def test_locked_keyring_is_one_line_with_an_unlock_hint(
     assert "\n" not in info.value.message
 
 
-def test_secret_service_vanishing_after_open_is_one_line(
-    vault: KeyringVault, secret_service: SecretService
-) -> None:
+def test_secret_service_vanishing_after_open_is_one_line(vault: KeyringVault, secret_service: SecretService) -> None:
     vault.set("key/prod", KEY_ITEM)
     secret_service.stop_keyring()
     with pytest.raises(BackendUnavailable) as info:

@@ -7,29 +7,31 @@ real vault file of the test HOME, and through `awsv list`'s session column.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from awsv.context import Context
 from awsv.sessions import cached_sessions
-
 from tests.support.moto_server import ACCOUNT_ID, create_user_with_key, moto_url  # noqa: F401
 from tests.test_use import CONFIG, World, make_world
 
-WHOAMI_CONFIG = CONFIG + """
+WHOAMI_CONFIG = (
+    CONFIG
+    + """
 [profile other]
 region = eu-central-1
 """
+)
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> Iterator[World]:  # noqa: F811
+def world(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> World:
     w = make_world(tmp_path_factory, moto_url, WHOAMI_CONFIG)
     key_id, secret = create_user_with_key(moto_url, "bob")
     r = w.awsv("add", "--env", "other", env={"AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": secret})
     assert r.returncode == 0, r.stderr
-    yield w
+    return w
 
 
 def cached_profiles(world: World) -> list[str]:
@@ -38,9 +40,12 @@ def cached_profiles(world: World) -> list[str]:
 
 
 def test_whoami_of_the_shell_after_use(world: World, tmp_path: Path) -> None:
-    r = world.shell("bash", 'eval "$(awsv use admin)" || exit 99\n'
-                    f"awsv whoami --json > {tmp_path}/who.json || exit 98\n"
-                    f'printf %s "$AWS_CREDENTIAL_EXPIRATION" > {tmp_path}/exp\n')
+    r = world.shell(
+        "bash",
+        'eval "$(awsv use admin)" || exit 99\n'
+        f"awsv whoami --json > {tmp_path}/who.json || exit 98\n"
+        f'printf %s "$AWS_CREDENTIAL_EXPIRATION" > {tmp_path}/exp\n',
+    )
     assert r.returncode == 0, r.stderr
     who = json.loads((tmp_path / "who.json").read_text())
     assert who["Account"] == ACCOUNT_ID

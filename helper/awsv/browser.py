@@ -39,13 +39,16 @@ TIMEOUT_VAR = "AWSV_LOGIN_TIMEOUT"
 
 
 #: Terminal browsers, by program name: never started (see the module docstring).
-TEXT_BROWSERS = frozenset({"lynx", "links", "links2", "elinks", "w3m", "www-browser", "browsh",
-                           "netrik", "retawq", "edbrowse", "carbonyl"})
+TEXT_BROWSERS = frozenset(
+    {"lynx", "links", "links2", "elinks", "w3m", "www-browser", "browsh", "netrik", "retawq", "edbrowse", "carbonyl"}
+)
 
 #: What to do when no graphical browser can open the link.
-NO_BROWSER_HINT = ("run `awsv login --stdout PROFILE` and open the link it prints in a browser "
-                   "(on any machine; it works once, for 15 minutes), or set $BROWSER to a "
-                   "graphical browser")
+NO_BROWSER_HINT = (
+    "run `awsv login --stdout PROFILE` and open the link it prints in a browser "
+    "(on any machine; it works once, for 15 minutes), or set $BROWSER to a "
+    "graphical browser"
+)
 
 
 class BrowserError(AwsvError):
@@ -65,8 +68,10 @@ def has_display(env: Mapping[str, str]) -> bool:
 
 
 def _no_graphical_browser(why: str) -> BrowserError:
-    return BrowserError(f"no graphical browser to open the sign-in link ({why}); awsv never "
-                        "starts a text-mode browser", hint=NO_BROWSER_HINT)
+    return BrowserError(
+        f"no graphical browser to open the sign-in link ({why}); awsv never starts a text-mode browser",
+        hint=NO_BROWSER_HINT,
+    )
 
 
 class OneShotRedirect:
@@ -174,8 +179,9 @@ def _argv(template: list[str], url: str) -> list[str]:
     return [*template, url]
 
 
-def open_in_browser(ctx: Context, url: str, *, timeout: float, poll: float = 0.05,
-                    commands: list[list[str]] | None = None) -> None:
+def open_in_browser(
+    ctx: Context, url: str, *, timeout: float, poll: float = 0.05, commands: list[list[str]] | None = None
+) -> None:
     """Open `url` in the user's browser through a one-shot loopback redirect.
 
     `commands` (argv templates, `%s` for the address) replaces $BROWSER, for
@@ -204,13 +210,15 @@ def open_in_browser(ctx: Context, url: str, *, timeout: float, poll: float = 0.0
                 if proc is None and pending:
                     proc, failure = _start(ctx, _argv(pending.pop(0), redirect.url), failure)
                 if proc is None and not pending and failure:
-                    raise BrowserError(f"the browser command from $BROWSER {failure}",
-                                     hint="fix $BROWSER, or run `awsv login --stdout PROFILE` and "
-                                          "open the link yourself")
+                    raise BrowserError(
+                        f"the browser command from $BROWSER {failure}",
+                        hint="fix $BROWSER, or run `awsv login --stdout PROFILE` and open the link yourself",
+                    )
                 if time.monotonic() >= deadline:
-                    raise BrowserError(f"no browser fetched the sign-in link within {timeout:g}s",
-                                     hint=f"{TIMEOUT_VAR} sets the wait; or use --stdout and open "
-                                          "the link yourself")
+                    raise BrowserError(
+                        f"no browser fetched the sign-in link within {timeout:g}s",
+                        hint=f"{TIMEOUT_VAR} sets the wait; or use --stdout and open the link yourself",
+                    )
         except BaseException:
             _stop_group(proc)  # timeout or Ctrl-C: a launcher still running goes, with its children
             raise
@@ -224,7 +232,7 @@ def _start(ctx: Context, argv: list[str], failure: str) -> tuple[subprocess.Pope
         out = subprocess.DEVNULL
     try:
         # Its own process group: Ctrl-C at our prompt is ours, and `_stop_group` can end it whole.
-        return subprocess.Popen(argv, env=child_env(ctx.env), stdout=out, process_group=0), failure
+        return subprocess.Popen(argv, env=child_env(ctx.env), stdout=out, process_group=0), failure  # noqa: S603 - a browser command, no shell
     except FileNotFoundError:
         return None, f"was not found ({argv[0]!r})"
     except OSError as exc:

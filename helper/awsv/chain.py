@@ -17,15 +17,14 @@ from __future__ import annotations
 
 from collections import ChainMap
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
+from awsv import session_tags
 from awsv.config import AwsConfig, Profile
 from awsv.errors import AwsvError, ConfigError, SourceProfileLoop
 from awsv.names import validate_profile_name
-from awsv import session_tags
 from awsv.recursion import awsv_profile_of, runs_awsv_back
 from awsv.session_tags import RoleSessionTags
-
 
 #: Any of these makes a profile's source an IAM Identity Center role (awsv.sso.settings).
 SSO_KEYS = ("sso_session", "sso_start_url", "sso_account_id", "sso_role_name")
@@ -73,7 +72,7 @@ class RoleHop:
     mfa_serial: str | None = None
     mfa_process: str | None = None
     #: session_tags, transitive_session_tags, source_identity (sent with AssumeRole).
-    tags: RoleSessionTags = RoleSessionTags()
+    tags: RoleSessionTags = field(default_factory=RoleSessionTags)
 
 
 @dataclass(frozen=True)
@@ -90,8 +89,12 @@ class Chain:
 
     def describe(self) -> str:
         """A short human description, e.g. `vault key 'base' -> role 'admin'`."""
-        kinds = {"vault": "vault key", "sso": "SSO role", "web_identity": "web identity",
-                 "credential_source": f"credential_source {self.source.credential_source}"}
+        kinds = {
+            "vault": "vault key",
+            "sso": "SSO role",
+            "web_identity": "web identity",
+            "credential_source": f"credential_source {self.source.credential_source}",
+        }
         parts = [f"{kinds.get(self.source.kind, self.source.kind)} {self.source.profile!r}"]
         parts += [f"role {hop.profile!r}" for hop in self.hops]
         return " -> ".join(parts)
@@ -174,7 +177,7 @@ def resolve(
             break
         current = node.next
         node = nodes[current]  # type: ignore[assignment]  # walked, and not an error
-    assert node.source is not None
+    assert node.source is not None  # noqa: S101 - narrows the type; the walk ends at a source
     hops.reverse()
     source, hops = _apply_mfa_rule(node.source, hops)
     region = next((r for r in (nodes[p].region for p in trail) if r), None)  # type: ignore[union-attr]
@@ -182,8 +185,9 @@ def resolve(
     return Chain(target=target, source=source, hops=tuple(hops), trail=tuple(trail), region=region)
 
 
-def _walk(config: AwsConfig, name: str, in_vault: Callable[[str], bool] | None,
-          nodes: dict[str, _Node | AwsvError]) -> tuple[dict[str, _Node], bool]:
+def _walk(
+    config: AwsConfig, name: str, in_vault: Callable[[str], bool] | None, nodes: dict[str, _Node | AwsvError]
+) -> tuple[dict[str, _Node], bool]:
     """Follow source_profile from `name` until a source or a profile already in `nodes`.
 
     Returns a _Node for every profile walked, and whether they may be shared
@@ -205,8 +209,7 @@ def _walk(config: AwsConfig, name: str, in_vault: Callable[[str], bool] | None,
             trail.append(current.name)
             seen.add(current.name)
             if current.role_arn is None:
-                steps.append((current.name, None, current.region, None,
-                              _source(config, current, trail, in_vault)))
+                steps.append((current.name, None, current.region, None, _source(config, current, trail, in_vault)))
                 break
             source_name = current.source_profile
             if source_name is None:
@@ -226,18 +229,27 @@ def _walk(config: AwsConfig, name: str, in_vault: Callable[[str], bool] | None,
                     )
                 # aws-vault's rule: a role profile without source_profile assumes the
                 # role with its own key (its "work" example).
-                steps.append((current.name, _hop(current), current.region, None,
-                              _source(config, current, trail, in_vault, own_key=True)))
+                steps.append(
+                    (
+                        current.name,
+                        _hop(current),
+                        current.region,
+                        None,
+                        _source(config, current, trail, in_vault, own_key=True),
+                    )
+                )
                 break
             if current.get("credential_source"):
-                raise ConfigError(f"profile {current.name!r} has both source_profile and "
-                                  "credential_source",
-                                  hint="keep one of them (botocore refuses both)")
+                raise ConfigError(
+                    f"profile {current.name!r} has both source_profile and credential_source",
+                    hint="keep one of them (botocore refuses both)",
+                )
             validate_profile_name(source_name)
             if source_name == current.name:
                 # botocore allows a role profile to be its own source when it holds a key.
-                steps.append((current.name, _hop(current), current.region, None,
-                              _source(config, current, trail, in_vault)))
+                steps.append(
+                    (current.name, _hop(current), current.region, None, _source(config, current, trail, in_vault))
+                )
                 break
             steps.append((current.name, _hop(current), current.region, source_name, None))
             known = nodes.get(source_name)
@@ -269,15 +281,17 @@ def _depends_on_trail(config: AwsConfig, source: Source | None) -> bool:
     its walk is not shared with walks from other profiles. None means the walk
     joined a shared one, which did not depend on its trail.
     """
-    if source is None or source.profile not in config or source.kind != "credential_process" \
-            and source.kind != "vault":
+    if (
+        source is None
+        or source.profile not in config
+        or (source.kind != "credential_process" and source.kind != "vault")
+    ):
         return False
     command = config.profile(source.profile).credential_process
     return command is not None and awsv_profile_of(command) is not None
 
 
-def _profile(config: AwsConfig, name: str, needed_by: str | None,
-             in_vault: Callable[[str], bool] | None) -> Profile:
+def _profile(config: AwsConfig, name: str, needed_by: str | None, in_vault: Callable[[str], bool] | None) -> Profile:
     if name in config:
         return config.profile(name)
     if in_vault is not None and in_vault(name):
@@ -296,8 +310,9 @@ def _special_source(profile: Profile) -> Source | None:
     if kind is None:
         return None
     if kind not in CREDENTIAL_SOURCES:
-        raise ConfigError(f"profile {profile.name!r}: credential_source = {kind!r} is not one of "
-                          + ", ".join(CREDENTIAL_SOURCES))
+        raise ConfigError(
+            f"profile {profile.name!r}: credential_source = {kind!r} is not one of " + ", ".join(CREDENTIAL_SOURCES)
+        )
     return Source(kind="credential_source", profile=profile.name, credential_source=kind)
 
 
@@ -306,14 +321,25 @@ def _web_identity(profile: Profile) -> Source | None:
     token_process = profile.get("web_identity_token_process")
     if token_file is None and token_process is None:
         return None
-    return Source(kind="web_identity", profile=profile.name, role_arn=profile.role_arn,
-                  role_session_name=profile.get("role_session_name"),
-                  duration_seconds=profile.duration_seconds(),
-                  web_identity_token_file=token_file, web_identity_token_process=token_process)
+    return Source(
+        kind="web_identity",
+        profile=profile.name,
+        role_arn=profile.role_arn,
+        role_session_name=profile.get("role_session_name"),
+        duration_seconds=profile.duration_seconds(),
+        web_identity_token_file=token_file,
+        web_identity_token_process=token_process,
+    )
 
 
-def _source(config: AwsConfig, profile: Profile, trail: list[str],
-            in_vault: Callable[[str], bool] | None, *, own_key: bool = False) -> Source:
+def _source(
+    config: AwsConfig,
+    profile: Profile,
+    trail: list[str],
+    in_vault: Callable[[str], bool] | None,
+    *,
+    own_key: bool = False,
+) -> Source:
     """The chain's source: SSO, web identity, the profile's credential_process, else its key.
 
     A stored key wins over a `credential_process` that runs awsv back into
@@ -330,8 +356,9 @@ def _source(config: AwsConfig, profile: Profile, trail: list[str],
             from awsv.sso.settings import role_of
 
             role_of(config, profile)  # a missing sso_* key is an error naming it, already here
-            return Source(kind="sso", profile=profile.name, mfa_serial=profile.mfa_serial,
-                          mfa_process=profile.get("mfa_process"))
+            return Source(
+                kind="sso", profile=profile.name, mfa_serial=profile.mfa_serial, mfa_process=profile.get("mfa_process")
+            )
         web = _web_identity(profile)  # without role_arn, the role comes from AWS_ROLE_ARN
         if web is not None:
             return web
@@ -356,9 +383,11 @@ def _self_reference_message(profile: str, loop: str, trail: list[str]) -> str:
     """One line: which profile's command runs awsv for which, and the way out."""
     via = f" (resolving {trail[0]!r})" if trail and trail[0] != profile else ""
     again = "itself" if loop == profile else f"{loop!r}, which needs {profile!r} again"
-    return (f"profile {profile!r}{via}: its credential_process runs awsv for {again}, "
-            f"and no key for {profile!r} is in the vault; store one with `awsv add {profile}` "
-            "(a stored key wins, and the credential_process line stays for other programs)")
+    return (
+        f"profile {profile!r}{via}: its credential_process runs awsv for {again}, "
+        f"and no key for {profile!r} is in the vault; store one with `awsv add {profile}` "
+        "(a stored key wins, and the credential_process line stays for other programs)"
+    )
 
 
 def _hop(profile: Profile) -> RoleHop:
@@ -370,15 +399,16 @@ def _hop(profile: Profile) -> RoleHop:
         duration_seconds=profile.duration_seconds(),
         mfa_serial=profile.mfa_serial,
         mfa_process=profile.get("mfa_process"),
-        tags=session_tags.parse(profile.name, profile.get("session_tags"),
-                                profile.get("transitive_session_tags"),
-                                profile.get("source_identity")),
+        tags=session_tags.parse(
+            profile.name,
+            profile.get("session_tags"),
+            profile.get("transitive_session_tags"),
+            profile.get("source_identity"),
+        ),
     )
 
 
-def _apply_mfa_rule(
-    source: Source, hops: list[RoleHop]
-) -> tuple[Source, list[RoleHop]]:
+def _apply_mfa_rule(source: Source, hops: list[RoleHop]) -> tuple[Source, list[RoleHop]]:
     """Apply the MFA rule: the source's MFA session covers roles naming the same device.
 
     When the source has no mfa_serial of its own but the first role names
@@ -387,8 +417,7 @@ def _apply_mfa_rule(
     """
     if source.mfa_serial is None and hops and hops[0].mfa_serial and source.kind == "vault":
         first = hops[0]
-        source = replace(source, mfa_serial=first.mfa_serial,
-                         mfa_process=source.mfa_process or first.mfa_process)
+        source = replace(source, mfa_serial=first.mfa_serial, mfa_process=source.mfa_process or first.mfa_process)
     kept: list[RoleHop] = []
     for hop in hops:
         if hop.mfa_serial is not None and hop.mfa_serial == source.mfa_serial:

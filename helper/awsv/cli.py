@@ -19,7 +19,7 @@ from awsv.errors import AwsvError, ExitCode
 class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors in awsv's one-line format with exit code 2."""
 
-    def error(self, message: str) -> NoReturn:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         if message.startswith("unrecognized arguments"):
             # Never echo stray arguments: a user may have pasted a secret there.
             count = len(message.split(":", 1)[1].split())
@@ -47,9 +47,16 @@ def _failing_stdout(code: str | None) -> None:
 #: commands nor what they import. Any command not listed here (or --help)
 #: builds the full parser below, so a new command works without an entry.
 FAST_COMMANDS = {
-    "use": "use", "off": "use", "exec": "exec_", "export": "export",
-    "list": "listing", "ls": "listing", "unlock": "agent_cmds", "lock": "agent_cmds",
-    "shell-init": "shell_init", "pick": "pick",
+    "use": "use",
+    "off": "use",
+    "exec": "exec_",
+    "export": "export",
+    "list": "list_",
+    "ls": "list_",
+    "unlock": "unlock",
+    "lock": "unlock",
+    "shell-init": "shell_init",
+    "pick": "pick",
 }
 
 
@@ -71,8 +78,11 @@ def _command_word(argv: Sequence[str]) -> str | None:
 def _new_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction[argparse.ArgumentParser]]:
     parser = _Parser(prog="awsv", description="A secure AWS credentials manager.")
     parser.add_argument("--version", action="version", version=f"awsv {__version__}")
-    parser.add_argument("--backend", choices=("file", "keyring"),
-                        help="vault backend (default: $AWSV_BACKEND, the settings file, or file)")
+    from awsv.vault import BACKENDS
+
+    parser.add_argument(
+        "--backend", choices=BACKENDS, help="vault backend (default: $AWSV_BACKEND, the settings file, or file)"
+    )
     parser.add_argument("--prompt", metavar="DRIVER", help=_PROMPT_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     # Commands register on ArgumentParser; every parser made here is in fact a _Parser.
@@ -80,19 +90,26 @@ def _new_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction[a
 
 
 def _finish(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from awsv.vault import BACKENDS
+
     for sub_parser in {id(p): p for p in sub.choices.values()}.values():
         # Also accept `awsv add --backend keyring prod`; the top-level value is the default.
-        sub_parser.add_argument("--backend", choices=("file", "keyring"), default=argparse.SUPPRESS,
-                                help="vault backend (default: $AWSV_BACKEND, the settings file, or file)")
+        sub_parser.add_argument(
+            "--backend",
+            choices=BACKENDS,
+            default=argparse.SUPPRESS,
+            help="vault backend (default: $AWSV_BACKEND, the settings file, or file)",
+        )
         # aws-vault's global --prompt, also after the command (`awsv exec --prompt terminal P`).
-        sub_parser.add_argument("--prompt", metavar="DRIVER", default=argparse.SUPPRESS,
-                                help=_PROMPT_HELP)
+        sub_parser.add_argument("--prompt", metavar="DRIVER", default=argparse.SUPPRESS, help=_PROMPT_HELP)
 
 
 #: aws-vault's --prompt, accepted so its recipes run unchanged (awsv.prompt_driver).
-_PROMPT_HELP = ("how to ask for the passphrase and MFA codes: auto (default: the terminal, else a "
-                "dialog), terminal, gui, zenity, kdialog, osascript, ykman, none; also $AWSV_PROMPT "
-                "or $AWS_VAULT_PROMPT (aws-vault's pass is accepted, not available)")
+_PROMPT_HELP = (
+    "how to ask for the passphrase and MFA codes: auto (default: the terminal, else a "
+    "dialog), terminal, gui, zenity, kdialog, osascript, ykman, none; also $AWSV_PROMPT "
+    "or $AWS_VAULT_PROMPT (aws-vault's pass is accepted, not available)"
+)
 
 
 def _fast_parser(command: str) -> argparse.ArgumentParser | None:
@@ -110,35 +127,35 @@ def _fast_parser(command: str) -> argparse.ArgumentParser | None:
 
 def build_parser() -> argparse.ArgumentParser:
     from awsv.commands import (
-        agent_cmds,
+        add,
         clear,
         doctor,
         exec_,
         export,
-        importing,
-        keys,
-        listing,
+        import_,
+        list_,
         login,
         pick,
         rotate,
         serve,
         shell_init,
         sso,
+        unlock,
         use,
         whoami,
     )
 
     parser, sub = _new_parser()
-    keys.register(sub)
-    listing.register(sub)
-    importing.register(sub)
+    add.register(sub)
+    list_.register(sub)
+    import_.register(sub)
     use.register(sub)
     exec_.register(sub)
     serve.register(sub)
     export.register(sub)
     whoami.register(sub)
     clear.register(sub)
-    agent_cmds.register(sub)
+    unlock.register(sub)
     doctor.register(sub)
     shell_init.register(sub)
     login.register(sub)
@@ -185,4 +202,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.INTERRUPTED
     except BrokenPipeError:
         return ExitCode.ERROR
-

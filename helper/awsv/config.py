@@ -22,15 +22,33 @@ from awsv.paths import aws_config_file
 from awsv.safe_read import read_text_file
 
 #: Settings awsv reads from a profile; anything else is kept but ignored.
-KNOWN_KEYS = frozenset({
-    "region", "mfa_serial", "role_arn", "source_profile", "role_session_name",
-    "external_id", "duration_seconds", "credential_process", "mfa_process",
-    "include_profile", "sts_regional_endpoints", "endpoint_url",
-    "credential_source", "web_identity_token_file", "sso_session", "sso_start_url",
-    "sso_region", "sso_account_id", "sso_role_name", "sso_registration_scopes",
-    "web_identity_token_process",
-    "awsv_color", "awsv_alias",
-})
+KNOWN_KEYS = frozenset(
+    {
+        "region",
+        "mfa_serial",
+        "role_arn",
+        "source_profile",
+        "role_session_name",
+        "external_id",
+        "duration_seconds",
+        "credential_process",
+        "mfa_process",
+        "include_profile",
+        "sts_regional_endpoints",
+        "endpoint_url",
+        "credential_source",
+        "web_identity_token_file",
+        "sso_session",
+        "sso_start_url",
+        "sso_region",
+        "sso_account_id",
+        "sso_role_name",
+        "sso_registration_scopes",
+        "web_identity_token_process",
+        "awsv_color",
+        "awsv_alias",
+    }
+)
 #: The longest include_profile chain followed (README, "Limits").
 MAX_INCLUDE_DEPTH = 50
 #: "Did you mean" is computed only for configs of at most this many profiles.
@@ -157,14 +175,11 @@ class AwsConfig:
     def _configparser_sections(text: str, path: Path | None) -> list[tuple[str, dict[str, str]]]:
         """Sections and their raw values, read by configparser (botocore's reader)."""
         where = str(path) if path else "AWS config"
-        parser = configparser.RawConfigParser(default_section="\0no default section\0",
-                                              interpolation=None)
+        parser = configparser.RawConfigParser(default_section="\0no default section\0", interpolation=None)
         try:
             parser.read_string(text, source=where)
         except configparser.MissingSectionHeaderError as exc:
-            raise ConfigError(
-                f"{where}, line {exc.lineno}: a setting comes before any [section] header"
-            ) from None
+            raise ConfigError(f"{where}, line {exc.lineno}: a setting comes before any [section] header") from None
         except (configparser.DuplicateSectionError, configparser.DuplicateOptionError) as exc:
             raise ConfigError(f"{where}: {_first_line(exc)}") from None
         except configparser.ParsingError as exc:
@@ -205,13 +220,12 @@ class AwsConfig:
         current: str | None = name
         while current is not None:
             if current in trail:
-                raise SourceProfileLoop(
-                    "include_profile loop: " + " -> ".join([*trail, current])
-                )
+                raise SourceProfileLoop("include_profile loop: " + " -> ".join([*trail, current]))
             trail.append(current)
             if len(trail) > MAX_INCLUDE_DEPTH:
-                raise ConfigError(f"profile {name!r}: its include_profile chain is longer than "
-                                  f"{MAX_INCLUDE_DEPTH} profiles")
+                raise ConfigError(
+                    f"profile {name!r}: its include_profile chain is longer than {MAX_INCLUDE_DEPTH} profiles"
+                )
             if current not in self._raw:
                 raise ProfileNotFound(
                     f"profile {current!r} (include_profile of {trail[-2]!r}) is not in {self._where()}"
@@ -223,23 +237,34 @@ class AwsConfig:
             current = own.get("include_profile") or None
         return Profile(name, merged)
 
-    def not_found(self, name: str, *, extra_names: list[str] | None = None,
-                  needed_by: str | None = None) -> ProfileNotFound:
+    def not_found(
+        self, name: str, *, extra_names: list[str] | None = None, needed_by: str | None = None
+    ) -> ProfileNotFound:
         """The error for an unknown profile, with the closest names as a hint."""
         import difflib  # only on this error path
 
         candidates = sorted({*self._raw, *(extra_names or [])})
         # Bounded: a hostile config of many dangling names must not cost n² comparisons.
-        close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.6) \
-            if len(candidates) <= MAX_SUGGESTION_POOL else []
-        hint = f"did you mean {' or '.join(close)}?" if close else (
-            "run `awsv list` to see the profiles" if candidates else
-            f"add a [profile {name}] section to {self._where()}, or `awsv add {name}`"
+        close = (
+            difflib.get_close_matches(name, candidates, n=3, cutoff=0.6)
+            if len(candidates) <= MAX_SUGGESTION_POOL
+            else []
+        )
+        hint = (
+            f"did you mean {' or '.join(close)}?"
+            if close
+            else (
+                "run `awsv list` to see the profiles"
+                if candidates
+                else f"add a [profile {name}] section to {self._where()}, or `awsv add {name}`"
+            )
         )
         role = f" (source_profile of {needed_by!r})" if needed_by else ""
         if not self.exists and self.path is not None:
-            return ProfileNotFound(f"profile {name!r}{role}: {self.path} does not exist",
-                                   hint=f"create it with a [profile {name}] section, or `awsv add {name}`")
+            return ProfileNotFound(
+                f"profile {name!r}{role}: {self.path} does not exist",
+                hint=f"create it with a [profile {name}] section, or `awsv add {name}`",
+            )
         return ProfileNotFound(f"profile {name!r}{role} is not in {self._where()}", hint=hint)
 
     def _where(self) -> str:

@@ -49,5 +49,5 @@ def read_plain(text: str) -> list[tuple[str, dict[str, str]]] | None:
         key = line[:eq].rstrip().lower()
         if key in current:
             return None
-        current[key] = line[eq + 1:].strip()
+        current[key] = line[eq + 1 :].strip()
     return sections

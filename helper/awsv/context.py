@@ -27,6 +27,17 @@ class Context:
     _config: AwsConfig | None = None
     _vault: Vault | None = None
 
+    @classmethod
+    def with_open_vault(cls, vault: Vault, env: Mapping[str, str], *, config: AwsConfig | None = None) -> Context:
+        """A context on a vault that is already open (the agent's): nothing is asked or opened.
+
+        `config`, when given, is an already parsed AWS config for `env`.
+        """
+        ctx = cls(env=env)
+        ctx._vault = vault
+        ctx._config = config
+        return ctx
+
     @property
     def config(self) -> AwsConfig:
         """The AWS config file, parsed once per command."""

@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from awsv.clock import utcnow
 from awsv.credentials import Credentials, check_values
 from awsv.errors import AwsvError
 from awsv.user_command import MAX_OUTPUT, run_user_command
@@ -52,25 +53,34 @@ def run_credential_process(
     document, or returns credentials that have already expired.
     """
     where = f"credential_process of profile {profile!r}"
-    out = run_user_command(command, where=where, env=env, timeout=timeout,
-                           error=CredentialProcessError, parse_hint="check its quoting in the AWS config")
+    out = run_user_command(
+        command,
+        where=where,
+        env=env,
+        timeout=timeout,
+        error=CredentialProcessError,
+        parse_hint="check its quoting in the AWS config",
+    )
     return parse_output(out, where, now=now)
 
 
 def parse_output(raw: bytes, where: str, *, now: Callable[[], datetime] | None = None) -> Credentials:
     """Parse a Version 1 document; errors say what is wrong, never what was printed."""
     if len(raw) > MAX_OUTPUT:
-        raise CredentialProcessError(f"{where} printed more than {MAX_OUTPUT} bytes",
-                                     hint="it must print only the Version 1 credentials JSON")
+        raise CredentialProcessError(
+            f"{where} printed more than {MAX_OUTPUT} bytes", hint="it must print only the Version 1 credentials JSON"
+        )
     try:
         doc: Any = json.loads(raw.decode("utf-8"))
     except RecursionError:
         # `[[[[…` nested deeper than Python's stack: a broken or hostile helper, not a crash.
-        raise CredentialProcessError(f"{where} printed JSON nested too deeply",
-                                     hint="it must print the Version 1 credentials JSON on stdout") from None
+        raise CredentialProcessError(
+            f"{where} printed JSON nested too deeply", hint="it must print the Version 1 credentials JSON on stdout"
+        ) from None
     except (UnicodeDecodeError, ValueError):
-        raise CredentialProcessError(f"{where} did not print a JSON document",
-                                     hint="it must print the Version 1 credentials JSON on stdout") from None
+        raise CredentialProcessError(
+            f"{where} did not print a JSON document", hint="it must print the Version 1 credentials JSON on stdout"
+        ) from None
     if not isinstance(doc, dict):
         raise CredentialProcessError(f"{where} printed JSON that is not an object")
     if doc.get("Version") != 1:
@@ -83,10 +93,12 @@ def parse_output(raw: bytes, where: str, *, now: Callable[[], datetime] | None =
         raise CredentialProcessError(f"{where} printed a SessionToken that is not a string")
     expiration = _expiration(doc.get("Expiration"), where)
     if expiration is not None:
-        current = now() if now is not None else datetime.now(UTC)
+        current = (now or utcnow)()
         if expiration <= current:
-            raise CredentialProcessError(f"{where} returned credentials that have already expired",
-                                         hint="its own cache may be stale; check the command")
+            raise CredentialProcessError(
+                f"{where} returned credentials that have already expired",
+                hint="its own cache may be stale; check the command",
+            )
     account = doc.get("AccountId")
     creds = Credentials(
         access_key_id=doc["AccessKeyId"],

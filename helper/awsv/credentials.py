@@ -27,8 +27,7 @@ _KEY_ID = re.compile(r"[A-Za-z0-9]+\Z")
 _PRINTABLE = re.compile(r"[\x21-\x7e]+\Z")
 _FIELDS = (
     ("AccessKeyId", "access_key_id", MAX_ACCESS_KEY_ID, _KEY_ID, "letters and digits"),
-    ("SecretAccessKey", "secret_access_key", MAX_SECRET_ACCESS_KEY, _PRINTABLE,
-     "printable ASCII without spaces"),
+    ("SecretAccessKey", "secret_access_key", MAX_SECRET_ACCESS_KEY, _PRINTABLE, "printable ASCII without spaces"),
     ("SessionToken", "session_token", MAX_SESSION_TOKEN, _PRINTABLE, "printable ASCII without spaces"),
 )
 
@@ -55,11 +54,15 @@ def check_values(values: Any, origin: str, labels: Mapping[str, str] | None = No
         if not isinstance(value, str) or not value:
             raise InvalidCredentials(f"{origin}: {field} is missing")
         if len(value) > limit:
-            raise InvalidCredentials(f"{origin}: {field} is longer than {limit} characters",
-                                     hint="real AWS credentials are far shorter; check the source")
+            raise InvalidCredentials(
+                f"{origin}: {field} is longer than {limit} characters",
+                hint="real AWS credentials are far shorter; check the source",
+            )
         if not pattern.match(value):
-            raise InvalidCredentials(f"{origin}: {field} contains characters other than {alphabet}",
-                                     hint="a stray newline, quote or space? check the source")
+            raise InvalidCredentials(
+                f"{origin}: {field} contains characters other than {alphabet}",
+                hint="a stray newline, quote or space? check the source",
+            )
 
 
 @dataclass(frozen=True)
@@ -77,9 +80,11 @@ class Credentials:
     arn: str | None = None
 
     def __repr__(self) -> str:
-        return (f"Credentials(access_key_id={self.access_key_id!r}, secret_access_key=<hidden>, "
-                f"session_token={'<hidden>' if self.session_token else None}, "
-                f"expiration={self.expiration!r}, account_id={self.account_id!r})")
+        return (
+            f"Credentials(access_key_id={self.access_key_id!r}, secret_access_key=<hidden>, "
+            f"session_token={'<hidden>' if self.session_token else None}, "
+            f"expiration={self.expiration!r}, account_id={self.account_id!r})"
+        )
 
     def seconds_left(self, now: datetime) -> float | None:
         """Seconds until expiry at `now`, or None for credentials that do not expire."""
@@ -99,9 +104,15 @@ class Credentials:
 
     def to_item(self) -> dict[str, Any]:
         """Vault representation (for the session cache)."""
-        return {"type": "session", "access_key_id": self.access_key_id,
-                "secret_access_key": self.secret_access_key, "session_token": self.session_token,
-                "expiration": self.expiration_iso(), "account_id": self.account_id, "arn": self.arn}
+        return {
+            "type": "session",
+            "access_key_id": self.access_key_id,
+            "secret_access_key": self.secret_access_key,
+            "session_token": self.session_token,
+            "expiration": self.expiration_iso(),
+            "account_id": self.account_id,
+            "arn": self.arn,
+        }
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> Credentials:

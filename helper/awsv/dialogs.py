@@ -53,24 +53,40 @@ class Dialog:
 
     def ask_argv(self, title: str, text: str, *, secret: bool) -> list[str]:
         if self.program == "zenity":
-            return [self.path, "--entry", f"--title={title}", f"--text={text}",
-                    *(["--hide-text"] if secret else [])]
+            return [self.path, "--entry", f"--title={title}", f"--text={text}", *(["--hide-text"] if secret else [])]
         if self.program == "kdialog":
             return [self.path, "--title", title, "--password" if secret else "--inputbox", text]
         hidden = " with hidden answer" if secret else ""
-        return [self.path, "-e", "on run argv",
-                "-e", f'display dialog (item 1 of argv) default answer ""{hidden} '
-                      "with title (item 2 of argv)",
-                "-e", "return text returned of result", "-e", "end run", text, title]
+        return [
+            self.path,
+            "-e",
+            "on run argv",
+            "-e",
+            f'display dialog (item 1 of argv) default answer ""{hidden} with title (item 2 of argv)',
+            "-e",
+            "return text returned of result",
+            "-e",
+            "end run",
+            text,
+            title,
+        ]
 
     def notify_argv(self, title: str, text: str) -> list[str]:
         if self.program == "zenity":
             return [self.path, "--notification", f"--text={title}: {text}"]
         if self.program == "kdialog":
             return [self.path, "--title", title, "--passivepopup", text, "10"]
-        return [self.path, "-e", "on run argv",
-                "-e", "display notification (item 1 of argv) with title (item 2 of argv)",
-                "-e", "end run", text, title]
+        return [
+            self.path,
+            "-e",
+            "on run argv",
+            "-e",
+            "display notification (item 1 of argv) with title (item 2 of argv)",
+            "-e",
+            "end run",
+            text,
+            title,
+        ]
 
 
 Runner = Callable[[Sequence[str], Mapping[str, str], float], "tuple[int, bytes]"]
@@ -84,8 +100,7 @@ def run_bounded(argv: Sequence[str], env: Mapping[str, str], timeout: float) -> 
     More than MAX_ANSWER bytes of output is no answer (status 1); a timeout is
     subprocess.TimeoutExpired; either way the whole group has been killed.
     """
-    from awsv.user_command import (CommandInterrupted, CommandOutputTooLarge, CommandTimedOut,
-                                   spawn_bounded)
+    from awsv.user_command import CommandInterrupted, CommandOutputTooLarge, CommandTimedOut, spawn_bounded
 
     try:
         return spawn_bounded(list(argv), env=env, timeout=timeout, max_output=MAX_ANSWER)
@@ -110,9 +125,13 @@ def has_desktop(env: Mapping[str, str], platform: str = sys.platform) -> bool:
     return platform == "darwin" or bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
 
 
-def find_dialog(env: Mapping[str, str], program: str | None = None, *,
-                which: Callable[..., str | None] = shutil.which,
-                platform: str = sys.platform) -> Dialog | None:
+def find_dialog(
+    env: Mapping[str, str],
+    program: str | None = None,
+    *,
+    which: Callable[..., str | None] = shutil.which,
+    platform: str = sys.platform,
+) -> Dialog | None:
     """The dialog program to use (`program`, or the first found for this platform), or None."""
     if not has_desktop(env, platform):
         return None
@@ -129,10 +148,14 @@ def find_dialog(env: Mapping[str, str], program: str | None = None, *,
     return None
 
 
-def choose_way(env: Mapping[str, str], *, has_terminal: bool,
-               which: Callable[..., str | None] = shutil.which,
-               platform: str = sys.platform) -> str | Dialog:
-    """"terminal", "none", or the Dialog to ask with (see the module docstring).
+def choose_way(
+    env: Mapping[str, str],
+    *,
+    has_terminal: bool,
+    which: Callable[..., str | None] = shutil.which,
+    platform: str = sys.platform,
+) -> str | Dialog:
+    """ "terminal", "none", or the Dialog to ask with (see the module docstring).
 
     Raises DialogUnavailable when a dialog is required and none can be shown.
     Drivers that are not about where to ask (ykman, pass) count as auto here.
@@ -145,8 +168,10 @@ def choose_way(env: Mapping[str, str], *, has_terminal: bool,
         if dialog is None:
             wanted = "a dialog program (zenity or kdialog; osascript on macOS)" if way == "gui" else way
             where = "" if has_desktop(env, platform) else " and no desktop session (DISPLAY) is visible"
-            raise DialogUnavailable(f"{origin} asks for a dialog, but {wanted} was not found{where}",
-                                    hint="install zenity or kdialog, or set AWSV_PROMPT=terminal")
+            raise DialogUnavailable(
+                f"{origin} asks for a dialog, but {wanted} was not found{where}",
+                hint="install zenity or kdialog, or set AWSV_PROMPT=terminal",
+            )
         return dialog
     if has_terminal:
         return "terminal"
@@ -154,16 +179,25 @@ def choose_way(env: Mapping[str, str], *, has_terminal: bool,
     return dialog if dialog is not None else "terminal"
 
 
-def ask(dialog: Dialog, title: str, text: str, *, secret: bool, env: Mapping[str, str],
-        runner: Runner = run_bounded, timeout: float = DIALOG_TIMEOUT) -> str:
+def ask(
+    dialog: Dialog,
+    title: str,
+    text: str,
+    *,
+    secret: bool,
+    env: Mapping[str, str],
+    runner: Runner = run_bounded,
+    timeout: float = DIALOG_TIMEOUT,
+) -> str:
     """Show the dialog and return the answer; Cancel is Interrupted (nothing changes)."""
     import subprocess as _sp
 
     try:
         status, out = runner(dialog.ask_argv(title, text, secret=secret), env, timeout)
     except _sp.TimeoutExpired:
-        raise Interrupted(f"no answer in the {dialog.program} dialog within {timeout:g}s; "
-                          "nothing was changed") from None
+        raise Interrupted(
+            f"no answer in the {dialog.program} dialog within {timeout:g}s; nothing was changed"
+        ) from None
     except OSError as exc:
         raise DialogUnavailable(f"cannot run {dialog.program}: {exc.strerror}") from None
     if status != 0:
@@ -175,9 +209,15 @@ def ask(dialog: Dialog, title: str, text: str, *, secret: bool, env: Mapping[str
     return answer
 
 
-def notify(dialog: Dialog, title: str, text: str, *, env: Mapping[str, str],
-           runner: Runner = run_bounded,
-           which: Callable[..., str | None] = shutil.which) -> None:
+def notify(
+    dialog: Dialog,
+    title: str,
+    text: str,
+    *,
+    env: Mapping[str, str],
+    runner: Runner = run_bounded,
+    which: Callable[..., str | None] = shutil.which,
+) -> None:
     """A notification; best effort (a notification that fails must not fail the command).
 
     On Linux `notify-send` is preferred when installed: it returns at once,
@@ -195,8 +235,7 @@ def notify(dialog: Dialog, title: str, text: str, *, env: Mapping[str, str],
         pass
 
 
-def ask_passphrase(dialog: Dialog, *, creating: bool, env: Mapping[str, str],
-                   runner: Runner = run_bounded) -> str:
+def ask_passphrase(dialog: Dialog, *, creating: bool, env: Mapping[str, str], runner: Runner = run_bounded) -> str:
     """The vault passphrase from a hidden-entry dialog; a new vault asks twice."""
     from awsv.errors import VaultError
 
@@ -215,8 +254,15 @@ def ask_passphrase(dialog: Dialog, *, creating: bool, env: Mapping[str, str],
     raise VaultError("no vault created: no matching passphrase entered")
 
 
-def ask_mfa_code(dialog: Dialog, *, serial: str, profile: str, env: Mapping[str, str],
-                 is_code: Callable[[str], bool], runner: Runner = run_bounded) -> str | None:
+def ask_mfa_code(
+    dialog: Dialog,
+    *,
+    serial: str,
+    profile: str,
+    env: Mapping[str, str],
+    is_code: Callable[[str], bool],
+    runner: Runner = run_bounded,
+) -> str | None:
     """An MFA code from a dialog (three tries); None when none of them was 6 digits."""
     text = f"MFA code for profile {profile} ({serial}):"
     for _ in range(3):
@@ -227,9 +273,16 @@ def ask_mfa_code(dialog: Dialog, *, serial: str, profile: str, env: Mapping[str,
     return None
 
 
-def ykman_code(serial: str, *, profile: str, env: Mapping[str, str], runner: Runner = run_bounded,
-               which: Callable[..., str | None] = shutil.which, platform: str = sys.platform,
-               timeout: float = 60.0) -> str:
+def ykman_code(
+    serial: str,
+    *,
+    profile: str,
+    env: Mapping[str, str],
+    runner: Runner = run_bounded,
+    which: Callable[..., str | None] = shutil.which,
+    platform: str = sys.platform,
+    timeout: float = 60.0,
+) -> str:
     """aws-vault's `ykman` prompt: the code for `serial` from a YubiKey's OATH application.
 
     The key may wait for a touch, and a program without a terminal cannot say
@@ -240,8 +293,10 @@ def ykman_code(serial: str, *, profile: str, env: Mapping[str, str], runner: Run
     name = env.get("AWSV_YKMAN_OATH_NAME") or env.get("YKMAN_OATH_CREDENTIAL_NAME") or serial
     ykman = which("ykman", path=env.get("PATH"))
     if not ykman:
-        raise DialogUnavailable("the ykman prompt needs YubiKey Manager's `ykman` on PATH",
-                                hint="install yubikey-manager, or choose another --prompt")
+        raise DialogUnavailable(
+            "the ykman prompt needs YubiKey Manager's `ykman` on PATH",
+            hint="install yubikey-manager, or choose another --prompt",
+        )
     message = f"touch your YubiKey for an MFA code for profile {profile}"
     sys.stderr.write(f"awsv: {message}\n")
     sys.stderr.flush()
@@ -256,7 +311,9 @@ def ykman_code(serial: str, *, profile: str, env: Mapping[str, str], runner: Run
         raise DialogUnavailable(f"cannot run ykman: {exc.strerror}") from None
     code = out.decode("utf-8", errors="replace").strip()
     if status != 0 or not code.isdigit():
-        raise AwsvError(f"ykman gave no code for {name} (exit status {status})",
-                        hint=f"check `ykman oath accounts list` has an account named {name} "
-                             "(AWSV_YKMAN_OATH_NAME sets another name)")
+        raise AwsvError(
+            f"ykman gave no code for {name} (exit status {status})",
+            hint=f"check `ykman oath accounts list` has an account named {name} "
+            "(AWSV_YKMAN_OATH_NAME sets another name)",
+        )
     return code

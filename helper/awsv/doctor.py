@@ -56,28 +56,40 @@ def plaintext_credentials(env: Mapping[str, str]) -> Iterator[Finding]:
     try:
         parser.read_string(read_text_file(path, what="credentials file"))
     except (OSError, AwsvError, configparser.Error):
-        yield Finding("plaintext-keys", WARN, f"cannot parse {path} to check it for secrets",
-                      "inspect it by hand; `awsv import` moves keys into the vault")
+        yield Finding(
+            "plaintext-keys",
+            WARN,
+            f"cannot parse {path} to check it for secrets",
+            "inspect it by hand; `awsv import` moves keys into the vault",
+        )
         return
-    long_term = [s for s in parser.sections() if parser.has_option(s, "aws_secret_access_key")
-                 and not parser.has_option(s, "aws_session_token")]
+    long_term = [
+        s
+        for s in parser.sections()
+        if parser.has_option(s, "aws_secret_access_key") and not parser.has_option(s, "aws_session_token")
+    ]
     temporary = [s for s in parser.sections() if parser.has_option(s, "aws_session_token")]
     if long_term:
-        yield Finding("plaintext-keys", FAIL,
-                      f"{len(long_term)} long-term secret key(s) in plaintext in {path}: "
-                      + ", ".join(long_term),
-                      "awsv import --delete-plaintext")
+        yield Finding(
+            "plaintext-keys",
+            FAIL,
+            f"{len(long_term)} long-term secret key(s) in plaintext in {path}: " + ", ".join(long_term),
+            "awsv import --delete-plaintext",
+        )
     if temporary:
-        yield Finding("plaintext-keys", WARN,
-                      f"{len(temporary)} temporary credential set(s) in plaintext in {path}: "
-                      + ", ".join(temporary),
-                      "delete them from the file; `awsv use` keeps them in the shell only")
+        yield Finding(
+            "plaintext-keys",
+            WARN,
+            f"{len(temporary)} temporary credential set(s) in plaintext in {path}: " + ", ".join(temporary),
+            "delete them from the file; `awsv use` keeps them in the shell only",
+        )
     if not long_term and not temporary:
         yield Finding("plaintext-keys", PASS, f"no secrets in {path}")
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077 and (long_term or temporary):
-        yield Finding("plaintext-keys", FAIL, f"{path} is readable by other users (mode {mode:03o})",
-                      f"chmod 600 {path}")
+        yield Finding(
+            "plaintext-keys", FAIL, f"{path} is readable by other users (mode {mode:03o})", f"chmod 600 {path}"
+        )
 
 
 def plaintext_sso_tokens(env: Mapping[str, str]) -> Iterator[Finding]:
@@ -86,27 +98,33 @@ def plaintext_sso_tokens(env: Mapping[str, str]) -> Iterator[Finding]:
 
     directory = aws_cli_cache_dir(env)
     try:
-        holding = [p for p in sorted(directory.glob("*.json"))
-                   if p.stat().st_size < 65536 and b'"accessToken"' in p.read_bytes()]
+        holding = [
+            p
+            for p in sorted(directory.glob("*.json"))
+            if p.stat().st_size < 65536 and b'"accessToken"' in p.read_bytes()
+        ]
     except OSError:
         return
     if holding:
-        yield Finding("plaintext-keys", WARN,
-                      f"{len(holding)} SSO token file(s) in plaintext in {directory}",
-                      "awsv keeps its own tokens in the vault (and imports a valid one from here); "
-                      "`awsv sso logout` or `aws sso logout` removes these files")
+        yield Finding(
+            "plaintext-keys",
+            WARN,
+            f"{len(holding)} SSO token file(s) in plaintext in {directory}",
+            "awsv keeps its own tokens in the vault (and imports a valid one from here); "
+            "`awsv sso logout` or `aws sso logout` removes these files",
+        )
 
 
 def _private(path: Path, want: int, what: str) -> Finding:
-    st = path.stat()
-    mode = stat.S_IMODE(st.st_mode)
-    if st.st_uid != os.getuid():
-        return Finding("vault-permissions", FAIL, f"{what} {path} belongs to uid {st.st_uid}, not you",
-                       f"chown {os.getuid()} {path}")
-    if mode & 0o077:
-        return Finding("vault-permissions", FAIL, f"{what} {path} has mode {mode:03o}",
-                       f"chmod {want:o} {path}")
-    return Finding("vault-permissions", PASS, f"{what} {path} is private ({mode:03o})")
+    from awsv.private import KIND, OWNER, not_private
+
+    st = path.lstat()
+    problem = not_private(st, is_dir=want == 0o700)
+    if problem is not None:
+        kind, wrong = problem
+        fix = {KIND: f"move {path} aside", OWNER: f"chown {os.geteuid()} {path}"}.get(kind, f"chmod {want:o} {path}")
+        return Finding("vault-permissions", FAIL, f"{what} {path} {wrong}", fix)
+    return Finding("vault-permissions", PASS, f"{what} {path} is private ({stat.S_IMODE(st.st_mode):03o})")
 
 
 def vault_files(env: Mapping[str, str]) -> Iterator[Finding]:
@@ -115,8 +133,9 @@ def vault_files(env: Mapping[str, str]) -> Iterator[Finding]:
 
     directory = paths.data_dir(env)
     if not directory.exists():
-        yield Finding("vault-permissions", INFO, f"no vault directory yet ({directory})",
-                      "`awsv add PROFILE` creates it")
+        yield Finding(
+            "vault-permissions", INFO, f"no vault directory yet ({directory})", "`awsv add PROFILE` creates it"
+        )
         return
     yield _private(directory, 0o700, "vault directory")
     vault = directory / VAULT_FILE
@@ -129,14 +148,15 @@ def vault_files(env: Mapping[str, str]) -> Iterator[Finding]:
         except AwsvError as exc:
             yield Finding("vault-format", FAIL, f"{vault}: {exc.message}", "restore it from a backup")
         else:
-            p = header.params
-            yield Finding("vault-format", PASS,
-                          f"vault format v1, Argon2id {p.memory_cost // 1024} MiB, "
-                          f"{p.iterations} passes, {p.lanes} lanes")
-    loose = [p for p in directory.iterdir()
-             if p.is_file() and stat.S_IMODE(p.stat().st_mode) & 0o077]
-    for p in loose:
-        yield Finding("vault-permissions", FAIL, f"{p} is readable by other users", f"chmod 600 {p}")
+            kdf = header.params
+            yield Finding(
+                "vault-format",
+                PASS,
+                f"vault format v1, Argon2id {kdf.memory_cost // 1024} MiB, {kdf.iterations} passes, {kdf.lanes} lanes",
+            )
+    loose = [path for path in directory.iterdir() if path.is_file() and stat.S_IMODE(path.stat().st_mode) & 0o077]
+    for path in loose:
+        yield Finding("vault-permissions", FAIL, f"{path} is readable by other users", f"chmod 600 {path}")
 
 
 def backend(env: Mapping[str, str]) -> Iterator[Finding]:
@@ -148,24 +168,10 @@ def backend(env: Mapping[str, str]) -> Iterator[Finding]:
     except AwsvError as exc:
         yield Finding("backend", FAIL, exc.message, exc.hint)
         return
-    if name == "file":
-        try:
-            from cryptography.hazmat.primitives.kdf.argon2 import Argon2id  # noqa: F401
-        except ImportError:
-            yield Finding("backend", FAIL, "the file backend needs cryptography ≥ 44 with Argon2id",
-                          "reinstall awsv with ./install.sh")
-            return
-        yield Finding("backend", PASS, "file backend (Argon2id + AES-256-GCM) is usable")
-        return
-    from awsv.vault import keyring_store
+    from awsv.vault import backend_module
 
-    try:
-        found = keyring_store.detect_backend()
-        keyring_store.check_backend(found)
-    except AwsvError as exc:
-        yield Finding("backend", FAIL, exc.message, exc.hint)
-        return
-    yield Finding("backend", PASS, f"keyring backend {keyring_store.backend_label(found)} is usable")
+    for status, message, fix in backend_module(name).doctor_checks(env):
+        yield Finding("backend", status, message, fix)
 
 
 def agent(env: Mapping[str, str]) -> Iterator[Finding]:
@@ -173,8 +179,7 @@ def agent(env: Mapping[str, str]) -> Iterator[Finding]:
     from awsv.agent import client, protocol
 
     if protocol.agent_mode(env) == "off":
-        yield Finding("agent", INFO, "the agent is disabled (AWSV_AGENT=off): every command asks "
-                      "for the passphrase")
+        yield Finding("agent", INFO, "the agent is disabled (AWSV_AGENT=off): every command asks for the passphrase")
         return
     try:
         status = client.status(env)
@@ -182,15 +187,24 @@ def agent(env: Mapping[str, str]) -> Iterator[Finding]:
         yield Finding("agent", FAIL, exc.message, exc.hint)
         return
     if status is None:
-        yield Finding("agent", INFO, "no agent running: the vault is locked",
-                      "`awsv unlock` (or the next command that needs the vault) starts one")
+        yield Finding(
+            "agent",
+            INFO,
+            "no agent running: the vault is locked",
+            "`awsv unlock` (or the next command that needs the vault) starts one",
+        )
         return
     until = datetime.fromtimestamp(float(status.get("expires", 0)), UTC)
-    yield Finding("agent", PASS, f"agent pid {status.get('pid')} holds the {status.get('backend')} "
-                  f"vault until {until:%H:%M} UTC")
+    yield Finding(
+        "agent", PASS, f"agent pid {status.get('pid')} holds the {status.get('backend')} vault until {until:%H:%M} UTC"
+    )
     if not status.get("memory_locked"):
-        yield Finding("agent", WARN, "the agent's memory is not locked against swap",
-                      "use encrypted swap, or raise `ulimit -l` (see the README)")
+        yield Finding(
+            "agent",
+            WARN,
+            "the agent's memory is not locked against swap",
+            "use encrypted swap, or raise `ulimit -l` (see the README)",
+        )
 
 
 def shell_integration(env: Mapping[str, str]) -> Iterator[Finding]:
@@ -207,17 +221,21 @@ def shell_integration(env: Mapping[str, str]) -> Iterator[Finding]:
     shell = os.path.basename(env.get("SHELL", "")) or "your shell"
     which = "zsh" if shell == "zsh" else "bash"
     if shell == "fish":
-        yield Finding("shell", WARN,
-                      "the shell integration is not loaded here: `awsv use` cannot change this shell "
-                      "and there is no prompt badge",
-                      "add `awsv shell-init fish | source` to ~/.config/fish/config.fish "
-                      "(./install.sh puts it in ~/.config/fish/conf.d/ for you)")
+        yield Finding(
+            "shell",
+            WARN,
+            "the shell integration is not loaded here: `awsv use` cannot change this shell "
+            "and there is no prompt badge",
+            "add `awsv shell-init fish | source` to ~/.config/fish/config.fish "
+            "(./install.sh puts it in ~/.config/fish/conf.d/ for you)",
+        )
         return
-    yield Finding("shell", WARN,
-                  "the shell integration is not loaded here: `awsv use` cannot change this shell "
-                  "and there is no prompt badge",
-                  f'add `eval "$(awsv shell-init {which})"` to ~/.{which}rc '
-                  "(or `awsv` to plugins=(…) with oh-my-zsh)")
+    yield Finding(
+        "shell",
+        WARN,
+        "the shell integration is not loaded here: `awsv use` cannot change this shell and there is no prompt badge",
+        f'add `eval "$(awsv shell-init {which})"` to ~/.{which}rc (or `awsv` to plugins=(…) with oh-my-zsh)',
+    )
 
 
 def on_path(env: Mapping[str, str]) -> Iterator[Finding]:
@@ -226,8 +244,12 @@ def on_path(env: Mapping[str, str]) -> Iterator[Finding]:
     if found:
         yield Finding("path", PASS, f"awsv on PATH: {found}")
     else:
-        yield Finding("path", WARN, "awsv is not on PATH",
-                      'run ./install.sh, and add export PATH="$HOME/.local/bin:$PATH" to your shell rc')
+        yield Finding(
+            "path",
+            WARN,
+            "awsv is not on PATH",
+            'run ./install.sh, and add export PATH="$HOME/.local/bin:$PATH" to your shell rc',
+        )
 
 
 def plural(count: int, noun: str) -> str:
@@ -239,16 +261,20 @@ def config(env: Mapping[str, str]) -> Iterator[Finding]:
     """Every profile in the AWS config resolves; MFA settings are consistent; self-references explained."""
     from awsv.chain import Resolver
     from awsv.config import AwsConfig
-    from awsv.paths import aws_config_file
     from awsv.names import is_valid_profile_name
+    from awsv.paths import aws_config_file
 
     path = aws_config_file(env)
     if not path.exists() and not path.is_symlink():
         # A vault-only setup is valid (`awsv add prod` + `awsv use prod`): a warning, not a fail.
-        yield Finding("config", WARN, f"the AWS config file {path} does not exist",
-                      "fine for keys used as they are (`awsv add NAME`, `awsv use NAME`); for "
-                      "regions, roles or MFA create it with [profile NAME] sections "
-                      "(AWS_CONFIG_FILE points elsewhere)")
+        yield Finding(
+            "config",
+            WARN,
+            f"the AWS config file {path} does not exist",
+            "fine for keys used as they are (`awsv add NAME`, `awsv use NAME`); for "
+            "regions, roles or MFA create it with [profile NAME] sections "
+            "(AWS_CONFIG_FILE points elsewhere)",
+        )
         return
     try:
         cfg = AwsConfig.load(env)
@@ -260,8 +286,12 @@ def config(env: Mapping[str, str]) -> Iterator[Finding]:
     for name in cfg.names():
         if not is_valid_profile_name(name):
             problems += 1
-            yield Finding("config", WARN, f"profile {name!r}: awsv refuses this name",
-                          "rename it to letters, digits and _ . @ + = , -")
+            yield Finding(
+                "config",
+                WARN,
+                f"profile {name!r}: awsv refuses this name",
+                "rename it to letters, digits and _ . @ + = , -",
+            )
             continue
         try:
             chain = resolver.resolve(name)
@@ -274,17 +304,22 @@ def config(env: Mapping[str, str]) -> Iterator[Finding]:
         if chain.hops and source_profile.mfa_serial and not profile.mfa_serial:
             problems += 1
             yield Finding(
-                "config", WARN,
+                "config",
+                WARN,
                 f"role {name!r} has no mfa_serial but its source {chain.source.profile!r} has one: "
                 "awsv assumes it from the MFA session, the AWS CLI and SDKs would not use MFA",
-                f"add `mfa_serial = {source_profile.mfa_serial}` to [profile {name}]")
+                f"add `mfa_serial = {source_profile.mfa_serial}` to [profile {name}]",
+            )
     for finding in _needing_a_stored_key(env, cfg):
         problems += finding.status in (FAIL, WARN)
         yield finding
     if not problems:
         count = len(cfg.names())
-        yield Finding("config", PASS, f"{plural(count, 'profile')} in {cfg.path} "
-                      f"{'resolves' if count == 1 else 'resolve'} cleanly")
+        yield Finding(
+            "config",
+            PASS,
+            f"{plural(count, 'profile')} in {cfg.path} {'resolves' if count == 1 else 'resolve'} cleanly",
+        )
 
 
 def _needing_a_stored_key(env: Mapping[str, str], cfg: AwsConfig) -> Iterator[Finding]:
@@ -311,38 +346,60 @@ def _needing_a_stored_key(env: Mapping[str, str], cfg: AwsConfig) -> Iterator[Fi
         if stored is None and (command or (profile.role_arn and not profile.source_profile)):
             stored = _key_lookup(env)
         if profile.role_arn and not profile.source_profile and stored is not None:
-            yield from _own_key_role(name, stored(name), bool(profile.get("credential_source")
-                                                              or profile.get("web_identity_token_file")))
+            yield from _own_key_role(
+                name, stored(name), bool(profile.get("credential_source") or profile.get("web_identity_token_file"))
+            )
             continue
         if not command or runs_awsv_back(cfg, command, [name]) is None or stored is None:
             continue
         pattern = f"profile {name!r}: its credential_process runs awsv for itself"
         has_key = stored(name)
         if has_key:
-            yield Finding("config", PASS, f"{pattern}; awsv uses the key stored for it, and the "
-                          "line serves the AWS CLI and SDKs (aws-vault's recipe)")
+            yield Finding(
+                "config",
+                PASS,
+                f"{pattern}; awsv uses the key stored for it, and the "
+                "line serves the AWS CLI and SDKs (aws-vault's recipe)",
+            )
         elif has_key is False:
-            yield Finding("config", FAIL, f"{pattern} and no key for it is in the vault: "
-                          "awsv refuses it, and the AWS CLI gets that error",
-                          f"awsv add {name}")
+            yield Finding(
+                "config",
+                FAIL,
+                f"{pattern} and no key for it is in the vault: awsv refuses it, and the AWS CLI gets that error",
+                f"awsv add {name}",
+            )
         else:
-            yield Finding("config", INFO, f"{pattern}: fine when a key for it is in the vault "
-                          "(the key wins), an error without one; the vault is locked, so not checked",
-                          f"`awsv unlock`, then run doctor again (or `awsv add {name}`)")
+            yield Finding(
+                "config",
+                INFO,
+                f"{pattern}: fine when a key for it is in the vault "
+                "(the key wins), an error without one; the vault is locked, so not checked",
+                f"`awsv unlock`, then run doctor again (or `awsv add {name}`)",
+            )
 
 
 def _own_key_role(name: str, has_key: bool | None, other_source: bool) -> Iterator[Finding]:
     """A role with no source_profile assumes itself with its own stored key (aws-vault's `work`)."""
     if other_source or has_key:
         return  # the resolution check reports the unsupported sources; with a key all is well
-    pattern = (f"profile {name!r} has role_arn but no source_profile: it assumes the role with "
-               "its own key in the vault (aws-vault's rule)")
+    pattern = (
+        f"profile {name!r} has role_arn but no source_profile: it assumes the role with "
+        "its own key in the vault (aws-vault's rule)"
+    )
     if has_key is False:
-        yield Finding("config", FAIL, f"{pattern}, and there is none", f"awsv add {name}, or add "
-                      f"`source_profile = NAME` to [profile {name}]")
+        yield Finding(
+            "config",
+            FAIL,
+            f"{pattern}, and there is none",
+            f"awsv add {name}, or add `source_profile = NAME` to [profile {name}]",
+        )
     else:
-        yield Finding("config", WARN, f"{pattern}; the vault is locked, so not checked",
-                      f"`awsv unlock`, then run doctor again (or `awsv add {name}`)")
+        yield Finding(
+            "config",
+            WARN,
+            f"{pattern}; the vault is locked, so not checked",
+            f"`awsv unlock`, then run doctor again (or `awsv add {name}`)",
+        )
 
 
 def _key_lookup(env: Mapping[str, str]) -> Callable[[str], bool | None]:
@@ -367,8 +424,9 @@ def _key_lookup(env: Mapping[str, str]) -> Callable[[str], bool | None]:
     return lookup
 
 
-def clock(env: Mapping[str, str], *, now: Callable[[], datetime] | None = None,
-          timeout: float = 3.0) -> Iterator[Finding]:
+def clock(
+    env: Mapping[str, str], *, now: Callable[[], datetime] | None = None, timeout: float = 3.0
+) -> Iterator[Finding]:
     """Clock skew against STS's Date header: SigV4 fails beyond 5 minutes."""
     import urllib.error
     import urllib.request
@@ -376,15 +434,20 @@ def clock(env: Mapping[str, str], *, now: Callable[[], datetime] | None = None,
     from awsv.sts import endpoint_url
 
     url = endpoint_url(env, None) or DEFAULT_STS_URL
-    request = urllib.request.Request(url, method="GET", headers={"User-Agent": "awsv-doctor"})
+    # The STS endpoint: the default https URL or the one the user configured.
+    request = urllib.request.Request(url, method="GET", headers={"User-Agent": "awsv-doctor"})  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - see above
             date = response.headers.get("Date")
     except urllib.error.HTTPError as exc:  # STS answers 4xx to a bare GET, still with a Date
         date = exc.headers.get("Date") if exc.headers else None
     except (urllib.error.URLError, OSError, ValueError) as exc:
-        yield Finding("clock", WARN, f"could not reach {url} to compare clocks ({_reason(exc)})",
-                      "check the network; the check is skipped")
+        yield Finding(
+            "clock",
+            WARN,
+            f"could not reach {url} to compare clocks ({_reason(exc)})",
+            "check the network; the check is skipped",
+        )
         return
     if not date:
         yield Finding("clock", WARN, f"{url} sent no Date header; clock not checked")
@@ -394,13 +457,19 @@ def clock(env: Mapping[str, str], *, now: Callable[[], datetime] | None = None,
     except (TypeError, ValueError):
         yield Finding("clock", WARN, f"{url} sent an unreadable Date header; clock not checked")
         return
-    local = (now or (lambda: datetime.now(UTC)))()
+    from awsv.clock import utcnow
+
+    local = (now or utcnow)()
     skew = (local - remote).total_seconds()
     direction = "ahead of" if skew > 0 else "behind"
     text = f"local clock is {abs(skew):.0f}s {direction} {url}"
     if abs(skew) >= SKEW_FAIL_SECONDS:
-        yield Finding("clock", FAIL, text + ": AWS will reject signed requests",
-                      "sync the clock (e.g. enable NTP: timedatectl set-ntp true)")
+        yield Finding(
+            "clock",
+            FAIL,
+            text + ": AWS will reject signed requests",
+            "sync the clock (e.g. enable NTP: timedatectl set-ntp true)",
+        )
     elif abs(skew) >= SKEW_WARN_SECONDS:
         yield Finding("clock", WARN, text, "sync the clock (NTP)")
     else:
@@ -427,8 +496,10 @@ def container_endpoint(env: Mapping[str, str], *, timeout: float = 1.0) -> Itera
         return
     name = "AWS_CONTAINER_CREDENTIALS_FULL_URI" if full else "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"
     url = full or f"http://169.254.170.2{relative}"
-    fix = "unset AWS_CONTAINER_CREDENTIALS_FULL_URI AWS_CONTAINER_CREDENTIALS_RELATIVE_URI " \
-          "AWS_CONTAINER_AUTHORIZATION_TOKEN (`awsv off` and `awsv use` clear them too)"
+    fix = (
+        "unset AWS_CONTAINER_CREDENTIALS_FULL_URI AWS_CONTAINER_CREDENTIALS_RELATIVE_URI "
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN (`awsv off` and `awsv use` clear them too)"
+    )
     try:
         parts = urllib.parse.urlsplit(url)
         host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
@@ -437,19 +508,31 @@ def container_endpoint(env: Mapping[str, str], *, timeout: float = 1.0) -> Itera
         yield Finding("endpoint", FAIL, f"{name} is set to something that is not a usable URL", fix)
         return
     if not loopback:
-        yield Finding("endpoint", INFO, f"{name} points at {host}:{port} (not on this machine, not "
-                      "checked): SDKs without key variables or profile credentials take theirs from it")
+        yield Finding(
+            "endpoint",
+            INFO,
+            f"{name} points at {host}:{port} (not on this machine, not "
+            "checked): SDKs without key variables or profile credentials take theirs from it",
+        )
         return
     try:
         socket.create_connection((host, port), timeout=timeout).close()
     except OSError:
-        yield Finding("endpoint", FAIL,
-                      f"{name} points at {host}:{port}, where nothing answers (an endpoint that has "
-                      "stopped?): SDKs that find no key variables or profile credentials use it "
-                      "before anything else and fail there", fix)
+        yield Finding(
+            "endpoint",
+            FAIL,
+            f"{name} points at {host}:{port}, where nothing answers (an endpoint that has "
+            "stopped?): SDKs that find no key variables or profile credentials use it "
+            "before anything else and fail there",
+            fix,
+        )
         return
-    yield Finding("endpoint", INFO, f"{name} points at a credential endpoint that answers on "
-                  f"{host}:{port}: SDKs here take their credentials from it unless key variables are set")
+    yield Finding(
+        "endpoint",
+        INFO,
+        f"{name} points at a credential endpoint that answers on "
+        f"{host}:{port}: SDKs here take their credentials from it unless key variables are set",
+    )
 
 
 def _reason(exc: BaseException) -> str:
@@ -457,8 +540,18 @@ def _reason(exc: BaseException) -> str:
     return " ".join(str(reason).split())[:120] or type(exc).__name__
 
 
-CHECKS: list[Check] = [plaintext_credentials, plaintext_sso_tokens, vault_files, backend, agent,
-                       config, shell_integration, on_path, container_endpoint, clock]
+CHECKS: list[Check] = [
+    plaintext_credentials,
+    plaintext_sso_tokens,
+    vault_files,
+    backend,
+    agent,
+    config,
+    shell_integration,
+    on_path,
+    container_endpoint,
+    clock,
+]
 
 
 def run_checks(env: Mapping[str, str], checks: list[Check] | None = None) -> list[Finding]:
@@ -470,6 +563,7 @@ def run_checks(env: Mapping[str, str], checks: list[Check] | None = None) -> lis
         except AwsvError as exc:
             findings.append(Finding(check.__name__.replace("_", "-"), FAIL, exc.message, exc.hint))
         except OSError as exc:
-            findings.append(Finding(check.__name__.replace("_", "-"), WARN,
-                                    f"check could not run: {exc.strerror or exc}"))
+            findings.append(
+                Finding(check.__name__.replace("_", "-"), WARN, f"check could not run: {exc.strerror or exc}")
+            )
     return findings

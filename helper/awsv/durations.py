@@ -58,8 +58,9 @@ def parse_duration(raw: str, origin: str) -> int:
         return int(text)
     match = _DURATION.match(text)
     if not text or match is None or not any(match.groups()):
-        raise UsageError(f"{origin} = {raw!r} is not a duration",
-                         hint="use seconds or h/m/s units, e.g. 3600, 1h, 45m, 1h30m")
+        raise UsageError(
+            f"{origin} = {raw!r} is not a duration", hint="use seconds or h/m/s units, e.g. 3600, 1h, 45m, 1h30m"
+        )
     hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
     return hours * 3600 + minutes * 60 + seconds
 
@@ -75,9 +76,11 @@ class Ttls:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Ttls:
         """Read the TTL variables (awsv's name first, then aws-vault's)."""
-        return cls(session=_env_duration(env, SESSION_TTL_VARS, DEFAULT_SESSION_TTL, MIN_DURATION),
-                   role=_env_duration(env, ROLE_TTL_VARS, DEFAULT_ROLE_TTL, MIN_DURATION),
-                   min=_env_duration(env, MIN_TTL_VARS, DEFAULT_MIN_TTL, 0))
+        return cls(
+            session=_env_duration(env, SESSION_TTL_VARS, DEFAULT_SESSION_TTL, MIN_DURATION),
+            role=_env_duration(env, ROLE_TTL_VARS, DEFAULT_ROLE_TTL, MIN_DURATION),
+            min=_env_duration(env, MIN_TTL_VARS, DEFAULT_MIN_TTL, 0),
+        )
 
 
 def _env_duration(env: Mapping[str, str], names: tuple[str, ...], default: int, minimum: int) -> int:

@@ -1,8 +1,8 @@
 """The environment contract: which variables a session sets and which it clears.
 
 `awsv use`, `awsv off`, `awsv exec` and `awsv export` all deliver the same
-set of variables, so the set is written down once here (DESIGN.md, "What
-`awsv use PROFILE` changes in the shell") and every command derives its output
+set of variables, so the set is written down once here (the README's "Using
+the credentials" lists it for users) and every command derives its output
 from `session_changes` / `off_changes`. The functions are pure: they turn
 credentials into a change map ("set NAME to VALUE", or None for "unset NAME")
 and know nothing about shells, which is what `awsv.shells` is for.
@@ -16,8 +16,11 @@ from collections.abc import Mapping
 from awsv.credentials import Credentials, account_from_arn
 from awsv.errors import ConfigError
 from awsv.names import validate_profile_name
+from awsv.shells.base import Changes as Changes  # the one alias, re-exported for callers
 
-Changes = dict[str, "str | None"]
+#: What the functions below build: a change map (see `awsv.shells.base.Changes`) the
+#: caller may still extend, hence a dict.
+ChangeMap = dict[str, "str | None"]
 
 #: Variables a session owns: set when it has a value, otherwise unset so
 #: nothing from an earlier session survives (a stale token with fresh keys
@@ -48,17 +51,21 @@ REGION_VARS: tuple[str, ...] = ("AWS_REGION", "AWS_DEFAULT_REGION")
 #: AWS_PROFILE lower priority than keys in the environment, but other tools
 #: (and humans reading `env`) do not, and AWS_SECURITY_TOKEN is the old name of
 #: AWS_SESSION_TOKEN that some SDKs still prefer.
-CONTRADICTING_VARS: tuple[str, ...] = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SECURITY_TOKEN",
-                                       # A session's variables replace an endpoint's (and a
-                                       # stale one, left by an endpoint that has stopped).
-                                       "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-                                       "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-                                       "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-                                       "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
+CONTRADICTING_VARS: tuple[str, ...] = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SECURITY_TOKEN",
+    # A session's variables replace an endpoint's (and a
+    # stale one, left by an endpoint that has stopped).
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+)
 
 #: The two variables through which the SDKs find awsv's local credential endpoint.
 ENDPOINT_URI_VAR = "AWS_CONTAINER_CREDENTIALS_FULL_URI"
-ENDPOINT_TOKEN_VAR = "AWS_CONTAINER_AUTHORIZATION_TOKEN"
+ENDPOINT_TOKEN_VAR = "AWS_CONTAINER_AUTHORIZATION_TOKEN"  # noqa: S105 - a variable name, not a token
 
 #: Every variable of the contract; `awsv off` unsets exactly these.
 ALL_VARS: tuple[str, ...] = (*SESSION_VARS, *REGION_VARS, *CONTRADICTING_VARS)
@@ -82,9 +89,10 @@ def display_color(profile: str, raw: str | None) -> str | None:
         return None
     color = raw.strip().lower()
     if not _COLOR.match(color) or (color.isdigit() and int(color) > 255):
-        raise ConfigError(f"profile {profile!r}: awsv_color = {raw!r} is not a colour",
-                          hint="use black, red, green, yellow, blue, magenta, cyan, white, "
-                               "a number 0-255 or #rrggbb")
+        raise ConfigError(
+            f"profile {profile!r}: awsv_color = {raw!r} is not a colour",
+            hint="use black, red, green, yellow, blue, magenta, cyan, white, a number 0-255 or #rrggbb",
+        )
     return color
 
 
@@ -98,13 +106,18 @@ def display_alias(profile: str, raw: str | None) -> str | None:
         return None
     alias = raw.strip()
     if len(alias) > ALIAS_MAX or not alias.isprintable():
-        raise ConfigError(f"profile {profile!r}: awsv_alias must be at most {ALIAS_MAX} "
-                          "printable characters")
+        raise ConfigError(f"profile {profile!r}: awsv_alias must be at most {ALIAS_MAX} printable characters")
     return alias
 
 
-def session_changes(profile: str, credentials: Credentials, region: str | None = None, *,
-                    color: str | None = None, alias: str | None = None) -> Changes:
+def session_changes(
+    profile: str,
+    credentials: Credentials,
+    region: str | None = None,
+    *,
+    color: str | None = None,
+    alias: str | None = None,
+) -> ChangeMap:
     """The change map that puts `credentials` for `profile` into an environment.
 
     Every variable in ALL_VARS appears, set or unset (None), except the
@@ -122,22 +135,28 @@ def session_changes(profile: str, credentials: Credentials, region: str | None =
         "AWS_SESSION_EXPIRATION": credentials.expiration_iso(),
         "AWSV_PROFILE": profile,
         "AWSV_ACCOUNT": credentials.account_id or account_from_arn(credentials.arn),
-        "AWSV_EXPIRES": (str(int(credentials.expiration.timestamp()))
-                         if credentials.expiration is not None else None),
+        "AWSV_EXPIRES": (str(int(credentials.expiration.timestamp())) if credentials.expiration is not None else None),
         "AWS_VAULT": profile,
         "AWSV_COLOR": display_color(profile, color),
         "AWSV_ALIAS": display_alias(profile, alias),
     }
-    changes: Changes = {name: None for name in ALL_VARS if name not in REGION_VARS}
+    changes: ChangeMap = {name: None for name in ALL_VARS if name not in REGION_VARS}
     changes.update(values)
     if region:
-        changes.update({name: region for name in REGION_VARS})
+        changes.update(dict.fromkeys(REGION_VARS, region))
     return changes
 
 
-def endpoint_changes(profile: str, uri: str, token: str, *, account: str | None = None,
-                     region: str | None = None, color: str | None = None,
-                     alias: str | None = None) -> Changes:
+def endpoint_changes(
+    profile: str,
+    uri: str,
+    token: str,
+    *,
+    account: str | None = None,
+    region: str | None = None,
+    color: str | None = None,
+    alias: str | None = None,
+) -> ChangeMap:
     """The change map for a command served by the local credential endpoint.
 
     It gets the endpoint's two variables and the session markers (so nesting
@@ -146,20 +165,26 @@ def endpoint_changes(profile: str, uri: str, token: str, *, account: str | None 
     every SDK, and an expiry would be wrong after the first renewal.
     """
     validate_profile_name(profile)
-    changes: Changes = {name: None for name in ALL_VARS if name not in REGION_VARS}
-    changes.update({
-        "AWSV_PROFILE": profile, "AWS_VAULT": profile, "AWSV_ACCOUNT": account,
-        "AWSV_COLOR": display_color(profile, color), "AWSV_ALIAS": display_alias(profile, alias),
-        ENDPOINT_URI_VAR: uri, ENDPOINT_TOKEN_VAR: token,
-    })
+    changes: ChangeMap = {name: None for name in ALL_VARS if name not in REGION_VARS}
+    changes.update(
+        {
+            "AWSV_PROFILE": profile,
+            "AWS_VAULT": profile,
+            "AWSV_ACCOUNT": account,
+            "AWSV_COLOR": display_color(profile, color),
+            "AWSV_ALIAS": display_alias(profile, alias),
+            ENDPOINT_URI_VAR: uri,
+            ENDPOINT_TOKEN_VAR: token,
+        }
+    )
     if region:
-        changes.update({name: region for name in REGION_VARS})
+        changes.update(dict.fromkeys(REGION_VARS, region))
     return changes
 
 
-def off_changes() -> Changes:
+def off_changes() -> ChangeMap:
     """The change map for `awsv off`: unset every variable of the contract."""
-    return {name: None for name in ALL_VARS}
+    return dict.fromkeys(ALL_VARS)
 
 
 def set_values(changes: Mapping[str, str | None]) -> dict[str, str]:

@@ -69,8 +69,7 @@ def _parse_use(rest: list[str]) -> dict[str, Any] | None:
     that looks like an option, a second profile, or any other word sends
     the whole line to the full CLI, which reports the usage error.
     """
-    req: dict[str, Any] = {"want": "use", "profile": None, "shell": None, "quiet": False,
-                           "region": None}
+    req: dict[str, Any] = {"form": "use", "profile": None, "shell": None, "quiet": False, "region": None}
     words = iter(rest)
     for word in words:
         if word == "--":
@@ -111,21 +110,21 @@ def _parse_export(rest: list[str]) -> dict[str, Any] | None:
             profile = word
     if fmt not in ("credential-process", "json") or profile is None:
         return None
-    return {"want": "credential-process", "profile": profile}
+    return {"form": "credential-process", "profile": profile}
 
 
 def _parse_exec(rest: list[str]) -> dict[str, Any] | None:
     if "--" in rest:
         cut = rest.index("--")
-        head, command = rest[:cut], rest[cut + 1:]
+        head, command = rest[:cut], rest[cut + 1 :]
         if len(head) != 1 or head[0].startswith("-") or not command:
             return None
-        return {"want": "exec", "profile": head[0], "command": command}
+        return {"form": "exec", "profile": head[0], "command": command}
     flags = [w for w in rest if w in ("-j", "--json")]
     names = [w for w in rest if w not in ("-j", "--json")]
     if len(flags) != 1 or len(names) != 1 or names[0].startswith("-"):
         return None
-    return {"want": "credential-process", "profile": names[0]}
+    return {"form": "credential-process", "profile": names[0]}
 
 
 def run(argv: Sequence[str]) -> int | None:
@@ -137,12 +136,12 @@ def run(argv: Sequence[str]) -> int | None:
     mark = env.get("AWSV_RESOLVING")  # awsv.recursion.MARK_VAR, without importing it
     if mark and req["profile"] in mark.split(":"):
         return None  # a parent awsv is resolving it: the full CLI stops with the reason
-    if req["want"] == "use" and sys.stdout.isatty():
+    if req["form"] == "use" and sys.stdout.isatty():
         return None  # the full command explains why it refuses
-    if req["want"] == "use" and req["profile"] is None and sys.stdin.isatty():
+    if req["form"] == "use" and req["profile"] is None and sys.stdin.isatty():
         return None  # no profile at a terminal: the full command opens the picker
     shell = None
-    if req["want"] == "use":
+    if req["form"] == "use":
         try:
             shell = _shell_for(req["shell"], env)
         except Exception:  # noqa: BLE001 - an unknown or undetectable shell: the full CLI decides
@@ -150,12 +149,14 @@ def run(argv: Sequence[str]) -> int | None:
     reply = _ask_agent(req, env)
     if reply is None:
         return None
-    if req["want"] == "credential-process":
+    if req["form"] == "credential-process":
         sys.stdout.write(reply["output"])
         sys.stdout.flush()
         return 0
     changes: dict[str, str | None] = reply["changes"]
-    if req["want"] == "use":
+    if req["form"] == "use":
+        if shell is None:  # set above for every `use`; checked for the type checker
+            return None
         try:
             code = shell.apply(changes)
         except Exception:  # noqa: BLE001 - any surprise here: let the full command handle it
@@ -197,8 +198,7 @@ def _ask_agent(req: dict[str, Any], env: Any) -> dict[str, Any] | None:
         if conn is None:
             return None
         try:
-            message = {"op": "deliver", "want": req["want"], "profile": req["profile"],
-                       "env": request_env(env)}
+            message = {"op": "deliver", "form": req["form"], "profile": req["profile"], "env": request_env(env)}
             if req.get("region") is not None:
                 message["region"] = req["region"]
             reply = conn.request(message)
@@ -208,8 +208,11 @@ def _ask_agent(req: dict[str, Any], env: Any) -> dict[str, Any] | None:
         return None
     if not reply.get("hit"):
         return None
-    ok = isinstance(reply.get("output"), str) if req["want"] == "credential-process" else (
-        isinstance(reply.get("changes"), dict) and isinstance(reply.get("message"), str))
+    ok = (
+        isinstance(reply.get("output"), str)
+        if req["form"] == "credential-process"
+        else (isinstance(reply.get("changes"), dict) and isinstance(reply.get("message"), str))
+    )
     return reply if ok else None
 
 
@@ -225,7 +228,6 @@ def _exec(command: list[str], changes: dict[str, str | None]) -> int | None:
     sys.stdout.flush()
     sys.stderr.flush()
     try:
-        os.execvpe(command[0], command, env)
+        os.execvpe(command[0], command, env)  # noqa: S606 - exec runs the user's command as given, no shell
     except OSError:
         return None  # the full command reports "command not found" and friends
-    return 0

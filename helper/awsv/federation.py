@@ -67,15 +67,13 @@ ISSUER = "awsv"
 #: Bounds AWS documents, in seconds (the shortest one, MIN_DURATION, is in awsv.durations).
 MAX_SESSION_DURATION = 43200  # SessionDuration on getSigninToken
 MAX_FEDERATION_DURATION = 129600  # GetFederationToken DurationSeconds
-#: Sign-in links expire this long after they are made (AWS's rule, for messages).
-LINK_LIFETIME = 900
 #: GetFederationToken's Name: 2-32 characters of these.
 _NAME_CHARS = re.compile(r"[^\w+=,.@-]")
 #: A session policy allowing everything: the federated session gets exactly the
 #: user's own permissions (the intersection of this and the user's policies).
 OWN_PERMISSIONS_POLICY = json.dumps(
-    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]},
-    separators=(",", ":"))
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}, separators=(",", ":")
+)
 _MAX_BODY = 64 * 1024
 _TOKEN = re.compile(r"[A-Za-z0-9_\-.~+/=%]{16,8192}\Z")
 
@@ -95,12 +93,11 @@ class Partition:
 
 
 PARTITIONS = {
-    "aws": Partition("aws", "https://signin.aws.amazon.com/federation",
-                     "console.aws.amazon.com", True),
-    "aws-cn": Partition("aws-cn", "https://signin.amazonaws.cn/federation",
-                        "console.amazonaws.cn", False),
-    "aws-us-gov": Partition("aws-us-gov", "https://signin.amazonaws-us-gov.com/federation",
-                            "console.amazonaws-us-gov.com", False),
+    "aws": Partition("aws", "https://signin.aws.amazon.com/federation", "console.aws.amazon.com", True),
+    "aws-cn": Partition("aws-cn", "https://signin.amazonaws.cn/federation", "console.amazonaws.cn", False),
+    "aws-us-gov": Partition(
+        "aws-us-gov", "https://signin.amazonaws-us-gov.com/federation", "console.amazonaws-us-gov.com", False
+    ),
 }
 _REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-\d{1,2}\Z")
 _ISOLATED = re.compile(r"(?:us-iso[a-z]?|eu-isoe|eusc)-")
@@ -116,11 +113,9 @@ def partition_of_region(region: str) -> str:
     isolated partitions, which have no public console sign-in.
     """
     if not _REGION.match(region):
-        raise UsageError(f"{region!r} is not a valid AWS region name",
-                         hint="check --region and the profile's region")
+        raise UsageError(f"{region!r} is not a valid AWS region name", hint="check --region and the profile's region")
     if _ISOLATED.match(region):
-        raise UsageError(f"region {region} is in an isolated partition: awsv cannot build "
-                         "a console sign-in link there")
+        raise UsageError(f"region {region} is in an isolated partition: awsv cannot build a console sign-in link there")
     if region.startswith("cn-"):
         return "aws-cn"
     if region.startswith("us-gov-"):
@@ -145,12 +140,14 @@ def choose_partition(region: str | None, arn: str | None) -> Partition:
     by_region = partition_of_region(region) if region else None
     by_arn = partition_of_arn(arn)
     if by_arn is not None and by_arn not in PARTITIONS:
-        raise UsageError(f"the credentials are from partition {by_arn}, which has no public "
-                         "console sign-in awsv knows of")
+        raise UsageError(
+            f"the credentials are from partition {by_arn}, which has no public console sign-in awsv knows of"
+        )
     if by_arn and by_region and by_arn != by_region:
-        raise UsageError(f"region {region} is in partition {by_region} but the credentials "
-                         f"belong to partition {by_arn}",
-                         hint="pick a region of that partition with --region")
+        raise UsageError(
+            f"region {region} is in partition {by_region} but the credentials belong to partition {by_arn}",
+            hint="pick a region of that partition with --region",
+        )
     return PARTITIONS[by_arn or by_region or "aws"]
 
 
@@ -169,8 +166,7 @@ def console_destination(partition: Partition, region: str | None, path: str | No
     query = parts.query
     if region and "region" not in dict(urllib.parse.parse_qsl(query, keep_blank_values=True)):
         query = f"{query}&region={region}" if query else f"region={region}"
-    host = f"{region}.{partition.console_host}" if region and partition.regional_console \
-        else partition.console_host
+    host = f"{region}.{partition.console_host}" if region and partition.regional_console else partition.console_host
     safe_path = urllib.parse.quote(parts.path, safe="/%:@!$&'()*+,;=-._~")
     return urllib.parse.urlunsplit(("https", host, safe_path, query, parts.fragment))
 
@@ -181,9 +177,11 @@ def federation_endpoint(partition: Partition, env: Mapping[str, str]) -> str:
     if not override:
         return partition.signin
     parts = urllib.parse.urlsplit(override)
-    bad = UsageError(f"{FEDERATION_URL_VAR} must be an https:// URL without user, query or "
-                     "fragment (http:// only on the loopback interface)",
-                     hint="e.g. https://signin.aws.amazon.com/federation")
+    bad = UsageError(
+        f"{FEDERATION_URL_VAR} must be an https:// URL without user, query or "
+        "fragment (http:// only on the loopback interface)",
+        hint="e.g. https://signin.aws.amazon.com/federation",
+    )
     if parts.query or parts.fragment or parts.username or parts.password or not parts.hostname:
         raise bad
     if parts.scheme == "https":
@@ -204,8 +202,9 @@ def _is_loopback(host: str) -> bool:
 
 def login_url(endpoint: str, token: str, destination: str, issuer: str = ISSUER) -> str:
     """The `Action=login` URL a browser opens to land signed-in on `destination`."""
-    query = urllib.parse.urlencode({"Action": "login", "Issuer": issuer,
-                                    "Destination": destination, "SigninToken": token})
+    query = urllib.parse.urlencode(
+        {"Action": "login", "Issuer": issuer, "Destination": destination, "SigninToken": token}
+    )
     return f"{endpoint}?{query}"
 
 
@@ -224,17 +223,24 @@ def shown(endpoint: str) -> str:
 def check_duration(duration: int, maximum: int, what: str) -> int:
     """`duration` if within [900, maximum]; else a UsageError saying AWS's bounds for `what`."""
     if not MIN_DURATION <= duration <= maximum:
-        raise UsageError(f"--duration {duration}s is outside what AWS allows for {what} "
-                         f"({MIN_DURATION}s to {maximum}s)")
+        raise UsageError(
+            f"--duration {duration}s is outside what AWS allows for {what} ({MIN_DURATION}s to {maximum}s)"
+        )
     return duration
 
 
 # -- getSigninToken ------------------------------------------------------------
 
 
-def request_signin_token(endpoint: str, creds: Credentials, *, env: Mapping[str, str],
-                         session_duration: int | None = None, timeout: float = 15.0,
-                         origin: str = "the console credentials") -> str:
+def request_signin_token(
+    endpoint: str,
+    creds: Credentials,
+    *,
+    env: Mapping[str, str],
+    session_duration: int | None = None,
+    timeout: float = 15.0,
+    origin: str = "the console credentials",
+) -> str:
     """Exchange temporary credentials for a SigninToken at `endpoint`.
 
     `session_duration` becomes `SessionDuration` and must be None unless the
@@ -245,18 +251,22 @@ def request_signin_token(endpoint: str, creds: Credentials, *, env: Mapping[str,
     when a value could not be a real credential.
     """
     if not creds.session_token:
-        raise FederationError("console sign-in needs temporary credentials, and these have no "
-                              "session token")
+        raise FederationError("console sign-in needs temporary credentials, and these have no session token")
     check_values(creds, origin)
-    session = json.dumps({"sessionId": creds.access_key_id, "sessionKey": creds.secret_access_key,
-                          "sessionToken": creds.session_token}, separators=(",", ":"))
+    session = json.dumps(
+        {"sessionId": creds.access_key_id, "sessionKey": creds.secret_access_key, "sessionToken": creds.session_token},
+        separators=(",", ":"),
+    )
     params = {"Action": "getSigninToken"}
     if session_duration is not None:
-        params["SessionDuration"] = str(check_duration(session_duration, MAX_SESSION_DURATION,
-                                                       "a console session"))
+        params["SessionDuration"] = str(check_duration(session_duration, MAX_SESSION_DURATION, "a console session"))
     params["Session"] = session
-    request = urllib.request.Request(f"{endpoint}?{urllib.parse.urlencode(params)}", method="GET",
-                                     headers={"Accept": "application/json"})
+    # The endpoint is the https sign-in URL or the one the user configured.
+    request = urllib.request.Request(  # noqa: S310
+        f"{endpoint}?{urllib.parse.urlencode(params)}",
+        method="GET",
+        headers={"Accept": "application/json"},
+    )
     where = f"getSigninToken at {shown(endpoint)}"
     try:
         with _opener(env, request.host or "").open(request, timeout=timeout) as response:
@@ -264,32 +274,39 @@ def request_signin_token(endpoint: str, creds: Credentials, *, env: Mapping[str,
             body = response.read(_MAX_BODY + 1)
     except urllib.error.HTTPError as exc:
         exc.close()
-        raise FederationError(f"{where}: the endpoint answered HTTP {exc.code}",
-                              hint=_status_hint(exc.code, session_duration)) from None
+        raise FederationError(
+            f"{where}: the endpoint answered HTTP {exc.code}", hint=_status_hint(exc.code, session_duration)
+        ) from None
     except TimeoutError:
-        raise FederationError(f"{where}: no answer within {timeout:g}s",
-                              hint="try again; AWSV_STS_READ_TIMEOUT sets the wait (seconds)") from None
+        raise FederationError(
+            f"{where}: no answer within {timeout:g}s", hint="try again; AWSV_STS_READ_TIMEOUT sets the wait (seconds)"
+        ) from None
     except urllib.error.URLError as exc:
         reason = exc.reason
         if isinstance(reason, TimeoutError):
-            raise FederationError(f"{where}: no connection within {timeout:g}s",
-                                  hint=f"check the network, HTTPS_PROXY and {FEDERATION_URL_VAR}") from None
+            raise FederationError(
+                f"{where}: no connection within {timeout:g}s",
+                hint=f"check the network, HTTPS_PROXY and {FEDERATION_URL_VAR}",
+            ) from None
         text = reason.strerror if isinstance(reason, OSError) and reason.strerror else type(reason).__name__
-        raise FederationError(f"{where}: cannot connect ({text})",
-                              hint=f"check the network, HTTPS_PROXY and {FEDERATION_URL_VAR}") from None
+        raise FederationError(
+            f"{where}: cannot connect ({text})", hint=f"check the network, HTTPS_PROXY and {FEDERATION_URL_VAR}"
+        ) from None
     except (OSError, ValueError) as exc:
         raise FederationError(f"{where}: the request failed ({type(exc).__name__})") from None
     if status != 200:
-        raise FederationError(f"{where}: the endpoint answered HTTP {status}",
-                              hint=_status_hint(status, session_duration))
+        raise FederationError(
+            f"{where}: the endpoint answered HTTP {status}", hint=_status_hint(status, session_duration)
+        )
     return _token_from(body, where)
 
 
 def _token_from(body: bytes, where: str) -> str:
     """The SigninToken in the endpoint's JSON answer; anything else is one FederationError."""
-    failure = FederationError(f"{where}: the answer is not a JSON document with a SigninToken",
-                              hint=f"is {FEDERATION_URL_VAR} (or a proxy) pointing at the real "
-                              "federation endpoint?")
+    failure = FederationError(
+        f"{where}: the answer is not a JSON document with a SigninToken",
+        hint=f"is {FEDERATION_URL_VAR} (or a proxy) pointing at the real federation endpoint?",
+    )
     if len(body) > _MAX_BODY:
         raise failure
     try:
@@ -304,8 +321,10 @@ def _token_from(body: bytes, where: str) -> str:
 
 def _status_hint(status: int, session_duration: int | None) -> str:
     if status == 400 and session_duration is not None:
-        return ("AWS refused the credentials or the session length; --duration with role "
-                "chaining or GetFederationToken credentials is not allowed")
+        return (
+            "AWS refused the credentials or the session length; --duration with role "
+            "chaining or GetFederationToken credentials is not allowed"
+        )
     if status == 400:
         return "AWS refused these credentials for console sign-in; `awsv clear` and try again"
     if status in (301, 302, 303, 307, 308):
@@ -332,8 +351,9 @@ def _opener(env: Mapping[str, str], host: str) -> urllib.request.OpenerDirector:
     if no_proxy and bypass(host, proxies={"no": no_proxy}):
         proxies = {}
     context = ssl.create_default_context(cafile=env.get("AWS_CA_BUNDLE") or None)
-    return urllib.request.build_opener(_NoRedirect(), urllib.request.HTTPSHandler(context=context),
-                                       urllib.request.ProxyHandler(proxies))
+    return urllib.request.build_opener(
+        _NoRedirect(), urllib.request.HTTPSHandler(context=context), urllib.request.ProxyHandler(proxies)
+    )
 
 
 # -- GetFederationToken ------------------------------------------------------
@@ -350,8 +370,7 @@ def federated_user_name(arn: str) -> str:
     return name if len(name) >= 2 else f"{name}-awsv"
 
 
-def get_federation_token(client: Any, *, what: str, name: str, duration: int,
-                         signer: str) -> Credentials:
+def get_federation_token(client: Any, *, what: str, name: str, duration: int, signer: str) -> Credentials:
     """GetFederationToken with the user's own permissions (OWN_PERMISSIONS_POLICY).
 
     `client` is an STS client signed with a long-term key; errors are the
@@ -359,13 +378,18 @@ def get_federation_token(client: Any, *, what: str, name: str, duration: int,
     """
     check_duration(duration, MAX_FEDERATION_DURATION, "GetFederationToken")
     with sts.sts_errors(client, what, signer):  # sts's one error mapping, shared on purpose
-        response = client.get_federation_token(Name=name, DurationSeconds=duration,
-                                               Policy=OWN_PERMISSIONS_POLICY)
+        response = client.get_federation_token(Name=name, DurationSeconds=duration, Policy=OWN_PERMISSIONS_POLICY)
         creds = sts.parse_credentials(response)  # the same parsing as every STS call
         arn = response.get("FederatedUser", {}).get("Arn")
         if not isinstance(arn, str):
             raise KeyError("FederatedUser")
     # Outside the mapping above: a bad value is the answer's fault, named as such, not a network error.
     check_values(creds, f"the credentials STS returned for {what}")
-    return Credentials(creds.access_key_id, creds.secret_access_key, creds.session_token,
-                       creds.expiration, account_id=account_from_arn(arn), arn=arn)
+    return Credentials(
+        creds.access_key_id,
+        creds.secret_access_key,
+        creds.session_token,
+        creds.expiration,
+        account_id=account_from_arn(arn),
+        arn=arn,
+    )

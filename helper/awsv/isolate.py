@@ -40,9 +40,18 @@ from pathlib import Path
 from awsv.errors import AwsvError
 
 FIREFOX = ("firefox", "firefox-esr", "librewolf")
-CHROMIUM = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable",
-            "brave-browser", "brave", "microsoft-edge", "microsoft-edge-stable", "vivaldi",
-            "vivaldi-stable")
+CHROMIUM = (
+    "chromium",
+    "chromium-browser",
+    "google-chrome",
+    "google-chrome-stable",
+    "brave-browser",
+    "brave",
+    "microsoft-edge",
+    "microsoft-edge-stable",
+    "vivaldi",
+    "vivaldi-stable",
+)
 #: Looked for on PATH in this order when $BROWSER names none of them.
 BROWSERS = (*FIREFOX, *CHROMIUM)
 
@@ -53,15 +62,46 @@ CONTAINER_ADDONS = {
     "granted": "ext+granted-containers",
 }
 #: Firefox's container colours, with the RGB used to pick the nearest for any awsv_color.
-FIREFOX_COLORS = {"blue": (55, 173, 255), "turquoise": (0, 199, 230), "green": (81, 205, 0),
-                  "yellow": (255, 203, 0), "orange": (255, 159, 0), "red": (255, 97, 63),
-                  "pink": (255, 75, 218), "purple": (175, 81, 245), "toolbar": (124, 124, 125)}
-_NAMED = {"black": "toolbar", "white": "toolbar", "red": "red", "green": "green",
-          "yellow": "yellow", "blue": "blue", "magenta": "pink", "cyan": "turquoise"}
+FIREFOX_COLORS = {
+    "blue": (55, 173, 255),
+    "turquoise": (0, 199, 230),
+    "green": (81, 205, 0),
+    "yellow": (255, 203, 0),
+    "orange": (255, 159, 0),
+    "red": (255, 97, 63),
+    "pink": (255, 75, 218),
+    "purple": (175, 81, 245),
+    "toolbar": (124, 124, 125),
+}
+_NAMED = {
+    "black": "toolbar",
+    "white": "toolbar",
+    "red": "red",
+    "green": "green",
+    "yellow": "yellow",
+    "blue": "blue",
+    "magenta": "pink",
+    "cyan": "turquoise",
+}
 #: The xterm 16-colour palette, for awsv_color values 0-15.
-_XTERM16 = [(0, 0, 0), (205, 0, 0), (0, 205, 0), (205, 205, 0), (0, 0, 238), (205, 0, 205),
-            (0, 205, 205), (229, 229, 229), (127, 127, 127), (255, 0, 0), (0, 255, 0),
-            (255, 255, 0), (92, 92, 255), (255, 0, 255), (0, 255, 255), (255, 255, 255)]
+_XTERM16 = [
+    (0, 0, 0),
+    (205, 0, 0),
+    (0, 205, 0),
+    (205, 205, 0),
+    (0, 0, 238),
+    (205, 0, 205),
+    (0, 205, 205),
+    (229, 229, 229),
+    (127, 127, 127),
+    (255, 0, 0),
+    (0, 255, 0),
+    (255, 255, 0),
+    (92, 92, 255),
+    (255, 0, 255),
+    (0, 255, 255),
+    (255, 255, 255),
+]
 
 ISOLATE_VAR = "AWSV_LOGIN_ISOLATE"
 ISOLATE_SETTING = "login_isolate"
@@ -118,16 +158,21 @@ def container_color(color: str | None) -> str:
         return "blue"
     if max(rgb) - min(rgb) < 30:
         return "toolbar"  # a grey
-    return min(FIREFOX_COLORS, key=lambda name: sum((a - b) ** 2 for a, b in
-                                                     zip(FIREFOX_COLORS[name], rgb, strict=True)))
+    return min(
+        FIREFOX_COLORS, key=lambda name: sum((a - b) ** 2 for a, b in zip(FIREFOX_COLORS[name], rgb, strict=True))
+    )
 
 
 def firefox_profile_dirs(env: Mapping[str, str]) -> list[Path]:
     """Where Firefox keeps its profiles (Linux, the snap, Flatpak, macOS)."""
     home = Path(env.get("HOME") or os.path.expanduser("~"))
-    roots = [home / ".mozilla" / "firefox", home / "snap" / "firefox" / "common" / ".mozilla" / "firefox",
-             home / ".var" / "app" / "org.mozilla.firefox" / ".mozilla" / "firefox",
-             home / ".librewolf", home / "Library" / "Application Support" / "Firefox" / "Profiles"]
+    roots = [
+        home / ".mozilla" / "firefox",
+        home / "snap" / "firefox" / "common" / ".mozilla" / "firefox",
+        home / ".var" / "app" / "org.mozilla.firefox" / ".mozilla" / "firefox",
+        home / ".librewolf",
+        home / "Library" / "Application Support" / "Firefox" / "Profiles",
+    ]
     out: list[Path] = []
     for root in roots:
         try:
@@ -156,8 +201,7 @@ def container_scheme(env: Mapping[str, str]) -> str | None:
     return None
 
 
-def find_browser(env: Mapping[str, str], which: Callable[..., str | None] = shutil.which
-                 ) -> tuple[str, str] | None:
+def find_browser(env: Mapping[str, str], which: Callable[..., str | None] = shutil.which) -> tuple[str, str] | None:
     """(family, path): `firefox` or `chromium`, from $BROWSER's first command or PATH."""
     raw = env.get("BROWSER")
     if raw:
@@ -173,53 +217,61 @@ def find_browser(env: Mapping[str, str], which: Callable[..., str | None] = shut
                 path = which(argv[0], path=env.get("PATH")) or argv[0]
                 return ("firefox" if name in FIREFOX else "chromium"), path
     for name in BROWSERS:
-        path = which(name, path=env.get("PATH"))
-        if path:
-            return ("firefox" if name in FIREFOX else "chromium"), path
+        found = which(name, path=env.get("PATH"))
+        if found:
+            return ("firefox" if name in FIREFOX else "chromium"), found
     return None
 
 
 def user_data_dir(env: Mapping[str, str], profile: str) -> Path:
-    base = env.get("XDG_DATA_HOME") or os.path.join(env.get("HOME") or os.path.expanduser("~"),
-                                                    ".local", "share")
+    base = env.get("XDG_DATA_HOME") or os.path.join(env.get("HOME") or os.path.expanduser("~"), ".local", "share")
     return Path(base) / "awsv" / "browser" / profile
 
 
-def plan(env: Mapping[str, str], profile: str, color: str | None,
-         which: Callable[..., str | None] = shutil.which) -> Plan:
+def plan(
+    env: Mapping[str, str], profile: str, color: str | None, which: Callable[..., str | None] = shutil.which
+) -> Plan:
     """How to open `profile`'s console in its own browser session; IsolationUnavailable
     (saying what to install) when this machine has no way to."""
     found = find_browser(env, which)
-    install = ("install Firefox with the \"Open external links in a container\" add-on, "
-               "or a Chromium-family browser (chromium, google-chrome, brave, edge, vivaldi)")
+    install = (
+        'install Firefox with the "Open external links in a container" add-on, '
+        "or a Chromium-family browser (chromium, google-chrome, brave, edge, vivaldi)"
+    )
     if found is None:
-        raise IsolationUnavailable("--isolate needs Firefox with a container add-on or a "
-                                   "Chromium-family browser, and none was found", hint=install)
+        raise IsolationUnavailable(
+            "--isolate needs Firefox with a container add-on or a Chromium-family browser, and none was found",
+            hint=install,
+        )
     family, path = found
     if family == "firefox":
         scheme = container_scheme(env)
         if scheme is None:
             raise IsolationUnavailable(
                 f"{os.path.basename(path)} has no container add-on, so it cannot keep accounts apart",
-                hint="install the \"Open external links in a container\" (open-url-in-container) "
-                     "or Granted add-on in Firefox, or set BROWSER to a Chromium-family browser")
+                hint='install the "Open external links in a container" (open-url-in-container) '
+                "or Granted add-on in Firefox, or set BROWSER to a Chromium-family browser",
+            )
         colour = container_color(color)
         # The address awsv.browser substitutes for %s is http://127.0.0.1:PORT/<hex>:
         # nothing in it needs escaping inside the link's query.
         name = f"awsv {profile}"
-        link = (f"{scheme}:name={name.replace(' ', '%20')}&color={colour}&icon=fingerprint&url=%s"
-                if scheme == "ext+container" else f"{scheme}:name={name.replace(' ', '%20')}&url=%s")
+        link = (
+            f"{scheme}:name={name.replace(' ', '%20')}&color={colour}&icon=fingerprint&url=%s"
+            if scheme == "ext+container"
+            else f"{scheme}:name={name.replace(' ', '%20')}&url=%s"
+        )
         return Plan([[path, link]], f"in the Firefox container {name!r} ({colour})")
     directory = user_data_dir(env, profile)
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(directory, 0o700)
     except OSError as exc:
-        raise IsolationUnavailable(f"cannot create the browser data directory {directory}: "
-                                   f"{exc.strerror}") from None
-    return Plan([[path, f"--user-data-dir={directory}", "--no-first-run",
-                  "--no-default-browser-check", "--new-window", "%s"]],
-                f"in {os.path.basename(path)} with its own data directory for {profile!r}")
+        raise IsolationUnavailable(f"cannot create the browser data directory {directory}: {exc.strerror}") from None
+    return Plan(
+        [[path, f"--user-data-dir={directory}", "--no-first-run", "--no-default-browser-check", "--new-window", "%s"]],
+        f"in {os.path.basename(path)} with its own data directory for {profile!r}",
+    )
 
 
 def logout_url(federation_endpoint: str) -> str:

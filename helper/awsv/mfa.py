@@ -70,7 +70,8 @@ class MfaCodes:
         if not tty.prompts_allowed(self._env):
             # mfa_process too: it often waits for a touch, and no-prompt callers must not block.
             raise tty.InputRequired(
-                f"profile {profile!r} needs a code from MFA device {serial}; not asking (no-prompt mode)")
+                f"profile {profile!r} needs a code from MFA device {serial}; not asking (no-prompt mode)"
+            )
         if mfa_process:
             return run_mfa_process(mfa_process, profile=profile, env=self._env, timeout=self._timeout)
         return self._prompt(serial, profile)
@@ -82,19 +83,20 @@ class MfaCodes:
         way = dialogs.choose_way(self._env, has_terminal=self._has_terminal())
         if way == "none":
             raise tty.InputRequired(
-                f"profile {profile!r} needs a code from MFA device {serial}; not asking (prompts are off)")
+                f"profile {profile!r} needs a code from MFA device {serial}; not asking (prompts are off)"
+            )
         if dialogs.setting(self._env)[0] == "ykman":
             return dialogs.ykman_code(serial, profile=profile, env=self._env)
         if isinstance(way, dialogs.Dialog):
-            code = dialogs.ask_mfa_code(way, serial=serial, profile=profile, env=self._env,
-                                        is_code=lambda c: bool(_CODE.match(c)))
+            code = dialogs.ask_mfa_code(
+                way, serial=serial, profile=profile, env=self._env, is_code=lambda c: bool(_CODE.match(c))
+            )
             if code is None:
                 raise MfaUnavailable(f"no valid MFA code entered for profile {profile!r}")
             return code
         if not self._has_terminal():
             raise MfaUnavailable(
-                f"profile {profile!r} needs a code from MFA device {serial} "
-                "but there is no terminal to ask on",
+                f"profile {profile!r} needs a code from MFA device {serial} but there is no terminal to ask on",
                 hint="pass --mfa-token CODE, or set mfa_process in the profile",
             )
         for _ in range(3):
@@ -105,8 +107,7 @@ class MfaCodes:
         raise MfaUnavailable(f"no valid MFA code entered for profile {profile!r}")
 
 
-def run_mfa_process(command: str, *, profile: str, env: Mapping[str, str],
-                    timeout: float = DEFAULT_TIMEOUT) -> str:
+def run_mfa_process(command: str, *, profile: str, env: Mapping[str, str], timeout: float = DEFAULT_TIMEOUT) -> str:
     """Run `mfa_process` and return the 6-digit code it prints; failures never echo its output."""
     where = f"mfa_process of profile {profile!r}"
     out = run_user_command(command, where=where, env=env, timeout=timeout, error=MfaUnavailable)

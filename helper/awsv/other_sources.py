@@ -45,14 +45,18 @@ class SourceError(AwsvError):
     """A web identity token or a credential_source could not supply credentials."""
 
 
-def web_identity_token(profile: str, token_file: str | None, token_process: str | None,
-                       env: Mapping[str, str]) -> str:
+def web_identity_token(profile: str, token_file: str | None, token_process: str | None, env: Mapping[str, str]) -> str:
     """The web identity token from the profile's file or command, else AWS_WEB_IDENTITY_TOKEN_FILE."""
     if token_process:
         from awsv.user_command import run_user_command
 
-        raw = run_user_command(token_process, where=f"web_identity_token_process of profile {profile!r}",
-                               env=env, timeout=TOKEN_PROCESS_TIMEOUT, error=SourceError)
+        raw = run_user_command(
+            token_process,
+            where=f"web_identity_token_process of profile {profile!r}",
+            env=env,
+            timeout=TOKEN_PROCESS_TIMEOUT,
+            error=SourceError,
+        )
         where = f"the output of web_identity_token_process of profile {profile!r}"
     else:
         path = token_file or env.get("AWS_WEB_IDENTITY_TOKEN_FILE")
@@ -75,23 +79,32 @@ def web_identity_token(profile: str, token_file: str | None, token_process: str 
     return token
 
 
-def assume_role_with_web_identity(env: Mapping[str, str], profile: Any, *, role_arn: str,
-                                  token: str, session_name: str, duration: int | None,
-                                  region: str | None) -> Credentials:
+def assume_role_with_web_identity(
+    env: Mapping[str, str],
+    profile: Any,
+    *,
+    role_arn: str,
+    token: str,
+    session_name: str,
+    duration: int | None,
+    region: str | None,
+) -> Credentials:
     """AssumeRoleWithWebIdentity, unsigned, through the same endpoint rules as every STS call."""
     from botocore import UNSIGNED
     from botocore.config import Config
 
     settings = sts.ClientSettings.from_env(env, profile)
-    config = Config(signature_version=UNSIGNED, connect_timeout=settings.connect_timeout,
-                    read_timeout=settings.read_timeout,
-                    retries={"total_max_attempts": settings.max_attempts, "mode": "standard"},
-                    user_agent_extra="awsv")
+    config = Config(
+        signature_version=UNSIGNED,
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+        retries={"total_max_attempts": settings.max_attempts, "mode": "standard"},
+        user_agent_extra="awsv",
+    )
     client = sts.isolated_session(settings).create_client(
-        "sts", region_name=region or sts.DEFAULT_REGION, endpoint_url=settings.endpoint_url,
-        config=config)
-    params: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": session_name,
-                              "WebIdentityToken": token}
+        "sts", region_name=region or sts.DEFAULT_REGION, endpoint_url=settings.endpoint_url, config=config
+    )
+    params: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": session_name, "WebIdentityToken": token}
     if duration:
         params["DurationSeconds"] = duration
     what = f"AssumeRoleWithWebIdentity {role_arn} for profile {profile.name!r}"
@@ -99,22 +112,30 @@ def assume_role_with_web_identity(env: Mapping[str, str], profile: Any, *, role_
         response = client.assume_role_with_web_identity(**params)
         creds = sts.parse_credentials(response)
         arn = response.get("AssumedRoleUser", {}).get("Arn")
-        return Credentials(creds.access_key_id, creds.secret_access_key, creds.session_token,
-                           creds.expiration, account_id=account_from_arn(arn), arn=arn)
+        return Credentials(
+            creds.access_key_id,
+            creds.secret_access_key,
+            creds.session_token,
+            creds.expiration,
+            account_id=account_from_arn(arn),
+            arn=arn,
+        )
 
 
-def credential_source(profile: str, kind: str, env: Mapping[str, str],
-                      now: Callable[[], datetime]) -> Credentials:
+def credential_source(profile: str, kind: str, env: Mapping[str, str], now: Callable[[], datetime]) -> Credentials:
     """Credentials from the environment awsv runs in, as `credential_source = kind` names it."""
     if kind == "Environment":
         key, secret = env.get("AWS_ACCESS_KEY_ID"), env.get("AWS_SECRET_ACCESS_KEY")
         if not key or not secret:
-            raise SourceError(f"profile {profile!r}: credential_source = Environment, but "
-                              "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set")
+            raise SourceError(
+                f"profile {profile!r}: credential_source = Environment, but "
+                "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set"
+            )
         return Credentials(key, secret, env.get("AWS_SESSION_TOKEN") or None)
     if kind not in CREDENTIAL_SOURCES:
-        raise ConfigError(f"profile {profile!r}: credential_source = {kind!r} is not one of "
-                          + ", ".join(CREDENTIAL_SOURCES))
+        raise ConfigError(
+            f"profile {profile!r}: credential_source = {kind!r} is not one of " + ", ".join(CREDENTIAL_SOURCES)
+        )
     from botocore import credentials as bc
     from botocore.utils import InstanceMetadataFetcher
 
@@ -122,24 +143,34 @@ def credential_source(profile: str, kind: str, env: Mapping[str, str],
         provider: Any = bc.ContainerProvider(environ=dict(env))
     else:
         if (env.get("AWS_EC2_METADATA_DISABLED") or "").lower() == "true":
-            raise SourceError(f"profile {profile!r}: credential_source = Ec2InstanceMetadata, "
-                              "but AWS_EC2_METADATA_DISABLED is true")
-        config = {"ec2_metadata_service_endpoint": env.get("AWS_EC2_METADATA_SERVICE_ENDPOINT"),
-                  "ec2_metadata_service_endpoint_mode":
-                      env.get("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE")}
-        fetcher = InstanceMetadataFetcher(timeout=2, num_attempts=2, env=dict(env),
-                                          config={k: v for k, v in config.items() if v})
+            raise SourceError(
+                f"profile {profile!r}: credential_source = Ec2InstanceMetadata, but AWS_EC2_METADATA_DISABLED is true"
+            )
+        config = {
+            "ec2_metadata_service_endpoint": env.get("AWS_EC2_METADATA_SERVICE_ENDPOINT"),
+            "ec2_metadata_service_endpoint_mode": env.get("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE"),
+        }
+        fetcher = InstanceMetadataFetcher(
+            timeout=2, num_attempts=2, env=dict(env), config={k: v for k, v in config.items() if v}
+        )
         provider = bc.InstanceMetadataProvider(iam_role_fetcher=fetcher)
     try:
         found = provider.load()
     except Exception as exc:  # noqa: BLE001 — botocore raises many kinds here; one line each
-        raise SourceError(f"profile {profile!r}: credential_source = {kind} failed "
-                          f"({type(exc).__name__})",
-                          hint="check the container/instance credentials endpoint") from None
+        raise SourceError(
+            f"profile {profile!r}: credential_source = {kind} failed ({type(exc).__name__})",
+            hint="check the container/instance credentials endpoint",
+        ) from None
     if found is None:
-        raise SourceError(f"profile {profile!r}: credential_source = {kind} found no credentials here",
-                          hint="is awsv running in an ECS task / on an EC2 instance with a role?")
+        raise SourceError(
+            f"profile {profile!r}: credential_source = {kind} found no credentials here",
+            hint="is awsv running in an ECS task / on an EC2 instance with a role?",
+        )
     frozen = found.get_frozen_credentials()
     expiry = getattr(found, "_expiry_time", None)
-    return Credentials(frozen.access_key, frozen.secret_key, frozen.token or None,
-                       expiry.replace(microsecond=0) if isinstance(expiry, datetime) else None)
+    return Credentials(
+        frozen.access_key,
+        frozen.secret_key,
+        frozen.token or None,
+        expiry.replace(microsecond=0) if isinstance(expiry, datetime) else None,
+    )

@@ -22,8 +22,7 @@ from collections.abc import Callable, Mapping
 
 from awsv import tty
 from awsv.errors import Interrupted, PassphraseUnavailable, VaultError
-from awsv.user_command import (CommandInterrupted, CommandOutputTooLarge, CommandTimedOut,
-                                spawn_bounded)
+from awsv.user_command import CommandInterrupted, CommandOutputTooLarge, CommandTimedOut, spawn_bounded
 
 COMMAND_VARS = ("AWSV_PASSPHRASE_COMMAND",)
 ENV_VARS = ("AWSV_FILE_PASSPHRASE", "AWS_VAULT_FILE_PASSPHRASE")
@@ -52,15 +51,25 @@ class Passphrase(str):
 
 
 def _from_command(value: str, var: str) -> Passphrase:
-    return Passphrase(value, source=var, wrong_hint=(
-        f"check what {var} prints: it must print this vault's passphrase alone (a stale "
-        f"password-manager entry? another vault's?); {DAMAGED}"))
+    return Passphrase(
+        value,
+        source=var,
+        wrong_hint=(
+            f"check what {var} prints: it must print this vault's passphrase alone (a stale "
+            f"password-manager entry? another vault's?); {DAMAGED}"
+        ),
+    )
 
 
 def _from_env(value: str, var: str) -> Passphrase:
-    return Passphrase(value, source=var, wrong_hint=(
-        f"check {var}: it holds an old or another vault's passphrase? unset it to be asked on "
-        f"the terminal; {DAMAGED}"))
+    return Passphrase(
+        value,
+        source=var,
+        wrong_hint=(
+            f"check {var}: it holds an old or another vault's passphrase? unset it to be asked on "
+            f"the terminal; {DAMAGED}"
+        ),
+    )
 
 
 def _from_prompt(value: str) -> Passphrase:
@@ -74,9 +83,11 @@ def _from_dialog(value: str, program: str) -> Passphrase:
 
 def short_warning(length: int) -> str:
     """Why a passphrase of `length` characters is too short for a new vault."""
-    return (f"this passphrase has only {length} character(s); use at least {MIN_LENGTH} (e.g. "
-            "four random words): the vault file can be copied and attacked offline, where only "
-            "the passphrase's length and randomness slow the guessing down")
+    return (
+        f"this passphrase has only {length} character(s); use at least {MIN_LENGTH} (e.g. "
+        "four random words): the vault file can be copied and attacked offline, where only "
+        "the passphrase's length and randomness slow the guessing down"
+    )
 
 
 _SHELL_CHARS = set("|&;<>()$`\\\"'*?[]#~=%{}\n")
@@ -100,20 +111,19 @@ def run_passphrase_command(command: str, env: Mapping[str, str]) -> str:
     needs_shell = not argv or any(ch in _SHELL_CHARS for ch in command.replace("'", "").replace('"', ""))
     args: list[str] | str = ["/bin/sh", "-c", command] if needs_shell else argv
     try:
-        status, stdout = spawn_bounded(args, env=env, timeout=COMMAND_TIMEOUT,
-                                       max_output=MAX_PASSPHRASE_OUTPUT)
+        status, stdout = spawn_bounded(args, env=env, timeout=COMMAND_TIMEOUT, max_output=MAX_PASSPHRASE_OUTPUT)
     except FileNotFoundError:
         raise PassphraseUnavailable(
             f"passphrase command not found: {argv[0] if argv else command!r}",
             hint="check AWSV_PASSPHRASE_COMMAND",
         ) from None
     except CommandTimedOut:
-        raise PassphraseUnavailable(
-            f"passphrase command did not finish within {COMMAND_TIMEOUT:.0f}s") from None
+        raise PassphraseUnavailable(f"passphrase command did not finish within {COMMAND_TIMEOUT:.0f}s") from None
     except CommandOutputTooLarge:
         raise PassphraseUnavailable(
             f"passphrase command printed more than {MAX_PASSPHRASE_OUTPUT} bytes",
-            hint="check AWSV_PASSPHRASE_COMMAND: it must print only the passphrase") from None
+            hint="check AWSV_PASSPHRASE_COMMAND: it must print only the passphrase",
+        ) from None
     except CommandInterrupted:
         raise Interrupted("the passphrase command was interrupted") from None
     except OSError as exc:
@@ -126,8 +136,9 @@ def run_passphrase_command(command: str, env: Mapping[str, str]) -> str:
     try:
         out = stdout.decode("utf-8") if stdout else ""
     except UnicodeDecodeError:
-        raise PassphraseUnavailable("passphrase command printed something that is not UTF-8 text",
-                                    hint="check AWSV_PASSPHRASE_COMMAND") from None
+        raise PassphraseUnavailable(
+            "passphrase command printed something that is not UTF-8 text", hint="check AWSV_PASSPHRASE_COMMAND"
+        ) from None
     if out.endswith("\n"):
         out = out[:-1]
         out = out.removesuffix("\r")
@@ -144,8 +155,11 @@ def make_provider(env: Mapping[str, str] = os.environ) -> Callable[[bool], str]:
         if creating and passphrase.source != "the terminal" and 0 < len(passphrase) < MIN_LENGTH:
             import sys
 
-            print(f"awsv: warning: creating the vault with the passphrase from {passphrase.source}; "
-                  f"{short_warning(len(passphrase))}", file=sys.stderr)
+            print(
+                f"awsv: warning: creating the vault with the passphrase from {passphrase.source}; "
+                f"{short_warning(len(passphrase))}",
+                file=sys.stderr,
+            )
         return passphrase
 
     def _provide(creating: bool) -> Passphrase:
@@ -187,12 +201,14 @@ def prompt_passphrase(creating: bool, *, where: str | None = None) -> str:
         raise PassphraseUnavailable(
             "the vault passphrase is needed but there is no terminal to ask on",
             hint="set AWSV_PASSPHRASE_COMMAND (e.g. a password manager lookup), run in a terminal, "
-                 "or install zenity or kdialog for a dialog on the desktop",
+            "or install zenity or kdialog for a dialog on the desktop",
         )
     if not creating:
         return tty.ask("awsv vault passphrase: ", secret=True)
-    tty.say(f"awsv: creating a new vault at {where or 'the default location'}; choose its "
-            "passphrase (it cannot be recovered)")
+    tty.say(
+        f"awsv: creating a new vault at {where or 'the default location'}; choose its "
+        "passphrase (it cannot be recovered)"
+    )
     for _ in range(3):
         first = tty.ask("New awsv vault passphrase: ", secret=True)
         if not first:

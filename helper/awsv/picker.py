@@ -25,8 +25,16 @@ from dataclasses import dataclass
 # built-in picker's first screen should not pay for them.
 
 _ACCOUNT_IN_ARN = re.compile(r"^arn:[^:]+:iam::(\d{12}):")
-_SGR = {"black": "30", "red": "31", "green": "32", "yellow": "33", "blue": "34",
-        "magenta": "35", "cyan": "36", "white": "37"}
+_SGR = {
+    "black": "30",
+    "red": "31",
+    "green": "32",
+    "yellow": "33",
+    "blue": "34",
+    "magenta": "35",
+    "cyan": "36",
+    "white": "37",
+}
 
 
 @dataclass(frozen=True)
@@ -63,18 +71,29 @@ def account_of(settings: Mapping[str, str]) -> str:
     return settings.get("sso_account_id") or ""
 
 
-def build_entries(profiles: Iterable[tuple[str, Mapping[str, str]]],
-                  usage: Mapping[str, Mapping[str, float]], now: float,
-                  left: Mapping[str, float] | None = None,
-                  accounts: Mapping[str, str] | None = None) -> list[Entry]:
+def build_entries(
+    profiles: Iterable[tuple[str, Mapping[str, str]]],
+    usage: Mapping[str, Mapping[str, float]],
+    now: float,
+    left: Mapping[str, float] | None = None,
+    accounts: Mapping[str, str] | None = None,
+) -> list[Entry]:
     """Entries in the picker's order: most used first (awsv.usage.score), then by name."""
     from awsv.usage import score
 
     left = left or {}
     accounts = accounts or {}
-    entries = [Entry(name, account_of(s) or accounts.get(name, ""), s.get("region") or "",
-                     source_of(s), left.get(name), s.get("awsv_color") or "")
-               for name, s in profiles]
+    entries = [
+        Entry(
+            name,
+            account_of(s) or accounts.get(name, ""),
+            s.get("region") or "",
+            source_of(s),
+            left.get(name),
+            s.get("awsv_color") or "",
+        )
+        for name, s in profiles
+    ]
     return sorted(entries, key=lambda e: (-score(usage.get(e.profile), now), e.profile))
 
 
@@ -132,7 +151,7 @@ def color_on(color: str) -> str:
     if color.isdigit() and int(color) <= 255:
         return f"\x1b[38;5;{int(color)}m"
     if re.fullmatch(r"#[0-9A-Fa-f]{6}", color):
-        r, g, b = (int(color[i:i + 2], 16) for i in (1, 3, 5))
+        r, g, b = (int(color[i : i + 2], 16) for i in (1, 3, 5))
         return f"\x1b[38;2;{r};{g};{b}m"
     return ""
 
@@ -142,15 +161,18 @@ def _safe(text: str) -> str:
     return "".join(c if c.isprintable() else "?" for c in text)
 
 
-def format_line(entry: Entry, widths: tuple[int, int, int], *, colors: bool = True,
-                max_width: int | None = None) -> str:
+def format_line(
+    entry: Entry, widths: tuple[int, int, int], *, colors: bool = True, max_width: int | None = None
+) -> str:
     """`NAME  ACCOUNT  REGION  SOURCE  LEFT`, the name in its colour, cut to `max_width`."""
     name_w, region_w, source_w = widths
     name = _safe(entry.profile)
-    plain = (f"{name:<{name_w}}  {entry.account or '-':<12}  {_safe(entry.region) or '-':<{region_w}}  "
-             f"{_safe(entry.source):<{source_w}}  {time_left(entry.left)}")
+    plain = (
+        f"{name:<{name_w}}  {entry.account or '-':<12}  {_safe(entry.region) or '-':<{region_w}}  "
+        f"{_safe(entry.source):<{source_w}}  {time_left(entry.left)}"
+    )
     if max_width is not None and len(plain) > max_width:
-        plain = plain[:max(1, max_width - 1)] + "~"
+        plain = plain[: max(1, max_width - 1)] + "~"
     on = color_on(entry.color) if colors else ""
     if not on:
         return plain
@@ -160,9 +182,11 @@ def format_line(entry: Entry, widths: tuple[int, int, int], *, colors: bool = Tr
 
 def column_widths(entries: Sequence[Entry]) -> tuple[int, int, int]:
     cap = 40
-    return (min(cap, max((len(e.profile) for e in entries), default=7)),
-            min(cap, max((len(e.region) for e in entries), default=1)),
-            min(cap, max((len(e.source) for e in entries), default=6)))
+    return (
+        min(cap, max((len(e.profile) for e in entries), default=7)),
+        min(cap, max((len(e.region) for e in entries), default=1)),
+        min(cap, max((len(e.source) for e in entries), default=6)),
+    )
 
 
 # -- fzf ---------------------------------------------------------------------------
@@ -177,11 +201,20 @@ def pick_with_fzf(entries: Sequence[Entry], fzf: str, env: Mapping[str, str]) ->
 
     widths = column_widths(entries)
     lines = "".join(f"{e.profile}\t{format_line(e, widths)}\n" for e in entries)
-    argv = [fzf, "--ansi", "--delimiter=\t", "--with-nth=2..", "--tiebreak=index",
-            "--layout=reverse", "--height=~60%", "--prompt=awsv use> ",
-            "--header=Enter: switch  Esc: leave as is"]
-    proc = subprocess.run(argv, input=lines.encode("utf-8", "replace"), stdout=subprocess.PIPE,
-                          env=child_env(env), check=False)
+    argv = [
+        fzf,
+        "--ansi",
+        "--delimiter=\t",
+        "--with-nth=2..",
+        "--tiebreak=index",
+        "--layout=reverse",
+        "--height=~60%",
+        "--prompt=awsv use> ",
+        "--header=Enter: switch  Esc: leave as is",
+    ]
+    proc = subprocess.run(  # noqa: S603 - fzf with our own fixed argv
+        argv, input=lines.encode("utf-8", "replace"), stdout=subprocess.PIPE, env=child_env(env), check=False
+    )
     if proc.returncode != 0:
         return None
     chosen = proc.stdout.decode("utf-8", "replace").split("\t", 1)[0].strip()
@@ -200,8 +233,7 @@ class BuiltinPicker:
     nothing until it is scrolled.
     """
 
-    def __init__(self, entries: Sequence[Entry], *, rows: int, cols: int,
-                 write: Callable[[str], None]) -> None:
+    def __init__(self, entries: Sequence[Entry], *, rows: int, cols: int, write: Callable[[str], None]) -> None:
         self.entries = list(entries)
         self.rows = max(3, rows)
         self.cols = max(20, cols)
@@ -218,10 +250,9 @@ class BuiltinPicker:
 
     def draw(self) -> None:
         """Redraw from the query line (where the cursor always rests) downwards."""
-        query = _safe(self.query)[-(self.cols - 20):]
-        out = [f"\r\x1b[2K\x1b[1mawsv use>\x1b[22m {query}"
-               f"  \x1b[2m{len(self.matches)}/{len(self.entries)}\x1b[22m\r\n"]
-        shown = self.matches[self.top:self.top + self.visible]
+        query = _safe(self.query)[-(self.cols - 20) :]
+        out = [f"\r\x1b[2K\x1b[1mawsv use>\x1b[22m {query}  \x1b[2m{len(self.matches)}/{len(self.entries)}\x1b[22m\r\n"]
+        shown = self.matches[self.top : self.top + self.visible]
         for i, entry in enumerate(shown):
             mark = "\x1b[7m>\x1b[27m " if self.top + i == self.cursor else "  "
             line = format_line(entry, self.widths, max_width=self.cols - 3)
@@ -299,8 +330,7 @@ class BuiltinPicker:
         return False, None
 
 
-def pick_builtin(entries: Sequence[Entry],
-                 later: Callable[[], Sequence[Entry]] | None = None) -> str | None:
+def pick_builtin(entries: Sequence[Entry], later: Callable[[], Sequence[Entry]] | None = None) -> str | None:
     """Run the built-in picker on /dev/tty; the chosen profile, or None when left.
 
     `later` is called once the first screen is up; its entries (the same
@@ -346,8 +376,9 @@ def pick_builtin(entries: Sequence[Entry],
         os.close(fd)
 
 
-def pick(entries: Sequence[Entry], env: Mapping[str, str],
-         later: Callable[[], Sequence[Entry]] | None = None) -> str | None:
+def pick(
+    entries: Sequence[Entry], env: Mapping[str, str], later: Callable[[], Sequence[Entry]] | None = None
+) -> str | None:
     """The chosen profile (fzf when found, else built in; AWSV_PICKER decides), None when left.
 
     `later` gives the entries with their session details (see pick_builtin);
@@ -360,8 +391,9 @@ def pick(entries: Sequence[Entry], env: Mapping[str, str],
     if choice == "fzf" and fzf is None:
         from awsv.errors import UsageError
 
-        raise UsageError("AWSV_PICKER=fzf, but fzf is not on PATH",
-                         hint="install fzf, or unset AWSV_PICKER for the built-in picker")
+        raise UsageError(
+            "AWSV_PICKER=fzf, but fzf is not on PATH", hint="install fzf, or unset AWSV_PICKER for the built-in picker"
+        )
     if fzf:
         return pick_with_fzf(later() if later is not None else entries, fzf, env)
     return pick_builtin(entries, later)

@@ -51,8 +51,9 @@ def choose(env: Mapping[str, str]) -> tuple[str, str]:
     if driver not in DRIVERS:
         from awsv.errors import UsageError
 
-        raise UsageError(f"unknown prompt driver {value!r} (from {origin})",
-                         hint=f"choose one of: {', '.join(DRIVERS)}")
+        raise UsageError(
+            f"unknown prompt driver {value!r} (from {origin})", hint=f"choose one of: {', '.join(DRIVERS)}"
+        )
     return driver, origin
 
 
@@ -63,5 +64,7 @@ def require_available(env: Mapping[str, str], what: str) -> None:
         return
     from awsv.errors import AwsvError
 
-    raise AwsvError(f"{what} is needed, and the {driver!r} prompt (from {origin}) is not available "
-                    "in awsv yet; use --prompt=terminal, or set mfa_process / --mfa-token")
+    raise AwsvError(
+        f"{what} is needed, and the {driver!r} prompt (from {origin}) is not available "
+        "in awsv yet; use --prompt=terminal, or set mfa_process / --mfa-token"
+    )

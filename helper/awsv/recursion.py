@@ -40,8 +40,22 @@ _resolving: list[str] = []
 #: Program names that are awsv. aws-vault itself is not: it never reads awsv's vault.
 _AWSV_NAMES = ("awsv",)
 #: awsv's options that take a value, so the word after them is not a profile.
-_VALUE_OPTIONS = frozenset({"--backend", "--prompt", "--format", "-f", "--shell", "-s",
-                            "--duration", "-d", "--region", "--mfa-token", "-t", "--min-ttl"})
+_VALUE_OPTIONS = frozenset(
+    {
+        "--backend",
+        "--prompt",
+        "--format",
+        "-f",
+        "--shell",
+        "-s",
+        "--duration",
+        "-d",
+        "--region",
+        "--mfa-token",
+        "-t",
+        "--min-ttl",
+    }
+)
 #: The commands that resolve their PROFILE argument into credentials.
 _RESOLVING_COMMANDS = frozenset({"exec", "export", "use"})
 
@@ -149,13 +163,14 @@ def check_not_marked(env: Mapping[str, str], profiles: Iterable[str]) -> None:
                 f"profile {profile!r} is already being resolved by the awsv that started this one "
                 f"({MARK_VAR} is set): a credential_process, mfa_process or passphrase command runs "
                 f"awsv for it again; store its key (`awsv add {profile}`) or point the command "
-                "at another profile")
+                "at another profile"
+            )
 
 
 @contextlib.contextmanager
 def resolving(profiles: Iterable[str]) -> Iterator[None]:
     """Mark `profiles` as being resolved by this process while the block runs."""
-    added = [p for p in profiles]
+    added = list(profiles)
     _resolving.extend(added)
     try:
         yield

@@ -42,8 +42,9 @@ def _kind(mode: int) -> str:
     return "not a regular file"
 
 
-def read_bytes_file(path: Path, *, what: str, max_bytes: int = MAX_FILE_BYTES,
-                    error: type[AwsvError] = ConfigError) -> bytes:
+def read_bytes_file(
+    path: Path, *, what: str, max_bytes: int = MAX_FILE_BYTES, error: type[AwsvError] = ConfigError
+) -> bytes:
     """The bytes of regular file `path`; raises `error` (one line naming `what` and the path).
 
     FileNotFoundError passes through untouched.
@@ -81,8 +82,9 @@ def read_bytes_file(path: Path, *, what: str, max_bytes: int = MAX_FILE_BYTES,
         os.close(fd)
 
 
-def read_text_file(path: Path, *, what: str, max_bytes: int = MAX_FILE_BYTES,
-                   error: type[AwsvError] = ConfigError) -> str:
+def read_text_file(
+    path: Path, *, what: str, max_bytes: int = MAX_FILE_BYTES, error: type[AwsvError] = ConfigError
+) -> str:
     """`read_bytes_file` decoded as UTF-8; other bytes are one error naming the file."""
     raw = read_bytes_file(path, what=what, max_bytes=max_bytes, error=error)
     try:

@@ -1,8 +1,10 @@
-"""The environment variables that unlock the vault, in a module cheap enough for the hot path.
+"""The one list of secret environment variables, in a module cheap enough for the hot path.
 
-Every process awsv starts gets the caller's environment without these, so
-no child (an `exec`ed command, a credential_process, a browser) can reach the
-vault key.
+Two kinds: what unlocks the vault (SECRET_ENV_VARS: every process awsv starts
+gets the caller's environment without these, so no child — an `exec`ed
+command, a credential_process, a browser — can reach the vault key), and the
+secret parts of AWS credentials (AWS_SECRET_VARS: never sent to the agent,
+which has no use for them).
 """
 
 from __future__ import annotations
@@ -11,8 +13,17 @@ TYPE_CHECKING = False  # typing imports cost milliseconds on the hot path
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-SECRET_ENV_VARS = ("AWSV_FILE_PASSPHRASE", "AWS_VAULT_FILE_PASSPHRASE",
-                   "AWSV_PASSPHRASE_COMMAND", "AWS_VAULT_PASSPHRASE_COMMAND")
+#: What unlocks the vault: a passphrase, or a command that prints one.
+SECRET_ENV_VARS = (
+    "AWSV_FILE_PASSPHRASE",
+    "AWS_VAULT_FILE_PASSPHRASE",
+    "AWSV_PASSPHRASE_COMMAND",
+    "AWS_VAULT_PASSPHRASE_COMMAND",
+)
+#: The secret parts of AWS credentials in the environment.
+AWS_SECRET_VARS = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+#: AWS credentials in the environment, the key id included.
+AWS_CREDENTIAL_VARS = ("AWS_ACCESS_KEY_ID", *AWS_SECRET_VARS)
 
 
 def child_env(env: Mapping[str, str]) -> dict[str, str]:

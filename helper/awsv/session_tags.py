@@ -43,8 +43,11 @@ class RoleSessionTags:
 
     def cache_description(self) -> dict[str, object]:
         """The part of a cache id these settings determine (a change means a new session)."""
-        return {"tags": [list(t) for t in self.tags], "transitive": list(self.transitive_keys),
-                "source_identity": self.source_identity}
+        return {
+            "tags": [list(t) for t in self.tags],
+            "transitive": list(self.transitive_keys),
+            "source_identity": self.source_identity,
+        }
 
     def assume_role_params(self) -> dict[str, object]:
         """The AssumeRole parameters, only those that are set."""
@@ -58,25 +61,25 @@ class RoleSessionTags:
         return params
 
 
-def parse(profile: str, session_tags: str | None, transitive: str | None,
-          source_identity: str | None) -> RoleSessionTags:
+def parse(
+    profile: str, session_tags: str | None, transitive: str | None, source_identity: str | None
+) -> RoleSessionTags:
     """The profile's settings, checked; raises ConfigError naming the profile and the rule."""
     where = f"profile {profile!r}"
     tags = _tags(where, session_tags) if session_tags else ()
     keys = tuple(k.strip() for k in transitive.split(",")) if transitive else ()
     if any(not k for k in keys):
-        raise ConfigError(f"{where}: transitive_session_tags has an empty key",
-                          hint="write it as key1,key2")
+        raise ConfigError(f"{where}: transitive_session_tags has an empty key", hint="write it as key1,key2")
     known = {k.lower() for k, _ in tags}
     for key in keys:
         if key.lower() not in known:
-            raise ConfigError(f"{where}: transitive_session_tags names {key!r}, "
-                              "which is not in session_tags",
-                              hint="a transitive tag must also be set in session_tags")
+            raise ConfigError(
+                f"{where}: transitive_session_tags names {key!r}, which is not in session_tags",
+                hint="a transitive tag must also be set in session_tags",
+            )
     identity = source_identity.strip() if source_identity else None
     if identity is not None and not _SOURCE_IDENTITY.match(identity):
-        raise ConfigError(f"{where}: source_identity must be 2 to 64 characters of letters, "
-                          "digits and _ + = , . @ -")
+        raise ConfigError(f"{where}: source_identity must be 2 to 64 characters of letters, digits and _ + = , . @ -")
     return RoleSessionTags(tags=tags, transitive_keys=keys, source_identity=identity)
 
 
@@ -87,14 +90,20 @@ def _tags(where: str, raw: str) -> tuple[tuple[str, str], ...]:
         key, sep, value = item.partition("=")
         key, value = key.strip(), value.strip()
         if not sep or not key:
-            raise ConfigError(f"{where}: session_tags must be key=value pairs separated by commas",
-                              hint="e.g. session_tags = team=infra,project=x")
+            raise ConfigError(
+                f"{where}: session_tags must be key=value pairs separated by commas",
+                hint="e.g. session_tags = team=infra,project=x",
+            )
         if len(key) > MAX_KEY or not _TAG_TEXT.match(key):
-            raise ConfigError(f"{where}: session tag key {key[:40]!r} must be 1 to {MAX_KEY} "
-                              "characters of letters, digits, spaces and _ . : / = + - @")
+            raise ConfigError(
+                f"{where}: session tag key {key[:40]!r} must be 1 to {MAX_KEY} "
+                "characters of letters, digits, spaces and _ . : / = + - @"
+            )
         if len(value) > MAX_VALUE or not _TAG_TEXT.match(value):
-            raise ConfigError(f"{where}: the value of session tag {key!r} must be at most "
-                              f"{MAX_VALUE} characters of letters, digits, spaces and _ . : / = + - @")
+            raise ConfigError(
+                f"{where}: the value of session tag {key!r} must be at most "
+                f"{MAX_VALUE} characters of letters, digits, spaces and _ . : / = + - @"
+            )
         if key.lower() in seen:
             raise ConfigError(f"{where}: session tag {key!r} is set twice (keys ignore case)")
         seen.add(key.lower())

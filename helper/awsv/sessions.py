@@ -54,12 +54,13 @@ from typing import Any
 
 from awsv import paths, recursion, sts
 from awsv.chain import Chain, Resolver, RoleHop, resolve
+from awsv.clock import utcnow
 from awsv.context import Context
 from awsv.credential_process import run_credential_process
 from awsv.credentials import Credentials, check_values
 from awsv.durations import MIN_DURATION, ROLE_CHAINING_LIMIT, Ttls
 from awsv.errors import AwsvError, ConfigError, UsageError, VaultCorrupted
-from awsv.locking import wait_for_flock
+from awsv.locking import exclusive_lock
 from awsv.mfa import MfaCodes
 from awsv.vault.base import Vault
 from awsv.vault.items import (
@@ -73,10 +74,6 @@ StsFactory = sts.StsFactory
 
 #: How long to wait for another awsv process refreshing the same session.
 LOCK_TIMEOUT = 120.0
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware UTC (the default clock)."""
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -94,8 +91,8 @@ class SessionOptions:
 
 
 @dataclass(frozen=True)
-class Resolved:
-    """What delivery needs: the credentials and where they come from."""
+class ProfileCredentials:
+    """A profile's credentials as delivery needs them: the credentials, their chain and region."""
 
     #: Expiration is timezone-aware UTC (None only for a long-term key); account_id is filled.
     credentials: Credentials
@@ -158,9 +155,16 @@ def _use_session(chain: Chain, opts: SessionOptions, first_role_duration: int | 
     return not (chain.hops and chain.source.mfa_serial is None)
 
 
-def _plan(chain: Chain, opts: SessionOptions, ttls: Ttls, key: LongTermKey | None,
-          endpoint: str | None, sso: Any = None, sso_endpoint: str | None = None,
-          source_origin: str | None = None) -> tuple[_Step, ...]:
+def _plan(
+    chain: Chain,
+    opts: SessionOptions,
+    ttls: Ttls,
+    key: LongTermKey | None,
+    endpoint: str | None,
+    sso: Any = None,
+    sso_endpoint: str | None = None,
+    source_origin: str | None = None,
+) -> tuple[_Step, ...]:
     """The STS steps for `chain`, first to last, each with its cache id."""
     source, hops = chain.source, chain.hops
     last = len(hops) - 1
@@ -173,51 +177,82 @@ def _plan(chain: Chain, opts: SessionOptions, ttls: Ttls, key: LongTermKey | Non
     steps: list[_Step] = []
     if source.kind == "sso" and sso is not None:
         # The SSO role's credentials are the first cached step (GetRoleCredentials).
-        base_id = _digest({"kind": "sso", "profile": source.profile, "start_url": sso.session.start_url,
-                           "account": sso.account_id, "role": sso.role_name,
-                           "endpoint": sso_endpoint})
+        base_id = _digest(
+            {
+                "kind": "sso",
+                "profile": source.profile,
+                "start_url": sso.session.start_url,
+                "account": sso.account_id,
+                "role": sso.role_name,
+                "endpoint": sso_endpoint,
+            }
+        )
         steps.append(_Step("sso", source.profile, base_id, 0))
     elif source.kind == "web_identity":
         # AssumeRoleWithWebIdentity is the first cached step; the token is not part of the
         # id (it rotates), the file or command that supplies it is.
-        duration = (opts.duration if not hops and opts.duration else None) \
-            or source.duration_seconds or ttls.role
-        base_id = _digest({"kind": "web_identity", "profile": source.profile,
-                           "role_arn": source.role_arn, "file": source.web_identity_token_file,
-                           "process": source.web_identity_token_process,
-                           "session_name": source.role_session_name, "duration": duration,
-                           "endpoint": endpoint, "origin": source_origin})
+        duration = (opts.duration if not hops and opts.duration else None) or source.duration_seconds or ttls.role
+        base_id = _digest(
+            {
+                "kind": "web_identity",
+                "profile": source.profile,
+                "role_arn": source.role_arn,
+                "file": source.web_identity_token_file,
+                "process": source.web_identity_token_process,
+                "session_name": source.role_session_name,
+                "duration": duration,
+                "endpoint": endpoint,
+                "origin": source_origin,
+            }
+        )
         steps.append(_Step("web_identity", source.profile, base_id, duration))
     elif source.kind == "credential_source":
-        base_id = _digest({"kind": "credential_source", "profile": source.profile,
-                           "source": source.credential_source, "origin": source_origin,
-                           "endpoint": endpoint})
+        base_id = _digest(
+            {
+                "kind": "credential_source",
+                "profile": source.profile,
+                "source": source.credential_source,
+                "origin": source_origin,
+                "endpoint": endpoint,
+            }
+        )
     elif key is not None:
-        base_id = _digest({"kind": "key", "profile": source.profile,
-                           "access_key_id": key.access_key_id, "endpoint": endpoint})
+        base_id = _digest(
+            {"kind": "key", "profile": source.profile, "access_key_id": key.access_key_id, "endpoint": endpoint}
+        )
     else:
-        base_id = _digest({"kind": "credential_process", "profile": source.profile,
-                           "command": source.credential_process, "endpoint": endpoint})
+        base_id = _digest(
+            {
+                "kind": "credential_process",
+                "profile": source.profile,
+                "command": source.credential_process,
+                "endpoint": endpoint,
+            }
+        )
     parent = base_id
     session = _use_session(chain, opts, role_duration(0) if hops else None)
     if session:
-        duration = (opts.duration if not hops and opts.duration else None) \
-            or source.duration_seconds or ttls.session
-        parent = _digest({"kind": "session", "parent": base_id,
-                          "mfa_serial": source.mfa_serial, "duration": duration})
-        steps.append(_Step("session", source.profile, parent, duration,
-                           source.mfa_serial, source.mfa_process))
+        duration = (opts.duration if not hops and opts.duration else None) or source.duration_seconds or ttls.session
+        parent = _digest({"kind": "session", "parent": base_id, "mfa_serial": source.mfa_serial, "duration": duration})
+        steps.append(_Step("session", source.profile, parent, duration, source.mfa_serial, source.mfa_process))
     for i, hop in enumerate(hops):
         serial, process = hop.mfa_serial, hop.mfa_process
         if i == 0 and not session and serial is None and source.mfa_serial:
             serial, process = source.mfa_serial, source.mfa_process
         duration = role_duration(i)
-        parent = _digest({"kind": "role", "parent": parent, "role_arn": hop.role_arn,
-                          "external_id": hop.external_id,
-                          # Only a configured name: the generated one changes every time.
-                          "session_name": hop.role_session_name,
-                          "duration": duration, "mfa_serial": serial,
-                          **({"tags": hop.tags.cache_description()} if hop.tags else {})})
+        parent = _digest(
+            {
+                "kind": "role",
+                "parent": parent,
+                "role_arn": hop.role_arn,
+                "external_id": hop.external_id,
+                # Only a configured name: the generated one changes every time.
+                "session_name": hop.role_session_name,
+                "duration": duration,
+                "mfa_serial": serial,
+                **({"tags": hop.tags.cache_description()} if hop.tags else {}),
+            }
+        )
         steps.append(_Step("role", hop.profile, parent, duration, serial, process, hop))
     return tuple(steps)
 
@@ -236,7 +271,7 @@ def get_credentials(
     lock_timeout: float = LOCK_TIMEOUT,
     cache_only: bool = False,
     final_min_ttl: int | None = None,
-) -> Resolved:
+) -> ProfileCredentials:
     """Temporary credentials for `profile`, from the cache or from STS.
 
     With `cache_only`, anything but a usable cached session raises CacheMiss
@@ -264,28 +299,67 @@ def get_credentials(
         chain = resolve(ctx.config, profile, in_vault=lambda n: ctx.vault.get(key_item_name(n)) is not None)
         recursion.check_not_marked(ctx.env, chain.trail)
         with recursion.resolving(chain.trail):
-            return _get_resolved(ctx, chain, opts, ttls, codes, now=now, sts_factory=sts_factory,
-                                 lock_timeout=lock_timeout, cache_only=cache_only,
-                                 final_min_ttl=final_min_ttl)
+            return _get_resolved(
+                ctx,
+                chain,
+                opts,
+                ttls,
+                codes,
+                now=now,
+                sts_factory=sts_factory,
+                lock_timeout=lock_timeout,
+                cache_only=cache_only,
+                final_min_ttl=final_min_ttl,
+            )
 
 
-def _get_resolved(ctx: Context, chain: Chain, opts: SessionOptions, ttls: Ttls, codes: MfaCodes, *,
-                  now: Callable[[], datetime], sts_factory: StsFactory | None,
-                  lock_timeout: float, cache_only: bool, final_min_ttl: int | None) -> Resolved:
+def _get_resolved(
+    ctx: Context,
+    chain: Chain,
+    opts: SessionOptions,
+    ttls: Ttls,
+    codes: MfaCodes,
+    *,
+    now: Callable[[], datetime],
+    sts_factory: StsFactory | None,
+    lock_timeout: float,
+    cache_only: bool,
+    final_min_ttl: int | None,
+) -> ProfileCredentials:
     """get_credentials once the chain is known and marked."""
     vault = ctx.vault
     region = _checked_region(opts.region, "--region") or _checked_region(
-        chain.region, f"the region of profile {chain.target.name!r}")
+        chain.region, f"the region of profile {chain.target.name!r}"
+    )
     key = _long_term_key(vault, chain.source.profile) if chain.source.kind == "vault" else None
     sso = _sso_role(ctx, chain)
-    steps = _plan(chain, opts, ttls, key, sts.endpoint_url(ctx.env, chain.target), sso,
-                  ctx.env.get("AWS_ENDPOINT_URL_SSO") or ctx.env.get("AWS_ENDPOINT_URL"),
-                  _source_origin(ctx.env, chain))
-    run = _Run(ctx=ctx, vault=vault, chain=chain, now=now, min_ttl=ttls.min, region=region,
-               key=key, codes=codes, factory=sts_factory, lock_timeout=lock_timeout,
-               cache_only=cache_only, final_min_ttl=final_min_ttl, sso=sso)
+    steps = _plan(
+        chain,
+        opts,
+        ttls,
+        key,
+        sts.endpoint_url(ctx.env, chain.target),
+        sso,
+        ctx.env.get("AWS_ENDPOINT_URL_SSO") or ctx.env.get("AWS_ENDPOINT_URL"),
+        _source_origin(ctx.env, chain),
+    )
+    run = _ChainWalk(
+        ctx=ctx,
+        vault=vault,
+        chain=chain,
+        now=now,
+        min_ttl=ttls.min,
+        region=region,
+        key=key,
+        codes=codes,
+        factory=sts_factory,
+        lock_timeout=lock_timeout,
+        cache_only=cache_only,
+        final_min_ttl=final_min_ttl,
+        sso=sso,
+    )
     credentials, from_cache = run.final(steps)
-    return Resolved(credentials=credentials, chain=chain, region=region, from_cache=from_cache)
+    return ProfileCredentials(credentials=credentials, chain=chain, region=region, from_cache=from_cache)
 
 
 #: botocore's rule for a region name: one DNS label.
@@ -296,8 +370,9 @@ def _checked_region(region: str | None, origin: str) -> str | None:
     """Refuse a malformed region before it reaches STS or, from the cache, a shell."""
     if region is not None and not _REGION.match(region):
         error = UsageError if origin.startswith("--") else ConfigError
-        raise error(f"{region!r} is not a valid AWS region name (from {origin})",
-                    hint="check --region and the profile's region")
+        raise error(
+            f"{region!r} is not a valid AWS region name (from {origin})", hint="check --region and the profile's region"
+        )
     return region
 
 
@@ -312,13 +387,19 @@ def cached_sessions(ctx: Context, *, now: Callable[[], datetime] = utcnow) -> li
     for name, item in ctx.vault.items(SESSION_PREFIX).items():
         creds = _from_item(item, name)
         meta = _meta(item)
-        assert creds.expiration is not None  # _from_item guarantees it
-        found.append(CachedSession(
-            cache_id=name[len(SESSION_PREFIX):], profile=str(meta.get("profile") or "?"),
-            kind=str(meta.get("kind") or "?"), expiration=creds.expiration,
-            seconds_left=(creds.expiration - current).total_seconds(),
-            source_profile=meta.get("source_profile"), role_arn=meta.get("role_arn"),
-            account_id=creds.account_id))
+        assert creds.expiration is not None  # noqa: S101 - narrows the type; _from_item guarantees it
+        found.append(
+            CachedSession(
+                cache_id=name[len(SESSION_PREFIX) :],
+                profile=str(meta.get("profile") or "?"),
+                kind=str(meta.get("kind") or "?"),
+                expiration=creds.expiration,
+                seconds_left=(creds.expiration - current).total_seconds(),
+                source_profile=meta.get("source_profile"),
+                role_arn=meta.get("role_arn"),
+                account_id=creds.account_id,
+            )
+        )
     return sorted(found, key=lambda s: (s.expiration, s.cache_id))
 
 
@@ -342,8 +423,7 @@ def clear_sessions(ctx: Context, profile: str | None = None, *, resolver: Resolv
             members = set(walker.resolve(profile).trail)
         except ConfigError:
             members = {profile}
-        names = [name for name, item in vault.items(SESSION_PREFIX).items()
-                 if _meta(item).get("profile") in members]
+        names = [name for name, item in vault.items(SESSION_PREFIX).items() if _meta(item).get("profile") in members]
     return len(vault.delete_many(names)) if names else 0
 
 
@@ -357,8 +437,9 @@ def _source_origin(env: Mapping[str, str], chain: Chain) -> str | None:
     if chain.source.kind == "credential_source":
         if chain.source.credential_source == "Environment":
             return env.get("AWS_ACCESS_KEY_ID")
-        return "|".join(env.get(v) or "" for v in (
-            "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"))
+        return "|".join(
+            env.get(v) or "" for v in ("AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        )
     return None
 
 
@@ -393,11 +474,16 @@ def _from_item(item: Mapping[str, Any], name: str) -> Credentials:
         if item.get("type") != "session" or creds.expiration is None or creds.expiration.tzinfo is None:
             raise VaultCorrupted("a cached session in the vault is malformed")
     except VaultCorrupted:
-        raise VaultCorrupted(f"the cached session {name} in the vault is malformed",
-                             hint="`awsv clear` removes cached sessions") from None
+        raise VaultCorrupted(
+            f"the cached session {name} in the vault is malformed", hint="`awsv clear` removes cached sessions"
+        ) from None
     owner = _meta(item).get("profile")
-    check_values(creds, f"the cached session of profile {owner!r}" if isinstance(owner, str)
-                 else f"the cached session {name} in the vault")
+    check_values(
+        creds,
+        f"the cached session of profile {owner!r}"
+        if isinstance(owner, str)
+        else f"the cached session {name} in the vault",
+    )
     return creds
 
 
@@ -406,7 +492,7 @@ class CacheMiss(AwsvError):
 
 
 @dataclass
-class _Run:
+class _ChainWalk:
     """One get_credentials call: walks the plan from the last step back to a usable one."""
 
     ctx: Context
@@ -437,8 +523,7 @@ class _Run:
                 self.vault.set(session_item_name(step.cache_id), self._item(step, new))
             return creds, from_cache
 
-    def _obtain(self, steps: tuple[_Step, ...], i: int,
-                locks: contextlib.ExitStack) -> tuple[Credentials, bool]:
+    def _obtain(self, steps: tuple[_Step, ...], i: int, locks: contextlib.ExitStack) -> tuple[Credentials, bool]:
         """Step i's credentials: cached, or fetched with step i-1's under step i's lock.
 
         Locks are taken from the last step towards the first and held until
@@ -459,14 +544,16 @@ class _Run:
             # Before the step lock: a sign-in has its own single-flight lock, whose
             # waiters say on their terminal what they wait for.
             flight.ensure_token(self.ctx, self.sso.session, now=self.now)
-        locks.enter_context(_step_lock(self.ctx.env, step.cache_id, self.lock_timeout,
-                                       step.profile))
+        locks.enter_context(_step_lock(self.ctx.env, step.cache_id, self.lock_timeout, step.profile))
         cached = self._cached(step, min_ttl)  # another process may have refreshed it meanwhile
         if cached is not None:
             return cached, True
         if step.kind in ("sso", "web_identity"):
-            new = (flight.role_credentials(self.ctx, self.sso, now=self.now) if step.kind == "sso"
-                   else self._web_identity(step))
+            new = (
+                flight.role_credentials(self.ctx, self.sso, now=self.now)
+                if step.kind == "sso"
+                else self._web_identity(step)
+            )
             self.pending.append((step, new))
             return new, False
         if i > 0:
@@ -495,15 +582,23 @@ class _Run:
         source, env = self.chain.source, self.ctx.env
         role_arn = source.role_arn or env.get("AWS_ROLE_ARN")
         if not role_arn:
-            raise ConfigError(f"profile {source.profile!r} has a web identity token but no role_arn",
-                              hint="add `role_arn = …` to the profile (or set AWS_ROLE_ARN)")
+            raise ConfigError(
+                f"profile {source.profile!r} has a web identity token but no role_arn",
+                hint="add `role_arn = …` to the profile (or set AWS_ROLE_ARN)",
+            )
         token = other_sources.web_identity_token(
-            source.profile, source.web_identity_token_file, source.web_identity_token_process, env)
-        name = (source.role_session_name or env.get("AWS_ROLE_SESSION_NAME")
-                or f"awsv-{int(self.now().timestamp())}")
+            source.profile, source.web_identity_token_file, source.web_identity_token_process, env
+        )
+        name = source.role_session_name or env.get("AWS_ROLE_SESSION_NAME") or f"awsv-{int(self.now().timestamp())}"
         return other_sources.assume_role_with_web_identity(
-            env, self.chain.target, role_arn=role_arn, token=token, session_name=name,
-            duration=step.duration, region=self.region)
+            env,
+            self.chain.target,
+            role_arn=role_arn,
+            token=token,
+            session_name=name,
+            duration=step.duration,
+            region=self.region,
+        )
 
     def _base(self) -> Credentials:
         """The source's own credentials: the long-term key, or the credential_process output."""
@@ -511,21 +606,22 @@ class _Run:
         if source.kind == "credential_source":
             from awsv.other_sources import credential_source
 
-            assert source.credential_source is not None
+            assert source.credential_source is not None  # noqa: S101 - narrows the type; the kind says so
             return credential_source(source.profile, source.credential_source, self.ctx.env, self.now)
         if self.key is not None:
             return Credentials(self.key.access_key_id, self.key.secret_access_key)
-        assert source.credential_process is not None
-        return run_credential_process(source.profile, source.credential_process, self.ctx.env,
-                                      now=self.now)
+        assert source.credential_process is not None  # noqa: S101 - narrows the type; no key means a process
+        return run_credential_process(source.profile, source.credential_process, self.ctx.env, now=self.now)
 
     def _key_itself(self) -> Credentials:
         """--no-session on a plain profile: the long-term key, with whose it is."""
         creds = self._base()
         profile = self.chain.source.profile
         account, arn = sts.get_caller_identity(
-            self._client(creds), what=f"GetCallerIdentity for profile {profile!r}",
-            signer=f"the key stored for {profile!r}")
+            self._client(creds),
+            what=f"GetCallerIdentity for profile {profile!r}",
+            signer=f"the key stored for {profile!r}",
+        )
         return Credentials(creds.access_key_id, creds.secret_access_key, account_id=account, arn=arn)
 
     def _client(self, creds: Credentials | LongTermKey) -> Any:
@@ -551,29 +647,41 @@ class _Run:
         client = self._client(parent)
         if step.kind == "session":
             what = f"GetSessionToken for profile {step.profile!r}"
-            new = sts.get_session_token(client, what=what, duration=step.duration,
-                                        serial=step.mfa_serial, code=code, signer=signer)
+            new = sts.get_session_token(
+                client, what=what, duration=step.duration, serial=step.mfa_serial, code=code, signer=signer
+            )
             account, arn = sts.get_caller_identity(
-                self._client(new), what=f"GetCallerIdentity for profile {step.profile!r}",
-                signer="the new session credentials")
-            return Credentials(new.access_key_id, new.secret_access_key, new.session_token,
-                               new.expiration, account_id=account, arn=arn)
+                self._client(new),
+                what=f"GetCallerIdentity for profile {step.profile!r}",
+                signer="the new session credentials",
+            )
+            return Credentials(
+                new.access_key_id, new.secret_access_key, new.session_token, new.expiration, account_id=account, arn=arn
+            )
         hop = step.hop
-        assert hop is not None
+        assert hop is not None  # noqa: S101 - narrows the type; a step past the source is a hop
         return sts.assume_role(
-            client, what=f"AssumeRole {hop.role_arn} for profile {step.profile!r}",
+            client,
+            what=f"AssumeRole {hop.role_arn} for profile {step.profile!r}",
             role_arn=hop.role_arn,
             session_name=hop.role_session_name or f"awsv-{int(self.now().timestamp())}",
-            duration=step.duration, external_id=hop.external_id,
-            serial=step.mfa_serial, code=code, signer=signer,
-            extra=hop.tags.assume_role_params())
+            duration=step.duration,
+            external_id=hop.external_id,
+            serial=step.mfa_serial,
+            code=code,
+            signer=signer,
+            extra=hop.tags.assume_role_params(),
+        )
 
     def _item(self, step: _Step, creds: Credentials) -> dict[str, Any]:
         item = creds.to_item()
-        item["cache"] = {"profile": step.profile, "kind": step.kind,
-                         "source_profile": self.chain.source.profile,
-                         "role_arn": step.hop.role_arn if step.hop else None,
-                         "created": self.now().astimezone(UTC).isoformat()}
+        item["cache"] = {
+            "profile": step.profile,
+            "kind": step.kind,
+            "source_profile": self.chain.source.profile,
+            "role_arn": step.hop.role_arn if step.hop else None,
+            "created": self.now().astimezone(UTC).isoformat(),
+        }
         return item
 
 
@@ -592,15 +700,16 @@ def _step_lock(env: Mapping[str, str], cache_id: str, timeout: float, profile: s
         except FileExistsError:
             pass
         os.chmod(directory, 0o700)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     except OSError as exc:
         raise AwsvError(f"cannot create the lock file {path}: {exc.strerror}") from None
-    try:
-        wait_for_flock(fd, timeout, lambda: AwsvError(
-            f"another awsv process has been refreshing the session of {profile!r} "
-            f"for over {timeout:g}s",
+    with exclusive_lock(
+        path,
+        timeout,
+        max_delay=0.1,
+        timed_out=lambda: AwsvError(
+            f"another awsv process has been refreshing the session of {profile!r} for over {timeout:g}s",
             hint=f"is it waiting for an MFA code in another terminal? the lock is {path}",
-        ), max_delay=0.1)
+        ),
+        cannot_lock=lambda exc: AwsvError(f"cannot create the lock file {path}: {exc.strerror}"),
+    ):
         yield
-    finally:
-        os.close(fd)  # releases the flock

@@ -12,13 +12,11 @@ from collections.abc import Mapping
 from awsv.errors import ConfigError, UsageError
 from awsv.paths import config_dir
 from awsv.safe_read import read_text_file
-from awsv.vault import BACKENDS
+from awsv.vault import BACKENDS, find_backend
 
 DEFAULT_BACKEND = "file"
 #: The settings file holds a handful of lines; anything larger is refused (README, "Limits").
 MAX_SETTINGS_BYTES = 64 * 1024
-#: aws-vault's backend names that mean "the OS keyring" here.
-_KEYRING_ALIASES = ("keychain", "secret-service", "wincred", "kwallet")
 
 
 def settings_file_values(env: Mapping[str, str]) -> Mapping[str, str]:
@@ -47,9 +45,7 @@ def choose_backend(flag: str | None, env: Mapping[str, str]) -> str:
         value = settings_file_values(env).get("backend")
         origin = f"backend in {config_dir(env) / 'config'}"
     value = (value or DEFAULT_BACKEND).strip().lower()
-    if value in _KEYRING_ALIASES:
-        value = "keyring"
-    if value not in BACKENDS:
-        raise UsageError(f"unknown backend {value!r} (from {origin})",
-                         hint=f"choose one of: {', '.join(BACKENDS)}")
-    return value
+    backend = find_backend(value)  # also aws-vault's names for the OS keyring
+    if backend is None:
+        raise UsageError(f"unknown backend {value!r} (from {origin})", hint=f"choose one of: {', '.join(BACKENDS)}")
+    return backend.name

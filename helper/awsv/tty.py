@@ -19,9 +19,6 @@ TTY_PATH = "/dev/tty"
 #: `awsv use --no-prompt` sets this in its context's environment (a user may
 #: export it too): no passphrase or MFA prompt, and no mfa_process, may run.
 NO_PROMPT_VAR = "AWSV_NO_PROMPT"
-#: Exit status when a question was needed but NO_PROMPT_VAR forbade asking it.
-#: The shell integration's refresh hook tells it apart from real failures.
-EXIT_NEEDS_INPUT = ExitCode.NEEDS_INPUT
 
 
 class NoTerminal(AwsvError):

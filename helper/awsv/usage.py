@@ -29,8 +29,7 @@ HALF_LIFE = 7 * 24 * 3600.0
 
 
 def usage_file(env: Mapping[str, str]) -> str:
-    base = env.get("XDG_STATE_HOME") or os.path.join(env.get("HOME") or os.path.expanduser("~"),
-                                                    ".local", "state")
+    base = env.get("XDG_STATE_HOME") or os.path.join(env.get("HOME") or os.path.expanduser("~"), ".local", "state")
     return os.path.join(base, "awsv", "usage.json")
 
 
@@ -52,9 +51,12 @@ def load(env: Mapping[str, str]) -> dict[str, dict[str, float]]:
         return {}
     out: dict[str, dict[str, float]] = {}
     for name, entry in profiles.items():
-        if (isinstance(name, str) and isinstance(entry, dict)
-                and isinstance(entry.get("count"), (int, float))
-                and isinstance(entry.get("last"), (int, float))):
+        if (
+            isinstance(name, str)
+            and isinstance(entry, dict)
+            and isinstance(entry.get("count"), (int, float))
+            and isinstance(entry.get("last"), (int, float))
+        ):
             out[name] = {"count": float(entry["count"]), "last": float(entry["last"])}
     return out
 
@@ -92,4 +94,4 @@ def score(entry: Mapping[str, float] | None, now: float) -> float:
     if not entry:
         return 0.0
     age = max(0.0, now - entry["last"])
-    return entry["count"] * 0.5 ** (age / HALF_LIFE) + 1.0 / (1.0 + age)
+    return float(entry["count"] * 0.5 ** (age / HALF_LIFE) + 1.0 / (1.0 + age))

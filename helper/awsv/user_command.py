@@ -95,7 +95,7 @@ class _Terminal:
             self.fd = None
 
     def _set(self, pgid: int) -> None:
-        assert self.fd is not None
+        assert self.fd is not None  # noqa: S101 - narrows the type; set only when a terminal was found
         old = signal.signal(signal.SIGTTOU, signal.SIG_IGN)  # we may be a background group now
         try:
             os.tcsetpgrp(self.fd, pgid)
@@ -105,9 +105,14 @@ class _Terminal:
             signal.signal(signal.SIGTTOU, old)
 
 
-def spawn_bounded(argv: Sequence[str], *, env: Mapping[str, str], timeout: float,
-                  max_output: int = MAX_OUTPUT,
-                  clock: Callable[[], float] = time.monotonic) -> tuple[int, bytes]:
+def spawn_bounded(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    timeout: float,
+    max_output: int = MAX_OUTPUT,
+    clock: Callable[[], float] = time.monotonic,
+) -> tuple[int, bytes]:
     """Run `argv` in its own process group; return (exit status, stdout).
 
     stdin and stderr stay the caller's. Raises CommandTimedOut,
@@ -118,12 +123,16 @@ def spawn_bounded(argv: Sequence[str], *, env: Mapping[str, str], timeout: float
     """
     terminal = _Terminal()
     try:
-        proc = subprocess.Popen(list(argv), stdout=subprocess.PIPE, env=child_env(env),
-                                process_group=0)
+        proc = subprocess.Popen(  # noqa: S603 - the user's own command, no shell
+            list(argv),
+            stdout=subprocess.PIPE,
+            env=child_env(env),
+            process_group=0,
+        )
     except BaseException:
         terminal.take_back()
         raise
-    assert proc.stdout is not None
+    assert proc.stdout is not None  # noqa: S101 - narrows the type; stdout=PIPE
     deadline = clock() + timeout
     chunks: list[bytes] = []
     total = 0
@@ -168,9 +177,16 @@ def spawn_bounded(argv: Sequence[str], *, env: Mapping[str, str], timeout: float
     return status, b"".join(chunks)
 
 
-def run_user_command(command: str, *, where: str, env: Mapping[str, str], timeout: float,
-                     error: type[AwsvError], parse_hint: str | None = None,
-                     max_output: int = MAX_OUTPUT) -> bytes:
+def run_user_command(
+    command: str,
+    *,
+    where: str,
+    env: Mapping[str, str],
+    timeout: float,
+    error: type[AwsvError],
+    parse_hint: str | None = None,
+    max_output: int = MAX_OUTPUT,
+) -> bytes:
     """Run `command` and return its stdout; any failure raises `error` naming `where`.
 
     `where` names the setting, e.g. "credential_process of profile 'ci'".
@@ -192,13 +208,13 @@ def run_user_command(command: str, *, where: str, env: Mapping[str, str], timeou
     except CommandTimedOut:
         raise error(f"{where} did not finish within {timeout:g}s") from None
     except CommandOutputTooLarge:
-        raise error(f"{where} printed more than {max_output} bytes",
-                    hint="its output must be one small JSON document or value") from None
+        raise error(
+            f"{where} printed more than {max_output} bytes", hint="its output must be one small JSON document or value"
+        ) from None
     except CommandInterrupted:
         raise Interrupted(f"{where} was interrupted") from None
     except OSError as exc:
         raise error(f"{where} cannot be run: {exc.strerror}") from None
     if status != 0:
-        raise error(f"{where} failed with exit status {status}",
-                    hint="run the command yourself to see why")
+        raise error(f"{where} failed with exit status {status}", hint="run the command yourself to see why")
     return out

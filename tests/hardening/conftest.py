@@ -58,8 +58,12 @@ def tally(request: pytest.FixtureRequest) -> Iterator[Tally]:
     report = os.environ.get("AWSV_HARDENING_REPORT")
     if report:
         with open(report, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps({"row": t.row, "tried": t.tried, "held": t.held, "notes": t.notes,
-                                 "test": request.node.nodeid}) + "\n")
+            fh.write(
+                json.dumps(
+                    {"row": t.row, "tried": t.tried, "held": t.held, "notes": t.notes, "test": request.node.nodeid}
+                )
+                + "\n"
+            )
     assert t.tried > 0, "the test tried nothing"
     assert t.held == t.tried, f"{t.tried - t.held} of {t.tried} did not hold: {t.notes}"
 

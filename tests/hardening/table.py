@@ -33,8 +33,7 @@ ISSUE_ROWS = (
     "kill -9 of the agent during served writes",
     "one byte flipped at every position of a vault",
     "random bit flips, truncations, extensions",
-    ("20 concurrent fetches of one expired session, 5 scenarios, with and without the agent "
-     "(one STS call per step)"),
+    ("20 concurrent fetches of one expired session, 5 scenarios, with and without the agent (one STS call per step)"),
     "fuzzed values through the shells and `use` in bash, zsh and fish",
     "STS faults × use/export/exec",
     "another uid against the agent",
@@ -46,6 +45,7 @@ def row_of(nodeid: str) -> str | None:
     test = nodeid.split("[")[0]
     keys = [k for k in FILE_ROWS if test == k or test.startswith(k + "::") or test.split("::")[0] == k]
     return FILE_ROWS[max(keys, key=len)] if keys else None
+
 
 _outcomes: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # row -> [tried, held]
 _failed_tests: list[str] = []

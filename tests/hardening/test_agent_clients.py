@@ -12,7 +12,6 @@ import shutil
 import socket
 import struct
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -158,12 +157,18 @@ def test_another_uid_is_refused_for_every_op(tmp_path: Path, tally: Tally) -> No
         ops = ["hello", "status", "get", "list", "set", "delete", "lock", "deliver"]
         for _ in range(size(1, 3)):
             for op in ops:
-                out = subprocess.run(["/usr/bin/python3", "-c", ANOTHER_UID, str(w.socket_path), op],
-                                     capture_output=True, text=True, timeout=20, cwd="/",
-                                     user=65534, group=65534, extra_groups=[],
-                                     env={"PATH": "/usr/bin:/bin"})
-                tally.attempt(out.stdout.split() == ["False", "AgentRefused"],
-                              f"{op}: {out.stdout}{out.stderr[-200:]}")
+                out = subprocess.run(
+                    ["/usr/bin/python3", "-c", ANOTHER_UID, str(w.socket_path), op],
+                    capture_output=True,
+                    text=True,
+                    timeout=20,
+                    cwd="/",
+                    user=65534,
+                    group=65534,
+                    extra_groups=[],
+                    env={"PATH": "/usr/bin:/bin"},
+                )
+                tally.attempt(out.stdout.split() == ["False", "AgentRefused"], f"{op}: {out.stdout}{out.stderr[-200:]}")
         w.socket_path.chmod(0o600)
         w.ok("list")  # still serving its own user, with the key it had
         assert w.asked() == 1

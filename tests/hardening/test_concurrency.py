@@ -38,8 +38,10 @@ fault_proxy_server, fault_proxy, world = _proxy.fault_proxy_server, _proxy.fault
 pytestmark = pytest.mark.slow
 
 MFA = "arn:aws:iam::123456789012:mfa/racer"
-CP_OUTPUT = ('{"Version": 1, "AccessKeyId": "AKIACPSOURCE00000001", '
-             '"SecretAccessKey": "cp-source-secret-never-shown", "Expiration": "2099-01-01T00:00:00Z"}')
+CP_OUTPUT = (
+    '{"Version": 1, "AccessKeyId": "AKIACPSOURCE00000001", '
+    '"SecretAccessKey": "cp-source-secret-never-shown", "Expiration": "2099-01-01T00:00:00Z"}'
+)
 
 #: scenario -> (profile, its STS calls by action, counted helper command or None)
 SCENARIOS: dict[str, tuple[str, dict[str, int], str | None]] = {
@@ -126,9 +128,15 @@ def _race(world: AwsvWorld, env: dict[str, str], profile: str, racers: int) -> l
         ready = world.home / f"ready-{i}"
         ready.unlink(missing_ok=True)
         argv = [sys.executable, "-c", RACER, str(ready), str(go), "export", profile, "--format", "json"]
-        procs.append((ready, argv, subprocess.Popen(argv, env=env, stdout=subprocess.PIPE,
-                                                    stderr=subprocess.PIPE, text=True,
-                                                    start_new_session=True)))
+        procs.append(
+            (
+                ready,
+                argv,
+                subprocess.Popen(
+                    argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+                ),
+            )
+        )
     deadline = time.monotonic() + 180
     while not all(ready.exists() for ready, _, _ in procs):
         assert time.monotonic() < deadline, "racers did not start"
@@ -142,8 +150,9 @@ def _race(world: AwsvWorld, env: dict[str, str], profile: str, racers: int) -> l
     return results
 
 
-@pytest.mark.hardening_row("20 concurrent fetches of one expired session, 5 scenarios, "
-                           "with and without the agent (one STS call per step)")
+@pytest.mark.hardening_row(
+    "20 concurrent fetches of one expired session, 5 scenarios, with and without the agent (one STS call per step)"
+)
 @pytest.mark.parametrize("scenario, mode", CASES)
 def test_one_sts_call_per_step(world: AwsvWorld, scenario: str, mode: str, tally: Tally) -> None:
     profile, calls, helper = SCENARIOS[scenario]
@@ -180,6 +189,8 @@ def test_one_sts_call_per_step(world: AwsvWorld, scenario: str, mode: str, tally
     common = max(set(tokens), key=tokens.count)
     round_ok = made == calls and (helper is None or ran == 1) and asked == 1
     for r, token in zip(results, tokens, strict=True):
-        tally.attempt(round_ok and r.returncode == 0 and token == common,
-                      f"{scenario} {mode}: STS calls {made} (one per step: {calls}), {helper} ran {ran}, "
-                      f"passphrase asked {asked}, exit {r.returncode}, {r.stderr.strip()[-300:]}")
+        tally.attempt(
+            round_ok and r.returncode == 0 and token == common,
+            f"{scenario} {mode}: STS calls {made} (one per step: {calls}), {helper} ran {ran}, "
+            f"passphrase asked {asked}, exit {r.returncode}, {r.stderr.strip()[-300:]}",
+        )

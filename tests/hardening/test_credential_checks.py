@@ -33,6 +33,7 @@ moto_url = _moto.moto_url
 fault_proxy_server, fault_proxy, world = _proxy.fault_proxy_server, _proxy.fault_proxy, _proxy.world
 federation_server, federation = _fed.federation_server, _fed.federation
 
+
 def error_line(stderr: str) -> str:
     """The `awsv: error:` line, after checking it is one clean line (plus at most a hint)."""
     one_clean_line(stderr)
@@ -51,10 +52,15 @@ ENV_CASES = [
 
 
 @pytest.mark.parametrize("var, value, says", ENV_CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(ENV_CASES)])
-def test_whoami_checks_the_environment_before_signing(world: AwsvWorld, awsv: AwsvRunner,
-                                                      var: str, value: str, says: str) -> None:
-    shell = {"AWS_ACCESS_KEY_ID": "ASIAEXAMPLEEXAMPLE01", "AWS_SECRET_ACCESS_KEY": "secret/never+shown",
-             "AWS_SESSION_TOKEN": "token-never-shown", "AWS_ENDPOINT_URL_STS": world.proxy.url}
+def test_whoami_checks_the_environment_before_signing(
+    world: AwsvWorld, awsv: AwsvRunner, var: str, value: str, says: str
+) -> None:
+    shell = {
+        "AWS_ACCESS_KEY_ID": "ASIAEXAMPLEEXAMPLE01",
+        "AWS_SECRET_ACCESS_KEY": "secret/never+shown",
+        "AWS_SESSION_TOKEN": "token-never-shown",
+        "AWS_ENDPOINT_URL_STS": world.proxy.url,
+    }
     shell[var] = value
     r = awsv("whoami", env=shell)
     assert r.returncode == 1 and r.stdout == ""
@@ -72,8 +78,9 @@ def lw(world: AwsvWorld, federation: FederationServer) -> AwsvWorld:
     return world
 
 
-def test_login_checks_the_stored_key_before_signing(lw: AwsvWorld, awsv: AwsvRunner,
-                                                    federation: FederationServer) -> None:
+def test_login_checks_the_stored_key_before_signing(
+    lw: AwsvWorld, awsv: AwsvRunner, federation: FederationServer
+) -> None:
     bad = LongTermKey("AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG\nbPxRfiCYEXAMPLEKEY")
     lw.ctx.vault.set(key_item_name("alice"), bad.to_item())
     r = awsv("login", "alice", "--stdout")
@@ -96,20 +103,21 @@ def _federation_answer(token: str) -> bytes:
     ).encode()
 
 
-@pytest.mark.parametrize("token, says", [("two words", ALPHABET),
-                                         ("t" * (MAX_SESSION_TOKEN + 1),
-                                          f"is longer than {MAX_SESSION_TOKEN} characters")],
-                         ids=["space", "too-long"])
-def test_login_checks_get_federation_tokens_answer(lw: AwsvWorld, awsv: AwsvRunner,
-                                                   federation: FederationServer,
-                                                   token: str, says: str) -> None:
+@pytest.mark.parametrize(
+    "token, says",
+    [("two words", ALPHABET), ("t" * (MAX_SESSION_TOKEN + 1), f"is longer than {MAX_SESSION_TOKEN} characters")],
+    ids=["space", "too-long"],
+)
+def test_login_checks_get_federation_tokens_answer(
+    lw: AwsvWorld, awsv: AwsvRunner, federation: FederationServer, token: str, says: str
+) -> None:
     lw.add_key("alice", user="alice")
     lw.proxy.garbage("GetFederationToken", body=_federation_answer(token))
     r = awsv("login", "alice", "--stdout")
     assert r.returncode == 1 and r.stdout == ""
     assert error_line(r.stderr) == (
-        "awsv: error: the credentials STS returned for GetFederationToken for profile 'alice': "
-        f"SessionToken {says}")
+        f"awsv: error: the credentials STS returned for GetFederationToken for profile 'alice': SessionToken {says}"
+    )
     assert lw.proxy.count("GetFederationToken") == 1
     assert federation.requests == [], "a malformed credential reached the federation endpoint"
 

@@ -23,9 +23,13 @@ from tests.conftest import TEST_PASSPHRASE, AwsvRunner
 from tests.test_agent import World, alive, wait_for
 
 PY = sys.executable
-CLEAN_DOC = {"Version": 1, "AccessKeyId": "ASIAHARDENING0000001",
-             "SecretAccessKey": "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTQw",
-             "SessionToken": "dG9rZW4tdG9rZW4tdG9rZW4=", "Expiration": "2099-01-01T00:00:00Z"}
+CLEAN_DOC = {
+    "Version": 1,
+    "AccessKeyId": "ASIAHARDENING0000001",
+    "SecretAccessKey": "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTQw",
+    "SessionToken": "dG9rZW4tdG9rZW4tdG9rZW4=",
+    "Expiration": "2099-01-01T00:00:00Z",
+}
 
 
 def helper_script(tmp: Path, name: str, body: str) -> Path:
@@ -111,8 +115,7 @@ def test_1_silent_connections_are_bounded_and_dropped(agent_world: World) -> Non
 
 
 @pytest.mark.parametrize("command", ["export", "use"])
-def test_2_deeply_nested_json_is_one_clean_error(home: Path, awsv: AwsvRunner, tmp_path: Path,
-                                                 command: str) -> None:
+def test_2_deeply_nested_json_is_one_clean_error(home: Path, awsv: AwsvRunner, tmp_path: Path, command: str) -> None:
     script = helper_script(tmp_path, "nested", "print('[' * 100000)\n")
     write_config(home, f"[profile cp]\ncredential_process = {script}\n")
     r = awsv(command, "cp")
@@ -126,11 +129,15 @@ def test_2_deeply_nested_json_is_one_clean_error(home: Path, awsv: AwsvRunner, t
 
 
 def test_3_huge_credential_process_output_is_refused(home: Path, awsv: AwsvRunner, tmp_path: Path) -> None:
-    script = helper_script(tmp_path, "huge", """\
+    script = helper_script(
+        tmp_path,
+        "huge",
+        """\
         import json, sys
         doc = {"Version": 1, "AccessKeyId": "ASIAHUGE", "SecretAccessKey": "a" * 20_000_000}
         sys.stdout.write(json.dumps(doc))
-    """)
+    """,
+    )
     write_config(home, f"[profile cp]\ncredential_process = {script}\n")
     r = awsv("export", "cp")
     assert r.returncode == 1 and "a" * 100 not in r.stdout
@@ -138,10 +145,8 @@ def test_3_huge_credential_process_output_is_refused(home: Path, awsv: AwsvRunne
     assert "printed more than" in r.stderr and "'cp'" in r.stderr
 
 
-@pytest.mark.parametrize("field,length", [("AccessKeyId", 200), ("SecretAccessKey", 5000),
-                                          ("SessionToken", 100_000)])
-def test_3_overlong_values_are_refused(home: Path, awsv: AwsvRunner, tmp_path: Path, field: str,
-                                       length: int) -> None:
+@pytest.mark.parametrize("field,length", [("AccessKeyId", 200), ("SecretAccessKey", 5000), ("SessionToken", 100_000)])
+def test_3_overlong_values_are_refused(home: Path, awsv: AwsvRunner, tmp_path: Path, field: str, length: int) -> None:
     doc = dict(CLEAN_DOC, **{field: "A" * length})
     script = helper_script(tmp_path, "long", f"print({json.dumps(json.dumps(doc))})\n")
     write_config(home, f"[profile cp]\ncredential_process = {script}\n")
@@ -153,10 +158,17 @@ def test_3_overlong_values_are_refused(home: Path, awsv: AwsvRunner, tmp_path: P
 
 def test_3_huge_passphrase_command_output_is_refused(home: Path, awsv: AwsvRunner, tmp_path: Path) -> None:
     script = helper_script(tmp_path, "pw", "import sys; sys.stdout.write('x' * 50_000_000)\n")
-    r = awsv("list", env={"AWSV_FILE_PASSPHRASE": None, "AWSV_PASSPHRASE_COMMAND": str(script)},  # type: ignore[dict-item]
-             input="")
-    awsv_add = awsv("add", "prod", input="AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",
-                    env={"AWSV_FILE_PASSPHRASE": None, "AWSV_PASSPHRASE_COMMAND": str(script)})  # type: ignore[dict-item]
+    r = awsv(
+        "list",
+        env={"AWSV_FILE_PASSPHRASE": None, "AWSV_PASSPHRASE_COMMAND": str(script)},  # type: ignore[dict-item]
+        input="",
+    )
+    awsv_add = awsv(
+        "add",
+        "prod",
+        input="AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",
+        env={"AWSV_FILE_PASSPHRASE": None, "AWSV_PASSPHRASE_COMMAND": str(script)},
+    )  # type: ignore[dict-item]
     for res in (awsv_add,) + ((r,) if r.returncode else ()):
         assert res.returncode == 1
         one_clean_line(res.stderr)
@@ -166,20 +178,22 @@ def test_3_huge_passphrase_command_output_is_refused(home: Path, awsv: AwsvRunne
 # -- 4. invalid characters are reported as such, naming field and profile --------------
 
 
-def test_4_newline_in_a_secret_is_named_not_a_network_failure(home: Path, awsv: AwsvRunner,
-                                                              tmp_path: Path) -> None:
+def test_4_newline_in_a_secret_is_named_not_a_network_failure(home: Path, awsv: AwsvRunner, tmp_path: Path) -> None:
     doc = dict(CLEAN_DOC, SecretAccessKey="abc\ndef")
     script = helper_script(tmp_path, "nl", f"print({json.dumps(json.dumps(doc))})\n")
     with socket.socket() as s:  # a port with nothing behind it: a signing call could only fail to connect
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    write_config(home, f"""\
+    write_config(
+        home,
+        f"""\
         [profile src]
         credential_process = {script}
         [profile role]
         role_arn = arn:aws:iam::123456789012:role/r
         source_profile = src
-    """)
+    """,
+    )
     r = awsv("export", "role", env={"AWS_ENDPOINT_URL_STS": f"http://127.0.0.1:{port}"})
     assert r.returncode == 1
     one_clean_line(r.stderr)
@@ -210,8 +224,7 @@ def test_4_a_malformed_key_in_the_vault_is_named(home: Path, awsv: AwsvRunner, e
 def chained_config(depth: int) -> str:
     lines = ["[profile p0]", "region = eu-west-1"]
     for i in range(1, depth + 1):
-        lines += [f"[profile p{i}]", f"role_arn = arn:aws:iam::123456789012:role/r{i}",
-                  f"source_profile = p{i - 1}"]
+        lines += [f"[profile p{i}]", f"role_arn = arn:aws:iam::123456789012:role/r{i}", f"source_profile = p{i - 1}"]
     return "\n".join(lines) + "\n"
 
 
@@ -239,7 +252,7 @@ def test_5_resolving_every_profile_reads_each_once(order: str) -> None:
         try:
             chain = resolver.resolve(name)
         except Exception as exc:  # noqa: BLE001 - counted and checked below
-            assert f"longer than {MAX_CHAIN_DEPTH} profiles" in str(exc), exc
+            assert f"longer than {MAX_CHAIN_DEPTH} profiles" in str(exc), exc  # noqa: PT017 - one of many names
             errors += 1
         else:
             ok += 1
@@ -332,15 +345,24 @@ def test_5_list_names_the_too_deep_chain(home: Path, awsv: AwsvRunner) -> None:
 
 def _limited(mib: int):  # type: ignore[no-untyped-def]
     """preexec: cap the address space, so a regression reads /dev/zero into a MemoryError, not the machine."""
+
     def apply() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (mib << 20, mib << 20))
+
     return apply
 
 
 def run_limited(env: dict[str, str], *args: str, timeout: float = 20) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([PY, "-m", "awsv", *args], env=env, capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL, preexec_fn=_limited(1024),
-                          start_new_session=True)
+    return subprocess.run(
+        [PY, "-m", "awsv", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        preexec_fn=_limited(1024),
+        start_new_session=True,
+    )
 
 
 def _make(kind: str, path: Path) -> str:
@@ -433,9 +455,15 @@ def test_7_ctrl_c_kills_the_grandchildren(home: Path, env: dict[str, str], tmp_p
     pidfile = tmp_path / "grandchild"
     script = helper_script(tmp_path, "spawner", SPAWNER.format(pidfile=str(pidfile)))
     write_config(home, f"[profile cp]\ncredential_process = {script}\n")
-    proc = subprocess.Popen([PY, "-m", "awsv", "export", "cp"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [PY, "-m", "awsv", "export", "cp"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
     try:
         assert wait_for(lambda: pidfile.exists() and pidfile.read_text() != "", timeout=20)
         grandchild = int(pidfile.read_text())
@@ -466,7 +494,8 @@ PROMPTER = """\
 
 
 def test_7_on_a_terminal_a_helper_still_prompts_and_ctrl_c_kills_its_group(
-        home: Path, env: dict[str, str], tmp_path: Path) -> None:
+    home: Path, env: dict[str, str], tmp_path: Path
+) -> None:
     """On a real pty the helper's group gets the terminal: it can prompt, and Ctrl-C reaches it."""
     import pexpect
 

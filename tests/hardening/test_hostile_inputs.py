@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import random
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -41,7 +40,8 @@ HELPERS: dict[str, tuple[str, str]] = {
     "hang": ("import time; time.sleep(600)", "did not finish within"),
     "hang, silent grandchild holds stdout": (
         "import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])",
-        "did not finish within"),
+        "did not finish within",
+    ),
     "exit 3": ("import sys; sys.exit(3)", "exit status 3"),
     "killed by a signal": ("import os, signal; os.kill(os.getpid(), signal.SIGKILL)", "exit status -9"),
     "empty": ("pass", ""),
@@ -106,28 +106,68 @@ def test_hostile_config_files(home: Path, env: dict[str, str], tally: Tally) -> 
     cases: list[tuple[str, Callable[[], None]]] = []
     for kind in ("fifo", "dev-zero", "directory", "oversized"):
         cases.append((kind, lambda kind=kind: (_clear(config), _make(kind, config)) and None))
-    cases.append(("/dev/null symlink", lambda: (_clear(config), config.symlink_to("/dev/null"))
-                  and None))
+    cases.append(("/dev/null symlink", lambda: (_clear(config), config.symlink_to("/dev/null")) and None))
     cases.append(("symlink loop", lambda: (_clear(config), config.symlink_to(config)) and None))
     for i in range(size(2, 60)):
         cases.append((f"garbage {i}", lambda: (_clear(config), config.write_bytes(_garbage_config(rng))) and None))
-    cases.append(("include loop", lambda: (_clear(config), config.write_text(
-        "[profile a]\ninclude_profile = b\n[profile b]\ninclude_profile = a\n")) and None))
-    cases.append(("include chain past the limit", lambda: (_clear(config), config.write_text("".join(
-        f"[profile i{n}]\ninclude_profile = i{n + 1}\n" for n in range(MAX_INCLUDE_DEPTH + 5))
-        + f"[profile i{MAX_INCLUDE_DEPTH + 5}]\n")) and None))
-    cases.append(("source loop", lambda: (_clear(config), config.write_text(
-        "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = b\n"
-        "[profile b]\nrole_arn = arn:aws:iam::1:role/b\nsource_profile = a\n")) and None))
-    cases.append(("source chain past the limit", lambda: (_clear(config), config.write_text(
-        chained_config(MAX_CHAIN_DEPTH + size(10, 5000)))) and None))
+    cases.append(
+        (
+            "include loop",
+            lambda: (
+                (
+                    _clear(config),
+                    config.write_text("[profile a]\ninclude_profile = b\n[profile b]\ninclude_profile = a\n"),
+                )
+                and None
+            ),
+        )
+    )
+    cases.append(
+        (
+            "include chain past the limit",
+            lambda: (
+                (
+                    _clear(config),
+                    config.write_text(
+                        "".join(f"[profile i{n}]\ninclude_profile = i{n + 1}\n" for n in range(MAX_INCLUDE_DEPTH + 5))
+                        + f"[profile i{MAX_INCLUDE_DEPTH + 5}]\n"
+                    ),
+                )
+                and None
+            ),
+        )
+    )
+    cases.append(
+        (
+            "source loop",
+            lambda: (
+                (
+                    _clear(config),
+                    config.write_text(
+                        "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = b\n"
+                        "[profile b]\nrole_arn = arn:aws:iam::1:role/b\nsource_profile = a\n"
+                    ),
+                )
+                and None
+            ),
+        )
+    )
+    cases.append(
+        (
+            "source chain past the limit",
+            lambda: (_clear(config), config.write_text(chained_config(MAX_CHAIN_DEPTH + size(10, 5000)))) and None,
+        )
+    )
     for name, make in cases:
         make()
         for args in (["list"], ["export", "a"]) if FULL else (["export", "a"],):
             r = run_limited(env, *args, timeout=60)
             lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
-            clean = ("Traceback" not in r.stderr and len(lines) <= 2
-                     and (r.returncode == 0 or lines[0].startswith("awsv: error:")))
+            clean = (
+                "Traceback" not in r.stderr
+                and len(lines) <= 2
+                and (r.returncode == 0 or lines[0].startswith("awsv: error:"))
+            )
             tally.attempt(clean and r.returncode in (0, 1), f"{name}, {args[0]}: {r.stderr[-300:]}")
 
 

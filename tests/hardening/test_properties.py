@@ -23,23 +23,40 @@ from hypothesis import strategies as st
 
 from awsv.config import AwsConfig
 from awsv.credential_process import CredentialProcessError, parse_output
-from awsv.credentials import (MAX_ACCESS_KEY_ID, MAX_SECRET_ACCESS_KEY, MAX_SESSION_TOKEN, Credentials,
-                              InvalidCredentials, check_values)
+from awsv.credentials import (
+    MAX_ACCESS_KEY_ID,
+    MAX_SECRET_ACCESS_KEY,
+    MAX_SESSION_TOKEN,
+    Credentials,
+    InvalidCredentials,
+    check_values,
+)
 from awsv.errors import ConfigError, InvalidProfileName, SourceProfileLoop
 from awsv.names import MAX_LENGTH, is_valid_profile_name, validate_profile_name
 from tests.hardening.conftest import Tally, size
 
-SETTINGS = settings(max_examples=size(150, 3000), deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=size(150, 3000),
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 
 NAME_CHARS = string.ascii_letters + string.digits + "_.@+=,-"
 NAME = st.text(alphabet=NAME_CHARS, min_size=1, max_size=MAX_LENGTH).filter(
-    lambda n: n[0] not in ".@+=,-" and ".." not in n)
-KEY = st.sampled_from(["region", "role_arn", "source_profile", "mfa_serial", "awsv_alias",
-                       "credential_process", "x_custom"])
+    lambda n: n[0] not in ".@+=,-" and ".." not in n
+)
+KEY = st.sampled_from(
+    ["region", "role_arn", "source_profile", "mfa_serial", "awsv_alias", "credential_process", "x_custom"]
+)
 # Values as configparser can hold them: one line, no leading/trailing blanks, no comment start.
-VALUE = st.text(st.characters(blacklist_characters="\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029",
-                              blacklist_categories=("Cs", "Zl", "Zp")), max_size=30).map(str.strip)
+VALUE = st.text(
+    st.characters(
+        blacklist_characters="\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029", blacklist_categories=("Cs", "Zl", "Zp")
+    ),
+    max_size=30,
+).map(str.strip)
 
 
 @pytest.mark.hardening_row("hostile configs and helper commands")
@@ -49,7 +66,7 @@ def test_any_text_is_a_config_or_one_config_error(tally: Tally) -> None:
     @example(text="[profile a]\ninclude_profile = a\n")
     @example(text="[profile a]\nregion = x\n[profile a]\n")
     @example(text="x = 1\n")
-    @example(text="[profile \"a\\\"]\n")
+    @example(text='[profile "a\\"]\n')
     def check(text: str) -> None:
         try:
             config = AwsConfig.parse(text)
@@ -116,20 +133,30 @@ PRINTABLE = st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_s
 @pytest.mark.hardening_row("profile-name and value rules")
 def test_credential_value_rule(tally: Tally) -> None:
     @SETTINGS
-    @given(key_id=st.one_of(st.text(alphabet=string.ascii_letters + string.digits, min_size=1,
-                                    max_size=MAX_ACCESS_KEY_ID + 5), st.text(max_size=20)),
-           secret=st.one_of(PRINTABLE, st.text(max_size=20),
-                            st.integers(MAX_SECRET_ACCESS_KEY - 2, MAX_SECRET_ACCESS_KEY + 2).map("s".__mul__)),
-           token=st.one_of(st.none(), PRINTABLE, st.text(max_size=20)))
+    @given(
+        key_id=st.one_of(
+            st.text(alphabet=string.ascii_letters + string.digits, min_size=1, max_size=MAX_ACCESS_KEY_ID + 5),
+            st.text(max_size=20),
+        ),
+        secret=st.one_of(
+            PRINTABLE,
+            st.text(max_size=20),
+            st.integers(MAX_SECRET_ACCESS_KEY - 2, MAX_SECRET_ACCESS_KEY + 2).map("s".__mul__),
+        ),
+        token=st.one_of(st.none(), PRINTABLE, st.text(max_size=20)),
+    )
     @example(key_id="AKIA", secret="abc\ndef", token=None)  # issue 12: reported as a network failure
     @example(key_id="AKIA", secret="s", token="t" * (MAX_SESSION_TOKEN + 1))
     def check(key_id: str, secret: str, token: str | None) -> None:
         def fine(value: str, limit: int, alphabet: str) -> bool:
             return 0 < len(value) <= limit and all(c in alphabet for c in value)
+
         printable = "".join(chr(c) for c in range(0x21, 0x7F))
-        expected = (fine(key_id, MAX_ACCESS_KEY_ID, string.ascii_letters + string.digits)
-                    and fine(secret, MAX_SECRET_ACCESS_KEY, printable)
-                    and (token is None or fine(token, MAX_SESSION_TOKEN, printable)))
+        expected = (
+            fine(key_id, MAX_ACCESS_KEY_ID, string.ascii_letters + string.digits)
+            and fine(secret, MAX_SECRET_ACCESS_KEY, printable)
+            and (token is None or fine(token, MAX_SESSION_TOKEN, printable))
+        )
         try:
             check_values(Credentials(key_id, secret, token), "the test source of profile 'p'")
             accepted = True
@@ -145,11 +172,16 @@ def test_credential_value_rule(tally: Tally) -> None:
 @pytest.mark.hardening_row("hostile configs and helper commands")
 def test_any_helper_output_is_credentials_or_one_error(tally: Tally) -> None:
     @SETTINGS
-    @given(raw=st.one_of(st.binary(max_size=300),
-                         st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=10),
-                                      lambda kids: st.lists(kids, max_size=3)
-                                      | st.dictionaries(st.text(max_size=5), kids, max_size=3),
-                                      max_leaves=10).map(lambda d: repr(d).encode())))
+    @given(
+        raw=st.one_of(
+            st.binary(max_size=300),
+            st.recursive(
+                st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+                lambda kids: st.lists(kids, max_size=3) | st.dictionaries(st.text(max_size=5), kids, max_size=3),
+                max_leaves=10,
+            ).map(lambda d: repr(d).encode()),
+        )
+    )
     @example(raw=b"[" * 100_000)  # issue 12: a RecursionError traceback
     @example(raw=b'{"Version": 1, "AccessKeyId": "A", "SecretAccessKey": "a\\nb"}')
     @example(raw=b'{"Version": 1, "AccessKeyId": "A", "SecretAccessKey": "s", "Expiration": 5}')

@@ -27,16 +27,43 @@ from tests.test_shells import CANARY, _eval
 
 pytestmark = pytest.mark.slow
 
-FRAGMENTS = [f"`touch {CANARY}`", f"$(touch {CANARY})", f"(touch {CANARY})", f"'; touch {CANARY}; '",
-             f'"; touch {CANARY}; "', f"$'\\''; touch {CANARY} #", "\\", "\\\n", "!!", "%s%n", "${IFS}",
-             "\r\n", "\x1b[31m", "\u202e", "\udcff\udc80", "*", "~", "{a,b}", "$'\\x41'", "\n#"]
-VALUE = st.lists(st.one_of(st.sampled_from(FRAGMENTS),
-                           st.text(st.characters(blacklist_characters="\0",
-                                                 blacklist_categories=("Cs",)), max_size=40)),
-                 max_size=6).map("".join)
+FRAGMENTS = [
+    f"`touch {CANARY}`",
+    f"$(touch {CANARY})",
+    f"(touch {CANARY})",
+    f"'; touch {CANARY}; '",
+    f'"; touch {CANARY}; "',
+    f"$'\\''; touch {CANARY} #",
+    "\\",
+    "\\\n",
+    "!!",
+    "%s%n",
+    "${IFS}",
+    "\r\n",
+    "\x1b[31m",
+    "\u202e",
+    "\udcff\udc80",
+    "*",
+    "~",
+    "{a,b}",
+    "$'\\x41'",
+    "\n#",
+]
+VALUE = st.lists(
+    st.one_of(
+        st.sampled_from(FRAGMENTS),
+        st.text(st.characters(blacklist_characters="\0", blacklist_categories=("Cs",)), max_size=40),
+    ),
+    max_size=6,
+).map("".join)
 
-SETTINGS = settings(max_examples=size(6, 130), deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=size(6, 130),
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 @pytest.mark.hardening_row("fuzzed values through the shells and `use` in bash, zsh and fish")
@@ -78,16 +105,35 @@ def test_fuzzed_credentials_through_use(shell: str, home: Path, tally: Tally) ->
     (home / ".aws" / "config").write_text(f"[profile cp]\ncredential_process = {script} {doc_file}\n")
     env = base_env(home)
 
-    @settings(max_examples=size(2, 30), deadline=None, derandomize=True, database=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @settings(
+        max_examples=size(2, 30),
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
     @given(secret=PRINTABLE, token=PRINTABLE)
     @example(secret="'\"$(touch${IFS}pwned)`touch${IFS}pwned`;|&<>\\", token="%s${IFS}!!{}*?[]~#")
     def check(secret: str, token: str) -> None:
-        doc_file.write_text(json.dumps({"Version": 1, "AccessKeyId": "ASIAFUZZ0000000001",
-                                        "SecretAccessKey": secret, "SessionToken": token,
-                                        "Expiration": "2099-01-01T00:00:00Z"}))
-        r = subprocess.run([sys.executable, "-m", "awsv", "use", "--shell", shell, "cp"], env=env,
-                           capture_output=True, text=True, timeout=60, start_new_session=True)
+        doc_file.write_text(
+            json.dumps(
+                {
+                    "Version": 1,
+                    "AccessKeyId": "ASIAFUZZ0000000001",
+                    "SecretAccessKey": secret,
+                    "SessionToken": token,
+                    "Expiration": "2099-01-01T00:00:00Z",
+                }
+            )
+        )
+        r = subprocess.run(
+            [sys.executable, "-m", "awsv", "use", "--shell", shell, "cp"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            start_new_session=True,
+        )
         assert r.returncode == 0, r.stderr
         cwd = home / uuid.uuid4().hex
         cwd.mkdir()

@@ -77,8 +77,14 @@ def expected_names(i: int) -> list[str]:
 
 def _python(code: str, *args: str) -> subprocess.Popen[str]:
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(HELPER), "LC_ALL": "C.UTF-8"}
-    return subprocess.Popen([sys.executable, "-c", code, *args], env=env, text=True,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        env=env,
+        text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 @pytest.mark.hardening_row("kill -9 during vault writes (add, remove, session cache, clear)")
@@ -127,8 +133,14 @@ def small_vault(tmp_path: Path) -> tuple[Path, bytes, object]:
     path = tmp_path / "vault" / VAULT_FILE
     path.parent.mkdir(mode=0o700)
     vault = FileVault(path, passphrase_provider=lambda creating: TEST_PASSPHRASE)
-    vault.set("key/prod", {"type": "long-term-key", "access_key_id": "AKIAIOSFODNN7EXAMPLE",
-                           "secret_access_key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"})
+    vault.set(
+        "key/prod",
+        {
+            "type": "long-term-key",
+            "access_key_id": "AKIAIOSFODNN7EXAMPLE",
+            "secret_access_key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        },
+    )
     return path, path.read_bytes(), vault.unlock()
 
 
@@ -155,8 +167,7 @@ def test_one_byte_flipped_at_every_position(small_vault: tuple[Path, bytes, obje
 
 
 @pytest.mark.hardening_row("random bit flips, truncations, extensions")
-def test_random_bit_flips_truncations_extensions(small_vault: tuple[Path, bytes, object],
-                                                 tally: Tally) -> None:
+def test_random_bit_flips_truncations_extensions(small_vault: tuple[Path, bytes, object], tally: Tally) -> None:
     path, data, key = small_vault
     rng = random.Random(2026)
     for i in range(size(30, 175)):
@@ -235,7 +246,8 @@ def test_kill_9_of_the_agent_during_served_writes(agent_world: World, moto_url: 
     Path(w.env["AWS_CONFIG_FILE"]).write_text(
         f"[profile prod]\nregion = eu-west-1\nmfa_serial = arn:aws:iam::123456789012:mfa/prod\n"
         f"mfa_process = {mfa}\n[profile admin]\nrole_arn = arn:aws:iam::111111111111:role/admin\n"
-        "source_profile = prod\n")
+        "source_profile = prod\n"
+    )
     vault_path = data_dir(w.env) / VAULT_FILE
     rng = random.Random(5)
     last = 0
@@ -244,8 +256,14 @@ def test_kill_9_of_the_agent_during_served_writes(agent_world: World, moto_url: 
     for _ in range(size(2, 100)):
         w.ok("list")  # (re)starts the agent: asks the passphrase once
         pid = w.agent_pid()
-        proc = subprocess.Popen([sys.executable, "-c", AGENT_CYCLER, str(last)], env=w.env, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", AGENT_CYCLER, str(last)],
+            env=w.env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
         assert proc.stdout is not None
         first = proc.stdout.readline()
         assert first.strip(), proc.stderr.read() if proc.stderr else ""
@@ -269,8 +287,7 @@ def test_kill_9_of_the_agent_during_served_writes(agent_world: World, moto_url: 
         except AwsvError as exc:
             tally.attempt(False, f"after write {a}: {exc.message}")
             break
-        state = (sorted(n for n in names if not n.startswith("session/")),
-                 sum(n.startswith("session/") for n in names))
+        state = (sorted(n for n in names if not n.startswith("session/")), sum(n.startswith("session/") for n in names))
         whole = all(isinstance(item, dict) for item in items.values())
         in_flight = AGENT_KINDS[(a + 1) % 4]
         between = in_flight == "session refresh" and state == (agent_expected(a)[0], 1)

@@ -43,8 +43,17 @@ import pytest
 from tests.support.loopback_http import LoopbackServer
 from tests.support.moto_server import create_user_with_key, reset_moto
 
-_HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
-               "proxy-authenticate", "proxy-authorization", "content-length"}
+_HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "content-length",
+}
 
 
 def sts_error_xml(code: str, message: str, kind: str = "Sender") -> bytes:
@@ -102,8 +111,7 @@ class FaultProxy:
 
     # -- configuring faults -------------------------------------------------
 
-    def fail(self, action: str, code: str, message: str, *, status: int = 400,
-             times: int | None = None) -> None:
+    def fail(self, action: str, code: str, message: str, *, status: int = 400, times: int | None = None) -> None:
         """Answer `action` with an STS error document."""
         self._add(Fault(action, "error", status=status, body=sts_error_xml(code, message), times=times))
 
@@ -118,8 +126,14 @@ class FaultProxy:
         """Drop the connection without any answer."""
         self._add(Fault(action, "close", times=times))
 
-    def garbage(self, action: str, body: bytes = b"<html>\x00\xff not STS at all", *,
-                status: int = 200, times: int | None = None) -> None:
+    def garbage(
+        self,
+        action: str,
+        body: bytes = b"<html>\x00\xff not STS at all",
+        *,
+        status: int = 200,
+        times: int | None = None,
+    ) -> None:
         """Answer with a body that is not an STS response."""
         self._add(Fault(action, "garbage", status=status, body=body, times=times))
 
@@ -152,8 +166,9 @@ class FaultProxy:
         action = params.get("Action", "")
         with self._lock:
             self._requests.append(Recorded(action, params))
-            fault = next((f for f in self._faults if f.action in (action, "*")
-                          and (f.times is None or f.times > 0)), None)
+            fault = next(
+                (f for f in self._faults if f.action in (action, "*") and (f.times is None or f.times > 0)), None
+            )
             if fault is not None and fault.times is not None:
                 fault.times -= 1
         try:
@@ -184,8 +199,7 @@ class FaultProxy:
             conn.close()
 
     @staticmethod
-    def _reply(handler: BaseHTTPRequestHandler, status: int,
-               headers: list[tuple[str, str]], body: bytes) -> None:
+    def _reply(handler: BaseHTTPRequestHandler, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
         handler.send_response(status)
         for key, value in headers:
             handler.send_header(key, value)

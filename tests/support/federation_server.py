@@ -106,8 +106,13 @@ class FederationServer:
 
     # -- test controls --------------------------------------------------------
 
-    def fail_next(self, status: int = 500, body: bytes = b"<html>Internal error</html>",
-                  content_type: str = "text/html", times: int = 1) -> None:
+    def fail_next(
+        self,
+        status: int = 500,
+        body: bytes = b"<html>Internal error</html>",
+        content_type: str = "text/html",
+        times: int = 1,
+    ) -> None:
         """Answer the next `times` getSigninToken requests with this instead."""
         with self._lock:
             self._faults.extend(_Fault(status, body, content_type) for _ in range(times))
@@ -177,12 +182,14 @@ class FederationServer:
             session = json.loads(r.one("Session") or "")
         except ValueError:
             return self._refuse(r, 400, "Session is not JSON")
-        if not isinstance(session, dict) or set(session) != _SESSION_KEYS or not all(
-                isinstance(v, str) and v for v in session.values()):
+        if (
+            not isinstance(session, dict)
+            or set(session) != _SESSION_KEYS
+            or not all(isinstance(v, str) and v for v in session.values())
+        ):
             return self._refuse(r, 400, "Session must hold exactly sessionId, sessionKey, sessionToken")
         r.session = session
-        arn = _caller_arn(self.sts_url, session["sessionId"], session["sessionKey"],
-                          session["sessionToken"])
+        arn = _caller_arn(self.sts_url, session["sessionId"], session["sessionKey"], session["sessionToken"])
         r.arn = arn
         if arn is None:
             return self._refuse(r, 400, "STS does not know these credentials")
@@ -239,8 +246,9 @@ def _caller_arn(sts_url: str, key_id: str, secret: str, token: str) -> str | Non
 
     first: str | None = None
     for region in (REGION, "cn-north-1", "us-gov-west-1"):
-        session = boto3.session.Session(aws_access_key_id=key_id, aws_secret_access_key=secret,
-                                        aws_session_token=token, region_name=region)
+        session = boto3.session.Session(
+            aws_access_key_id=key_id, aws_secret_access_key=secret, aws_session_token=token, region_name=region
+        )
         try:
             arn = str(session.client("sts", endpoint_url=sts_url).get_caller_identity()["Arn"])
         except ClientError:
@@ -267,4 +275,3 @@ def federation(federation_server: FederationServer) -> FederationServer:
     """The stand-in with nothing recorded, no faults and no chained roles."""
     federation_server.reset()
     return federation_server
-

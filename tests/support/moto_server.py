@@ -41,8 +41,9 @@ def moto_url() -> Iterator[str]:
 
 def reset_moto(url: str) -> None:
     """Forget every user, key and role (moto answers 500 without Content-Type text/plain)."""
-    request = urllib.request.Request(f"{url}/moto-api/reset", data=b"", method="POST",
-                                     headers={"Content-Type": "text/plain"})
+    request = urllib.request.Request(
+        f"{url}/moto-api/reset", data=b"", method="POST", headers={"Content-Type": "text/plain"}
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 200, response.status
 
@@ -56,11 +57,13 @@ def moto(moto_url: str) -> str:
 
 @functools.cache
 def admin_client(url: str, service: str):  # type: ignore[no-untyped-def]  # a boto3 client
-    """A boto3 client (made once per URL and service: building one costs ~0.2 s) for `service` on moto, with throwaway credentials (moto's default mode accepts any)."""
+    """A boto3 client for `service` on moto, with throwaway credentials (moto's default mode accepts any).
+
+    Made once per URL and service: building one costs ~0.2 s.
+    """
     import boto3
 
-    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                                    region_name=REGION)
+    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
     return session.client(service, endpoint_url=url)
 
 
@@ -76,6 +79,7 @@ def caller_arn(url: str, access_key_id: str, secret: str, token: str | None) -> 
     """GetCallerIdentity on moto with the given credentials: whose they are."""
     import boto3
 
-    session = boto3.session.Session(aws_access_key_id=access_key_id, aws_secret_access_key=secret,
-                                    aws_session_token=token, region_name=REGION)
+    session = boto3.session.Session(
+        aws_access_key_id=access_key_id, aws_secret_access_key=secret, aws_session_token=token, region_name=REGION
+    )
     return session.client("sts", endpoint_url=url).get_caller_identity()["Arn"]

@@ -80,9 +80,7 @@ class SecretService:
         """Run libsecret's `secret-tool` against this service (independent of Python's keyring)."""
         if shutil.which("secret-tool") is None:
             pytest.fail("secret-tool is missing: apt-get install libsecret-tools", pytrace=False)
-        return subprocess.run(
-            ["secret-tool", *args], env=self.env, capture_output=True, text=True, timeout=15
-        )
+        return subprocess.run(["secret-tool", *args], env=self.env, capture_output=True, text=True, timeout=15)
 
     def lock_default_collection(self) -> None:
         """Lock the login keyring, as a screen lock or `secret-tool lock` would."""
@@ -114,8 +112,7 @@ def _require_binaries() -> None:
     missing = [f"{name} ({fix})" for name, fix in _REQUIRED.items() if shutil.which(name) is None]
     if missing:
         pytest.fail(
-            "a real Secret Service is needed for the keyring tests, but these are missing: "
-            + ", ".join(missing),
+            "a real Secret Service is needed for the keyring tests, but these are missing: " + ", ".join(missing),
             pytrace=False,
         )
 
@@ -154,9 +151,11 @@ def running_secret_service(home: Path, env: Mapping[str, str]) -> Iterator[Secre
         bus_log = sockdir / "dbus.log"
         with open(bus_log, "wb") as log:
             bus = subprocess.Popen(
-                ["dbus-daemon", f"--config-file={config}", "--nofork", "--nopidfile",
-                 "--print-address=1"],
-                stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, env=daemon_env,
+                ["dbus-daemon", f"--config-file={config}", "--nofork", "--nopidfile", "--print-address=1"],
+                stdout=subprocess.PIPE,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
+                env=daemon_env,
             )
         procs.append(bus)
         assert bus.stdout is not None
@@ -168,9 +167,17 @@ def running_secret_service(home: Path, env: Mapping[str, str]) -> Iterator[Secre
         keyring_log = sockdir / "gnome-keyring.log"
         with open(keyring_log, "wb") as log:
             keyring = subprocess.Popen(
-                ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets",
-                 f"--control-directory={sockdir}"],
-                stdin=subprocess.PIPE, stdout=log, stderr=log, env=daemon_env,
+                [
+                    "gnome-keyring-daemon",
+                    "--foreground",
+                    "--unlock",
+                    "--components=secrets",
+                    f"--control-directory={sockdir}",
+                ],
+                stdin=subprocess.PIPE,
+                stdout=log,
+                stderr=log,
+                env=daemon_env,
             )
         procs.append(keyring)
         assert keyring.stdin is not None
@@ -199,8 +206,13 @@ def running_secret_service(home: Path, env: Mapping[str, str]) -> Iterator[Secre
         full_env = {k: v for k, v in env.items() if k not in _SCRUB}
         full_env.update(extra)
         yield SecretService(
-            env=full_env, extra=extra, home=home, bus_address=address,
-            keyring_process=keyring, bus_process=bus, _procs=procs,
+            env=full_env,
+            extra=extra,
+            home=home,
+            bus_address=address,
+            keyring_process=keyring,
+            bus_process=bus,
+            _procs=procs,
         )
     finally:
         for proc in reversed(procs):  # keyring first, then the bus it talks to
@@ -213,4 +225,3 @@ def secret_service(home: Path, env: dict[str, str]) -> Iterator[SecretService]:
     """A private, unlocked Secret Service for this test, its keyring under `home`."""
     with running_secret_service(home, env) as service:
         yield service
-

@@ -19,8 +19,7 @@ import sys
 import urllib.parse
 
 
-def _request(method: str, target: str, body: bytes | None = None,
-             timeout: float = 10.0) -> tuple[int, dict[str, str]]:
+def _request(method: str, target: str, body: bytes | None = None, timeout: float = 10.0) -> tuple[int, dict[str, str]]:
     parts = urllib.parse.urlsplit(target)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")

@@ -211,9 +211,13 @@ class SsoServer:
         try:
             status, headers, body = self._route(route, query, raw, handler)
         except _Fail as fail:
-            status, headers, body = fail.status, {"x-amzn-ErrorType": fail.code}, json.dumps(
-                {"error": fail.oauth or fail.code, "error_description": fail.message,
-                 "message": fail.message}).encode()
+            status, headers, body = (
+                fail.status,
+                {"x-amzn-ErrorType": fail.code},
+                json.dumps(
+                    {"error": fail.oauth or fail.code, "error_description": fail.message, "message": fail.message}
+                ).encode(),
+            )
         if "Content-Type" not in headers:
             headers["Content-Type"] = "application/json"
         handler.send_response(status)
@@ -223,8 +227,9 @@ class SsoServer:
         handler.end_headers()
         handler.wfile.write(body)
 
-    def _route(self, route: tuple[str, str], query: dict[str, str], raw: bytes,
-               handler: BaseHTTPRequestHandler) -> tuple[int, dict[str, str], bytes]:
+    def _route(
+        self, route: tuple[str, str], query: dict[str, str], raw: bytes, handler: BaseHTTPRequestHandler
+    ) -> tuple[int, dict[str, str], bytes]:
         table = {
             ("POST", "/client/register"): self._register,
             ("POST", "/device_authorization"): self._device_authorization,
@@ -239,8 +244,7 @@ class SsoServer:
             with self._lock:
                 self.requests[operation.__name__.lstrip("_")] += 1
                 bearer = handler.headers.get("x-amz-sso_bearer_token")
-                result = operation(body=_json(raw) if route[0] == "POST" and raw else {},
-                                   query=query, bearer=bearer)
+                result = operation(body=_json(raw) if route[0] == "POST" and raw else {}, query=query, bearer=bearer)
             return 200, {}, json.dumps(result).encode() if result is not None else b""
         if route == ("GET", "/authorize"):
             return self._authorize_page(query)
@@ -266,12 +270,20 @@ class SsoServer:
             raise _Fail(400, "InvalidRedirectUriException", "redirectUris required", "invalid_redirect_uri")
         client_id = _random(22)
         now = int(time.time())
-        self._clients[client_id] = _Client(secret=_random(64), scopes=list(body.get("scopes") or []),
-                                           redirect_uris=list(body.get("redirectUris") or []),
-                                           grant_types=grants)
-        return {"clientId": client_id, "clientSecret": self._clients[client_id].secret,
-                "clientIdIssuedAt": now, "clientSecretExpiresAt": now + 90 * 86400,
-                "authorizationEndpoint": f"{self.url}/authorize", "tokenEndpoint": f"{self.url}/token"}
+        self._clients[client_id] = _Client(
+            secret=_random(64),
+            scopes=list(body.get("scopes") or []),
+            redirect_uris=list(body.get("redirectUris") or []),
+            grant_types=grants,
+        )
+        return {
+            "clientId": client_id,
+            "clientSecret": self._clients[client_id].secret,
+            "clientIdIssuedAt": now,
+            "clientSecretExpiresAt": now + 90 * 86400,
+            "authorizationEndpoint": f"{self.url}/authorize",
+            "tokenEndpoint": f"{self.url}/token",
+        }
 
     def _client(self, body: dict[str, Any]) -> _Client:
         client = self._clients.get(str(body.get("clientId")))
@@ -284,12 +296,18 @@ class SsoServer:
         self._client(body)
         code = _random(48)
         user_code = "-".join(_random(4, string.ascii_uppercase) for _ in range(2))
-        self._devices[code] = _Device(str(body["clientId"]), user_code,
-                                      time.time() + DEVICE_CODE_LIFETIME, self.device_interval)
+        self._devices[code] = _Device(
+            str(body["clientId"]), user_code, time.time() + DEVICE_CODE_LIFETIME, self.device_interval
+        )
         verify = f"{self.url}/device"
-        return {"deviceCode": code, "userCode": user_code, "verificationUri": verify,
-                "verificationUriComplete": f"{verify}?user_code={user_code}",
-                "expiresIn": DEVICE_CODE_LIFETIME, "interval": self.device_interval}
+        return {
+            "deviceCode": code,
+            "userCode": user_code,
+            "verificationUri": verify,
+            "verificationUriComplete": f"{verify}?user_code={user_code}",
+            "expiresIn": DEVICE_CODE_LIFETIME,
+            "interval": self.device_interval,
+        }
 
     def _token(self, body: dict[str, Any], **_: Any) -> dict[str, Any]:
         _require(body, "clientId", "clientSecret", "grantType")
@@ -305,18 +323,17 @@ class SsoServer:
                 raise _Fail(400, "InvalidGrantException", "refresh token is invalid", "invalid_grant")
             scopes = client.scopes
         else:
-            raise _Fail(400, "UnsupportedGrantTypeException", f"unsupported {grant}",
-                        "unsupported_grant_type")
+            raise _Fail(400, "UnsupportedGrantTypeException", f"unsupported {grant}", "unsupported_grant_type")
         self.grants[grant] += 1
         access = _random(64)
         refresh_token = None
         if self.issue_refresh_tokens and "sso:account:access" in scopes:
             refresh_token = str(body.get("refreshToken") or "") if grant == "refresh_token" else _random(64)
             self._refresh[refresh_token] = str(body["clientId"])
-        self._access[access] = _Token(str(body["clientId"]), time.time() + self.access_token_lifetime,
-                                      scopes, refresh_token)
-        answer: dict[str, Any] = {"accessToken": access, "tokenType": "Bearer",
-                                  "expiresIn": self.access_token_lifetime}
+        self._access[access] = _Token(
+            str(body["clientId"]), time.time() + self.access_token_lifetime, scopes, refresh_token
+        )
+        answer: dict[str, Any] = {"accessToken": access, "tokenType": "Bearer", "expiresIn": self.access_token_lifetime}
         if refresh_token:
             answer["refreshToken"] = refresh_token
         return answer
@@ -336,8 +353,7 @@ class SsoServer:
             if too_soon:
                 device.interval += 5 if device.interval > 1 else 1
                 raise _Fail(400, "SlowDownException", "slow down", "slow_down")
-            raise _Fail(400, "AuthorizationPendingException", "authorization pending",
-                        "authorization_pending")
+            raise _Fail(400, "AuthorizationPendingException", "authorization pending", "authorization_pending")
         device.state = "used"
         return self._clients[device.client_id].scopes
 
@@ -355,20 +371,33 @@ class SsoServer:
 
     def _authorize_page(self, query: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
         client = self._clients.get(query.get("client_id", ""))
-        if (client is None or query.get("response_type") != "code"
-                or query.get("code_challenge_method") != "S256" or not query.get("code_challenge")
-                or _loopback_any_port(query.get("redirect_uri", "")) not in {
-                    _loopback_any_port(u) for u in client.redirect_uris}):
+        if (
+            client is None
+            or query.get("response_type") != "code"
+            or query.get("code_challenge_method") != "S256"
+            or not query.get("code_challenge")
+            or _loopback_any_port(query.get("redirect_uri", ""))
+            not in {_loopback_any_port(u) for u in client.redirect_uris}
+        ):
             return 400, {"Content-Type": "text/plain"}, b"bad authorization request"
         request_id = _random(16)
         with self._lock:
             self._auth_requests[request_id] = _AuthRequest(
-                query["client_id"], query["redirect_uri"], query.get("state", ""),
-                query["code_challenge"], (query.get("scopes") or "").split())
-        page = (f'<html><form method="post" action="{self.url}/authorize/approve">'
-                f'<input name="request" value="{request_id}"><button>Allow</button></form></html>')
-        return 200, {"Content-Type": "text/html", "X-Approve-Url": f"{self.url}/authorize/approve",
-                     "X-Request-Id": request_id}, page.encode()
+                query["client_id"],
+                query["redirect_uri"],
+                query.get("state", ""),
+                query["code_challenge"],
+                (query.get("scopes") or "").split(),
+            )
+        page = (
+            f'<html><form method="post" action="{self.url}/authorize/approve">'
+            f'<input name="request" value="{request_id}"><button>Allow</button></form></html>'
+        )
+        return (
+            200,
+            {"Content-Type": "text/html", "X-Approve-Url": f"{self.url}/authorize/approve", "X-Request-Id": request_id},
+            page.encode(),
+        )
 
     def _authorize_approve(self, form: dict[str, list[str]]) -> tuple[int, dict[str, str], bytes]:
         with self._lock:
@@ -380,8 +409,7 @@ class SsoServer:
             else:
                 code = _random(32)
                 scopes = request.scopes or self._clients[request.client_id].scopes
-                self._codes[code] = _Code(request.client_id, request.redirect_uri, request.challenge,
-                                          scopes)
+                self._codes[code] = _Code(request.client_id, request.redirect_uri, request.challenge, scopes)
                 self.approvals += 1
                 params = {"code": code, "state": request.state}
         location = request.redirect_uri + "?" + urllib.parse.urlencode(params)
@@ -401,14 +429,18 @@ class SsoServer:
         if account is None or query.get("role_name") not in account.roles:
             raise _Fail(403, "ForbiddenException", "No access")
         expiry_ms = int((time.time() + self.role_credentials_lifetime) * 1000)
-        return {"roleCredentials": {"accessKeyId": "ASIA" + _random(16, string.ascii_uppercase + string.digits),
-                                    "secretAccessKey": _random(40), "sessionToken": _random(200),
-                                    "expiration": expiry_ms}}
+        return {
+            "roleCredentials": {
+                "accessKeyId": "ASIA" + _random(16, string.ascii_uppercase + string.digits),
+                "secretAccessKey": _random(40),
+                "sessionToken": _random(200),
+                "expiration": expiry_ms,
+            }
+        }
 
     def _accounts(self, query: dict[str, str], bearer: str | None, **_: Any) -> dict[str, Any]:
         self._bearer(bearer)
-        rows = [{"accountId": a.account_id, "accountName": a.name, "emailAddress": a.email}
-                for a in self.accounts]
+        rows = [{"accountId": a.account_id, "accountName": a.name, "emailAddress": a.email} for a in self.accounts]
         page, token = self._page(rows, query)
         return {"accountList": page, **({"nextToken": token} if token else {})}
 

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+
 from awsv.vault.base import Vault
 
 MakeVault = Callable[[], Vault]
@@ -42,9 +43,15 @@ class VaultContract:
 
     def test_set_then_get_round_trips_json_types(self, vault: Vault) -> None:
         item: dict[str, Any] = {
-            "type": "long-term-key", "access_key_id": "AKIAEXAMPLE000000001",
-            "secret_access_key": "wJalrXUtnFEMI/K7MDENG+bPxRfiCY==", "count": 3, "ratio": 0.5,
-            "flag": True, "missing": None, "list": [1, "two", [3]], "nested": {"a": {"b": []}},
+            "type": "long-term-key",
+            "access_key_id": "AKIAEXAMPLE000000001",
+            "secret_access_key": "wJalrXUtnFEMI/K7MDENG+bPxRfiCY==",
+            "count": 3,
+            "ratio": 0.5,
+            "flag": True,
+            "missing": None,
+            "list": [1, "two", [3]],
+            "nested": {"a": {"b": []}},
         }
         vault.set("key/prod", item)
         assert vault.get("key/prod") == item
@@ -74,8 +81,13 @@ class VaultContract:
 
     def test_unicode_values(self, vault: Vault) -> None:
         item = {
-            "emoji": "🔑🚀", "cjk": "秘密の鍵", "combining": "e\u0301", "rtl": "مفتاح",
-            "quotes": "'\"`$(rm -rf /)\\", "control": "tab\tnew\nline\r", "nul": "a\u0000b",
+            "emoji": "🔑🚀",
+            "cjk": "秘密の鍵",
+            "combining": "e\u0301",
+            "rtl": "مفتاح",
+            "quotes": "'\"`$(rm -rf /)\\",
+            "control": "tab\tnew\nline\r",
+            "nul": "a\u0000b",
             "astral": "\U0001d11e",
         }
         vault.set("session/unicode", item)
@@ -130,8 +142,12 @@ class VaultContract:
         vault.set("sessionx", {"not": "under session/"})
         fresh = make_vault()
         assert fresh.items("session/") == {"session/a": {"s": "a"}, "session/b": {"s": "b"}}
-        assert fresh.items() == {"key/prod": {"k": 1}, "session/a": {"s": "a"},
-                                 "session/b": {"s": "b"}, "sessionx": {"not": "under session/"}}
+        assert fresh.items() == {
+            "key/prod": {"k": 1},
+            "session/a": {"s": "a"},
+            "session/b": {"s": "b"},
+            "sessionx": {"not": "under session/"},
+        }
         assert fresh.items("nothing/") == {}
 
     def test_items_of_an_empty_store(self, vault: Vault) -> None:

@@ -31,20 +31,9 @@ def _report(message: dict[str, Any]) -> None:
 
 def _open_vault(setup: dict[str, Any], key: bytes | None) -> Vault:
     """The backend the agent will serve, opened and checked before anyone relies on it."""
-    if setup["backend"] == "file":
-        from awsv.vault.file import FileVault
-        from awsv.vault.file_format import VaultKey
+    from awsv.vault import backend_module
 
-        if key is None:
-            raise AwsvError("the agent was started without the vault key")
-        vault = FileVault(setup["vault_path"], key=VaultKey.from_bytes(key), lock_timeout=10.0)
-        vault.list()  # decrypts once: proves the key opens this vault
-        return vault
-    from awsv.vault.keyring_store import KeyringVault
-
-    keyring_vault = KeyringVault.open(env=os.environ)
-    keyring_vault.list()  # reaches the keyring once: fails now rather than on first use
-    return keyring_vault
+    return backend_module(setup["backend"]).open_in_agent(setup, key)
 
 
 def _detach() -> None:
@@ -70,12 +59,19 @@ def main() -> int:
         _report({"ok": False, "type": type(exc).__name__, "message": exc.message, "hint": exc.hint})
         return 1
     except (OSError, KeyError, TypeError, ValueError) as exc:
-        _report({"ok": False, "type": "AgentError",
-                 "message": f"the awsv agent could not start ({type(exc).__name__})"})
+        _report(
+            {"ok": False, "type": "AgentError", "message": f"the awsv agent could not start ({type(exc).__name__})"}
+        )
         return 1
-    agent = Agent(vault, backend=setup["backend"], identity=setup["identity"],
-                  display=setup["display"], idle=setup["idle"], max_life=setup["max_life"],
-                  socket_path=setup["socket"])
+    agent = Agent(
+        vault,
+        backend=setup["backend"],
+        identity=setup["identity"],
+        display=setup["display"],
+        idle=setup["idle"],
+        max_life=setup["max_life"],
+        socket_path=setup["socket"],
+    )
     pid = os.fork()
     if pid:
         _report({"ok": True, "pid": pid})

@@ -21,10 +21,15 @@ Imports only socket, struct and awsv's protocol module: this is the hot path.
 
 from __future__ import annotations
 
+import builtins
 import os
 import socket
 import stat
 import struct
+
+from awsv import errors
+from awsv.agent import protocol
+from awsv.agent.protocol import AgentError, AgentRefused, ProtocolError
 
 TYPE_CHECKING = False  # typing costs milliseconds on the hot path; annotations are strings anyway
 if TYPE_CHECKING:
@@ -32,10 +37,6 @@ if TYPE_CHECKING:
     from typing import Any
 
     Warn = Callable[[str], None]
-
-from awsv import errors
-from awsv.agent import protocol
-from awsv.agent.protocol import AgentError, AgentRefused, ProtocolError
 
 #: Seconds to connect and get the hello answer; past this the agent counts as gone.
 HELLO_TIMEOUT = 2.0
@@ -82,16 +83,19 @@ class Connection:
             reply = protocol.recv(self.sock)
         except TimeoutError:
             self.close()
-            raise AgentError(f"the awsv agent did not answer within {timeout:g}s ({op})",
-                             hint="`awsv lock` stops it; " + _RESTART_HINT) from None
+            raise AgentError(
+                f"the awsv agent did not answer within {timeout:g}s ({op})",
+                hint="`awsv lock` stops it; " + _RESTART_HINT,
+            ) from None
         except ProtocolError as exc:
             self.close()
-            raise AgentError(f"the awsv agent sent a broken answer ({op}): {exc}",
-                             hint=_RESTART_HINT) from None
+            raise AgentError(f"the awsv agent sent a broken answer ({op}): {exc}", hint=_RESTART_HINT) from None
         except OSError as exc:
             self.close()
-            raise AgentError(f"the connection to the awsv agent failed ({op}): "
-                             f"{exc.strerror or type(exc).__name__}", hint=_RESTART_HINT) from None
+            raise AgentError(
+                f"the connection to the awsv agent failed ({op}): {exc.strerror or type(exc).__name__}",
+                hint=_RESTART_HINT,
+            ) from None
         if reply is None:
             self.close()
             raise AgentError(f"the awsv agent stopped before answering ({op})", hint=_RESTART_HINT)
@@ -125,8 +129,7 @@ def open_connection(env: Mapping[str, str], *, timeout: float = HELLO_TIMEOUT) -
     except OSError:
         return None
     if not stat.S_ISSOCK(st.st_mode) or st.st_uid != os.geteuid():
-        raise AgentError(f"{path} is not an awsv agent socket of yours; ignoring it",
-                         hint=f"remove {path}")
+        raise AgentError(f"{path} is not an awsv agent socket of yours; ignoring it", hint=f"remove {path}")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
@@ -142,8 +145,7 @@ def open_connection(env: Mapping[str, str], *, timeout: float = HELLO_TIMEOUT) -
         raise AgentError(f"cannot reach the awsv agent at {path}: {exc.strerror}") from None
     if peer_uid(sock) != os.geteuid():
         sock.close()
-        raise AgentError(f"the process listening on {path} is not yours; ignoring it",
-                         hint=f"remove {path}")
+        raise AgentError(f"the process listening on {path} is not yours; ignoring it", hint=f"remove {path}")
     return Connection(sock, path)
 
 
@@ -206,7 +208,6 @@ class AgentVault:
             raise AgentError("the awsv agent sent a malformed list", hint=_RESTART_HINT)
         return names
 
-
     def items(self, prefix: str = "") -> dict[str, Any]:
         if not self._bulk:
             return _items_one_by_one(self, prefix)
@@ -215,13 +216,13 @@ class AgentVault:
             raise AgentError("the awsv agent sent malformed items", hint=_RESTART_HINT)
         return items
 
-    def delete_many(self, names: Collection[str]) -> list[str]:
+    def delete_many(self, names: Collection[str]) -> builtins.list[str]:
         if not self._bulk:
             return sorted(n for n in set(names) if self.delete(n))
         wanted = sorted(set(names))
         gone: list[str] = []
         for start in range(0, len(wanted), DELETE_BATCH):  # requests stay far below the agent's size cap
-            batch = wanted[start:start + DELETE_BATCH]
+            batch = wanted[start : start + DELETE_BATCH]
             deleted = self._conn.request({"op": "delete_many", "names": batch}).get("deleted")
             if not isinstance(deleted, list) or not all(isinstance(n, str) for n in deleted):
                 raise AgentError("the awsv agent sent a malformed answer", hint=_RESTART_HINT)
@@ -251,8 +252,7 @@ def connect(env: Mapping[str, str], backend: str, *, warn: Warn | None = None) -
         conn = open_connection(env)
         if conn is None:
             return None
-        hello = conn.request({"op": "hello", "version": protocol.PROTOCOL_VERSION},
-                             timeout=HELLO_TIMEOUT)
+        hello = conn.request({"op": "hello", "version": protocol.PROTOCOL_VERSION}, timeout=HELLO_TIMEOUT)
     except AgentError as exc:
         if warn is not None:
             warn(f"{exc.message}; opening the vault without the agent")

@@ -21,56 +21,70 @@ from awsv.config import ConfigCache
 from awsv.errors import AwsvError
 from awsv.vault.base import Vault
 
-WANTS = ("use", "credential-process", "exec")
+#: The form the client delivers the credentials in: shell code (`use`), the
+#: credential_process document, or the environment of an exec'd command.
+FORMS = ("use", "credential-process", "exec")
+
+
 def miss(why: str) -> dict[str, Any]:
     return {"ok": True, "hit": False, "why": why}
 
 
-def deliver(vault: Vault, identity: str, request: Mapping[str, Any],
-            configs: ConfigCache | None = None) -> dict[str, Any]:
+def deliver(
+    vault: Vault, identity: str, request: Mapping[str, Any], configs: ConfigCache | None = None
+) -> dict[str, Any]:
     """The reply to a `deliver` request (see module docstring); never raises.
 
     `configs` keeps the config file's parse between requests (the agent's
     own); without it the file is parsed for this request only.
     """
     env = request.get("env")
-    want = request.get("want")
+    form = request.get("form")
     profile = request.get("profile")
     region = request.get("region")
     if not (region is None or isinstance(region, str)):
         return miss("malformed request")
-    if (not isinstance(env, dict) or not all(isinstance(k, str) and isinstance(v, str)
-                                             for k, v in env.items())
-            or want not in WANTS or not (profile is None or isinstance(profile, str))):
+    if (
+        not isinstance(env, dict)
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items())
+        or form not in FORMS
+        or not (profile is None or isinstance(profile, str))
+    ):
         return miss("malformed request")
     try:
-        return _deliver(vault, identity, env, want, profile, region, configs or ConfigCache())
+        return _deliver(vault, identity, env, form, profile, region, configs or ConfigCache())
     except AwsvError as exc:
         return miss(exc.message)
 
 
-def _deliver(vault: Vault, identity: str, env: dict[str, str], want: str,
-             profile: str | None, region: str | None, configs: ConfigCache) -> dict[str, Any]:
+def _deliver(
+    vault: Vault,
+    identity: str,
+    env: dict[str, str],
+    form: str,
+    profile: str | None,
+    region: str | None,
+    configs: ConfigCache,
+) -> dict[str, Any]:
     from awsv.agent import protocol
-    from awsv.commands.export import credential_process_json
-    from awsv.commands.use import changes_for, describe_expiry
     from awsv.context import Context
+    from awsv.delivery.process import credential_process_json
+    from awsv.delivery.shell import changes_for, using_message
     from awsv.sessions import SessionOptions, get_credentials
     from awsv.settings import choose_backend
 
     if protocol.vault_identity(choose_backend(None, env), env) != identity:
         return miss("the agent holds another vault")
     name = profile or env.get("AWS_PROFILE") or "default"
-    ctx = Context(env=env, _vault=vault, _config=configs.load(env))
+    ctx = Context.with_open_vault(vault, env, config=configs.load(env))
     resolved = get_credentials(ctx, name, SessionOptions(region=region), cache_only=True)
     creds = resolved.credentials
     if creds.session_token is None:
         return miss("long-term key: the full command warns about it")
     reply: dict[str, Any] = {"ok": True, "hit": True, "profile": name}
-    if want == "credential-process":
+    if form == "credential-process":
         reply["output"] = credential_process_json(creds)
     else:
         reply["changes"] = changes_for(name, resolved)
-        account = creds.account_id or "unknown account"
-        reply["message"] = f"awsv: using {name!r} ({account}), {describe_expiry(resolved)}"
+        reply["message"] = f"awsv: {using_message(name, resolved)}"
     return reply

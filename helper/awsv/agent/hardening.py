@@ -48,7 +48,7 @@ def no_dumps() -> bool:
     libc = _libc()
     if libc is None:
         return False
-    return libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0
+    return int(libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)) == 0
 
 
 def _can_lock_unlimited() -> bool:
@@ -71,4 +71,4 @@ def lock_memory() -> bool:
     libc = _libc()
     if libc is None:
         return False
-    return libc.mlockall(MCL_CURRENT | MCL_FUTURE) == 0
+    return int(libc.mlockall(MCL_CURRENT | MCL_FUTURE)) == 0

@@ -24,6 +24,7 @@ durations like `900`, `15m`, `8h`, `1h30m`.
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import struct
@@ -35,6 +36,7 @@ from typing import Any
 from awsv.agent import protocol
 from awsv.agent.protocol import AgentError
 from awsv.errors import UsageError
+from awsv.secret_env import AWS_CREDENTIAL_VARS, SECRET_ENV_VARS
 from awsv.vault.base import Item, Vault
 
 #: Seconds to wait for a new agent to open the vault and listen.
@@ -42,9 +44,7 @@ START_TIMEOUT = 30.0
 _LEN = struct.Struct(">I")
 
 #: Never passed to the agent: what unlocks the vault, and AWS credentials it has no use for.
-_WITHHELD = ("AWSV_FILE_PASSPHRASE", "AWS_VAULT_FILE_PASSPHRASE", "AWSV_PASSPHRASE_COMMAND",
-             "AWS_VAULT_PASSPHRASE_COMMAND", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-             "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+_WITHHELD = (*SECRET_ENV_VARS, *AWS_CREDENTIAL_VARS)
 
 Warn = Callable[[str], None]
 
@@ -69,8 +69,11 @@ class AgentSettings:
                 raise UsageError(f"{var} = {raw!r} must be at least one second")
             return value
 
-        return cls(mode=protocol.agent_mode(env), idle=seconds(protocol.IDLE_VAR, protocol.DEFAULT_IDLE),
-                   max_life=seconds(protocol.MAX_VAR, protocol.DEFAULT_MAX))
+        return cls(
+            mode=protocol.agent_mode(env),
+            idle=seconds(protocol.IDLE_VAR, protocol.DEFAULT_IDLE),
+            max_life=seconds(protocol.MAX_VAR, protocol.DEFAULT_MAX),
+        )
 
 
 def agent_env(env: Mapping[str, str]) -> dict[str, str]:
@@ -95,9 +98,9 @@ def parse_handover(data: bytes) -> tuple[dict[str, Any], bytes | None]:
     """Inverse of `handover`; raises AgentError on anything malformed."""
     try:
         (n,) = _LEN.unpack_from(data, 0)
-        setup = json.loads(data[4:4 + n].decode("utf-8"))
+        setup = json.loads(data[4 : 4 + n].decode("utf-8"))
         (k,) = _LEN.unpack_from(data, 4 + n)
-        key = data[8 + n:8 + n + k]
+        key = data[8 + n : 8 + n + k]
         if len(key) != k or len(data) != 8 + n + k or not isinstance(setup, dict):
             raise ValueError("length mismatch")
     except (struct.error, ValueError, UnicodeDecodeError):
@@ -107,15 +110,14 @@ def parse_handover(data: bytes) -> tuple[dict[str, Any], bytes | None]:
 
 def describe_vault(backend: str, env: Mapping[str, str]) -> str:
     """How status messages name the vault."""
-    if backend == "file":
-        from awsv.vault.file import FileVault
+    from awsv.vault import backend_module
 
-        return str(FileVault.at_default_location(env=env).path)
-    return f"keyring service {env.get('AWSV_KEYRING_SERVICE') or 'awsv'!r}"
+    return backend_module(backend).describe(env)
 
 
-def start_agent(env: Mapping[str, str], *, backend: str, key: bytes | None,
-                settings: AgentSettings | None = None) -> dict[str, Any]:
+def start_agent(
+    env: Mapping[str, str], *, backend: str, key: bytes | None, settings: AgentSettings | None = None
+) -> dict[str, Any]:
     """Start an agent serving `backend`'s vault (file: with `key`); returns {"pid": …}.
 
     Replaces any agent already listening (it notices and exits). Raises
@@ -125,23 +127,32 @@ def start_agent(env: Mapping[str, str], *, backend: str, key: bytes | None,
 
     settings = settings or AgentSettings.from_env(env)
     if settings.mode == "off":
-        raise UsageError("the awsv agent is disabled (AWSV_AGENT=off)",
-                         hint="unset AWSV_AGENT, or set it to auto or on")
+        raise UsageError(
+            "the awsv agent is disabled (AWSV_AGENT=off)", hint="unset AWSV_AGENT, or set it to auto or on"
+        )
     directory = protocol.ensure_socket_dir(env)
     setup: dict[str, Any] = {
-        "backend": backend, "identity": protocol.vault_identity(backend, env),
-        "display": describe_vault(backend, env), "idle": settings.idle,
-        "max_life": settings.max_life, "socket": os.path.join(directory, protocol.SOCKET_NAME),
+        "backend": backend,
+        "identity": protocol.vault_identity(backend, env),
+        "display": describe_vault(backend, env),
+        "idle": settings.idle,
+        "max_life": settings.max_life,
+        "socket": os.path.join(directory, protocol.SOCKET_NAME),
     }
-    if backend == "file":
-        from awsv.vault.file import FileVault
+    from awsv.vault import backend_module
 
-        setup["vault_path"] = str(FileVault.at_default_location(env=env).path)
+    setup.update(backend_module(backend).agent_setup(env))
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "awsv.agent"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL, close_fds=True, start_new_session=True, cwd="/",
-            env=agent_env(env))
+            [sys.executable, "-m", "awsv.agent"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            close_fds=True,
+            start_new_session=True,
+            cwd="/",
+            env=agent_env(env),
+        )
     except OSError as exc:
         raise AgentError(f"cannot start the awsv agent: {exc.strerror}") from None
     try:
@@ -157,8 +168,9 @@ def start_agent(env: Mapping[str, str], *, backend: str, key: bytes | None,
     if not isinstance(reply, dict):
         raise AgentError(f"the awsv agent failed to start (exit status {proc.returncode})")
     if not reply.get("ok"):
-        raise AgentError(f"the awsv agent could not start: {reply.get('message') or 'unknown reason'}",
-                         hint=reply.get("hint"))
+        raise AgentError(
+            f"the awsv agent could not start: {reply.get('message') or 'unknown reason'}", hint=reply.get("hint")
+        )
     return {"pid": int(reply["pid"])}
 
 
@@ -173,12 +185,15 @@ def passphrase_source(env: Mapping[str, str]) -> str:
     return "prompt"
 
 
-class _StartsAgent:
-    """A FileVault that hands its key to a new agent after the first op that asked for it."""
+class _KeyHandoffVault:
+    """A vault of a holds_key backend (the file) that hands its key to a new agent after
+    the first operation that asked for the passphrase."""
 
-    def __init__(self, inner: Any, env: Mapping[str, str], warn: Warn,
-                 settings: AgentSettings, asked: list[str]) -> None:
+    def __init__(
+        self, inner: Any, backend: str, env: Mapping[str, str], warn: Warn, settings: AgentSettings, asked: list[str]
+    ) -> None:
         self._inner = inner
+        self._backend = backend
         self._env = env
         self._warn = warn
         self._settings = settings
@@ -200,14 +215,14 @@ class _StartsAgent:
             return
         try:
             key = self._inner.unlock()
-            start_agent(self._env, backend="file", key=key.to_bytes(), settings=self._settings)
+            start_agent(self._env, backend=self._backend, key=key.to_bytes(), settings=self._settings)
         except AgentError as exc:
             self._warn(f"{exc.message}; the passphrase will be asked again next time")
 
     # Only after an op that succeeded: a failed unlock must not start anything.
 
     def get(self, name: str) -> Item | None:
-        item = self._inner.get(name)
+        item: Item | None = self._inner.get(name)
         self._after()
         return item
 
@@ -216,12 +231,12 @@ class _StartsAgent:
         self._after()
 
     def delete(self, name: str) -> bool:
-        existed = self._inner.delete(name)
+        existed: bool = self._inner.delete(name)
         self._after()
         return existed
 
     def list(self) -> list[str]:
-        names = self._inner.list()
+        names: list[str] = self._inner.list()
         self._after()
         return names
 
@@ -230,8 +245,8 @@ class _StartsAgent:
         self._after()
         return found
 
-    def delete_many(self, names: Collection[str]) -> list[str]:
-        gone: list[str] = self._inner.delete_many(names)
+    def delete_many(self, names: Collection[str]) -> builtins.list[str]:
+        gone: builtins.list[str] = self._inner.delete_many(names)
         self._after()
         return gone
 
@@ -239,10 +254,10 @@ class _StartsAgent:
 def open_vault_directly(backend: str, env: Mapping[str, str], *, warn: Warn) -> Vault:
     """The backend opened in this process, starting an agent as AWSV_AGENT says (module docstring)."""
     from awsv.passphrase import make_provider
-    from awsv.vault import open_vault
+    from awsv.vault import get_backend, open_vault
 
     settings = AgentSettings.from_env(env) if protocol.agent_mode(env) != "off" else None
-    if backend != "file":
+    if not get_backend(backend).holds_key:
         vault = open_vault(backend, env=env)
         if settings is not None and settings.mode == "on":
             try:
@@ -252,7 +267,7 @@ def open_vault_directly(backend: str, env: Mapping[str, str], *, warn: Warn) -> 
         return vault
     base = make_provider(env)
     if settings is None:
-        return open_vault("file", env=env, passphrase_provider=base)
+        return open_vault(backend, env=env, passphrase_provider=base)
     asked: list[str] = []
 
     def provider(creating: bool) -> str:
@@ -260,5 +275,5 @@ def open_vault_directly(backend: str, env: Mapping[str, str], *, warn: Warn) -> 
         asked.append(passphrase_source(env))
         return passphrase
 
-    inner = open_vault("file", env=env, passphrase_provider=provider)
-    return _StartsAgent(inner, env, warn, settings, asked)
+    inner = open_vault(backend, env=env, passphrase_provider=provider)
+    return _KeyHandoffVault(inner, backend, env, warn, settings, asked)

@@ -28,13 +28,13 @@ import os
 import stat
 import struct
 
+from awsv.errors import UsageError, VaultError
+from awsv.secret_env import AWS_SECRET_VARS, SECRET_ENV_VARS
+
 TYPE_CHECKING = False  # typing costs milliseconds on the hot path; annotations are strings anyway
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
-
-from awsv.errors import UsageError, VaultError
-from awsv.secret_env import SECRET_ENV_VARS
 
 #: 2 added `items` and `delete_many` (clients fall back to item by item with a 1).
 PROTOCOL_VERSION = 2
@@ -94,8 +94,9 @@ def socket_dir(env: Mapping[str, str]) -> str:
     runtime = env.get("XDG_RUNTIME_DIR") or ""
     if runtime and _usable_runtime_dir(runtime):
         return os.path.join(runtime, "awsv")
-    tmp = env.get("TMPDIR") or "/tmp"
-    return os.path.join(tmp if os.path.isabs(tmp) else "/tmp", f"awsv-{os.geteuid()}")
+    # A per-user directory under the temp dir, made 0700 and checked for its owner before use.
+    tmp = env.get("TMPDIR") or "/tmp"  # noqa: S108
+    return os.path.join(tmp if os.path.isabs(tmp) else "/tmp", f"awsv-{os.geteuid()}")  # noqa: S108
 
 
 def socket_path(env: Mapping[str, str]) -> str:
@@ -108,19 +109,20 @@ def check_private_dir(path: str) -> None:
     In a shared temp dir someone else could have created it first, to listen
     in our place; we refuse rather than trust it.
     """
+    from awsv.private import KIND, OWNER, not_private
+
     try:
         st = os.lstat(path)
     except OSError as exc:
         raise AgentError(f"cannot use the agent directory {path}: {exc.strerror}") from None
-    if not stat.S_ISDIR(st.st_mode):
-        raise AgentError(f"the agent directory {path} is not a directory",
-                         hint=f"remove {path}; awsv recreates it")
-    if st.st_uid != os.geteuid():
-        raise AgentError(f"the agent directory {path} belongs to uid {st.st_uid}, not to you",
-                         hint=f"remove {path} (as its owner or root); awsv recreates it")
-    if st.st_mode & 0o077:
-        raise AgentError(f"the agent directory {path} is accessible by other users "
-                         f"(mode {stat.S_IMODE(st.st_mode):04o})", hint=f"chmod 700 {path}")
+    problem = not_private(st, is_dir=True)
+    if problem is not None:
+        kind, what = problem
+        hint = {
+            KIND: f"remove {path}; awsv recreates it",
+            OWNER: f"remove {path} (as its owner or root); awsv recreates it",
+        }.get(kind, f"chmod 700 {path}")
+        raise AgentError(f"the agent directory {path} {what}", hint=hint)
 
 
 def ensure_socket_dir(env: Mapping[str, str]) -> str:
@@ -139,17 +141,19 @@ def ensure_socket_dir(env: Mapping[str, str]) -> str:
 def vault_identity(backend: str, env: Mapping[str, str]) -> str:
     """A string naming the vault a command means, compared with the agent's own.
 
-    File: the vault's directory. Keyring: the service, the keyring backend
-    and D-Bus session asked for, and the data directory holding the index lock.
+    The backend's name, the values of its `identity_env` variables (keyring: the
+    service, the keyring backend and D-Bus session asked for) and the data
+    directory (the file vault's home; the keyring's index lock).
     """
     from awsv.paths import data_dir
+    from awsv.vault import get_backend
 
+    spec = get_backend(backend)
     directory = os.path.abspath(data_dir(env))
-    if backend == "file":
-        return f"file:{directory}"
-    service = env.get("AWSV_KEYRING_SERVICE") or "awsv"
-    return "keyring:" + "|".join((service, env.get("PYTHON_KEYRING_BACKEND", ""),
-                                  env.get("DBUS_SESSION_BUS_ADDRESS", ""), directory))
+    if not spec.identity_env:
+        return f"{spec.name}:{directory}"
+    values = [env.get(var) or default for var, default in spec.identity_env]
+    return f"{spec.name}:" + "|".join((*values, directory))
 
 
 # -- framing -----------------------------------------------------------------
@@ -208,11 +212,9 @@ def error_reply(exc_type: str, message: str, hint: str | None = None) -> dict[st
 #: the vault and the settings, never a secret.
 _SENT_PREFIXES = ("AWS", "XDG_")
 _SENT_NAMES = ("HOME",)
-_NEVER_SENT = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+_NEVER_SENT = (*AWS_SECRET_VARS, *SECRET_ENV_VARS)
 
 
 def request_env(env: Mapping[str, str]) -> dict[str, str]:
     """The part of the client's environment sent with a deliver request."""
-    return {k: v for k, v in env.items()
-            if (k.startswith(_SENT_PREFIXES) or k in _SENT_NAMES)
-            and k not in _NEVER_SENT and k not in SECRET_ENV_VARS}
+    return {k: v for k, v in env.items() if (k.startswith(_SENT_PREFIXES) or k in _SENT_NAMES) and k not in _NEVER_SENT}

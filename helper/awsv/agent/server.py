@@ -165,12 +165,20 @@ class Agent:
         idle_left = self.idle - (now - self._last_activity)
         max_left = self.max_life - (now - self._started)
         return {
-            "version": protocol.PROTOCOL_VERSION, "pid": os.getpid(), "uid": os.geteuid(),
-            "backend": self.backend, "identity": self.identity, "vault": self.display,
-            "socket": self.socket_path, "started": self._started_wall,
-            "idle_timeout": self.idle, "max_lifetime": self.max_life,
-            "idle_expires": now_wall + idle_left, "max_expires": now_wall + max_left,
-            "expires": now_wall + min(idle_left, max_left), **self.hardening,
+            "version": protocol.PROTOCOL_VERSION,
+            "pid": os.getpid(),
+            "uid": os.geteuid(),
+            "backend": self.backend,
+            "identity": self.identity,
+            "vault": self.display,
+            "socket": self.socket_path,
+            "started": self._started_wall,
+            "idle_timeout": self.idle,
+            "max_lifetime": self.max_life,
+            "idle_expires": now_wall + idle_left,
+            "max_expires": now_wall + max_left,
+            "expires": now_wall + min(idle_left, max_left),
+            **self.hardening,
         }
 
     def expired(self) -> str | None:
@@ -221,8 +229,7 @@ class Agent:
             return protocol.error_reply("AgentError", f"the awsv agent does not know {op!r}")
         with self._vault_lock:
             if self._stop.is_set():
-                return protocol.error_reply("AgentError", "the awsv agent is stopping",
-                                            "run the command again")
+                return protocol.error_reply("AgentError", "the awsv agent is stopping", "run the command again")
             self._last_activity = self._clock()
             try:
                 if op == "deliver":
@@ -238,7 +245,8 @@ class Agent:
                 return protocol.error_reply(type(exc).__name__, exc.message, exc.hint)
             except Exception as exc:  # noqa: BLE001 - a backend bug must become one error line for the client, not kill the agent
                 return protocol.error_reply(
-                    "VaultError", f"the awsv agent failed to {op} an item ({type(exc).__name__})")
+                    "VaultError", f"the awsv agent failed to {op} an item ({type(exc).__name__})"
+                )
             finally:
                 self._last_activity = self._clock()
 
@@ -310,9 +318,14 @@ class Agent:
         if busy:
             try:
                 conn.setblocking(False)  # a fresh socket's buffer takes this small frame at once
-                protocol.send(conn, protocol.error_reply(
-                    "AgentError", f"the awsv agent is busy ({MAX_CONNECTIONS} connections open)",
-                    "run the command again"))
+                protocol.send(
+                    conn,
+                    protocol.error_reply(
+                        "AgentError",
+                        f"the awsv agent is busy ({MAX_CONNECTIONS} connections open)",
+                        "run the command again",
+                    ),
+                )
             except OSError:
                 pass
             conn.close()
@@ -352,8 +365,12 @@ class Agent:
         connection and the peer might never see why.
         """
         conn.settimeout(1.0)
-        protocol.send(conn, protocol.error_reply(
-            "AgentRefused", f"the awsv agent of uid {os.geteuid()} refuses connections from uid {uid}"))
+        protocol.send(
+            conn,
+            protocol.error_reply(
+                "AgentRefused", f"the awsv agent of uid {os.geteuid()} refuses connections from uid {uid}"
+            ),
+        )
         conn.shutdown(socket.SHUT_WR)
         drained = 0
         deadline = time.monotonic() + 1.0

@@ -58,8 +58,11 @@ def _sign_out_sso(ctx: Context, profile: str | None) -> None:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("clear", help="delete cached sessions (all, or one profile's)",
-                       description="Delete cached temporary sessions from the vault; the next "
-                       "use, exec or export gets fresh ones. Long-term keys stay.")
+    p = sub.add_parser(
+        "clear",
+        help="delete cached sessions (all, or one profile's)",
+        description="Delete cached temporary sessions from the vault; the next "
+        "use, exec or export gets fresh ones. Long-term keys stay.",
+    )
     p.add_argument("profile", nargs="?", help="only this profile's sessions")
     p.set_defaults(func=clear)

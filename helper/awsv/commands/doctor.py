@@ -23,14 +23,17 @@ def doctor(ctx: Context, args: argparse.Namespace) -> int:
             if f.fix and f.status != "pass":
                 print(f"      {'':<18} fix: {f.fix}", file=ctx.stdout)
         counts = {s: sum(f.status == s for f in findings) for s in ("pass", "warn", "fail")}
-        print(f"\n{counts['pass']} passed, {plural(counts['warn'], 'warning')}, {counts['fail']} failed",
-              file=ctx.stdout)
+        print(
+            f"\n{counts['pass']} passed, {plural(counts['warn'], 'warning')}, {counts['fail']} failed", file=ctx.stdout
+        )
     return 1 if failed else 0
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("doctor", help="check plaintext keys, permissions, backend, agent, config, clock",
-                       description="Run health checks; each is pass, warn or fail with a fix. "
-                       "Exits 1 if any check fails.")
+    p = sub.add_parser(
+        "doctor",
+        help="check plaintext keys, permissions, backend, agent, config, clock",
+        description="Run health checks; each is pass, warn or fail with a fix. Exits 1 if any check fails.",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=doctor)

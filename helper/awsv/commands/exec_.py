@@ -29,14 +29,11 @@ from awsv.commands.exec_server import (
     check_server_options,
     run_with_server,
 )
-from awsv.commands.export import credential_process_json
-from awsv.commands.use import (
-    add_session_arguments,
-    changes_for,
-    describe_expiry,
-    resolve_credentials,
-)
+from awsv.commands.use import add_session_arguments
 from awsv.context import Context
+from awsv.delivery.process import credential_process_json
+from awsv.delivery.resolve import resolve_credentials
+from awsv.delivery.shell import changes_for, describe_expiry
 from awsv.environment import active_session, apply_to
 from awsv.errors import AwsvError, UsageError
 from awsv.names import validate_profile_name
@@ -44,7 +41,8 @@ from awsv.secret_env import child_env
 
 DEFAULT_SHELL = "/bin/sh"
 
-Execvpe = Callable[[str, Sequence[str], dict[str, str]], NoReturn]
+# os.execvpe never returns; a test's stand-in may (then run() returns 0).
+Execvpe = Callable[[str, Sequence[str], dict[str, str]], None]
 
 
 class _OptionError(Exception):
@@ -57,10 +55,12 @@ class _StrictParser(argparse.ArgumentParser):
 
 
 def _add_exec_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--force", action="store_true",
-                   help="start an interactive shell even inside another awsv or aws-vault session")
-    p.add_argument("--json", "-j", action="store_true",
-                   help="print credential_process JSON instead of running a command")
+    p.add_argument(
+        "--force", action="store_true", help="start an interactive shell even inside another awsv or aws-vault session"
+    )
+    p.add_argument(
+        "--json", "-j", action="store_true", help="print credential_process JSON instead of running a command"
+    )
     add_session_arguments(p)
     add_server_arguments(p)
 
@@ -78,7 +78,7 @@ def _split_rest(args: argparse.Namespace) -> list[str]:
         return rest[1:]
     if "--" in rest:
         cut = rest.index("--")
-        options, command = rest[:cut], rest[cut + 1:]
+        options, command = rest[:cut], rest[cut + 1 :]
     elif rest and rest[0].startswith("-"):
         options, command = rest, []
     else:
@@ -89,8 +89,8 @@ def _split_rest(args: argparse.Namespace) -> list[str]:
         parsed = trailing.parse_args(options)
     except _OptionError as exc:
         raise UsageError(
-            f"exec: {exc}",
-            hint="put the command after `--`: awsv exec PROFILE [options] -- CMD ARGS...") from None
+            f"exec: {exc}", hint="put the command after `--`: awsv exec PROFILE [options] -- CMD ARGS..."
+        ) from None
     for key, value in vars(parsed).items():
         default = trailing.get_default(key)
         if value != default:
@@ -116,8 +116,10 @@ def run(ctx: Context, args: argparse.Namespace, *, execvpe: Execvpe | None = Non
     min_ttl = check_server_options(args)
     if args.json:
         if command:
-            raise UsageError("--json prints credentials and runs no command",
-                             hint=f"drop the command, or drop --json: awsv exec {profile} -- CMD")
+            raise UsageError(
+                "--json prints credentials and runs no command",
+                hint=f"drop the command, or drop --json: awsv exec {profile} -- CMD",
+            )
         # No nesting check: this runs nothing and nests nothing (an SDK inside an
         # awsv session may well call `credential_process = awsv exec -j other`).
         resolved = resolve_credentials(ctx, profile, args, final_min_ttl=min_ttl)
@@ -130,10 +132,9 @@ def run(ctx: Context, args: argparse.Namespace, *, execvpe: Execvpe | None = Non
         _check_profile_exists(ctx, profile)  # a typo gets "did you mean", not a nesting lecture
         name, value = inside
         raise AwsvError(
-            f"refusing to start a shell for {profile!r} inside the session for {value!r} "
-            f"({name} is set)",
+            f"refusing to start a shell for {profile!r} inside the session for {value!r} ({name} is set)",
             hint=f"exit that shell (or `awsv off`) first, run one command with "
-                 f"`awsv exec {profile} -- CMD`, or pass --force to start a shell inside it",
+            f"`awsv exec {profile} -- CMD`, or pass --force to start a shell inside it",
         )
     if args.server:
         return run_with_server(ctx, profile, command, args)
@@ -142,8 +143,7 @@ def run(ctx: Context, args: argparse.Namespace, *, execvpe: Execvpe | None = Non
     env = apply_to(child_env(ctx.env), changes_for(profile, resolved))
     if not command:
         command = [ctx.env.get("SHELL") or DEFAULT_SHELL]
-        ctx.info(f"starting {command[0]} with {profile!r}, {describe_expiry(resolved)}; "
-                 "exit it to leave the session")
+        ctx.info(f"starting {command[0]} with {profile!r}, {describe_expiry(resolved)}; exit it to leave the session")
     for stream in (ctx.stdout, ctx.stderr, sys.stdout, sys.stderr):
         stream.flush()
     try:
@@ -158,14 +158,17 @@ def run(ctx: Context, args: argparse.Namespace, *, execvpe: Execvpe | None = Non
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("exec", help="run a command (or a shell) with a profile's temporary credentials",
-                       description="Run CMD with temporary credentials for PROFILE in its "
-                       "environment (default: $SHELL). The vault passphrase variables are never "
-                       "passed on. With --json, print credential_process JSON instead.",
-                       usage="awsv exec [options] PROFILE [-- CMD [ARGS...]]",
-                       epilog="With --server, CMD gets a local credential endpoint "
-                       "(AWS_CONTAINER_CREDENTIALS_FULL_URI) that renews the credentials "
-                       "as long as it runs, instead of key variables.")
+    p = sub.add_parser(
+        "exec",
+        help="run a command (or a shell) with a profile's temporary credentials",
+        description="Run CMD with temporary credentials for PROFILE in its "
+        "environment (default: $SHELL). The vault passphrase variables are never "
+        "passed on. With --json, print credential_process JSON instead.",
+        usage="awsv exec [options] PROFILE [-- CMD [ARGS...]]",
+        epilog="With --server, CMD gets a local credential endpoint "
+        "(AWS_CONTAINER_CREDENTIALS_FULL_URI) that renews the credentials "
+        "as long as it runs, instead of key variables.",
+    )
     _add_exec_options(p)
     p.add_argument("profile")
     p.add_argument("rest", nargs=argparse.REMAINDER, metavar="CMD", help="command and arguments (after --)")

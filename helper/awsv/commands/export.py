@@ -18,39 +18,16 @@ from __future__ import annotations
 import argparse
 import json
 
-from awsv.commands.use import (
-    add_session_arguments,
-    changes_for,
-    render,
-    resolve_credentials,
-)
+from awsv.commands.use import add_session_arguments
 from awsv.context import Context
 from awsv.credentials import Credentials
+from awsv.delivery.process import credential_process_json
+from awsv.delivery.resolve import resolve_credentials
+from awsv.delivery.shell import changes_for, render
 from awsv.environment import set_values
 from awsv.errors import AwsvError
 
 FORMATS = ("env", "export", "json", "env-json", "ini", "credential-process")
-
-
-def credential_process_json(credentials: Credentials) -> str:
-    """The `credential_process` output for `credentials`, one line plus a newline.
-
-    The AWS CLI and SDKs require `Version: 1`, `AccessKeyId` and
-    `SecretAccessKey`; `SessionToken` and `Expiration` (ISO 8601 with an
-    offset) are included when there are any. Without an Expiration the SDKs
-    never refresh, which is right only for long-term keys.
-    """
-    doc: dict[str, object] = {
-        "Version": 1,
-        "AccessKeyId": credentials.access_key_id,
-        "SecretAccessKey": credentials.secret_access_key,
-    }
-    if credentials.session_token:
-        doc["SessionToken"] = credentials.session_token
-    expiration = credentials.expiration_iso()
-    if expiration:
-        doc["Expiration"] = expiration
-    return json.dumps(doc) + "\n"
 
 
 def _env_lines(values: dict[str, str]) -> str:
@@ -61,9 +38,11 @@ def _env_lines(values: dict[str, str]) -> str:
 
 
 def _ini(profile: str, credentials: Credentials) -> str:
-    lines = [f"[{profile}]",
-             f"aws_access_key_id = {credentials.access_key_id}",
-             f"aws_secret_access_key = {credentials.secret_access_key}"]
+    lines = [
+        f"[{profile}]",
+        f"aws_access_key_id = {credentials.access_key_id}",
+        f"aws_secret_access_key = {credentials.secret_access_key}",
+    ]
     if credentials.session_token:
         lines.append(f"aws_session_token = {credentials.session_token}")
     return "\n".join(lines) + "\n"
@@ -90,14 +69,22 @@ def export(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("export", help="print a profile's temporary credentials in a chosen format",
-                       description="Print temporary credentials for PROFILE as env lines, shell "
-                       "code, a JSON object of the variables (env-json), a credentials-file section, "
-                       "or the credential_process JSON (json, or credential-process).")
+    p = sub.add_parser(
+        "export",
+        help="print a profile's temporary credentials in a chosen format",
+        description="Print temporary credentials for PROFILE as env lines, shell "
+        "code, a JSON object of the variables (env-json), a credentials-file section, "
+        "or the credential_process JSON (json, or credential-process).",
+    )
     p.add_argument("profile")
-    p.add_argument("--format", choices=FORMATS, default="env",  # no -f: that is --force everywhere
-                   help="output format (default: env)")
-    p.add_argument("--shell", "-s", metavar="SHELL",
-                   help="shell for --format export: bash, zsh or fish (default: detected)")
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="env",  # no -f: that is --force everywhere
+        help="output format (default: env)",
+    )
+    p.add_argument(
+        "--shell", "-s", metavar="SHELL", help="shell for --format export: bash, zsh or fish (default: detected)"
+    )
     add_session_arguments(p)
     p.set_defaults(func=export)

@@ -42,6 +42,7 @@ from datetime import UTC, datetime, timedelta
 from awsv import federation, sts
 from awsv.browser import TIMEOUT_VAR, open_in_browser
 from awsv.chain import Chain, resolve
+from awsv.clock import utcnow
 from awsv.context import Context
 from awsv.credentials import Credentials, check_values
 from awsv.durations import ROLE_CHAINING_LIMIT
@@ -68,17 +69,20 @@ class ConsoleCredentials:
     origin: str
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 # -- credentials ---------------------------------------------------------------
 
 
-def console_credentials(ctx: Context, profile: str, *, duration: int | None = None,
-                        no_session: bool = False, mfa_token: str | None = None,
-                        region: str | None = None, now: Callable[[], datetime] = utcnow,
-                        sts_factory: sts.StsFactory | None = None) -> ConsoleCredentials:
+def console_credentials(
+    ctx: Context,
+    profile: str,
+    *,
+    duration: int | None = None,
+    no_session: bool = False,
+    mfa_token: str | None = None,
+    region: str | None = None,
+    now: Callable[[], datetime] = utcnow,
+    sts_factory: sts.StsFactory | None = None,
+) -> ConsoleCredentials:
     """Credentials for signing `profile` in to the console (rules in the module docstring).
 
     Raises UsageError for a --duration or --mfa-token AWS cannot honour on
@@ -94,13 +98,11 @@ def console_credentials(ctx: Context, profile: str, *, duration: int | None = No
         session_duration = None
         if duration is not None and direct:
             # Only role credentials signed by a long-term key may carry SessionDuration.
-            session_duration = federation.check_duration(
-                duration, federation.MAX_SESSION_DURATION, "a console session")
+            session_duration = federation.check_duration(duration, federation.MAX_SESSION_DURATION, "a console session")
             opts = SessionOptions(no_session=True, region=region, mfa_token=mfa_token)
         elif duration is not None:
             _check_chained(profile, chain, duration)
-            opts = SessionOptions(duration=duration, no_session=no_session, region=region,
-                                  mfa_token=mfa_token)
+            opts = SessionOptions(duration=duration, no_session=no_session, region=region, mfa_token=mfa_token)
         else:
             opts = SessionOptions(no_session=no_session, region=region, mfa_token=mfa_token)
         creds = get_credentials(ctx, profile, opts, now=now, sts_factory=sts_factory).credentials
@@ -110,18 +112,19 @@ def console_credentials(ctx: Context, profile: str, *, duration: int | None = No
         creds = get_credentials(ctx, profile, SessionOptions(region=region), now=now).credentials
         if creds.session_token:
             if duration is not None or mfa_token is not None:
-                maker = ("IAM Identity Center" if chain.source.kind == "sso"
-                         else "its credential_process")
+                maker = "IAM Identity Center" if chain.source.kind == "sso" else "its credential_process"
                 raise UsageError(
                     f"--{'duration' if duration is not None else 'mfa-token'} cannot be used with "
                     f"profile {profile!r}: its credentials come ready-made from {maker}, "
-                    "and awsv cannot tell AWS how long the console may last")
+                    "and awsv cannot tell AWS how long the console may last"
+                )
             return ConsoleCredentials(creds, region, None, creds.expiration, chain.source.kind)
         base = creds  # a long-term key printed by the process
     else:
         base = _stored_key(ctx, chain.source.profile)
-    return _federation(ctx, chain, base, duration=duration, mfa_token=mfa_token, region=region,
-                       now=now, sts_factory=sts_factory)
+    return _federation(
+        ctx, chain, base, duration=duration, mfa_token=mfa_token, region=region, now=now, sts_factory=sts_factory
+    )
 
 
 def _check_chained(profile: str, chain: Chain, duration: int) -> None:
@@ -130,7 +133,8 @@ def _check_chained(profile: str, chain: Chain, duration: int) -> None:
             f"--duration {duration}s is over 1h, and profile {profile!r} gets its role by role "
             f"chaining ({chain.describe()}): AWS caps those credentials at 1h and refuses a "
             "longer console session for them",
-            hint="a role assumed directly from a key in the vault can have up to 12h")
+            hint="a role assumed directly from a key in the vault can have up to 12h",
+        )
     federation.check_duration(duration, ROLE_CHAINING_LIMIT, "role chaining")
 
 
@@ -143,9 +147,17 @@ def _stored_key(ctx: Context, profile: str) -> Credentials:
     return Credentials(key.access_key_id, key.secret_access_key)
 
 
-def _federation(ctx: Context, chain: Chain, key: Credentials, *, duration: int | None,
-                mfa_token: str | None, region: str | None, now: Callable[[], datetime],
-                sts_factory: sts.StsFactory | None) -> ConsoleCredentials:
+def _federation(
+    ctx: Context,
+    chain: Chain,
+    key: Credentials,
+    *,
+    duration: int | None,
+    mfa_token: str | None,
+    region: str | None,
+    now: Callable[[], datetime],
+    sts_factory: sts.StsFactory | None,
+) -> ConsoleCredentials:
     """GetFederationToken with the user's own permissions, signed by the long-term key."""
     profile = chain.source.profile
     if mfa_token is not None:
@@ -153,23 +165,32 @@ def _federation(ctx: Context, chain: Chain, key: Credentials, *, duration: int |
             f"--mfa-token cannot be used with profile {profile!r}: it has no role, and console "
             "sign-in from a plain key goes through GetFederationToken, which cannot carry MFA",
             hint=f"to sign in with MFA, add a role profile (role_arn, source_profile = {profile}, "
-                 "mfa_serial) and log in with that")
+            "mfa_serial) and log in with that",
+        )
     if chain.source.mfa_serial:
-        ctx.warn(f"profile {profile!r} has an MFA device, but GetFederationToken cannot carry "
-                 "MFA: policies that require MFA will deny this console session")
-    seconds = federation.check_duration(duration or DEFAULT_FEDERATION_DURATION,
-                                        federation.MAX_FEDERATION_DURATION, "GetFederationToken")
+        ctx.warn(
+            f"profile {profile!r} has an MFA device, but GetFederationToken cannot carry "
+            "MFA: policies that require MFA will deny this console session"
+        )
+    seconds = federation.check_duration(
+        duration or DEFAULT_FEDERATION_DURATION, federation.MAX_FEDERATION_DURATION, "GetFederationToken"
+    )
     factory = sts_factory or sts.make_factory(sts.ClientSettings.from_env(ctx.env, chain.target))
     client = factory(key, region)
-    signer = (f"the key stored for {profile!r}" if chain.source.kind == "vault"
-              else f"the key from the credential_process of {profile!r}")
-    _, arn = sts.get_caller_identity(client, what=f"GetCallerIdentity for profile {profile!r}",
-                                     signer=signer)
+    signer = (
+        f"the key stored for {profile!r}"
+        if chain.source.kind == "vault"
+        else f"the key from the credential_process of {profile!r}"
+    )
+    _, arn = sts.get_caller_identity(client, what=f"GetCallerIdentity for profile {profile!r}", signer=signer)
     creds = federation.get_federation_token(
-        client, what=f"GetFederationToken for profile {profile!r}",
-        name=federation.federated_user_name(arn), duration=seconds, signer=signer)
-    return ConsoleCredentials(creds, region, None, creds.expiration or now() + timedelta(seconds=seconds),
-                              "federation")
+        client,
+        what=f"GetFederationToken for profile {profile!r}",
+        name=federation.federated_user_name(arn),
+        duration=seconds,
+        signer=signer,
+    )
+    return ConsoleCredentials(creds, region, None, creds.expiration or now() + timedelta(seconds=seconds), "federation")
 
 
 # -- the command ---------------------------------------------------------------
@@ -207,8 +228,7 @@ def logout(ctx: Context, args: argparse.Namespace) -> int:
     from awsv import isolate
 
     profile = validate_profile_name(args.profile) if args.profile else None
-    region = args.region or (ctx.config.profile(profile).region
-                             if profile and profile in ctx.config else None)
+    region = args.region or (ctx.config.profile(profile).region if profile and profile in ctx.config else None)
     partition = federation.choose_partition(region, None)
     url = isolate.logout_url(federation.federation_endpoint(partition, ctx.env))
     if args.stdout:
@@ -233,25 +253,32 @@ def login(ctx: Context, args: argparse.Namespace) -> int:
     commands = None if args.stdout else _isolated_commands(ctx, args, profile)
     duration = parse_duration(args.duration, "--duration") if args.duration else None
     timeout = _timeout(ctx.env)
-    console = console_credentials(ctx, profile, duration=duration, no_session=args.no_session,
-                                  mfa_token=args.mfa_token, region=args.region)
+    console = console_credentials(
+        ctx, profile, duration=duration, no_session=args.no_session, mfa_token=args.mfa_token, region=args.region
+    )
     creds = console.credentials
     partition = federation.choose_partition(console.region, creds.arn)
     endpoint = federation.federation_endpoint(partition, ctx.env)
     destination = federation.console_destination(partition, console.region, args.path)
     settings = sts.ClientSettings.from_env(ctx.env)
-    token = federation.request_signin_token(endpoint, creds, env=ctx.env,
-                                            session_duration=console.session_duration,
-                                            timeout=settings.read_timeout,
-                                            origin=f"the {console.origin} credentials of profile {profile!r}")
+    token = federation.request_signin_token(
+        endpoint,
+        creds,
+        env=ctx.env,
+        session_duration=console.session_duration,
+        timeout=settings.read_timeout,
+        origin=f"the {console.origin} credentials of profile {profile!r}",
+    )
     url = federation.login_url(endpoint, token, destination)
     until = f"until {console.until.astimezone(UTC):%H:%M} UTC" if console.until else "for as long as AWS allows"
     who = creds.arn or creds.account_id or profile
     if args.stdout:
         ctx.stdout.write(url + "\n")
         ctx.stdout.flush()
-        ctx.info(f"sign-in link for {profile!r} ({who}), console session {until}; the link "
-                 "works for 15 minutes and signs in whoever opens it: keep it private")
+        ctx.info(
+            f"sign-in link for {profile!r} ({who}), console session {until}; the link "
+            "works for 15 minutes and signs in whoever opens it: keep it private"
+        )
         return 0
     open_in_browser(ctx, url, timeout=timeout, commands=commands)
     ctx.info(f"opened the console for {profile!r} ({who}), session {until}")
@@ -260,37 +287,59 @@ def login(ctx: Context, args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
-        "login", help="open the AWS console signed in as a profile",
+        "login",
+        help="open the AWS console signed in as a profile",
         description="Build an AWS console sign-in link for PROFILE through the federation "
         "endpoint and open it in $BROWSER (or the system browser), or print it with --stdout. "
         "Role profiles use their role credentials; a profile with only a long-term key goes "
         "through GetFederationToken with the user's own permissions. The link is a bearer "
         "secret for 15 minutes: awsv hands the browser a one-shot loopback address that "
         "redirects to it, never the link itself. A text-mode browser (lynx, w3m…) is never "
-        "started: without a graphical session, use --stdout.")
+        "started: without a graphical session, use --stdout.",
+    )
     p.add_argument("profile", nargs="?", help="profile to sign in as (optional with --logout)")
     isolation = p.add_mutually_exclusive_group()
-    isolation.add_argument("--isolate", dest="isolate", action="store_true", default=None,
-                           help="a browser session of its own for this profile: a Firefox container "
-                           "(with a container add-on) or a Chromium user-data directory; default: "
-                           "AWSV_LOGIN_ISOLATE or login_isolate in ~/.config/awsv/config")
-    isolation.add_argument("--no-isolate", dest="isolate", action="store_false",
-                           help="the browser's usual session, whatever the setting")
-    p.add_argument("--logout", action="store_true",
-                   help="open the console's sign-out page instead (in PROFILE's isolated session "
-                   "with --isolate)")
-    p.add_argument("--stdout", action="store_true",  # no -s: that is --shell everywhere
-                   help="print the sign-in link on stdout instead of opening a browser")
+    isolation.add_argument(
+        "--isolate",
+        dest="isolate",
+        action="store_true",
+        default=None,
+        help="a browser session of its own for this profile: a Firefox container "
+        "(with a container add-on) or a Chromium user-data directory; default: "
+        "AWSV_LOGIN_ISOLATE or login_isolate in ~/.config/awsv/config",
+    )
+    isolation.add_argument(
+        "--no-isolate", dest="isolate", action="store_false", help="the browser's usual session, whatever the setting"
+    )
+    p.add_argument(
+        "--logout",
+        action="store_true",
+        help="open the console's sign-out page instead (in PROFILE's isolated session with --isolate)",
+    )
+    p.add_argument(
+        "--stdout",
+        action="store_true",  # no -s: that is --shell everywhere
+        help="print the sign-in link on stdout instead of opening a browser",
+    )
     p.add_argument("--region", metavar="REGION", help="console region (default: the profile's)")
-    p.add_argument("--path", metavar="PATH",
-                   help="console page to open, e.g. ec2/home or s3/buckets (default: console/home)")
-    p.add_argument("--duration", "-d", metavar="DURATION",
-                   help="console session length: seconds or 1h, 45m… (role from a vault key: up "
-                   "to 12h; role chain: up to 1h; plain key via GetFederationToken: up to 36h, "
-                   "default 1h)")
-    p.add_argument("--mfa-token", "-t", metavar="CODE",
-                   help="MFA code for the profile's role (default: mfa_process, or a prompt)")
-    p.add_argument("--no-session", "-n", action="store_true",
-                   help="assume the role directly with the stored key, without a GetSessionToken "
-                   "session")
+    p.add_argument(
+        "--path", metavar="PATH", help="console page to open, e.g. ec2/home or s3/buckets (default: console/home)"
+    )
+    p.add_argument(
+        "--duration",
+        "-d",
+        metavar="DURATION",
+        help="console session length: seconds or 1h, 45m… (role from a vault key: up "
+        "to 12h; role chain: up to 1h; plain key via GetFederationToken: up to 36h, "
+        "default 1h)",
+    )
+    p.add_argument(
+        "--mfa-token", "-t", metavar="CODE", help="MFA code for the profile's role (default: mfa_process, or a prompt)"
+    )
+    p.add_argument(
+        "--no-session",
+        "-n",
+        action="store_true",
+        help="assume the role directly with the stored key, without a GetSessionToken session",
+    )
     p.set_defaults(func=login)

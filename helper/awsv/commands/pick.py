@@ -63,8 +63,7 @@ def session_details(ctx: Context) -> tuple[dict[str, float], dict[str, str]]:
     left: dict[str, float] = {}
     accounts: dict[str, str] = {}
     for session in cached:
-        left[session.profile] = max(left.get(session.profile, session.seconds_left),
-                                    session.seconds_left)
+        left[session.profile] = max(left.get(session.profile, session.seconds_left), session.seconds_left)
         if session.account_id:
             accounts.setdefault(session.profile, session.account_id)
     return left, accounts
@@ -97,8 +96,9 @@ def profile_from_picker(ctx: Context, args: argparse.Namespace) -> str | None:
     if wants_picker(ctx, args):
         return choose_profile(ctx)
     if getattr(args, "require_picker", False):
-        raise UsageError("`awsv pick` needs a terminal to show the picker",
-                         hint="name the profile instead: awsv use PROFILE")
+        raise UsageError(
+            "`awsv pick` needs a terminal to show the picker", hint="name the profile instead: awsv use PROFILE"
+        )
     return None
 
 
@@ -114,10 +114,13 @@ def pick(ctx: Context, args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from awsv.commands.use import _add_shell_argument, add_session_arguments
 
-    p = sub.add_parser("pick", help="choose a profile in a picker and switch this shell to it",
-                       description="Show the profiles (account, region, source, session time left), "
-                       "most used first; type to filter, Enter switches (as `awsv use PROFILE`), "
-                       "Esc changes nothing. Uses fzf when installed (AWSV_PICKER=fzf|builtin).")
+    p = sub.add_parser(
+        "pick",
+        help="choose a profile in a picker and switch this shell to it",
+        description="Show the profiles (account, region, source, session time left), "
+        "most used first; type to filter, Enter switches (as `awsv use PROFILE`), "
+        "Esc changes nothing. Uses fzf when installed (AWSV_PICKER=fzf|builtin).",
+    )
     _add_shell_argument(p)
     add_session_arguments(p)
     p.add_argument("--quiet", "-q", action="store_true", help="no confirmation line on stderr")

@@ -82,10 +82,17 @@ def verify_timeout(env: Mapping[str, str]) -> float:
     return float(parse_duration(raw, VERIFY_TIMEOUT_VAR))
 
 
-def rotate_key(ctx: Context, profile: str, *, mfa_token: str | None = None, no_session: bool = False,
-               timeout: float | None = None, sleep: Callable[[float], None] = time.sleep,
-               monotonic: Callable[[], float] = time.monotonic,
-               sts_factory: sts.StsFactory | None = None) -> Rotation:
+def rotate_key(
+    ctx: Context,
+    profile: str,
+    *,
+    mfa_token: str | None = None,
+    no_session: bool = False,
+    timeout: float | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
+    sts_factory: sts.StsFactory | None = None,
+) -> Rotation:
     """Rotate the access key stored for `profile` (or for its source); see the module docstring.
 
     Raises RotationFailed (with IAM's state) once IAM has been changed, and
@@ -97,12 +104,15 @@ def rotate_key(ctx: Context, profile: str, *, mfa_token: str | None = None, no_s
     chain = resolve(ctx.config, profile, in_vault=lambda n: vault.get(key_item_name(n)) is not None)
     source = chain.source.profile
     if chain.source.kind != "vault":
-        raise AwsvError(f"profile {source!r} gets its credentials from a credential_process: "
-                        "awsv stores no key to rotate")
+        raise AwsvError(
+            f"profile {source!r} gets its credentials from a credential_process: awsv stores no key to rotate"
+        )
     serial = None if no_session else chain.source.mfa_serial
     if mfa_token is not None and serial is None:
-        raise UsageError(f"--mfa-token is not used: profile {source!r} has no mfa_serial"
-                         + (" and --no-session signs with the key itself" if no_session else ""))
+        raise UsageError(
+            f"--mfa-token is not used: profile {source!r} has no mfa_serial"
+            + (" and --no-session signs with the key itself" if no_session else "")
+        )
     item = vault.get(key_item_name(source))
     if item is None:
         raise AwsvError(f"no key stored for {source!r}", hint=f"awsv add {source}")
@@ -110,12 +120,12 @@ def rotate_key(ctx: Context, profile: str, *, mfa_token: str | None = None, no_s
     wait = verify_timeout(ctx.env) if timeout is None else timeout
     factory = sts_factory or sts.make_factory(sts.ClientSettings.from_env(ctx.env, chain.target))
     with _rotation_lock(ctx.env, source):
-        run = _Run(ctx, chain, old, factory, sleep, monotonic)
+        run = _Rotation(ctx, chain, old, factory, sleep, monotonic)
         return run.rotate(serial, mfa_token, wait)
 
 
 @dataclass
-class _Run:
+class _Rotation:
     ctx: Context
     chain: Chain
     old: LongTermKey
@@ -139,24 +149,33 @@ class _Run:
     def rotate(self, serial: str | None, mfa_token: str | None, wait: float) -> Rotation:
         old_id, source = self.old.access_key_id, self.source
         _, self.arn = sts.get_caller_identity(
-            self.factory(self.old, self.region), what=f"GetCallerIdentity for profile {source!r}",
-            signer=f"the key stored for {source!r}")
+            self.factory(self.old, self.region),
+            what=f"GetCallerIdentity for profile {source!r}",
+            signer=f"the key stored for {source!r}",
+        )
         self.user = _user_of(self.arn, source)
         signer = self._signer(serial, mfa_token)
         self.client = iam.make_client(self.ctx.env, self.chain.target, signer, self.region)
-        keys = [k.access_key_id for k in iam.list_access_keys(
-            self.client, what=f"ListAccessKeys for {self._who()}", user=self.user)]
+        keys = [
+            k.access_key_id
+            for k in iam.list_access_keys(self.client, what=f"ListAccessKeys for {self._who()}", user=self.user)
+        ]
         if old_id not in keys:
-            raise RotationFailed(f"the key stored for {source!r} ({old_id}) is not among the keys "
-                                 f"of {self._who()} ({', '.join(keys) or 'none'}); nothing changed")
+            raise RotationFailed(
+                f"the key stored for {source!r} ({old_id}) is not among the keys "
+                f"of {self._who()} ({', '.join(keys) or 'none'}); nothing changed"
+            )
         if len(keys) >= 2:
             raise self._two_keys(keys)
         try:
-            new = iam.create_access_key(self.client, what=f"CreateAccessKey for {self._who()}",
-                                        user=self.user)
+            new = iam.create_access_key(self.client, what=f"CreateAccessKey for {self._who()}", user=self.user)
         except iam.IamLimitExceeded:
-            raise self._two_keys([k.access_key_id for k in iam.list_access_keys(
-                self.client, what=f"ListAccessKeys for {self._who()}", user=self.user)]) from None
+            raise self._two_keys(
+                [
+                    k.access_key_id
+                    for k in iam.list_access_keys(self.client, what=f"ListAccessKeys for {self._who()}", user=self.user)
+                ]
+            ) from None
         self._store(new)
         try:
             self._verify(new, wait)
@@ -164,16 +183,17 @@ class _Run:
             raise Interrupted(
                 f"interrupted while checking the new key: the vault holds the new key "
                 f"{new.access_key_id}, which works once IAM has propagated it; IAM still has the "
-                f"old key {old_id} too", hint=f"check with `awsv whoami {source}`, then delete "
-                f"the old key with {self._delete_command(old_id)}") from None
+                f"old key {old_id} too",
+                hint=f"check with `awsv whoami {source}`, then delete the old key with {self._delete_command(old_id)}",
+            ) from None
         deleted = self._delete_old()
         cleared = clear_key_sessions(self.ctx, source)
         if not deleted:
             raise RotationFailed(
                 f"the new key {new.access_key_id} is stored for {source!r} and works, but deleting "
                 f"the old key {old_id} failed ({self.failure})",
-                hint=f"the old key still exists in IAM and still works: delete it with "
-                     f"{self._delete_command(old_id)}")
+                hint=f"the old key still exists in IAM and still works: delete it with {self._delete_command(old_id)}",
+            )
         return Rotation(source, self.user, old_id, new.access_key_id, cleared)
 
     # -- steps ---------------------------------------------------------------
@@ -185,21 +205,27 @@ class _Run:
         from awsv.mfa import MfaCodes
 
         source = self.chain.source
-        code = MfaCodes(self.ctx.env, mfa_token).code(serial, profile=source.profile,
-                                                      mfa_process=source.mfa_process)
+        code = MfaCodes(self.ctx.env, mfa_token).code(serial, profile=source.profile, mfa_process=source.mfa_process)
         return sts.get_session_token(
-            self.factory(self.old, self.region), what=f"GetSessionToken for rotating {source.profile!r}",
-            duration=MFA_SESSION_DURATION, serial=serial, code=code,
-            signer=f"the key stored for {source.profile!r}")
+            self.factory(self.old, self.region),
+            what=f"GetSessionToken for rotating {source.profile!r}",
+            duration=MFA_SESSION_DURATION,
+            serial=serial,
+            code=code,
+            signer=f"the key stored for {source.profile!r}",
+        )
 
     def _store(self, new: LongTermKey) -> None:
         try:
             self.ctx.vault.set(key_item_name(self.source), new.to_item())
         except VaultError as err:
             state = self._discard(new)
-            raise RotationFailed(f"storing the new key {new.access_key_id} in the vault failed "
-                                 f"({err.message}); the vault still holds the old key "
-                                 f"{self.old.access_key_id}, which works", hint=state) from None
+            raise RotationFailed(
+                f"storing the new key {new.access_key_id} in the vault failed "
+                f"({err.message}); the vault still holds the old key "
+                f"{self.old.access_key_id}, which works",
+                hint=state,
+            ) from None
 
     def _verify(self, new: LongTermKey, wait: float) -> None:
         """GetCallerIdentity with the new key until it answers as the same identity."""
@@ -208,8 +234,8 @@ class _Run:
         while True:
             try:
                 _, arn = sts.get_caller_identity(
-                    self.factory(new, self.region), what="GetCallerIdentity with the new key",
-                    signer="the new key")
+                    self.factory(new, self.region), what="GetCallerIdentity with the new key", signer="the new key"
+                )
                 if arn == self.arn:
                     return
                 reason = f"it answers as {arn}, not {self.arn}"
@@ -229,29 +255,32 @@ class _Run:
                 f"the new key {new.access_key_id} did not work within {wait:g}s ({reason}), and "
                 f"putting the old key back failed ({err.message}): the vault holds the new key",
                 hint=f"IAM has both keys for {self._who()}: {old_id} (works, no longer stored) and "
-                     f"{new.access_key_id} (stored); try `awsv whoami {self.source}` later") from None
+                f"{new.access_key_id} (stored); try `awsv whoami {self.source}` later",
+            ) from None
         state = self._discard(new)
-        raise RotationFailed(f"the new key {new.access_key_id} did not work within {wait:g}s "
-                             f"({reason}); the vault still holds the old key {old_id}, which works",
-                             hint=state)
+        raise RotationFailed(
+            f"the new key {new.access_key_id} did not work within {wait:g}s "
+            f"({reason}); the vault still holds the old key {old_id}, which works",
+            hint=state,
+        )
 
     def _discard(self, new: LongTermKey) -> str:
         """Delete a new key that will not be kept; returns what IAM holds afterwards."""
         old_id, new_id = self.old.access_key_id, new.access_key_id
         try:
-            iam.delete_access_key(self.client, what=f"DeleteAccessKey {new_id}",
-                                  access_key_id=new_id, user=self.user)
+            iam.delete_access_key(self.client, what=f"DeleteAccessKey {new_id}", access_key_id=new_id, user=self.user)
         except AwsvError:
-            return (f"IAM now has two keys for {self._who()}: {old_id} (stored in awsv) and "
-                    f"{new_id} (not stored, its secret is gone): delete the second with "
-                    f"{self._delete_command(new_id)}")
+            return (
+                f"IAM now has two keys for {self._who()}: {old_id} (stored in awsv) and "
+                f"{new_id} (not stored, its secret is gone): delete the second with "
+                f"{self._delete_command(new_id)}"
+            )
         return f"the new key {new_id} was deleted again: IAM holds only {old_id}, as before"
 
     def _delete_old(self) -> bool:
         old_id = self.old.access_key_id
         try:
-            iam.delete_access_key(self.client, what=f"DeleteAccessKey {old_id}",
-                                  access_key_id=old_id, user=self.user)
+            iam.delete_access_key(self.client, what=f"DeleteAccessKey {old_id}", access_key_id=old_id, user=self.user)
         except iam.IamNoSuchEntity:
             return True  # already gone: the goal is reached
         except AwsvError as err:
@@ -275,8 +304,9 @@ class _Run:
         return RotationFailed(
             f"{self._who()} already has two access keys, IAM's limit: {listed}; nothing changed",
             hint="delete the one awsv does not use, e.g. "
-                 f"{self._delete_command(others[0]) if others else 'in the IAM console'}, "
-                 f"then run `awsv rotate {self.source}` again")
+            f"{self._delete_command(others[0]) if others else 'in the IAM console'}, "
+            f"then run `awsv rotate {self.source}` again",
+        )
 
 
 def _user_of(arn: str, profile: str) -> str | None:
@@ -286,8 +316,10 @@ def _user_of(arn: str, profile: str) -> str | None:
         return None
     if resource.startswith("user/"):
         return resource.rsplit("/", 1)[-1]
-    raise AwsvError(f"the key stored for {profile!r} is not an IAM user's key ({arn})",
-                    hint="only long-term keys of IAM users (or root) can be rotated")
+    raise AwsvError(
+        f"the key stored for {profile!r} is not an IAM user's key ({arn})",
+        hint="only long-term keys of IAM users (or root) can be rotated",
+    )
 
 
 def clear_key_sessions(ctx: Context, source: str) -> int:
@@ -316,8 +348,7 @@ def _rotation_lock(env: Mapping[str, str], profile: str) -> Iterator[None]:
     digest = hashlib.sha256(f"rotate\0{profile}".encode()).hexdigest()[:32]
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(directory / f"{digest}.lock",
-                     os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        fd = os.open(directory / f"{digest}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     except OSError as exc:
         raise AwsvError(f"cannot create a lock file in {directory}: {exc.strerror}") from None
     try:
@@ -334,21 +365,27 @@ def rotate(ctx: Context, args: argparse.Namespace) -> int:
     result = rotate_key(ctx, args.profile, mfa_token=args.mfa_token, no_session=args.no_session)
     who = f"user {result.user}" if result.user else "root"
     cleared = f"; {result.sessions_cleared} cached session(s) cleared" if result.sessions_cleared else ""
-    ctx.info(f"rotated the key of {result.profile!r} ({who}): {result.new_key_id} is stored and "
-             f"works; {result.old_key_id} is deleted{cleared}")
+    ctx.info(
+        f"rotated the key of {result.profile!r} ({who}): {result.new_key_id} is stored and "
+        f"works; {result.old_key_id} is deleted{cleared}"
+    )
     return 0
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
-        "rotate", help="replace a profile's stored access key with a new one",
+        "rotate",
+        help="replace a profile's stored access key with a new one",
         description="Create a new access key for the IAM user of PROFILE's stored key (for a "
         "role profile: its source's), store it, check that it works, then delete the old key "
         "and clear the cached sessions made from it. If any step fails, the vault keeps a key "
-        "that works and the error says which keys exist in IAM.")
+        "that works and the error says which keys exist in IAM.",
+    )
     p.add_argument("profile")
-    p.add_argument("--mfa-token", "-t", metavar="CODE",
-                   help="MFA code for the IAM calls (default: mfa_process, or a prompt)")
-    p.add_argument("--no-session", "-n", action="store_true",
-                   help="sign the IAM calls with the key itself, without an MFA session")
+    p.add_argument(
+        "--mfa-token", "-t", metavar="CODE", help="MFA code for the IAM calls (default: mfa_process, or a prompt)"
+    )
+    p.add_argument(
+        "--no-session", "-n", action="store_true", help="sign the IAM calls with the key itself, without an MFA session"
+    )
     p.set_defaults(func=rotate)

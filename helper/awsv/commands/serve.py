@@ -15,8 +15,9 @@ import json
 import signal
 import threading
 
-from awsv.commands.use import add_session_arguments, describe_expiry, render
+from awsv.commands.use import add_session_arguments
 from awsv.context import Context
+from awsv.delivery.shell import describe_expiry, render
 from awsv.environment import ENDPOINT_TOKEN_VAR, ENDPOINT_URI_VAR, REGION_VARS, set_values
 from awsv.names import validate_profile_name
 
@@ -31,9 +32,12 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     host, port = parse_listen(args.listen) if args.listen else (LOOPBACK, 0)
     for line in listen_warnings(host):
         ctx.warn(line)
-    opts = SessionOptions(duration=parse_duration(args.duration, "--duration") if args.duration else None,
-                          no_session=bool(args.no_session), region=args.region,
-                          mfa_token=args.mfa_token)
+    opts = SessionOptions(
+        duration=parse_duration(args.duration, "--duration") if args.duration else None,
+        no_session=bool(args.no_session),
+        region=args.region,
+        mfa_token=args.mfa_token,
+    )
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     served = serve_profile(ctx, profile, opts, host=host, port=port)
@@ -49,8 +53,10 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
             else:
                 ctx.stdout.write("".join(f"{k}={v}\n" for k, v in values.items()))
         ctx.stdout.flush()
-        ctx.info(f"serving credentials for {profile!r} on {served.url} "
-                 f"(renewed ahead of expiry; now {describe_expiry(served.resolved)}); Ctrl-C stops it")
+        ctx.info(
+            f"serving credentials for {profile!r} on {served.url} "
+            f"(renewed ahead of expiry; now {describe_expiry(served.resolved)}); Ctrl-C stops it"
+        )
         try:
             while not stop.wait(0.5):
                 pass
@@ -64,19 +70,28 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("serve", help="run a local credential endpoint for a profile until Ctrl-C",
-                       description="Serve temporary credentials for PROFILE in the container-"
-                       "credentials format the AWS SDKs and CLI read, renewed ahead of expiry, on "
-                       "127.0.0.1 (default). Prints the variables to set "
-                       "(AWS_CONTAINER_CREDENTIALS_FULL_URI, AWS_CONTAINER_AUTHORIZATION_TOKEN), "
-                       "then runs until Ctrl-C.")
+    p = sub.add_parser(
+        "serve",
+        help="run a local credential endpoint for a profile until Ctrl-C",
+        description="Serve temporary credentials for PROFILE in the container-"
+        "credentials format the AWS SDKs and CLI read, renewed ahead of expiry, on "
+        "127.0.0.1 (default). Prints the variables to set "
+        "(AWS_CONTAINER_CREDENTIALS_FULL_URI, AWS_CONTAINER_AUTHORIZATION_TOKEN), "
+        "then runs until Ctrl-C.",
+    )
     p.add_argument("profile")
-    p.add_argument("--listen", metavar="ADDR[:PORT]",
-                   help="address for the endpoint (default 127.0.0.1, a random port); anything but "
-                   "loopback is reachable by others")
-    p.add_argument("--format", choices=("shell", "env", "json"), default="shell",
-                   help="how to print the variables: shell code (default), NAME=value lines, JSON")
-    p.add_argument("--shell", "-s", metavar="SHELL",
-                   help="with --format shell: bash, zsh or fish (default: detected)")
+    p.add_argument(
+        "--listen",
+        metavar="ADDR[:PORT]",
+        help="address for the endpoint (default 127.0.0.1, a random port); anything but "
+        "loopback is reachable by others",
+    )
+    p.add_argument(
+        "--format",
+        choices=("shell", "env", "json"),
+        default="shell",
+        help="how to print the variables: shell code (default), NAME=value lines, JSON",
+    )
+    p.add_argument("--shell", "-s", metavar="SHELL", help="with --format shell: bash, zsh or fish (default: detected)")
     add_session_arguments(p)
     p.set_defaults(func=run)

@@ -48,10 +48,10 @@ from pathlib import Path
 
 from awsv.context import Context
 from awsv.errors import AwsvError
+from awsv.shells import PLUGINS
 
-#: The integration file of each shell, relative to a `shell/` directory.
-SHELL_FILES: dict[str, str] = {"zsh": "zsh/awsv.plugin.zsh", "bash": "bash/awsv.bash",
-                               "fish": "fish/awsv.fish"}
+#: The integration file of each shell, relative to a `shell/` directory (`Shell.plugin`).
+SHELL_FILES: dict[str, str] = dict(PLUGINS)
 #: install.sh's default AWSV_HOME, relative to HOME.
 DEFAULT_HOME = Path(".local", "lib", "awsv")
 
@@ -67,21 +67,22 @@ def candidate_dirs(env: Mapping[str, str], package_dir: Path, prefix: Path) -> l
     return dirs
 
 
-def find_shell_file(shell: str, env: Mapping[str, str], *, package_dir: Path | None = None,
-                    prefix: Path | None = None) -> Path:
+def find_shell_file(
+    shell: str, env: Mapping[str, str], *, package_dir: Path | None = None, prefix: Path | None = None
+) -> Path:
     """The absolute path of `shell`'s integration file; AwsvError naming the places tried."""
     import awsv
 
     rel = SHELL_FILES[shell]
-    dirs = candidate_dirs(env, package_dir or Path(awsv.__file__).resolve().parent,
-                          prefix or Path(sys.prefix))
+    dirs = candidate_dirs(env, package_dir or Path(awsv.__file__).resolve().parent, prefix or Path(sys.prefix))
     for directory in dirs:
         path = directory / rel
         if path.is_file():
             return path.resolve()
-    raise AwsvError(f"cannot find awsv's {shell} integration ({rel}) in "
-                    + ", ".join(str(d) for d in dirs),
-                    hint="run ./install.sh from an awsv checkout, or set AWSV_HOME to where it installed")
+    raise AwsvError(
+        f"cannot find awsv's {shell} integration ({rel}) in " + ", ".join(str(d) for d in dirs),
+        hint="run ./install.sh from an awsv checkout, or set AWSV_HOME to where it installed",
+    )
 
 
 def source_line(shell: str, path: Path) -> str:
@@ -158,22 +159,26 @@ def shell_init(ctx: Context, args: argparse.Namespace) -> int:
     if args.shell is None:
         from awsv.errors import UsageError
 
-        raise UsageError("say which shell: `awsv shell-init zsh`, `awsv shell-init bash` "
-                         "or `awsv shell-init fish`")
+        raise UsageError("say which shell: `awsv shell-init zsh`, `awsv shell-init bash` or `awsv shell-init fish`")
     path = find_shell_file(args.shell, ctx.env)
     ctx.stdout.write(source_line(args.shell, path))
     return 0
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("shell-init", help="print the line that loads awsv's zsh or bash integration",
-                       description='Print the line that loads the shell integration: put '
-                       '`eval "$(awsv shell-init zsh)"` (or bash) in your shell rc file. It adds '
-                       "the awsv function (use/off change this shell), the prompt badge, "
-                       "completion and the silent refresh hook. fish: `awsv shell-init fish | source` in "
-                       "~/.config/fish/config.fish (install.sh puts it in conf.d for you).")
+    p = sub.add_parser(
+        "shell-init",
+        help="print the line that loads awsv's zsh or bash integration",
+        description="Print the line that loads the shell integration: put "
+        '`eval "$(awsv shell-init zsh)"` (or bash) in your shell rc file. It adds '
+        "the awsv function (use/off change this shell), the prompt badge, "
+        "completion and the silent refresh hook. fish: `awsv shell-init fish | source` in "
+        "~/.config/fish/config.fish (install.sh puts it in conf.d for you).",
+    )
     p.add_argument("shell", nargs="?", choices=tuple(SHELL_FILES), help="zsh, bash or fish")
-    p.add_argument("--completion-data", action="store_true",
-                   help="print the CLI's commands and options for the completion functions")
+    p.add_argument(
+        "--completion-data",
+        action="store_true",
+        help="print the CLI's commands and options for the completion functions",
+    )
     p.set_defaults(func=shell_init)
-

@@ -13,21 +13,27 @@ import argparse
 import json
 from datetime import datetime
 
-from awsv.commands.use import add_session_arguments, resolve_credentials
+from awsv.commands.use import add_session_arguments
 from awsv.context import Context
 from awsv.credentials import Credentials, check_values
+from awsv.delivery.resolve import resolve_credentials
 from awsv.errors import AwsvError
 
-_ENV_LABELS = {"AccessKeyId": "AWS_ACCESS_KEY_ID", "SecretAccessKey": "AWS_SECRET_ACCESS_KEY",
-               "SessionToken": "AWS_SESSION_TOKEN"}
+_ENV_LABELS = {
+    "AccessKeyId": "AWS_ACCESS_KEY_ID",
+    "SecretAccessKey": "AWS_SECRET_ACCESS_KEY",
+    "SessionToken": "AWS_SESSION_TOKEN",
+}
 
 
 def _environment_credentials(ctx: Context) -> Credentials:
     key_id = ctx.env.get("AWS_ACCESS_KEY_ID", "")
     secret = ctx.env.get("AWS_SECRET_ACCESS_KEY", "")
     if not key_id or not secret:
-        raise AwsvError("this environment has no AWS credentials (AWS_ACCESS_KEY_ID is not set)",
-                        hint='run `eval "$(awsv use PROFILE)"`, or ask about a profile: awsv whoami PROFILE')
+        raise AwsvError(
+            "this environment has no AWS credentials (AWS_ACCESS_KEY_ID is not set)",
+            hint='run `eval "$(awsv use PROFILE)"`, or ask about a profile: awsv whoami PROFILE',
+        )
     expiration = None
     raw = ctx.env.get("AWS_CREDENTIAL_EXPIRATION")
     if raw:
@@ -56,10 +62,8 @@ def whoami(ctx: Context, args: argparse.Namespace) -> int:
         target = None
         signer = "the credentials in this environment"
     factory = sts.make_factory(sts.ClientSettings.from_env(ctx.env, target))
-    account, arn = sts.get_caller_identity(factory(creds, region), what="GetCallerIdentity",
-                                           signer=signer)
-    result = {"Account": account, "Arn": arn, "Profile": profile,
-              "Expiration": creds.expiration_iso()}
+    account, arn = sts.get_caller_identity(factory(creds, region), what="GetCallerIdentity", signer=signer)
+    result = {"Account": account, "Arn": arn, "Profile": profile, "Expiration": creds.expiration_iso()}
     if args.json:
         ctx.stdout.write(json.dumps(result, indent=2) + "\n")
     else:
@@ -71,9 +75,12 @@ def whoami(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("whoami", help="show the AWS identity of this shell's (or a profile's) credentials",
-                       description="Call STS GetCallerIdentity with the credentials in this "
-                       "environment, or with PROFILE's credentials when a profile is given.")
+    p = sub.add_parser(
+        "whoami",
+        help="show the AWS identity of this shell's (or a profile's) credentials",
+        description="Call STS GetCallerIdentity with the credentials in this "
+        "environment, or with PROFILE's credentials when a profile is given.",
+    )
     p.add_argument("profile", nargs="?", help="ask about this profile instead of the environment")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     add_session_arguments(p)

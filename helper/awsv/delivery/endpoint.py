@@ -58,9 +58,17 @@ SEND_TIMEOUT = 5.0
 MAX_CONNECTIONS = 64
 LOOPBACK = "127.0.0.1"
 
-_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-            405: "Method Not Allowed", 408: "Request Timeout", 431: "Request Header Fields Too Large",
-            503: "Service Unavailable"}
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    408: "Request Timeout",
+    431: "Request Header Fields Too Large",
+    503: "Service Unavailable",
+}
 
 Provide = Callable[[], Credentials]
 #: What `_read_head` returns for a head over MAX_HEAD (an empty head is b"").
@@ -93,8 +101,10 @@ def parse_listen(text: str) -> tuple[str, int]:
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
-        raise UsageError(f"--listen {text!r}: {host!r} is not an IP address",
-                         hint="use an address such as 127.0.0.1, 172.17.0.1:9911 or [::1]") from None
+        raise UsageError(
+            f"--listen {text!r}: {host!r} is not an IP address",
+            hint="use an address such as 127.0.0.1, 172.17.0.1:9911 or [::1]",
+        ) from None
     if not port.isdigit() or not 0 <= int(port) <= 65535:
         raise UsageError(f"--listen {text!r}: {port!r} is not a port number")
     return str(address), int(port)
@@ -113,10 +123,13 @@ def sdk_accepts_http(host: str) -> bool:
 
 def credentials_document(creds: Credentials) -> bytes:
     """The container-credentials JSON (ECS's field names, Expiration in UTC with a Z)."""
-    assert creds.expiration is not None
-    doc = {"AccessKeyId": creds.access_key_id, "SecretAccessKey": creds.secret_access_key,
-           "Token": creds.session_token or "",
-           "Expiration": creds.expiration.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    assert creds.expiration is not None  # noqa: S101 - narrows the type; only temporary credentials are served
+    doc = {
+        "AccessKeyId": creds.access_key_id,
+        "SecretAccessKey": creds.secret_access_key,
+        "Token": creds.session_token or "",
+        "Expiration": creds.expiration.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
     if creds.account_id:
         doc["AccountId"] = creds.account_id
     return json.dumps(doc).encode()
@@ -139,7 +152,7 @@ class _Server(socketserver.ThreadingMixIn, socketserver.TCPServer):
 
     def process_request_thread(self, request: socket.socket, client_address: object) -> None:  # type: ignore[override]
         try:
-            super().process_request_thread(request, client_address)  # type: ignore[misc]
+            super().process_request_thread(request, client_address)
         finally:
             self._slots.release()
 
@@ -180,7 +193,7 @@ class _Handler(socketserver.BaseRequestHandler):
             buf += chunk
             if len(buf) > MAX_HEAD:
                 return _TOO_LARGE
-        return bytes(buf[:buf.index(b"\r\n\r\n")])
+        return bytes(buf[: buf.index(b"\r\n\r\n")])
 
     def _answer(self, status: int, body: bytes = b"", extra: tuple[tuple[str, str], ...] = ()) -> None:
         lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}"]
@@ -208,8 +221,7 @@ class _Handler(socketserver.BaseRequestHandler):
 class Endpoint:
     """One credential endpoint: a listening socket, a token, and `provide` (see module docstring)."""
 
-    def __init__(self, provide: Provide, *, host: str = LOOPBACK, port: int = 0,
-                 token: str | None = None) -> None:
+    def __init__(self, provide: Provide, *, host: str = LOOPBACK, port: int = 0, token: str | None = None) -> None:
         self._provide = provide
         self.token = token or secrets.token_urlsafe(32)
         self._token = self.token.encode("ascii")
@@ -218,8 +230,9 @@ class Endpoint:
         except OSError as exc:
             from awsv.errors import AwsvError
 
-            raise AwsvError(f"cannot listen on {host}:{port} for the credential endpoint: "
-                            f"{exc.strerror or exc}") from None
+            raise AwsvError(
+                f"cannot listen on {host}:{port} for the credential endpoint: {exc.strerror or exc}"
+            ) from None
         self.host = host
         self.port = int(self._server.server_address[1])
         self._thread: threading.Thread | None = None
@@ -233,8 +246,9 @@ class Endpoint:
         return f"http://{shown}:{self.port}{PATH}"
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
-                                        name="awsv-endpoint", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.2}, name="awsv-endpoint", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:

@@ -113,10 +113,15 @@ def needs_input(exc: BaseException) -> bool:
 class Renewing:
     """One profile's credentials, renewed ahead of expiry (see module docstring)."""
 
-    def __init__(self, fetch: Fetch, policy: Policy = Policy(), *,
-                 clock: Callable[[], float] = time.time,
-                 on_failure: Callable[[AwsvError], None] | None = None,
-                 on_recovery: Callable[[Credentials], None] | None = None) -> None:
+    def __init__(
+        self,
+        fetch: Fetch,
+        policy: Policy = Policy(),
+        *,
+        clock: Callable[[], float] = time.time,
+        on_failure: Callable[[AwsvError], None] | None = None,
+        on_recovery: Callable[[Credentials], None] | None = None,
+    ) -> None:
         self._fetch = fetch
         self.policy = policy
         self._clock = clock
@@ -180,13 +185,14 @@ class Renewing:
     # -- renewing -------------------------------------------------------------
 
     def _left(self, creds: Credentials) -> float:
-        assert creds.expiration is not None  # the endpoint serves temporary credentials only
+        assert creds.expiration is not None  # noqa: S101 - narrows the type; the endpoint serves temporary credentials only
         return creds.expiration.timestamp() - self._clock()
 
     def _install(self, creds: Credentials) -> None:
         if creds.expiration is None:
-            raise AwsvError("the endpoint hands out temporary credentials only, and these do not expire",
-                            hint="drop --no-session")
+            raise AwsvError(
+                "the endpoint hands out temporary credentials only, and these do not expire", hint="drop --no-session"
+            )
         left = self._left(creds)
         ahead = self.policy.ahead
         with self._state:
@@ -220,8 +226,7 @@ class Renewing:
     def _renew_locked(self) -> None:
         """One renewal attempt, under the flight lock; records the outcome, never raises."""
         with self._state:
-            creds, renew_below, next_try, failed = (self._current, self._renew_below,
-                                                    self._next_try, self._failure)
+            creds, renew_below, next_try, failed = (self._current, self._renew_below, self._next_try, self._failure)
         if creds is not None and self._left(creds) >= renew_below:
             return  # another thread renewed while we waited for the lock
         if self._clock() < next_try:

@@ -21,9 +21,10 @@ from awsv.context import Context
 from awsv.credentials import Credentials
 from awsv.delivery.endpoint import LOOPBACK, Endpoint, Unavailable, is_loopback, sdk_accepts_http
 from awsv.delivery.renewal import Policy, RenewalFailed, Renewing, needs_input
-from awsv.environment import Changes, endpoint_changes
+from awsv.environment import endpoint_changes
 from awsv.errors import AwsvError
-from awsv.sessions import Resolved, SessionOptions
+from awsv.sessions import ProfileCredentials, SessionOptions
+from awsv.shells.base import Changes
 
 
 class _SessionFetch:
@@ -33,7 +34,7 @@ class _SessionFetch:
         self.ctx = ctx
         self.profile = profile
         self.opts = opts
-        self.first: Resolved | None = None
+        self.first: ProfileCredentials | None = None
 
     def __call__(self, min_left: int) -> Credentials:
         from awsv.agent.protocol import AgentError
@@ -47,18 +48,27 @@ class _SessionFetch:
             # A prompt on a terminal that now belongs to CMD (an interactive shell took it).
             from awsv.tty import NoTerminal
 
-            raise NoTerminal(f"cannot ask on the terminal ({exc.strerror or type(exc).__name__})",
-                             hint="answer in another terminal: see the message above") from None
+            raise NoTerminal(
+                f"cannot ask on the terminal ({exc.strerror or type(exc).__name__})",
+                hint="answer in another terminal: see the message above",
+            ) from None
         except AgentError:
             # The agent stopped since the last renewal: open the vault afresh (agent or passphrase).
-            self.ctx = Context(env=self.ctx.env, stdin=self.ctx.stdin, stdout=self.ctx.stdout,
-                               stderr=self.ctx.stderr, backend_flag=self.ctx.backend_flag)
+            self.ctx = Context(
+                env=self.ctx.env,
+                stdin=self.ctx.stdin,
+                stdout=self.ctx.stdout,
+                stderr=self.ctx.stderr,
+                backend_flag=self.ctx.backend_flag,
+            )
             resolved = get_credentials(self.ctx, self.profile, opts, final_min_ttl=min_left)
         creds = resolved.credentials
         if creds.session_token is None or creds.expiration is None:
-            raise AwsvError(f"profile {self.profile!r} resolves to a long-term key; the credential "
-                            "endpoint hands out temporary credentials only",
-                            hint="drop --no-session")
+            raise AwsvError(
+                f"profile {self.profile!r} resolves to a long-term key; the credential "
+                "endpoint hands out temporary credentials only",
+                hint="drop --no-session",
+            )
         if self.first is None:
             self.first = resolved
         return creds
@@ -71,7 +81,7 @@ class Served:
     profile: str
     endpoint: Endpoint
     renewing: Renewing
-    resolved: Resolved
+    resolved: ProfileCredentials
     client_host: str
 
     @property
@@ -86,9 +96,15 @@ class Served:
         """The child's environment changes: the endpoint's variables, the markers, no keys."""
         target = self.resolved.chain.target
         creds = self.resolved.credentials
-        return endpoint_changes(self.profile, self.url, self.token, account=creds.account_id,
-                                region=self.resolved.region, color=target.get("awsv_color"),
-                                alias=target.get("awsv_alias"))
+        return endpoint_changes(
+            self.profile,
+            self.url,
+            self.token,
+            account=creds.account_id,
+            region=self.resolved.region,
+            color=target.get("awsv_color"),
+            alias=target.get("awsv_alias"),
+        )
 
     def stop(self) -> None:
         self.endpoint.stop()
@@ -100,19 +116,31 @@ def listen_warnings(host: str) -> list[str]:
     if is_loopback(host):
         return []
     where = "every network interface" if host in ("0.0.0.0", "::") else host
-    lines = [f"WARNING: the credential endpoint listens on {where}, not on loopback: anything that "
-             "can reach it and learns the token gets these AWS credentials, and the token travels "
-             "unencrypted (plain HTTP)"]
+    lines = [
+        (
+            f"WARNING: the credential endpoint listens on {where}, not on loopback: anything that "
+            "can reach it and learns the token gets these AWS credentials, and the token travels "
+            "unencrypted (plain HTTP)"
+        )
+    ]
     if host not in ("0.0.0.0", "::") and not sdk_accepts_http(host):
-        lines.append(f"WARNING: the AWS SDKs refuse plain HTTP to {host}: they accept it only for "
-                     "loopback addresses, 169.254.170.2, 169.254.170.23 and fd00:ec2::23 "
-                     "(see the README's docker recipe)")
+        lines.append(
+            f"WARNING: the AWS SDKs refuse plain HTTP to {host}: they accept it only for "
+            "loopback addresses, 169.254.170.2, 169.254.170.23 and fd00:ec2::23 "
+            "(see the README's docker recipe)"
+        )
     return lines
 
 
 #: A profile's own credential settings, which the SDKs try before any container endpoint.
-_OWN_CREDENTIALS = ("aws_access_key_id", "role_arn", "credential_process", "sso_session",
-                    "sso_start_url", "web_identity_token_file")
+_OWN_CREDENTIALS = (
+    "aws_access_key_id",
+    "role_arn",
+    "credential_process",
+    "sso_session",
+    "sso_start_url",
+    "web_identity_token_file",
+)
 
 
 def shadowing_default(ctx: Context) -> str | None:
@@ -147,9 +175,16 @@ def shadowing_default(ctx: Context) -> str | None:
     return None
 
 
-def serve_profile(ctx: Context, profile: str, opts: SessionOptions, *, host: str = LOOPBACK,
-                  port: int = 0, policy: Policy | None = None,
-                  say: Callable[[str], None] | None = None) -> Served:
+def serve_profile(
+    ctx: Context,
+    profile: str,
+    opts: SessionOptions,
+    *,
+    host: str = LOOPBACK,
+    port: int = 0,
+    policy: Policy | None = None,
+    say: Callable[[str], None] | None = None,
+) -> Served:
     """Resolve `profile`, start renewing its credentials and an endpoint serving them.
 
     Raises what `get_credentials` raises for the first credentials (nothing
@@ -161,38 +196,47 @@ def serve_profile(ctx: Context, profile: str, opts: SessionOptions, *, host: str
     def on_failure(exc: AwsvError) -> None:
         if needs_input(exc):
             report(f"cannot renew the credentials of {profile!r} for the endpoint: {exc.message}")
-            report(f"in a terminal, run `awsv exec {profile} -- true` (it asks, and refreshes the "
-                   f"shared session cache) or `awsv unlock`; the endpoint retries every "
-                   f"{policy.retry:g}s and picks it up; meanwhile it answers 503 once the current "
-                   "credentials run out")
+            report(
+                f"in a terminal, run `awsv exec {profile} -- true` (it asks, and refreshes the "
+                f"shared session cache) or `awsv unlock`; the endpoint retries every "
+                f"{policy.retry:g}s and picks it up; meanwhile it answers 503 once the current "
+                "credentials run out"
+            )
         else:
-            report(f"cannot renew the credentials of {profile!r} for the endpoint: {exc.message} "
-                   f"(retrying every {policy.retry:g}s)")
+            report(
+                f"cannot renew the credentials of {profile!r} for the endpoint: {exc.message} "
+                f"(retrying every {policy.retry:g}s)"
+            )
 
     def on_recovery(creds: Credentials) -> None:
         report(f"renewed the credentials of {profile!r} for the endpoint")
 
     shadow = shadowing_default(ctx)
     if shadow:
-        report(f"{shadow}: the AWS SDKs and CLI use it before the credential endpoint, so they "
-               "will not see the endpoint's credentials; remove those credentials from [default] "
-               "(awsv import moves keys into the vault)")
+        report(
+            f"{shadow}: the AWS SDKs and CLI use it before the credential endpoint, so they "
+            "will not see the endpoint's credentials; remove those credentials from [default] "
+            "(awsv import moves keys into the vault)"
+        )
     fetch = _SessionFetch(ctx, profile, opts)
     renewing = Renewing(fetch, policy, on_failure=on_failure, on_recovery=on_recovery)
     renewing.start()
-    assert fetch.first is not None
+    assert fetch.first is not None  # noqa: S101 - narrows the type; start() fetched once or raised
 
     def provide() -> Credentials:
         try:
             return renewing.current()
         except RenewalFailed as exc:
             if exc.needs_input:
-                raise Unavailable("RenewalNeedsInput",
-                                  f"awsv needs input to renew the credentials of profile {profile!r} "
-                                  f"and cannot ask for it: {exc.message}. See the terminal where "
-                                  "awsv runs.") from None
-            raise Unavailable("RenewalFailed", f"awsv could not renew the credentials of profile "
-                              f"{profile!r}: {exc.message}") from None
+                raise Unavailable(
+                    "RenewalNeedsInput",
+                    f"awsv needs input to renew the credentials of profile {profile!r} "
+                    f"and cannot ask for it: {exc.message}. See the terminal where "
+                    "awsv runs.",
+                ) from None
+            raise Unavailable(
+                "RenewalFailed", f"awsv could not renew the credentials of profile {profile!r}: {exc.message}"
+            ) from None
 
     try:
         endpoint = Endpoint(provide, host=host, port=port)

@@ -25,6 +25,9 @@ _SHELLS: dict[str, Shell] = {shell.name: shell for shell in (Bash(), Zsh(), Fish
 SUPPORTED: tuple[str, ...] = tuple(_SHELLS)
 """Names accepted by `get_shell` and `--shell`, in the order shown to users."""
 
+PLUGINS: dict[str, str] = {name: shell.plugin for name, shell in _SHELLS.items() if shell.plugin}
+"""Shell name -> its integration file under `shell/` (for `awsv shell-init`)."""
+
 
 def get_shell(name: str) -> Shell:
     """Return the dialect called `name` (exactly as in SUPPORTED).
@@ -41,6 +44,7 @@ def get_shell(name: str) -> Shell:
 
 
 __all__ = [
+    "PLUGINS",
     "SUPPORTED",
     "Changes",
     "Shell",

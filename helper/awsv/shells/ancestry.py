@@ -28,10 +28,25 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 #: shellingham's SHELL_NAMES, written out so the hot path does not import it (a test compares them).
-KNOWN_SHELL_NAMES = frozenset({
-    "sh", "bash", "dash", "ash", "csh", "tcsh", "ksh", "zsh", "fish",
-    "cmd", "powershell", "pwsh", "elvish", "xonsh", "nu",
-})
+KNOWN_SHELL_NAMES = frozenset(
+    {
+        "sh",
+        "bash",
+        "dash",
+        "ash",
+        "csh",
+        "tcsh",
+        "ksh",
+        "zsh",
+        "fish",
+        "cmd",
+        "powershell",
+        "pwsh",
+        "elvish",
+        "xonsh",
+        "nu",
+    }
+)
 #: How many processes shellingham looks at, this one included.
 MAX_DEPTH = 10
 
@@ -70,7 +85,7 @@ def shell_from_ancestry(env: Mapping[str, str], pid: int | None = None) -> str |
         cmdline = _read(f"/proc/{current}/cmdline")
         if not stat or not cmdline:
             return None
-        fields = stat[stat.rfind(b")") + 2:].split()
+        fields = stat[stat.rfind(b")") + 2 :].split()
         if len(fields) < 2:
             return None
         parent = fields[1].decode("ascii", "replace")

@@ -51,15 +51,11 @@ def encode_value(value: str) -> bytes:
     if not isinstance(value, str):
         raise TypeError(f"variable value must be str, not {type(value).__name__}")
     if "\0" in value:
-        raise ValueError(
-            "value contains a NUL character, which environment variables cannot hold"
-        )
+        raise ValueError("value contains a NUL character, which environment variables cannot hold")
     try:
         return value.encode("utf-8", "surrogateescape")
     except UnicodeEncodeError:
-        raise ValueError(
-            "value contains a lone surrogate that is not an escaped byte"
-        ) from None
+        raise ValueError("value contains a lone surrogate that is not an escaped byte") from None
 
 
 FAIL_ANY = "false\n"
@@ -89,6 +85,9 @@ class Shell:
     """
 
     name: ClassVar[str]
+    #: The interactive integration (wrapper, badge, completion, refresh) under the
+    #: repository's `shell/` directory, loaded by `awsv shell-init NAME`; None if none.
+    plugin: ClassVar[str | None] = None
 
     def quote(self, value: str) -> str:
         """Return `value` as one shell word that evaluates to exactly its bytes.

@@ -44,6 +44,7 @@ class Bash(Shell):
     """GNU bash (any version with `$'...'`, i.e. 2.04 and later)."""
 
     name = "bash"
+    plugin = "bash/awsv.bash"
 
     def quote(self, value: str) -> str:
         return posix_quote(value)

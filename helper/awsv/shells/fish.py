@@ -58,6 +58,7 @@ class Fish(Shell):
     """fish 3.x."""
 
     name = "fish"
+    plugin = "fish/awsv.fish"
 
     def quote(self, value: str) -> str:
         return fish_quote(value)

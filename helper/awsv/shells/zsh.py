@@ -16,3 +16,4 @@ class Zsh(Bash):
     """zsh 5.x, in its native mode or under `emulate sh`/`ksh`."""
 
     name = "zsh"
+    plugin = "zsh/awsv.plugin.zsh"

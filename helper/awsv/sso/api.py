@@ -83,7 +83,7 @@ _CODES: dict[str, type[SsoError]] = {
 
 _HINTS: dict[type[SsoError], str] = {
     SsoForbidden: "the signed-in user cannot use this account and role; check sso_account_id "
-                  "and sso_role_name (`awsv sso sync --dry-run` shows what you can reach)",
+    "and sso_role_name (`awsv sso sync --dry-run` shows what you can reach)",
     SsoUnauthorized: "the sign-in has ended; run `awsv sso login`",
 }
 
@@ -148,48 +148,56 @@ class Api:
             from botocore.config import Config
 
             settings = sts.ClientSettings.from_env(self.env)
-            config = Config(signature_version=UNSIGNED, connect_timeout=settings.connect_timeout,
-                            read_timeout=settings.read_timeout,
-                            retries={"total_max_attempts": settings.max_attempts, "mode": "standard"},
-                            user_agent_extra="awsv")
+            config = Config(
+                signature_version=UNSIGNED,
+                connect_timeout=settings.connect_timeout,
+                read_timeout=settings.read_timeout,
+                retries={"total_max_attempts": settings.max_attempts, "mode": "standard"},
+                user_agent_extra="awsv",
+            )
             self._clients[service] = sts.isolated_session(settings).create_client(
-                service, region_name=self.region, endpoint_url=endpoint_url(self.env, service),
-                config=config)
+                service, region_name=self.region, endpoint_url=endpoint_url(self.env, service), config=config
+            )
         return self._clients[service]
 
     # -- SSO OIDC -------------------------------------------------------------
 
-    def register_client(self, scopes: tuple[str, ...], *, redirect_uri: str | None = None,
-                        issuer_url: str | None = None) -> Registration:
+    def register_client(
+        self, scopes: tuple[str, ...], *, redirect_uri: str | None = None, issuer_url: str | None = None
+    ) -> Registration:
         """RegisterClient: for the device flow, or (with `redirect_uri`) for PKCE."""
-        params: dict[str, Any] = {"clientName": CLIENT_NAME, "clientType": "public",
-                                  "scopes": list(scopes)}
+        params: dict[str, Any] = {"clientName": CLIENT_NAME, "clientType": "public", "scopes": list(scopes)}
         if redirect_uri:
-            params.update(grantTypes=["authorization_code", "refresh_token"],
-                          redirectUris=[redirect_uri])
+            params.update(grantTypes=["authorization_code", "refresh_token"], redirectUris=[redirect_uri])
             if issuer_url:
                 params["issuerUrl"] = issuer_url
         with sso_errors(self._client("sso-oidc"), "RegisterClient"):
             answer = self._client("sso-oidc").register_client(**params)
-            return Registration(str(answer["clientId"]), str(answer["clientSecret"]),
-                                int(answer["clientSecretExpiresAt"]))
+            return Registration(
+                str(answer["clientId"]), str(answer["clientSecret"]), int(answer["clientSecretExpiresAt"])
+            )
 
     def start_device_authorization(self, reg: Registration, start_url: str) -> DeviceAuthorization:
         with sso_errors(self._client("sso-oidc"), "StartDeviceAuthorization"):
             a = self._client("sso-oidc").start_device_authorization(
-                clientId=reg.client_id, clientSecret=reg.client_secret, startUrl=start_url)
-            return DeviceAuthorization(str(a["deviceCode"]), str(a["userCode"]),
-                                       str(a["verificationUri"]),
-                                       a.get("verificationUriComplete"),
-                                       int(a.get("expiresIn") or 600), int(a.get("interval") or 5))
+                clientId=reg.client_id, clientSecret=reg.client_secret, startUrl=start_url
+            )
+            return DeviceAuthorization(
+                str(a["deviceCode"]),
+                str(a["userCode"]),
+                str(a["verificationUri"]),
+                a.get("verificationUriComplete"),
+                int(a.get("expiresIn") or 600),
+                int(a.get("interval") or 5),
+            )
 
     def create_token(self, reg: Registration, grant: str, **params: str) -> NewToken:
         """CreateToken with `grant` (device code, authorization_code or refresh_token)."""
         with sso_errors(self._client("sso-oidc"), "CreateToken"):
             t = self._client("sso-oidc").create_token(
-                clientId=reg.client_id, clientSecret=reg.client_secret, grantType=grant, **params)
-            return NewToken(str(t["accessToken"]), int(t.get("expiresIn") or 0),
-                            t.get("refreshToken") or None)
+                clientId=reg.client_id, clientSecret=reg.client_secret, grantType=grant, **params
+            )
+            return NewToken(str(t["accessToken"]), int(t.get("expiresIn") or 0), t.get("refreshToken") or None)
 
     # -- portal ---------------------------------------------------------------
 
@@ -197,7 +205,8 @@ class Api:
         """GetRoleCredentials: temporary credentials for the account and role."""
         with sso_errors(self._client("sso"), f"GetRoleCredentials {role_name} in {account_id}"):
             block = self._client("sso").get_role_credentials(
-                accessToken=access_token, accountId=account_id, roleName=role_name)["roleCredentials"]
+                accessToken=access_token, accountId=account_id, roleName=role_name
+            )["roleCredentials"]
             values = [block["accessKeyId"], block["secretAccessKey"], block["sessionToken"]]
             if not all(isinstance(v, str) and v for v in values):
                 raise KeyError("roleCredentials")
@@ -210,8 +219,13 @@ class Api:
 
     def roles(self, access_token: str, account_id: str) -> list[str]:
         """ListAccountRoles, every page: the role names."""
-        rows = self._pages("list_account_roles", "roleList", f"ListAccountRoles {account_id}",
-                           accessToken=access_token, accountId=account_id)
+        rows = self._pages(
+            "list_account_roles",
+            "roleList",
+            f"ListAccountRoles {account_id}",
+            accessToken=access_token,
+            accountId=account_id,
+        )
         return [str(r["roleName"]) for r in rows]
 
     def _pages(self, op: str, key: str, what: str, **params: str) -> list[dict[str, str]]:
@@ -244,8 +258,10 @@ def sso_errors(client: Any, what: str) -> Iterator[None]:
         kind = _CODES.get(code, SsoError)
         raise kind(f"{what}: {code}", hint=_HINTS.get(kind)) from None
     except (bx.EndpointConnectionError, bx.ConnectionError, bx.HTTPClientError):
-        raise SsoError(f"{what}: cannot reach {endpoint}",
-                       hint="check the network and AWS_ENDPOINT_URL_SSO_OIDC / AWS_ENDPOINT_URL_SSO") from None
+        raise SsoError(
+            f"{what}: cannot reach {endpoint}",
+            hint="check the network and AWS_ENDPOINT_URL_SSO_OIDC / AWS_ENDPOINT_URL_SSO",
+        ) from None
     except (ResponseParserError, KeyError, TypeError, ValueError):
         raise SsoError(f"{what}: {endpoint} sent an answer that is not a valid SSO response") from None
     except bx.BotoCoreError as exc:

@@ -53,9 +53,16 @@ def may_sign_in(ctx: Context) -> bool:
     return prompts_allowed(ctx.env) and has_terminal()
 
 
-def ensure_token(ctx: Context, session: SsoSession, *, allow_signin: bool | None = None,
-                 force_signin: bool = False, device_code: bool = False,
-                 now: Callable[[], datetime] = utcnow, api: Api | None = None) -> tokens.Token:
+def ensure_token(
+    ctx: Context,
+    session: SsoSession,
+    *,
+    allow_signin: bool | None = None,
+    force_signin: bool = False,
+    device_code: bool = False,
+    now: Callable[[], datetime] = utcnow,
+    api: Api | None = None,
+) -> tokens.Token:
     """A token for `session` with at least REFRESH_WINDOW left (see the module docstring)."""
     vault = ctx.vault
     if not force_signin:
@@ -81,13 +88,11 @@ def ensure_token(ctx: Context, session: SsoSession, *, allow_signin: bool | None
             allow_signin = may_sign_in(ctx)
         if not allow_signin:
             state = "the sign-in expired" if stored is not None else "not signed in"
-            raise SsoLoginRequired(f"{session.label}: {state}",
-                                   hint=f"run `awsv sso login {session.login_args}`")
+            raise SsoLoginRequired(f"{session.label}: {state}", hint=f"run `awsv sso login {session.login_args}`")
         return _sign_in(ctx, api, session, device_code, now)
 
 
-def role_credentials(ctx: Context, role: SsoRole, *,
-                     now: Callable[[], datetime] = utcnow) -> Credentials:
+def role_credentials(ctx: Context, role: SsoRole, *, now: Callable[[], datetime] = utcnow) -> Credentials:
     """GetRoleCredentials for an SSO profile, with a token from `ensure_token`.
 
     A token the portal refuses (signed out elsewhere, revoked) is dropped and
@@ -110,54 +115,64 @@ def _usable(token: tokens.Token | None, now: datetime) -> tokens.Token | None:
     return token
 
 
-def _refresh(ctx: Context, api: Api, session: SsoSession, stored: tokens.Token | None,
-             now: datetime) -> tokens.Token | None:
+def _refresh(
+    ctx: Context, api: Api, session: SsoSession, stored: tokens.Token | None, now: datetime
+) -> tokens.Token | None:
     """Renew with the refresh token; None (and the refresh token dropped) when refused."""
     if stored is None or not stored.can_refresh(now):
         return None
-    assert stored.registration is not None and stored.refresh_token is not None
+    assert stored.registration is not None and stored.refresh_token is not None  # noqa: S101 - can_refresh() checked both
     try:
         new = api.create_token(stored.registration, "refresh_token", refreshToken=stored.refresh_token)
     except (SsoInvalidGrant, SsoInvalidClient):
         tokens.store_token(ctx.vault, replace(stored, refresh_token=None), session)
         ctx.info(f"the sign-in to {session.label} has ended (the refresh token was refused)")
         return None
-    token = replace(stored, access_token=new.access_token,
-                    expires_at=now + timedelta(seconds=new.expires_in),
-                    refresh_token=new.refresh_token or stored.refresh_token)
+    token = replace(
+        stored,
+        access_token=new.access_token,
+        expires_at=now + timedelta(seconds=new.expires_in),
+        refresh_token=new.refresh_token or stored.refresh_token,
+    )
     tokens.store_token(ctx.vault, token, session)
     return token
 
 
-def _sign_in(ctx: Context, api: Api, session: SsoSession, device_code: bool,
-             now: Callable[[], datetime]) -> tokens.Token:
+def _sign_in(
+    ctx: Context, api: Api, session: SsoSession, device_code: bool, now: Callable[[], datetime]
+) -> tokens.Token:
     timeout = signin.signin_timeout(ctx.env)
     use_browser = not device_code and signin.graphical(ctx.env)
     flow = "code" if use_browser else "device"
     reg = _registration(ctx, api, session, flow, now())
     try:
-        new = (signin.with_browser(ctx, api, session, reg, timeout=timeout) if use_browser
-               else signin.with_device_code(ctx, api, session, reg))
+        new = (
+            signin.with_browser(ctx, api, session, reg, timeout=timeout)
+            if use_browser
+            else signin.with_device_code(ctx, api, session, reg)
+        )
     except SsoInvalidClient:
         ctx.vault.delete(tokens.client_item_name(session, flow))
         raise
-    token = tokens.Token(access_token=new.access_token,
-                         expires_at=now() + timedelta(seconds=new.expires_in),
-                         start_url=session.start_url, region=session.region,
-                         session_name=session.name, refresh_token=new.refresh_token,
-                         registration=reg)
+    token = tokens.Token(
+        access_token=new.access_token,
+        expires_at=now() + timedelta(seconds=new.expires_in),
+        start_url=session.start_url,
+        region=session.region,
+        session_name=session.name,
+        refresh_token=new.refresh_token,
+        registration=reg,
+    )
     tokens.store_token(ctx.vault, token, session)
     signin.tell(ctx, f"signed in to {session.label}")
     return token
 
 
-def _registration(ctx: Context, api: Api, session: SsoSession, flow: str,
-                  now: datetime) -> Registration:
+def _registration(ctx: Context, api: Api, session: SsoSession, flow: str, now: datetime) -> Registration:
     reg = tokens.load_registration(ctx.vault, session, flow, now)
     if reg is None:
         if flow == "code":
-            reg = api.register_client(session.scopes, redirect_uri=signin.REDIRECT_BASE,
-                                      issuer_url=session.start_url)
+            reg = api.register_client(session.scopes, redirect_uri=signin.REDIRECT_BASE, issuer_url=session.start_url)
         else:
             reg = api.register_client(session.scopes)
         tokens.store_registration(ctx.vault, session, flow, reg)
@@ -192,12 +207,17 @@ def _signin_lock(ctx: Context, session: SsoSession) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             timeout = wait_timeout(ctx)
-            signin.tell(ctx, f"waiting for another awsv process signing in to {session.label} "
-                             f"(up to {timeout:g}s)")
-            wait_for_flock(fd, timeout, lambda: SsoLoginRequired(
-                f"another awsv process has been signing in to {session.label} for over {timeout:g}s",
-                hint="finish the sign-in in its browser window or terminal, or stop it and run "
-                     f"`awsv sso login {session.login_args}`"), max_delay=0.2)
+            signin.tell(ctx, f"waiting for another awsv process signing in to {session.label} (up to {timeout:g}s)")
+            wait_for_flock(
+                fd,
+                timeout,
+                lambda: SsoLoginRequired(
+                    f"another awsv process has been signing in to {session.label} for over {timeout:g}s",
+                    hint="finish the sign-in in its browser window or terminal, or stop it and run "
+                    f"`awsv sso login {session.login_args}`",
+                ),
+                max_delay=0.2,
+            )
         yield
     finally:
         os.close(fd)

@@ -44,7 +44,7 @@ class SsoSession:
     @property
     def cache_key(self) -> str:
         """sha1 hex of the session name (or the start URL): the AWS CLI's cache file name."""
-        return hashlib.sha1((self.name or self.start_url).encode("utf-8")).hexdigest()
+        return hashlib.sha1((self.name or self.start_url).encode("utf-8")).hexdigest()  # noqa: S324 - a file name, not security
 
     @property
     def label(self) -> str:
@@ -76,13 +76,14 @@ def named_session(config: AwsConfig, name: str, *, needed_by: str | None = None)
     """The `[sso-session NAME]` section as an SsoSession; errors name the section and key."""
     where = f"[sso-session {name}]"
     if not _SESSION_NAME.match(name):
-        raise ConfigError(f"sso-session name {name!r} is not allowed",
-                          hint="use letters, digits and _.@+=- only")
+        raise ConfigError(f"sso-session name {name!r} is not allowed", hint="use letters, digits and _.@+=- only")
     section = config.sso_sessions.get(name)
     if section is None:
         by = f" (sso_session of profile {needed_by!r})" if needed_by else ""
-        raise ConfigError(f"sso-session {name!r}{by} has no {where} section in the AWS config",
-                          hint=f"add {where} with sso_start_url and sso_region")
+        raise ConfigError(
+            f"sso-session {name!r}{by} has no {where} section in the AWS config",
+            hint=f"add {where} with sso_start_url and sso_region",
+        )
     start_url = (section.get("sso_start_url") or "").strip()
     region = (section.get("sso_region") or "").strip()
     for key, value in (("sso_start_url", start_url), ("sso_region", region)):
@@ -104,17 +105,21 @@ def session_of(config: AwsConfig, profile: Profile) -> SsoSession:
         for key, value in (("sso_start_url", session.start_url), ("sso_region", session.region)):
             own = profile.get(key)
             if own is not None and own != value:
-                raise ConfigError(f"{where}: {key} = {own!r} differs from its sso-session {name!r}",
-                                  hint=f"remove {key} from [profile {profile.name}]")
+                raise ConfigError(
+                    f"{where}: {key} = {own!r} differs from its sso-session {name!r}",
+                    hint=f"remove {key} from [profile {profile.name}]",
+                )
         return session
     start_url, region = profile.get("sso_start_url"), profile.get("sso_region")
     if start_url is None:
-        raise ConfigError(f"{where} has SSO settings but no sso_session or sso_start_url",
-                          hint=f"add `sso_session = NAME` (and an [sso-session NAME] section) "
-                               f"to [profile {profile.name}]")
+        raise ConfigError(
+            f"{where} has SSO settings but no sso_session or sso_start_url",
+            hint=f"add `sso_session = NAME` (and an [sso-session NAME] section) to [profile {profile.name}]",
+        )
     if region is None:
-        raise ConfigError(f"{where} has sso_start_url but no sso_region",
-                          hint=f"add `sso_region = …` to [profile {profile.name}]")
+        raise ConfigError(
+            f"{where} has sso_start_url but no sso_region", hint=f"add `sso_region = …` to [profile {profile.name}]"
+        )
     _check_start_url(start_url, where)
     _check_region(region, where)
     return SsoSession(start_url=start_url, region=region)
@@ -127,10 +132,12 @@ def role_of(config: AwsConfig, profile: Profile) -> SsoRole:
     account, role = profile.get("sso_account_id"), profile.get("sso_role_name")
     for key, value in (("sso_account_id", account), ("sso_role_name", role)):
         if value is None:
-            raise ConfigError(f"{where} has SSO settings but no {key}",
-                              hint=f"add `{key} = …` to [profile {profile.name}], or run "
-                                   "`awsv sso sync` to write one profile per account and role")
-    assert account is not None and role is not None
+            raise ConfigError(
+                f"{where} has SSO settings but no {key}",
+                hint=f"add `{key} = …` to [profile {profile.name}], or run "
+                "`awsv sso sync` to write one profile per account and role",
+            )
+    assert account is not None and role is not None  # noqa: S101 - narrows the type; both checked above
     if not _ACCOUNT.match(account):
         raise ConfigError(f"{where}: sso_account_id = {account!r} is not a 12-digit account id")
     if not _ROLE_NAME.match(role):

@@ -115,8 +115,11 @@ class _Callback:
             self.done.set()
             ok = "code" in query
             status = 200
-            body = (b"Signed in: you can close this tab and return to the terminal.\n" if ok
-                    else b"Sign-in was not completed. You can close this tab.\n")
+            body = (
+                b"Signed in: you can close this tab and return to the terminal.\n"
+                if ok
+                else b"Sign-in was not completed. You can close this tab.\n"
+            )
         handler.send_response(status)
         handler.send_header("Content-Type", "text/plain; charset=utf-8")
         handler.send_header("Cache-Control", "no-store")
@@ -129,8 +132,7 @@ class _Callback:
         self._server.server_close()
 
 
-def with_browser(ctx: Context, api: Api, session: SsoSession, reg: Registration, *,
-                 timeout: float) -> NewToken:
+def with_browser(ctx: Context, api: Api, session: SsoSession, reg: Registration, *, timeout: float) -> NewToken:
     """Authorization code + PKCE through the user's browser; the new token."""
     from awsv.browser import BrowserError, open_in_browser
 
@@ -138,23 +140,31 @@ def with_browser(ctx: Context, api: Api, session: SsoSession, reg: Registration,
     state = secrets.token_urlsafe(32)
     callback = _Callback(state)
     try:
-        query = urllib.parse.urlencode({
-            "response_type": "code", "client_id": reg.client_id,
-            "redirect_uri": callback.redirect_uri, "state": state,
-            "code_challenge_method": "S256", "scopes": " ".join(session.scopes),
-            "code_challenge": _challenge(verifier)})
+        query = urllib.parse.urlencode(
+            {
+                "response_type": "code",
+                "client_id": reg.client_id,
+                "redirect_uri": callback.redirect_uri,
+                "state": state,
+                "code_challenge_method": "S256",
+                "scopes": " ".join(session.scopes),
+                "code_challenge": _challenge(verifier),
+            }
+        )
         tell(ctx, f"signing in to {session.label}: approve in the browser window that opens")
         started = time.monotonic()
         try:
             open_in_browser(ctx, f"{authorize_url(ctx.env, session.region)}?{query}", timeout=timeout)
         except BrowserError as exc:
-            raise SsoError(f"signing in to {session.label}: {exc.message}",
-                           hint="fix $BROWSER, or sign in with `awsv sso login --device-code`") from None
+            raise SsoError(
+                f"signing in to {session.label}: {exc.message}",
+                hint="fix $BROWSER, or sign in with `awsv sso login --device-code`",
+            ) from None
         if not callback.done.wait(max(1.0, timeout - (time.monotonic() - started))):
-            raise SsoExpired(f"signing in to {session.label}: no answer from the browser "
-                             f"within {timeout:g}s",
-                             hint="try again, or use `awsv sso login --device-code`; "
-                                  "AWSV_SSO_SIGNIN_TIMEOUT sets the wait")
+            raise SsoExpired(
+                f"signing in to {session.label}: no answer from the browser within {timeout:g}s",
+                hint="try again, or use `awsv sso login --device-code`; AWSV_SSO_SIGNIN_TIMEOUT sets the wait",
+            )
     finally:
         callback.close()
     result = callback.result or {}
@@ -163,17 +173,23 @@ def with_browser(ctx: Context, api: Api, session: SsoSession, reg: Registration,
         if error == "access_denied":
             raise SsoAccessDenied(f"signing in to {session.label}: the sign-in was denied in the browser")
         raise SsoError(f"signing in to {session.label}: the browser came back with {error!r}")
-    return api.create_token(reg, "authorization_code", code=result["code"],
-                            codeVerifier=verifier, redirectUri=callback.redirect_uri)
+    return api.create_token(
+        reg, "authorization_code", code=result["code"], codeVerifier=verifier, redirectUri=callback.redirect_uri
+    )
 
 
-def with_device_code(ctx: Context, api: Api, session: SsoSession, reg: Registration, *,
-                     sleep: Callable[[float], None] = time.sleep,
-                     clock: Callable[[], float] = time.monotonic) -> NewToken:
+def with_device_code(
+    ctx: Context,
+    api: Api,
+    session: SsoSession,
+    reg: Registration,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> NewToken:
     """The device-code flow: print the URL and code, poll until approved, denied or expired."""
     auth = api.start_device_authorization(reg, session.start_url)
-    tell(ctx, f"to sign in to {session.label}, open {auth.verification_uri} "
-              f"and enter the code {auth.user_code}")
+    tell(ctx, f"to sign in to {session.label}, open {auth.verification_uri} and enter the code {auth.user_code}")
     if auth.verification_uri_complete:
         tell(ctx, f"or open {auth.verification_uri_complete}")
     interval = max(1, auth.interval)
@@ -192,5 +208,7 @@ def with_device_code(ctx: Context, api: Api, session: SsoSession, reg: Registrat
             break
         except SsoAccessDenied:
             raise SsoAccessDenied(f"signing in to {session.label}: the sign-in was denied") from None
-    raise SsoExpired(f"signing in to {session.label}: the code {auth.user_code} expired before "
-                     "it was approved", hint="run `awsv sso login` again")
+    raise SsoExpired(
+        f"signing in to {session.label}: the code {auth.user_code} expired before it was approved",
+        hint="run `awsv sso login` again",
+    )

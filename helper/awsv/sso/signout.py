@@ -37,8 +37,11 @@ def stored_sessions(ctx: Context) -> list[SsoSession]:
             continue
         item = ctx.vault.get(name) or {}
         if item.get("start_url") and item.get("region"):
-            found.append(SsoSession(start_url=str(item["start_url"]), region=str(item["region"]),
-                                    name=item.get("session_name") or None))
+            found.append(
+                SsoSession(
+                    start_url=str(item["start_url"]), region=str(item["region"]), name=item.get("session_name") or None
+                )
+            )
     return found
 
 
@@ -67,8 +70,9 @@ def sign_out(ctx: Context, session: SsoSession) -> SignedOut:
             Api(ctx.env, session.region).logout(token.access_token)
             remote = True
         except SsoError as exc:
-            ctx.warn(f"the portal's Logout for {session.label} failed ({exc.message}); "
-                     "the local token is deleted anyway")
+            ctx.warn(
+                f"the portal's Logout for {session.label} failed ({exc.message}); the local token is deleted anyway"
+            )
     tokens.remove_aws_cli_cache(ctx.env, session)
     members = profiles_of(ctx.config, session)
     cleared = 0
@@ -76,7 +80,8 @@ def sign_out(ctx: Context, session: SsoSession) -> SignedOut:
         if not name.startswith(SESSION_PREFIX):
             continue
         meta = (vault.get(name) or {}).get("cache")
-        if isinstance(meta, dict) and (meta.get("source_profile") in members
-                                       or (meta.get("kind") == "sso" and meta.get("profile") in members)):
+        if isinstance(meta, dict) and (
+            meta.get("source_profile") in members or (meta.get("kind") == "sso" and meta.get("profile") in members)
+        ):
             cleared += vault.delete(name)
     return SignedOut(session, token is not None, remote, cleared)

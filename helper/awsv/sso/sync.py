@@ -44,20 +44,33 @@ _KEY = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*[=:]\s*(.*?)\s*$")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--template", default=DEFAULT_TEMPLATE,
-                   help="profile name template; fields {account_name} {account_id} {role_name} "
-                        "{email} (default: %(default)s)")
+    p.add_argument(
+        "--template",
+        default=DEFAULT_TEMPLATE,
+        help="profile name template; fields {account_name} {account_id} {role_name} {email} (default: %(default)s)",
+    )
     p.add_argument("--prefix", default="", help="put this before every generated name")
     p.add_argument("--region", help="default region written into every generated profile")
-    p.add_argument("--color", action="append", default=[], metavar="GLOB=COLOUR",
-                   help="awsv_color for generated profiles whose name matches GLOB "
-                        "(repeatable, first match wins), e.g. '*prod*=red'")
-    p.add_argument("--alias", action="append", default=[], metavar="GLOB=ALIAS",
-                   help="awsv_alias for generated profiles whose name matches GLOB (repeatable, "
-                        "first match wins); ALIAS may use the template's fields, e.g. "
-                        "'*production*=PROD {role_name}'")
-    p.add_argument("--prune", action="store_true",
-                   help="remove generated profiles whose account or role is no longer reachable")
+    p.add_argument(
+        "--color",
+        action="append",
+        default=[],
+        metavar="GLOB=COLOUR",
+        help="awsv_color for generated profiles whose name matches GLOB "
+        "(repeatable, first match wins), e.g. '*prod*=red'",
+    )
+    p.add_argument(
+        "--alias",
+        action="append",
+        default=[],
+        metavar="GLOB=ALIAS",
+        help="awsv_alias for generated profiles whose name matches GLOB (repeatable, "
+        "first match wins); ALIAS may use the template's fields, e.g. "
+        "'*production*=PROD {role_name}'",
+    )
+    p.add_argument(
+        "--prune", action="store_true", help="remove generated profiles whose account or role is no longer reachable"
+    )
     p.add_argument("--dry-run", action="store_true", help="print the change as a diff, write nothing")
 
 
@@ -79,21 +92,33 @@ def reduce_name(raw: str) -> str:
     return name[:MAX_LENGTH].rstrip(".")
 
 
-def plan(session: SsoSession, reachable: list[tuple[dict[str, str], str]], *, template: str,
-         prefix: str, region: str | None, colors: list[tuple[str, str]],
-         taken: set[str], aliases: list[tuple[str, str]] | None = None) -> list[Generated]:
+def plan(
+    session: SsoSession,
+    reachable: list[tuple[dict[str, str], str]],
+    *,
+    template: str,
+    prefix: str,
+    region: str | None,
+    colors: list[tuple[str, str]],
+    taken: set[str],
+    aliases: list[tuple[str, str]] | None = None,
+) -> list[Generated]:
     """The profiles to write, in (account id, role name) order; `taken` are the user's own names."""
     used = set(taken)
     out: list[Generated] = []
     for account, role in sorted(reachable, key=lambda ar: (ar[0].get("accountId", ""), ar[1])):
-        fields = {"account_name": account.get("accountName") or account["accountId"],
-                  "account_id": account["accountId"], "role_name": role,
-                  "email": account.get("emailAddress") or ""}
+        fields = {
+            "account_name": account.get("accountName") or account["accountId"],
+            "account_id": account["accountId"],
+            "role_name": role,
+            "email": account.get("emailAddress") or "",
+        }
         try:
             base = reduce_name(prefix + template.format(**fields))
         except (KeyError, IndexError, ValueError) as exc:
-            raise UsageError(f"--template {template!r} is not valid ({exc}); fields: "
-                             + ", ".join("{" + f + "}" for f in _FIELDS)) from None
+            raise UsageError(
+                f"--template {template!r} is not valid ({exc}); fields: " + ", ".join("{" + f + "}" for f in _FIELDS)
+            ) from None
         name = _free(base or fields["account_id"], fields["account_id"], used)
         used.add(name)
         settings: list[tuple[str, str]] = []
@@ -107,14 +132,14 @@ def plan(session: SsoSession, reachable: list[tuple[dict[str, str], str]], *, te
         color = next((c for glob, c in colors if fnmatch.fnmatchcase(name.lower(), glob.lower())), None)
         if color:
             settings.append(("awsv_color", color))
-        alias = next((a for glob, a in aliases or [] if fnmatch.fnmatchcase(name.lower(), glob.lower())),
-                     None)
+        alias = next((a for glob, a in aliases or [] if fnmatch.fnmatchcase(name.lower(), glob.lower())), None)
         if alias:
             try:
                 shown = display_alias(name, alias.format(**fields))
             except (KeyError, IndexError, ValueError) as exc:
-                raise UsageError(f"--alias {alias!r} is not valid ({exc}); fields: "
-                                 + ", ".join("{" + f + "}" for f in _FIELDS)) from None
+                raise UsageError(
+                    f"--alias {alias!r} is not valid ({exc}); fields: " + ", ".join("{" + f + "}" for f in _FIELDS)
+                ) from None
             except ConfigError as exc:
                 raise UsageError(f"--alias {alias!r}: {exc.message}") from None
             if shown:
@@ -170,7 +195,7 @@ def _trim(lines: list[str], start: int, end: int) -> int:
 
 
 def _value(lines: list[str], section: _Section, key: str) -> str | None:
-    for line in lines[section.start + 1:section.end]:
+    for line in lines[section.start + 1 : section.end]:
         match = _KEY.match(line)
         if match and match.group(1).lower() == key:
             return match.group(2)
@@ -181,8 +206,9 @@ def _body(gen: Generated) -> list[str]:
     return [f"[profile {gen.name}]\n", *(f"{k} = {v}\n" for k, v in gen.settings)]
 
 
-def rewrite(text: str, generated: list[Generated], session: SsoSession, *,
-            prune: bool) -> tuple[str, list[str], list[str], list[str], list[str]]:
+def rewrite(
+    text: str, generated: list[Generated], session: SsoSession, *, prune: bool
+) -> tuple[str, list[str], list[str], list[str], list[str]]:
     """The new config text and the (added, updated, removed, stale-but-kept) profile names."""
     lines = text.splitlines(keepends=True)
     if lines and not lines[-1].endswith("\n"):
@@ -201,7 +227,7 @@ def rewrite(text: str, generated: list[Generated], session: SsoSession, *,
         present.add(name)
         if name in wanted:
             new = _body(wanted[name])
-            if lines[section.start:section.end] != new:
+            if lines[section.start : section.end] != new:
                 replacements[section.start] = (section.end, new)
                 updated.append(name)
         elif prune:
@@ -216,8 +242,8 @@ def rewrite(text: str, generated: list[Generated], session: SsoSession, *,
     i = 0
     while i < len(lines):
         if i in replacements:
-            end, new = replacements[i]
-            out += new or []
+            end, replacement = replacements[i]
+            out += replacement or []
             i = end
         else:
             out.append(lines[i])
@@ -242,8 +268,9 @@ def run_sync(ctx: Context, args: argparse.Namespace, session: SsoSession) -> int
         try:
             colors.append((glob, display_color("--color", color) or color))
         except ConfigError:
-            raise UsageError(f"--color {rule!r}: {color!r} is not a colour",
-                             hint="a colour name, a 256-colour index, or #rrggbb") from None
+            raise UsageError(
+                f"--color {rule!r}: {color!r} is not a colour", hint="a colour name, a 256-colour index, or #rrggbb"
+            ) from None
     aliases = []
     for rule in args.alias:
         glob, sep, alias = rule.partition("=")
@@ -252,8 +279,11 @@ def run_sync(ctx: Context, args: argparse.Namespace, session: SsoSession) -> int
         aliases.append((glob, alias))
     api = Api(ctx.env, session.region)
     token = flight.ensure_token(ctx, session, api=api)
-    reachable = [(account, role) for account in api.accounts(token.access_token)
-                 for role in api.roles(token.access_token, account["accountId"])]
+    reachable = [
+        (account, role)
+        for account in api.accounts(token.access_token)
+        for role in api.roles(token.access_token, account["accountId"])
+    ]
     config = ctx.config
     path = config.path
     if path is None:  # AwsConfig.load always sets it; a parsed-in-memory config has none
@@ -264,8 +294,16 @@ def run_sync(ctx: Context, args: argparse.Namespace, session: SsoSession) -> int
         text = ""
     mine = marker(session)
     theirs = {n for n in config.names() if config.raw(n).get(MARKER_KEY) != mine}
-    generated = plan(session, reachable, template=args.template, prefix=args.prefix,
-                     region=args.region, colors=colors, taken=theirs, aliases=aliases)
+    generated = plan(
+        session,
+        reachable,
+        template=args.template,
+        prefix=args.prefix,
+        region=args.region,
+        colors=colors,
+        taken=theirs,
+        aliases=aliases,
+    )
     new_text, added, updated, removed, stale = rewrite(text, generated, session, prune=args.prune)
     if stale:
         ctx.info(f"no longer reachable, kept: {', '.join(stale)} (`--prune` removes them)")
@@ -273,9 +311,11 @@ def run_sync(ctx: Context, args: argparse.Namespace, session: SsoSession) -> int
         ctx.info(f"{path}: no change ({len(generated)} SSO profiles up to date)")
         return 0
     if args.dry_run:
-        ctx.stdout.writelines(difflib.unified_diff(text.splitlines(keepends=True),
-                                                   new_text.splitlines(keepends=True),
-                                                   str(path), f"{path} (after sync)"))
+        ctx.stdout.writelines(
+            difflib.unified_diff(
+                text.splitlines(keepends=True), new_text.splitlines(keepends=True), str(path), f"{path} (after sync)"
+            )
+        )
         ctx.info("dry run: nothing written")
         return 0
     atomic_write_text(path, new_text)

@@ -31,7 +31,7 @@ from awsv.sso.api import Registration
 from awsv.sso.settings import SsoSession
 from awsv.vault.base import Item, Vault
 
-TOKEN_PREFIX = "sso-token/"
+TOKEN_PREFIX = "sso-token/"  # noqa: S105 - an item name prefix, not a token
 CLIENT_PREFIX = "sso-client/"
 
 
@@ -49,8 +49,10 @@ class Token:
     registration: Registration | None = None
 
     def __repr__(self) -> str:
-        return (f"Token(start_url={self.start_url!r}, expires_at={self.expires_at!r}, "
-                f"refresh={'yes' if self.refresh_token else 'no'})")
+        return (
+            f"Token(start_url={self.start_url!r}, expires_at={self.expires_at!r}, "
+            f"refresh={'yes' if self.refresh_token else 'no'})"
+        )
 
     def seconds_left(self, now: datetime) -> float:
         return (self.expires_at - now).total_seconds()
@@ -64,13 +66,18 @@ class Token:
 
     def to_item(self) -> Item:
         reg = self.registration
-        return {"type": "sso-token", "access_token": self.access_token,
-                "expires_at": _iso(self.expires_at), "start_url": self.start_url,
-                "region": self.region, "session_name": self.session_name,
-                "refresh_token": self.refresh_token,
-                "client_id": reg.client_id if reg else None,
-                "client_secret": reg.client_secret if reg else None,
-                "registration_expires_at": reg.expires_at if reg else None}
+        return {
+            "type": "sso-token",
+            "access_token": self.access_token,
+            "expires_at": _iso(self.expires_at),
+            "start_url": self.start_url,
+            "region": self.region,
+            "session_name": self.session_name,
+            "refresh_token": self.refresh_token,
+            "client_id": reg.client_id if reg else None,
+            "client_secret": reg.client_secret if reg else None,
+            "registration_expires_at": reg.expires_at if reg else None,
+        }
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> Token:
@@ -79,16 +86,22 @@ class Token:
                 raise ValueError("type")
             reg = None
             if item.get("client_id") and item.get("client_secret"):
-                reg = Registration(str(item["client_id"]), str(item["client_secret"]),
-                                   int(item.get("registration_expires_at") or 0))
-            return cls(access_token=str(item["access_token"]),
-                       expires_at=_parse_time(str(item["expires_at"])),
-                       start_url=str(item["start_url"]), region=str(item["region"]),
-                       session_name=item.get("session_name"),
-                       refresh_token=item.get("refresh_token") or None, registration=reg)
+                reg = Registration(
+                    str(item["client_id"]), str(item["client_secret"]), int(item.get("registration_expires_at") or 0)
+                )
+            return cls(
+                access_token=str(item["access_token"]),
+                expires_at=_parse_time(str(item["expires_at"])),
+                start_url=str(item["start_url"]),
+                region=str(item["region"]),
+                session_name=item.get("session_name"),
+                refresh_token=item.get("refresh_token") or None,
+                registration=reg,
+            )
         except (KeyError, TypeError, ValueError):
-            raise VaultCorrupted("a stored SSO token is malformed",
-                                 hint="`awsv sso logout` forgets it; then sign in again") from None
+            raise VaultCorrupted(
+                "a stored SSO token is malformed", hint="`awsv sso logout` forgets it; then sign in again"
+            ) from None
 
 
 def token_item_name(session: SsoSession) -> str:
@@ -139,9 +152,15 @@ def load_registration(vault: Vault, session: SsoSession, flow: str, now: datetim
 
 
 def store_registration(vault: Vault, session: SsoSession, flow: str, reg: Registration) -> None:
-    vault.set(client_item_name(session, flow), {
-        "type": "sso-client", "client_id": reg.client_id, "client_secret": reg.client_secret,
-        "expires_at": reg.expires_at})
+    vault.set(
+        client_item_name(session, flow),
+        {
+            "type": "sso-client",
+            "client_id": reg.client_id,
+            "client_secret": reg.client_secret,
+            "expires_at": reg.expires_at,
+        },
+    )
 
 
 # -- the AWS CLI's cache ---------------------------------------------------------
@@ -173,28 +192,42 @@ def read_aws_cli_cache(env: Mapping[str, str], session: SsoSession) -> Token | N
             return None
         reg = None
         if data.get("clientId") and data.get("clientSecret"):
-            reg = Registration(str(data["clientId"]), str(data["clientSecret"]),
-                               int(_parse_time(str(data["registrationExpiresAt"])).timestamp())
-                               if data.get("registrationExpiresAt") else 0)
-        return Token(access_token=str(data["accessToken"]), expires_at=_parse_time(str(data["expiresAt"])),
-                     start_url=session.start_url, region=str(data.get("region") or session.region),
-                     session_name=session.name, refresh_token=data.get("refreshToken") or None,
-                     registration=reg)
+            reg = Registration(
+                str(data["clientId"]),
+                str(data["clientSecret"]),
+                int(_parse_time(str(data["registrationExpiresAt"])).timestamp())
+                if data.get("registrationExpiresAt")
+                else 0,
+            )
+        return Token(
+            access_token=str(data["accessToken"]),
+            expires_at=_parse_time(str(data["expiresAt"])),
+            start_url=session.start_url,
+            region=str(data.get("region") or session.region),
+            session_name=session.name,
+            refresh_token=data.get("refreshToken") or None,
+            registration=reg,
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
 def write_aws_cli_cache(env: Mapping[str, str], session: SsoSession, token: Token) -> Path:
     """Write the token to the AWS CLI's cache in its format (PLAINTEXT, file 0600)."""
-    data: dict[str, Any] = {"startUrl": token.start_url, "region": token.region,
-                            "accessToken": token.access_token, "expiresAt": _aws_time(token.expires_at)}
+    data: dict[str, Any] = {
+        "startUrl": token.start_url,
+        "region": token.region,
+        "accessToken": token.access_token,
+        "expiresAt": _aws_time(token.expires_at),
+    }
     if session.name and token.registration and token.refresh_token:
         # botocore's sso-session token provider refreshes with these itself.
-        data.update(clientId=token.registration.client_id,
-                    clientSecret=token.registration.client_secret,
-                    registrationExpiresAt=_aws_time(datetime.fromtimestamp(
-                        token.registration.expires_at, UTC)),
-                    refreshToken=token.refresh_token)
+        data.update(
+            clientId=token.registration.client_id,
+            clientSecret=token.registration.client_secret,
+            registrationExpiresAt=_aws_time(datetime.fromtimestamp(token.registration.expires_at, UTC)),
+            refreshToken=token.refresh_token,
+        )
     path = aws_cli_cache_file(env, session)
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(data, indent=2) + "\n", new_mode=0o600)

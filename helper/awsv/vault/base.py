@@ -7,6 +7,7 @@ treat both as opaque.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Collection
 from typing import Any, Protocol
 
@@ -45,6 +46,6 @@ class Vault(Protocol):
         """Every item whose name starts with `prefix`, read at once (one snapshot)."""
         ...
 
-    def delete_many(self, names: Collection[str]) -> list[str]:
+    def delete_many(self, names: Collection[str]) -> builtins.list[str]:
         """Remove every name in `names` at once, durably; the ones that existed, sorted."""
         ...

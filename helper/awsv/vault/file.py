@@ -14,22 +14,25 @@ the passphrase entirely by passing a `VaultKey` it already holds
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import errno
 import os
 import secrets
-import stat
 from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from awsv import paths
 from awsv.errors import (
+    AwsvError,
     PassphraseUnavailable,
+    UsageError,
     VaultCorrupted,
     VaultError,
     WrongPassphrase,
 )
-from awsv.locking import wait_for_flock
+from awsv.locking import exclusive_lock
 from awsv.vault import file_format as fmt
 from awsv.vault.base import Item
 
@@ -123,7 +126,7 @@ class FileVault:
 
         return self._modify(remove, create=False)
 
-    def delete_many(self, names: Collection[str]) -> list[str]:
+    def delete_many(self, names: Collection[str]) -> builtins.list[str]:
         """One read-modify-write under the lock: one atomic write however many names."""
         wanted = set(names)
         gone: list[str] = []
@@ -149,7 +152,7 @@ class FileVault:
             self._load()
         else:
             self._modify(lambda items: True, create=True)
-        assert self._key is not None  # set by _load/_modify or they raised
+        assert self._key is not None  # noqa: S101 - narrows the type; set by _load/_modify or they raised
         return self._key
 
     # -- internals ----------------------------------------------------------
@@ -251,8 +254,7 @@ class FileVault:
         if isinstance(exc, WrongPassphrase):
             if self._wrong_hint is not None:
                 source, hint = self._wrong_hint
-                return WrongPassphrase(f"wrong passphrase (from {source}) for the vault {self.path}",
-                                       hint=hint)
+                return WrongPassphrase(f"wrong passphrase (from {source}) for the vault {self.path}", hint=hint)
             return WrongPassphrase(
                 f"wrong passphrase for the vault {self.path}",
                 hint="try again; a damaged salt or header also shows up this way",
@@ -268,20 +270,17 @@ class FileVault:
 
     def _check_private(self, where: Path, st: os.stat_result, *, is_dir: bool) -> None:
         """Refuse anything another user could read, write or own."""
-        kind = "directory" if is_dir else "file"
-        if (is_dir and not stat.S_ISDIR(st.st_mode)) or (not is_dir and not stat.S_ISREG(st.st_mode)):
-            raise VaultError(f"the vault {kind} {where} is not a regular {kind}")
-        if st.st_uid != os.geteuid():
-            raise VaultError(
-                f"the vault {kind} {where} belongs to uid {st.st_uid}, not to you (uid {os.geteuid()})",
-                hint=f"chown {os.geteuid()} {where}, or point AWSV_FILE_DIR at a directory of your own",
-            )
-        if st.st_mode & 0o077:
-            mode = stat.S_IMODE(st.st_mode)
-            raise VaultError(
-                f"the vault {kind} {where} is accessible by other users (mode {mode:04o})",
-                hint=f"chmod {'700' if is_dir else '600'} {where}",
-            )
+        from awsv.private import KIND, OWNER, not_private
+
+        problem = not_private(st, is_dir=is_dir)
+        if problem is None:
+            return
+        kind, what = problem
+        hint = {
+            KIND: None,
+            OWNER: f"chown {os.geteuid()} {where}, or point AWSV_FILE_DIR at a directory of your own",
+        }.get(kind, f"chmod {'700' if is_dir else '600'} {where}")
+        raise VaultError(f"the vault {'directory' if is_dir else 'file'} {where} {what}", hint=hint)
 
     def _read(self) -> bytes | None:
         """The vault file's bytes after the ownership/mode checks, or None if absent."""
@@ -318,18 +317,16 @@ class FileVault:
     def _locked(self) -> Iterator[None]:
         """Hold an exclusive flock on the lock file (never on the vault, which is replaced)."""
         lock_path = self.directory / LOCK_FILE
-        try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-        except OSError as exc:
-            raise VaultError(f"cannot open the lock file {lock_path}: {exc.strerror}") from None
-        try:
-            wait_for_flock(fd, self._lock_timeout, lambda: VaultError(
+        with exclusive_lock(
+            lock_path,
+            self._lock_timeout,
+            timed_out=lambda: VaultError(
                 f"the vault {self.path} is locked by another awsv process",
                 hint=f"wait for it to finish; the lock is {lock_path}",
-            ))
+            ),
+            cannot_lock=lambda exc: VaultError(f"cannot open the lock file {lock_path}: {exc.strerror}"),
+        ):
             yield
-        finally:
-            os.close(fd)  # closing releases the flock
 
     def _write(self, blob: bytes) -> None:
         """Replace the vault atomically: temp file 0600, fsync, rename, fsync directory.
@@ -345,7 +342,7 @@ class FileVault:
                 os.fchmod(fd, 0o600)
                 view = memoryview(blob)
                 while view:
-                    view = view[os.write(fd, view):]
+                    view = view[os.write(fd, view) :]
                 os.fsync(fd)
             finally:
                 os.close(fd)
@@ -371,3 +368,43 @@ class FileVault:
             if entry.name.startswith(_TMP_PREFIX):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(entry.path)
+
+
+# -- the backend registry's functions (awsv.vault.BackendModule) ---------------
+
+
+def open_backend(env: Mapping[str, str], passphrase_provider: PassphraseProvider | None) -> FileVault:
+    if passphrase_provider is None:
+        raise UsageError("the file backend needs a passphrase source")
+    return FileVault.at_default_location(env=env, passphrase_provider=passphrase_provider)
+
+
+def describe(env: Mapping[str, str]) -> str:
+    return str(FileVault.at_default_location(env=env).path)
+
+
+def doctor_checks(env: Mapping[str, str]) -> Iterator[tuple[str, str, str | None]]:
+    try:
+        from cryptography.hazmat.primitives.kdf.argon2 import Argon2id  # noqa: F401 - present is the check
+    except ImportError:
+        yield "fail", "the file backend needs cryptography ≥ 44 with Argon2id", "reinstall awsv with ./install.sh"
+        return
+    yield "pass", "file backend (Argon2id + AES-256-GCM) is usable", None
+
+
+def agent_setup(env: Mapping[str, str]) -> dict[str, Any]:
+    return {"vault_path": str(FileVault.at_default_location(env=env).path)}
+
+
+def open_in_agent(setup: Mapping[str, Any], key: bytes | None) -> FileVault:
+    """The vault opened with the handed-over key; decrypts once to prove the key opens it."""
+    if key is None:
+        raise AwsvError("the agent was started without the vault key")
+    vault = FileVault(setup["vault_path"], key=fmt.VaultKey.from_bytes(key), lock_timeout=10.0)
+    vault.list()
+    return vault
+
+
+def agent_key(env: Mapping[str, str], passphrase_provider: PassphraseProvider) -> bytes | None:
+    vault = FileVault.at_default_location(env=env, passphrase_provider=passphrase_provider)
+    return vault.unlock().to_bytes()

@@ -88,8 +88,9 @@ class Header:
 
     def to_bytes(self) -> bytes:
         p = self.params
-        return _HEADER.pack(MAGIC, self.version, self.kdf_id, p.memory_cost, p.iterations,
-                            p.lanes, self.salt, self.verifier)
+        return _HEADER.pack(
+            MAGIC, self.version, self.kdf_id, p.memory_cost, p.iterations, p.lanes, self.salt, self.verifier
+        )
 
 
 @dataclass(frozen=True)
@@ -118,8 +119,7 @@ class VaultKey:
         The result is as secret as the passphrase: never write it to disk.
         """
         p = self.params
-        return self._SERIAL.pack(VERSION, p.memory_cost, p.iterations, p.lanes,
-                                 self.salt, self.enc_key, self.verifier)
+        return self._SERIAL.pack(VERSION, p.memory_cost, p.iterations, p.lanes, self.salt, self.enc_key, self.verifier)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> VaultKey:
@@ -138,8 +138,7 @@ def encode_passphrase(passphrase: str) -> bytes:
     Raises VaultError for an empty passphrase: it would protect nothing.
     """
     if not isinstance(passphrase, str) or passphrase == "":
-        raise VaultError("an empty passphrase is not allowed",
-                         hint="choose a non-empty passphrase")
+        raise VaultError("an empty passphrase is not allowed", hint="choose a non-empty passphrase")
     try:
         return unicodedata.normalize("NFC", passphrase).encode("utf-8")
     except UnicodeEncodeError as exc:
@@ -165,8 +164,9 @@ def derive_key(passphrase: str, salt: bytes, params: KdfParams) -> VaultKey:
     try:
         from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
-        master = Argon2id(salt=salt, length=KEY_LEN, iterations=params.iterations,
-                          lanes=params.lanes, memory_cost=params.memory_cost).derive(secret)
+        master = Argon2id(
+            salt=salt, length=KEY_LEN, iterations=params.iterations, lanes=params.lanes, memory_cost=params.memory_cost
+        ).derive(secret)
     except (ImportError, UnsupportedAlgorithm) as exc:
         raise BackendUnavailable(
             "this build of the cryptography package has no Argon2id",
@@ -178,8 +178,7 @@ def derive_key(passphrase: str, salt: bytes, params: KdfParams) -> VaultKey:
     def expand(info: bytes) -> bytes:
         return HKDF(algorithm=hashes.SHA256(), length=KEY_LEN, salt=None, info=info).derive(master)
 
-    return VaultKey(params=params, salt=salt, enc_key=expand(INFO_ENCRYPTION),
-                    verifier=expand(INFO_VERIFIER))
+    return VaultKey(params=params, salt=salt, enc_key=expand(INFO_ENCRYPTION), verifier=expand(INFO_VERIFIER))
 
 
 def new_key(passphrase: str, params: KdfParams = DEFAULT_PARAMS, salt: bytes | None = None) -> VaultKey:
@@ -195,7 +194,7 @@ def parse_header(data: bytes) -> Header:
     """
     if not data:
         raise VaultCorrupted("the vault file is empty")
-    if data[:len(MAGIC)] != MAGIC[:len(data)]:
+    if data[: len(MAGIC)] != MAGIC[: len(data)]:
         raise VaultCorrupted("not an awsv vault file (bad magic)")
     if len(data) <= len(MAGIC):
         raise VaultCorrupted("the vault file is truncated")
@@ -232,8 +231,9 @@ def encrypt(items: dict[str, Item], key: VaultKey, *, nonce: bytes | None = None
         if not isinstance(name, str) or not name or not isinstance(item, dict):
             raise VaultError("vault items must be JSON objects under non-empty string names")
     try:
-        body = json.dumps(items, ensure_ascii=False, sort_keys=True, separators=(",", ":"),
-                          allow_nan=False).encode("utf-8")
+        body = json.dumps(items, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False).encode(
+            "utf-8"
+        )
     except (TypeError, ValueError) as exc:
         raise VaultError("an item cannot be stored: it is not plain JSON data") from exc
     plain = _LEN_PREFIX.pack(len(body)) + body
@@ -288,8 +288,9 @@ def _parse_plaintext(plain: bytes) -> dict[str, Item]:
     if plain[end:].strip(b"\0"):
         raise VaultCorrupted("the vault plaintext padding is not zero")
     try:
-        doc = json.loads(plain[_LEN_PREFIX.size:end].decode("utf-8"),
-                         object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
+        doc = json.loads(
+            plain[_LEN_PREFIX.size : end].decode("utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_no_constant
+        )
     except (UnicodeDecodeError, ValueError) as exc:
         raise VaultCorrupted("the vault plaintext is not valid JSON (or repeats a name)") from exc
     if not isinstance(doc, dict):

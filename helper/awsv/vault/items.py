@@ -27,7 +27,7 @@ def session_item_name(cache_id: str) -> str:
 
 def profile_of_key_item(name: str) -> str | None:
     """The profile a `key/…` item belongs to, or None for other items."""
-    return name[len(KEY_PREFIX):] if name.startswith(KEY_PREFIX) else None
+    return name[len(KEY_PREFIX) :] if name.startswith(KEY_PREFIX) else None
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,11 @@ class LongTermKey:
         return f"LongTermKey(access_key_id={self.access_key_id!r}, secret_access_key=<hidden>)"
 
     def to_item(self) -> Item:
-        return {"type": "long-term-key", "access_key_id": self.access_key_id,
-                "secret_access_key": self.secret_access_key}
+        return {
+            "type": "long-term-key",
+            "access_key_id": self.access_key_id,
+            "secret_access_key": self.secret_access_key,
+        }
 
     @classmethod
     def from_item(cls, item: Item) -> LongTermKey:

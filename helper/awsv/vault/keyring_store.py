@@ -30,16 +30,24 @@ from __future__ import annotations
 import builtins
 import json
 import os
-import sys
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from awsv import paths
-from awsv.errors import AwsvError, BackendUnavailable, VaultCorrupted, VaultError
-from awsv.locking import wait_for_flock
+from awsv.errors import AwsvError, VaultCorrupted, VaultError
+from awsv.locking import exclusive_lock
 from awsv.vault.base import Item
+from awsv.vault.keyring_backend import (
+    backend_label,
+    check_backend,
+    detect_backend,
+    retrying,
+    translate_error,
+)
+
+_T = TypeVar("_T")
 
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
@@ -49,194 +57,11 @@ SERVICE_ENV = "AWSV_KEYRING_SERVICE"
 #: The keyring username of the index entry; refused as an item name.
 INDEX_NAME = "__awsv_index__"
 LOCK_FILE = "keyring-index.lock"
-FIX_HINT = "install and unlock a Secret Service (gnome-keyring, KeePassXC) or use --backend file"
-LOCKED_HINT = (
-    "unlock the keyring (log in to the desktop session, or run "
-    "`gnome-keyring-daemon --unlock`) and retry, or use --backend file"
-)
-
-_T = TypeVar("_T")
-
-#: Tries per keyring call when the D-Bus handshake times out (see `_retrying`).
-_CONNECT_ATTEMPTS = 3
 
 
 def service_name(env: Mapping[str, str] = os.environ) -> str:
     """The keyring service awsv's entries live under."""
     return env.get(SERVICE_ENV) or DEFAULT_SERVICE
-
-
-def backend_label(backend: object) -> str:
-    """`module.Class` of a keyring backend, as users and keyring's docs name it."""
-    cls = type(backend)
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
-def _retrying(fn: Callable[..., _T], *args: Any) -> _T:
-    """Call `fn`, retrying when a new D-Bus connection fails to authenticate in time.
-
-    keyring's Secret Service backend opens a fresh D-Bus connection per call,
-    and jeepney gives the bus one second to authenticate it; on a loaded
-    machine that can lapse. It times out before any request is sent, so a
-    retry cannot repeat a write.
-    """
-    for attempt in range(1, _CONNECT_ATTEMPTS + 1):
-        try:
-            return fn(*args)
-        except TimeoutError:
-            if attempt == _CONNECT_ATTEMPTS:
-                raise
-    raise AssertionError("unreachable")
-
-
-def _one_line(exc: BaseException, limit: int = 200) -> str:
-    """The first line of an exception's text, so errors stay one line."""
-    text = str(exc).strip().splitlines()
-    line = text[0] if text else type(exc).__name__
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-def _reason(exc: BaseException) -> str:
-    """Why a backend call failed, in one line; socket errors say what they are."""
-    if isinstance(exc, OSError) and exc.strerror:
-        return f"connection failed: {exc.strerror}"
-    return _one_line(exc)
-
-
-def _is_plaintext(backend: object) -> bool:
-    """True for keyrings.alt's plaintext file backends and anything named like them."""
-    return any(
-        "plaintext" in cls.__name__.lower() or "plaintext" in cls.__module__.lower()
-        for cls in type(backend).__mro__
-    )
-
-
-def _priority(backend: KeyringBackend) -> float:
-    """The backend's priority; keyring signals "not viable here" by raising from it."""
-    try:
-        return float(_retrying(lambda: backend.priority))
-    except Exception as exc:
-        raise BackendUnavailable(
-            f"the keyring backend {backend_label(backend)} cannot be used here: {_reason(exc)}",
-            hint=FIX_HINT,
-        ) from exc
-
-
-def check_backend(backend: KeyringBackend) -> None:
-    """Raise `BackendUnavailable` unless `backend` is fit to hold secrets.
-
-    Refused: keyring's fail and null backends, plaintext backends, a chainer
-    with no usable member or with a plaintext member (writes may land there),
-    and anything keyring itself rates at priority <= 0 or cannot initialise.
-    """
-    from keyring.backends import chainer, fail, null
-
-    label = backend_label(backend)
-    if isinstance(backend, fail.Keyring):
-        raise BackendUnavailable(f"no usable keyring backend was found here ({label})", hint=FIX_HINT)
-    if isinstance(backend, null.Keyring):
-        raise BackendUnavailable(
-            f"the keyring backend here is {label}, which stores nothing", hint=FIX_HINT
-        )
-    if _is_plaintext(backend):
-        raise BackendUnavailable(
-            f"the keyring backend here is {label}, which stores secrets in plaintext",
-            hint=FIX_HINT,
-        )
-    if isinstance(backend, chainer.ChainerBackend):
-        _check_chain(backend, label)
-        return
-    priority = _priority(backend)
-    if priority <= 0:
-        raise BackendUnavailable(
-            f"the keyring backend here is {label}, which keyring rates unusable (priority {priority:g})",
-            hint=FIX_HINT,
-        )
-
-
-def _check_chain(backend: Any, label: str) -> None:
-    """A chain is safe only if it has members and every member is safe."""
-    try:
-        members = list(backend.backends)
-    except Exception as exc:
-        raise BackendUnavailable(
-            f"the keyring chain {label} cannot be built here: {_one_line(exc)}", hint=FIX_HINT
-        ) from exc
-    if not members:
-        raise BackendUnavailable(
-            f"no usable keyring backend was found here (the chain {label} is empty)", hint=FIX_HINT
-        )
-    for member in members:
-        if _is_plaintext(member):
-            raise BackendUnavailable(
-                f"the keyring chain here includes {backend_label(member)}, "
-                "which stores secrets in plaintext",
-                hint=FIX_HINT,
-            )
-        check_backend(member)
-
-
-def detect_backend() -> KeyringBackend:
-    """The backend `keyring` would use here (PYTHON_KEYRING_BACKEND, keyringrc.cfg, else the best).
-
-    Not yet checked for safety: pass it to `check_backend`.
-    """
-    try:
-        import keyring
-    except ImportError as exc:
-        raise BackendUnavailable(
-            "the keyring backend needs the Python package 'keyring', which is not installed",
-            hint="pip install keyring SecretStorage, or use --backend file",
-        ) from exc
-    try:
-        return _retrying(keyring.get_keyring)
-    except Exception as exc:
-        named = os.environ.get("PYTHON_KEYRING_BACKEND")
-        which = f"{named} (from PYTHON_KEYRING_BACKEND)" if named else "configured for keyring"
-        raise BackendUnavailable(
-            f"the keyring backend {which} cannot be used here: {_reason(exc)}", hint=FIX_HINT
-        ) from exc
-
-
-def _classes(module: str, *names: str) -> tuple[type[BaseException], ...]:
-    """Exception classes from an optional module, only if something already imported it."""
-    mod = sys.modules.get(module)
-    return tuple(getattr(mod, n) for n in names if mod is not None and hasattr(mod, n))
-
-
-def translate_error(exc: Exception, action: str) -> VaultError:
-    """Turn an exception from a keyring backend into one clear awsv error.
-
-    Messages carry the backend's reason only for errors known to describe the
-    connection or lock state (D-Bus, Secret Service, keyring), never the value
-    being stored.
-    """
-    locked = _classes("keyring.errors", "KeyringLocked") + _classes(
-        "secretstorage.exceptions", "LockedException", "PromptDismissedException"
-    )
-    unreachable = _classes("secretstorage.exceptions", "SecretServiceNotAvailableException") + (
-        OSError,
-    )
-    dbus_error = _classes("jeepney.wrappers", "DBusErrorResponse")
-    init_error = _classes("keyring.errors", "InitError")
-    keyring_error = _classes("keyring.errors", "KeyringError") + _classes(
-        "secretstorage.exceptions", "SecretStorageException"
-    )
-    reason = _reason(exc)
-    if isinstance(exc, locked) or "prompt dismissed" in reason.lower():
-        return BackendUnavailable(
-            f"the keyring is locked and could not be unlocked ({reason})", hint=LOCKED_HINT
-        )
-    if isinstance(exc, unreachable) or isinstance(exc, dbus_error):
-        return BackendUnavailable(f"cannot reach the keyring service: {reason}", hint=FIX_HINT)
-    if isinstance(exc, init_error):
-        return BackendUnavailable(f"the keyring could not be opened: {reason}", hint=FIX_HINT)
-    if isinstance(exc, keyring_error):
-        return VaultError(f"the keyring failed to {action}: {reason}")
-    return VaultError(
-        f"the keyring backend failed to {action} ({type(exc).__name__})",
-        hint="run with AWSV_DEBUG=1 for details",
-    )
 
 
 def _check_name(name: str) -> None:
@@ -318,9 +143,7 @@ class KeyringVault:
         """Remove `name`; True if it existed. The index forgets it only after the item is gone."""
         _check_name(name)
         with self._index_lock():
-            existed = self._call(
-                "read an item", self.keyring_backend.get_password, self.service, name
-            ) is not None
+            existed = self._call("read an item", self.keyring_backend.get_password, self.service, name) is not None
             if existed:
                 self._delete_entry(name)
             names = self._read_index()
@@ -353,8 +176,7 @@ class KeyringVault:
         gone: list[str] = []
         with self._index_lock():
             for name in wanted:
-                if self._call("read an item", self.keyring_backend.get_password, self.service,
-                              name) is not None:
+                if self._call("read an item", self.keyring_backend.get_password, self.service, name) is not None:
                     self._delete_entry(name)
                     gone.append(name)
             index = self._read_index()
@@ -370,9 +192,9 @@ class KeyringVault:
         """
         names = self._read_index()
         return sorted(
-            n for n in names
-            if self._call("read an item", self.keyring_backend.get_password, self.service, n)
-            is not None
+            n
+            for n in names
+            if self._call("read an item", self.keyring_backend.get_password, self.service, n) is not None
         )
 
     # -- internals ----------------------------------------------------------
@@ -380,7 +202,7 @@ class KeyringVault:
     def _call(self, action: str, fn: Callable[..., _T], *args: Any) -> _T:
         """Call into the keyring backend, translating its failures into awsv errors."""
         try:
-            return _retrying(fn, *args)
+            return retrying(fn, *args)
         except AwsvError:
             raise
         except Exception as exc:
@@ -390,7 +212,7 @@ class KeyringVault:
         from keyring.errors import PasswordDeleteError
 
         try:
-            _retrying(self.keyring_backend.delete_password, self.service, name)
+            retrying(self.keyring_backend.delete_password, self.service, name)
         except PasswordDeleteError:
             pass  # already gone: deleted by someone outside awsv since we looked
         except Exception as exc:
@@ -417,32 +239,58 @@ class KeyringVault:
 
     @contextmanager
     def _index_lock(self) -> Iterator[None]:
-        """Hold an exclusive flock on the lock file; closing the descriptor releases it."""
-        fd = self._open_lock_file()
-        try:
-            try:
-                wait_for_flock(fd, self.lock_timeout, lambda: VaultError(
-                    "timed out waiting for another awsv process to update the keyring",
-                    hint=f"retry; if no awsv is running, check what holds {self.lock_path}",
-                ))
-            except OSError as exc:
-                raise VaultError(f"cannot lock {self.lock_path}: {exc.strerror}") from exc
-            yield
-        finally:
-            os.close(fd)
-
-    def _open_lock_file(self) -> int:
+        """Hold an exclusive flock on the index's lock file (directory made 0700 if missing)."""
         directory = self.lock_path.parent
         try:
             if not directory.is_dir():
                 directory.mkdir(mode=0o700, parents=True, exist_ok=True)
                 os.chmod(directory, 0o700)
-            return os.open(
-                self.lock_path,
-                os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW,
-                0o600,
-            )
         except OSError as exc:
-            raise VaultError(
-                f"cannot open the keyring lock file {self.lock_path}: {exc.strerror or exc}"
-            ) from exc
+            raise VaultError(f"cannot open the keyring lock file {self.lock_path}: {exc.strerror or exc}") from exc
+        with exclusive_lock(
+            self.lock_path,
+            self.lock_timeout,
+            timed_out=lambda: VaultError(
+                "timed out waiting for another awsv process to update the keyring",
+                hint=f"retry; if no awsv is running, check what holds {self.lock_path}",
+            ),
+            cannot_lock=lambda exc: VaultError(f"cannot lock {self.lock_path}: {exc.strerror or exc}"),
+        ):
+            yield
+
+
+# -- the backend registry's functions (awsv.vault.BackendModule) ---------------
+
+
+def open_backend(env: Mapping[str, str], passphrase_provider: Callable[[bool], str] | None) -> KeyringVault:
+    return KeyringVault.open(env=env)
+
+
+def describe(env: Mapping[str, str]) -> str:
+    return f"keyring service {service_name(env)!r}"
+
+
+def doctor_checks(env: Mapping[str, str]) -> Iterator[tuple[str, str, str | None]]:
+    try:
+        found = detect_backend()
+        check_backend(found)
+    except AwsvError as exc:
+        yield "fail", exc.message, exc.hint
+        return
+    yield "pass", f"keyring backend {backend_label(found)} is usable", None
+
+
+def agent_setup(env: Mapping[str, str]) -> dict[str, Any]:
+    return {}
+
+
+def open_in_agent(setup: Mapping[str, Any], key: bytes | None) -> KeyringVault:
+    """The keyring as the agent sees it; reached once, so it fails now rather than on first use."""
+    vault = KeyringVault.open(env=os.environ)
+    vault.list()
+    return vault
+
+
+def agent_key(env: Mapping[str, str], passphrase_provider: Callable[[bool], str]) -> bytes | None:
+    open_backend(env, None).list()  # the backend's own error if it cannot work here
+    return None

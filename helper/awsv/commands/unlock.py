@@ -47,18 +47,27 @@ def status_document(ctx: Context) -> dict[str, Any]:
     """What `unlock --status --json` prints: {"unlocked": false, …} or the agent's state."""
     from awsv.agent import client, protocol
 
-    doc: dict[str, Any] = {"unlocked": False, "socket": protocol.socket_path(ctx.env),
-                           "agent": protocol.agent_mode(ctx.env)}
+    doc: dict[str, Any] = {
+        "unlocked": False,
+        "socket": protocol.socket_path(ctx.env),
+        "agent": protocol.agent_mode(ctx.env),
+    }
     state = client.status(ctx.env)
     if state is None:
         return doc
     wanted = protocol.vault_identity(ctx.backend, ctx.env)
     doc.update(
-        unlocked=True, pid=state.get("pid"), backend=state.get("backend"), vault=state.get("vault"),
+        unlocked=True,
+        pid=state.get("pid"),
+        backend=state.get("backend"),
+        vault=state.get("vault"),
         same_vault=state.get("identity") == wanted,
-        idle_timeout=state.get("idle_timeout"), max_lifetime=state.get("max_lifetime"),
-        idle_expires=_iso(state["idle_expires"]), max_expires=_iso(state["max_expires"]),
-        expires=_iso(state["expires"]), memory_locked=bool(state.get("memory_locked")),
+        idle_timeout=state.get("idle_timeout"),
+        max_lifetime=state.get("max_lifetime"),
+        idle_expires=_iso(state["idle_expires"]),
+        max_expires=_iso(state["max_expires"]),
+        expires=_iso(state["expires"]),
+        memory_locked=bool(state.get("memory_locked")),
     )
     doc["_epochs"] = (state["idle_expires"], state["max_expires"])
     return doc
@@ -72,11 +81,13 @@ def _print_status(ctx: Context, doc: dict[str, Any], as_json: bool) -> None:
     if not doc["unlocked"]:
         print(f"locked: no agent is running ({doc['socket']})", file=ctx.stdout)
         return
-    assert epochs is not None
+    assert epochs is not None  # noqa: S101 - narrows the type; status() sets both or neither
     print(f"unlocked: {doc['backend']} vault {doc['vault']} (agent pid {doc['pid']})", file=ctx.stdout)
-    print(f"forgets the key at {_clock(epochs[0])} if idle (timeout {_span(doc['idle_timeout'])}), "
-          f"at {_clock(epochs[1])} at the latest (lifetime {_span(doc['max_lifetime'])})",
-          file=ctx.stdout)
+    print(
+        f"forgets the key at {_clock(epochs[0])} if idle (timeout {_span(doc['idle_timeout'])}), "
+        f"at {_clock(epochs[1])} at the latest (lifetime {_span(doc['max_lifetime'])})",
+        file=ctx.stdout,
+    )
     print(f"memory locked against swap: {'yes' if doc['memory_locked'] else 'no'}", file=ctx.stdout)
     if not doc["same_vault"]:
         print("note: this is not the vault the current settings select", file=ctx.stdout)
@@ -90,22 +101,15 @@ def unlock(ctx: Context, args: argparse.Namespace) -> int:
         return 0
     settings = launch.AgentSettings.from_env(ctx.env)
     if settings.mode == "off":
-        raise AwsvError("the awsv agent is disabled (AWSV_AGENT=off)",
-                        hint="unset AWSV_AGENT, or set it to auto or on")
+        raise AwsvError("the awsv agent is disabled (AWSV_AGENT=off)", hint="unset AWSV_AGENT, or set it to auto or on")
     backend = ctx.backend
     running = client.connect(ctx.env, backend, warn=ctx.warn)
     if running is None:
-        key = None
-        if backend == "file":
-            from awsv.passphrase import make_provider
-            from awsv.vault.file import FileVault
+        from awsv.passphrase import make_provider
+        from awsv.vault import backend_module
 
-            vault = FileVault.at_default_location(env=ctx.env, passphrase_provider=make_provider(ctx.env))
-            key = vault.unlock().to_bytes()
-        else:
-            from awsv.vault import open_vault
-
-            open_vault(backend, env=ctx.env).list()  # the backend's own error if it cannot work
+        # The derived key for a passphrase backend; others are checked to work here.
+        key = backend_module(backend).agent_key(ctx.env, make_provider(ctx.env))
         launch.start_agent(ctx.env, backend=backend, key=key, settings=settings)
         verb = "unlocked"
     else:
@@ -113,15 +117,16 @@ def unlock(ctx: Context, args: argparse.Namespace) -> int:
         verb = "already unlocked"
     doc = status_document(ctx)
     if not doc["unlocked"]:
-        raise AwsvError("the awsv agent stopped right after starting",
-                        hint="check AWSV_AGENT_IDLE and AWSV_AGENT_MAX")
+        raise AwsvError("the awsv agent stopped right after starting", hint="check AWSV_AGENT_IDLE and AWSV_AGENT_MAX")
     if args.json:
         _print_status(ctx, doc, True)
     else:
         epochs = doc.pop("_epochs")
-        ctx.info(f"{verb}: the agent (pid {doc['pid']}) keeps the {backend} vault open until "
-                 f"{_clock(min(epochs))} (idle {_span(doc['idle_timeout'])}, "
-                 f"at most until {_clock(epochs[1])}); `awsv lock` closes it now")
+        ctx.info(
+            f"{verb}: the agent (pid {doc['pid']}) keeps the {backend} vault open until "
+            f"{_clock(min(epochs))} (idle {_span(doc['idle_timeout'])}, "
+            f"at most until {_clock(epochs[1])}); `awsv lock` closes it now"
+        )
     return 0
 
 
@@ -153,7 +158,7 @@ def process_gone(pid: int) -> bool:
     except OSError:
         return False  # no /proc here: kill(pid, 0) is all we know
     # The state follows the command name, which is in parentheses and may itself hold ") ".
-    state = stat_line[stat_line.rfind(b")") + 2:][:1]
+    state = stat_line[stat_line.rfind(b")") + 2 :][:1]
     return state in (b"Z", b"X")
 
 
@@ -177,24 +182,28 @@ def lock(ctx: Context, args: argparse.Namespace) -> int:
         return 0
     pid = int(state.get("pid") or 0)
     if pid and not _wait_gone(pid, LOCK_WAIT):
-        raise AwsvError(f"the awsv agent (pid {pid}) was told to lock but is still running",
-                        hint=f"kill {pid}")
+        raise AwsvError(f"the awsv agent (pid {pid}) was told to lock but is still running", hint=f"kill {pid}")
     ctx.info(f"locked: the agent (pid {pid}) forgot the key of the {state.get('backend')} vault")
     return 0
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
-        "unlock", help="type the vault passphrase once; an agent keeps the vault open for a while",
+        "unlock",
+        help="type the vault passphrase once; an agent keeps the vault open for a while",
         description="Derive the vault key once and hand it to a per-user agent that keeps it in "
         "memory, so later commands ask nothing. It forgets the key after AWSV_AGENT_IDLE "
-        "(default 15m) without use, after AWSV_AGENT_MAX (default 8h), or on `awsv lock`.")
-    p.add_argument("--status", action="store_true",
-                   help="show whether an agent holds the vault, and until when (changes nothing)")
+        "(default 15m) without use, after AWSV_AGENT_MAX (default 8h), or on `awsv lock`.",
+    )
+    p.add_argument(
+        "--status", action="store_true", help="show whether an agent holds the vault, and until when (changes nothing)"
+    )
     p.add_argument("--json", action="store_true", help="print the status as JSON on stdout")
     p.set_defaults(func=unlock)
 
-    p = sub.add_parser("lock", help="make the agent forget the vault key now",
-                       description="Tell the agent to forget the vault key and exit. The next "
-                       "command asks for the passphrase again.")
+    p = sub.add_parser(
+        "lock",
+        help="make the agent forget the vault key now",
+        description="Tell the agent to forget the vault key and exit. The next command asks for the passphrase again.",
+    )
     p.set_defaults(func=lock)

@@ -34,8 +34,10 @@ def check_key(key_id: str, secret: str) -> LongTermKey:
     if not _KEY_ID.match(key_id):
         raise BadKey("the Access Key ID does not look like one (16-128 capital letters and digits)")
     if key_id.startswith("ASIA"):
-        raise BadKey("this is a temporary key (ASIA…); awsv stores long-term keys (AKIA…)",
-                     hint="temporary credentials come from `awsv use` / `awsv exec`")
+        raise BadKey(
+            "this is a temporary key (ASIA…); awsv stores long-term keys (AKIA…)",
+            hint="temporary credentials come from `awsv use` / `awsv exec`",
+        )
     if not secret:
         raise BadKey("no Secret Access Key given")
     if not _SECRET.match(secret):
@@ -67,8 +69,7 @@ def add(ctx: Context, args: argparse.Namespace) -> int:
     name = key_item_name(profile)
     if vault.get(name) is not None and not args.force:
         if not tty.has_terminal():
-            raise AwsvError(f"a key for {profile!r} is already stored",
-                            hint="use --force to replace it")
+            raise AwsvError(f"a key for {profile!r} is already stored", hint="use --force to replace it")
         if not tty.confirm(f"Replace the key stored for {profile!r}?"):
             ctx.info("nothing changed")
             return 1
@@ -77,8 +78,10 @@ def add(ctx: Context, args: argparse.Namespace) -> int:
     if args.add_config:
         _add_config_section(ctx, profile)
     elif profile not in ctx.config:
-        ctx.info(f"hint: {profile!r} has no section in {aws_config_file(ctx.env)}; "
-                 "add one with --add-config to set a region or MFA device")
+        ctx.info(
+            f"hint: {profile!r} has no section in {aws_config_file(ctx.env)}; "
+            "add one with --add-config to set a region or MFA device"
+        )
     return 0
 
 
@@ -107,8 +110,7 @@ def remove(ctx: Context, args: argparse.Namespace) -> int:
         raise AwsvError(f"no key stored for {profile!r}", hint="`awsv list` shows what is stored")
     if not args.force:
         if not tty.has_terminal():
-            raise AwsvError(f"refusing to delete the key for {profile!r} without confirmation",
-                            hint="use --force")
+            raise AwsvError(f"refusing to delete the key for {profile!r} without confirmation", hint="use --force")
         if not tty.confirm(f"Delete the key stored for {profile!r}? This cannot be undone."):
             ctx.info("nothing changed")
             return 1
@@ -118,24 +120,31 @@ def remove(ctx: Context, args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("add", help="store a profile's long-term access key in the vault",
-                       description="Store a long-term access key. The key is read from a hidden "
-                       "prompt, from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (--env), or from two "
-                       "lines on stdin; never from the command line.")
+    p = sub.add_parser(
+        "add",
+        help="store a profile's long-term access key in the vault",
+        description="Store a long-term access key. The key is read from a hidden "
+        "prompt, from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (--env), or from two "
+        "lines on stdin; never from the command line.",
+    )
     p.add_argument("profile")
-    p.add_argument("--env", action="store_true",
-                   help="read AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from the environment")
-    p.add_argument("--add-config", action="store_true",
-                   help="add a [profile NAME] section to the AWS config if there is none")
+    p.add_argument(
+        "--env", action="store_true", help="read AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from the environment"
+    )
+    p.add_argument(
+        "--add-config", action="store_true", help="add a [profile NAME] section to the AWS config if there is none"
+    )
     p.add_argument("--force", "-f", action="store_true", help="replace an existing key without asking")
     p.set_defaults(func=add)
 
-    p = sub.add_parser("remove", aliases=["rm"], help="delete a profile's key from the vault",
-                       description="Delete the long-term access key stored for PROFILE from the "
-                       "vault, after a confirmation on the terminal (--force: without asking). "
-                       "The key itself stays valid at AWS; `awsv rotate` replaces it there.")
+    p = sub.add_parser(
+        "remove",
+        aliases=["rm"],
+        help="delete a profile's key from the vault",
+        description="Delete the long-term access key stored for PROFILE from the "
+        "vault, after a confirmation on the terminal (--force: without asking). "
+        "The key itself stays valid at AWS; `awsv rotate` replaces it there.",
+    )
     p.add_argument("profile")
     p.add_argument("--force", "-f", action="store_true", help="do not ask for confirmation")
     p.set_defaults(func=remove)
-
-

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from awsv.atomic import atomic_write_text
-from awsv.commands.keys import BadKey, check_key
+from awsv.commands.add import BadKey, check_key
 from awsv.context import Context
 from awsv.errors import AwsvError, ConfigError, VaultError
 from awsv.names import is_valid_profile_name
@@ -43,7 +43,9 @@ def read_credentials(path: Path) -> configparser.RawConfigParser:
         parser.read_string(text, source=str(path))
     except configparser.Error as exc:
         # configparser quotes the offending line, which may hold a secret: say only where.
-        line = getattr(exc, "lineno", None) or (exc.errors[0][0] if isinstance(exc, configparser.ParsingError) and exc.errors else None)
+        line = getattr(exc, "lineno", None) or (
+            exc.errors[0][0] if isinstance(exc, configparser.ParsingError) and exc.errors else None
+        )
         where = f", line {line}" if line else ""
         raise ConfigError(f"cannot parse {path}{where}") from None
     return parser
@@ -65,8 +67,7 @@ def import_keys(ctx: Context, args: argparse.Namespace) -> int:
             report.skipped[section] = "temporary credentials (session token); not worth storing"
             continue
         try:
-            to_store[section] = check_key(values.get("aws_access_key_id", ""),
-                                          values.get("aws_secret_access_key", ""))
+            to_store[section] = check_key(values.get("aws_access_key_id", ""), values.get("aws_secret_access_key", ""))
         except BadKey as exc:
             report.skipped[section] = exc.message
     vault = ctx.vault
@@ -82,12 +83,13 @@ def import_keys(ctx: Context, args: argparse.Namespace) -> int:
         vault.set(name, key.to_item())
         report.stored.append(profile)
     # Read everything back before touching the plaintext file.
-    verified = [p for p in [*report.stored, *report.unchanged]
-                if (item := vault.get(key_item_name(p))) is not None
-                and LongTermKey.from_item(item) == to_store[p]]
+    verified = [
+        p
+        for p in [*report.stored, *report.unchanged]
+        if (item := vault.get(key_item_name(p))) is not None and LongTermKey.from_item(item) == to_store[p]
+    ]
     if len(verified) != len(report.stored) + len(report.unchanged):
-        raise VaultError("a key read back from the vault differs from what was stored; "
-                         f"{path} was not changed")
+        raise VaultError(f"a key read back from the vault differs from what was stored; {path} was not changed")
     _print_report(ctx, report, path, args.json)
     if args.delete_plaintext:
         if report.skipped:
@@ -98,15 +100,19 @@ def import_keys(ctx: Context, args: argparse.Namespace) -> int:
         removed = remove_secrets(path, set(verified))
         ctx.info(f"removed the plaintext keys of {removed} profile(s) from {path}")
     elif verified:
-        ctx.info(f"hint: the keys are still in plaintext in {path}; "
-                 "run `awsv import --delete-plaintext` to remove them")
+        ctx.info(
+            f"hint: the keys are still in plaintext in {path}; run `awsv import --delete-plaintext` to remove them"
+        )
     return 0
 
 
 def _print_report(ctx: Context, report: ImportReport, path: Path, as_json: bool) -> None:
     if as_json:
-        json.dump({"file": str(path), "stored": report.stored, "unchanged": report.unchanged,
-                   "skipped": report.skipped}, ctx.stdout, indent=2)
+        json.dump(
+            {"file": str(path), "stored": report.stored, "unchanged": report.unchanged, "skipped": report.skipped},
+            ctx.stdout,
+            indent=2,
+        )
         print(file=ctx.stdout)
         return
     for profile in report.stored:
@@ -164,16 +170,24 @@ def _key_of(line: str) -> str | None:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("import", help="move keys from ~/.aws/credentials into the vault",
-                       description="Store every long-term key of the AWS shared credentials file "
-                       "in the vault. With --delete-plaintext the file is then rewritten without "
-                       "its secrets (comments and other settings stay), and only if every key was "
-                       "stored and read back intact.")
-    p.add_argument("--file", metavar="PATH", help="credentials file to read (default: "
-                   "$AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials)")
-    p.add_argument("--delete-plaintext", action="store_true",
-                   help="afterwards, rewrite the file without the secrets (only if all were stored)")
-    p.add_argument("--force", "-f", action="store_true",
-                   help="replace keys already stored under the same profile")
+    p = sub.add_parser(
+        "import",
+        help="move keys from ~/.aws/credentials into the vault",
+        description="Store every long-term key of the AWS shared credentials file "
+        "in the vault. With --delete-plaintext the file is then rewritten without "
+        "its secrets (comments and other settings stay), and only if every key was "
+        "stored and read back intact.",
+    )
+    p.add_argument(
+        "--file",
+        metavar="PATH",
+        help="credentials file to read (default: $AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials)",
+    )
+    p.add_argument(
+        "--delete-plaintext",
+        action="store_true",
+        help="afterwards, rewrite the file without the secrets (only if all were stored)",
+    )
+    p.add_argument("--force", "-f", action="store_true", help="replace keys already stored under the same profile")
     p.add_argument("--json", action="store_true", help="machine-readable report")
     p.set_defaults(func=import_keys)

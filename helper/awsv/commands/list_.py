@@ -30,9 +30,9 @@ def in_list_order(names: Iterable[str]) -> list[str]:
 
 def _session_left(ctx: Context) -> dict[str, float]:
     """Per profile, the seconds left on its longest-lived cached session or role."""
-    from awsv.sessions import cached_sessions  # reads the vault; not for --names
-
     import time
+
+    from awsv.sessions import cached_sessions  # reads the vault; not for --names
 
     now = time.time()
     left: dict[str, float] = {}
@@ -62,11 +62,15 @@ def _sso_state(ctx: Context, profile: str) -> tuple[str, dict[str, object]]:
         state = f"signed in, {format_time_left(left)}"
     else:
         state = "expired, refreshable" if token.refresh_token else "expired"
-    info: dict[str, object] = {"session": role.session.name, "start_url": role.session.start_url,
-                               "account_id": role.account_id, "role_name": role.role_name,
-                               "token": state.split(",")[0],
-                               "token_seconds_left": None if left is None else max(0, int(left)),
-                               "refreshable": bool(token and token.refresh_token)}
+    info: dict[str, object] = {
+        "session": role.session.name,
+        "start_url": role.session.start_url,
+        "account_id": role.account_id,
+        "role_name": role.role_name,
+        "token": state.split(",")[0],
+        "token_seconds_left": None if left is None else max(0, int(left)),
+        "refreshable": bool(token and token.refresh_token),
+    }
     return f"SSO {role.account_id}/{role.role_name} ({state})", info
 
 
@@ -78,9 +82,12 @@ def _rows(ctx: Context) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = []
     for name in in_list_order([*config.names(), *stored]):
         left = sessions.get(name)
-        row: dict[str, object] = {"profile": name, "in_config": name in config,
-                                  "key_stored": name in stored,
-                                  "session_seconds_left": None if left is None else max(0, int(left))}
+        row: dict[str, object] = {
+            "profile": name,
+            "in_config": name in config,
+            "key_stored": name in stored,
+            "session_seconds_left": None if left is None else max(0, int(left)),
+        }
         if not is_valid_profile_name(name):
             row.update(source="invalid name", region=None, error="name not allowed")
             rows.append(row)
@@ -103,9 +110,13 @@ def _rows(ctx: Context) -> list[dict[str, object]]:
                 row["sso"] = sso
             else:
                 source = "vault key" if name in stored else "vault key (missing)"
-            row.update(source=source, region=chain.region, error=None,
-                       role_arn=chain.hops[-1].role_arn if chain.hops else None,
-                       chain=list(reversed(chain.trail)))
+            row.update(
+                source=source,
+                region=chain.region,
+                error=None,
+                role_arn=chain.hops[-1].role_arn if chain.hops else None,
+                chain=list(reversed(chain.trail)),
+            )
         rows.append(row)
     return rows
 
@@ -132,20 +143,22 @@ def list_profiles(ctx: Context, args: argparse.Namespace) -> int:
         table.append((str(row["profile"]), detail, str(row.get("region") or "-"), session))
     widths = [max(len(r[i]) for r in table) for i in range(3)]
     for r in table:
-        print(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}".rstrip(),
-              file=ctx.stdout)
+        print(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}".rstrip(), file=ctx.stdout)
     return 0
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("list", aliases=["ls"], help="list profiles and where their credentials come from",
-                       description="List every profile of the AWS config and every key in the "
-                       "vault, alphabetically (case-insensitive): where its credentials come from, "
-                       "its region, and the time left on its cached session.")
+    p = sub.add_parser(
+        "list",
+        aliases=["ls"],
+        help="list profiles and where their credentials come from",
+        description="List every profile of the AWS config and every key in the "
+        "vault, alphabetically (case-insensitive): where its credentials come from, "
+        "its region, and the time left on its cached session.",
+    )
     group = p.add_mutually_exclusive_group()
     group.add_argument("--json", action="store_true", help="machine-readable output")
-    group.add_argument("--names", action="store_true",
-                       help="profile names from the config only, one per line (fast; for completion)")
+    group.add_argument(
+        "--names", action="store_true", help="profile names from the config only, one per line (fast; for completion)"
+    )
     p.set_defaults(func=list_profiles)
-
-
