@@ -132,6 +132,21 @@ def test_web_identity_token_file_file_process_and_env(
     assert failed.returncode == 1 and "empty or not a single token" in failed.stderr
 
 
+def test_web_identity_from_the_environment_alone(configured: Path, awsv: AwsvRunner, moto: str, home: Path) -> None:
+    """botocore's pod/CI shape: AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN and no profile settings."""
+    both = {"AWS_WEB_IDENTITY_TOKEN_FILE": str(configured), "AWS_ROLE_ARN": f"{ROLE}/pod"}
+    # No [default] in the config and no key in the vault: the variables are the whole source.
+    assert ":assumed-role/pod/" in arn_of(awsv, moto, "default", **both)
+    # A role profile without source_profile takes the variable's token with its own role.
+    with (home / ".aws" / "config").open("a") as config:
+        config.write(f"[profile role-only]\nrole_arn = {ROLE}/own\n")
+    token_only = {"AWS_WEB_IDENTITY_TOKEN_FILE": str(configured)}
+    assert ":assumed-role/own/" in arn_of(awsv, moto, "role-only", **token_only)
+    # A token file without any role is not web identity: the usual error, naming the profile.
+    r = awsv("export", "--format", "json", "default", env=token_only)
+    assert r.returncode == 1 and "'default'" in r.stderr and "Traceback" not in r.stderr
+
+
 def test_credential_source_environment(configured: Path, awsv: AwsvRunner, moto: str) -> None:
     arn = arn_of(awsv, moto, "from-env", AWS_ACCESS_KEY_ID="AKIAENVEXAMPLE000001", AWS_SECRET_ACCESS_KEY="env-secret")
     assert ":assumed-role/fromenv/" in arn

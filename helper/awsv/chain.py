@@ -125,14 +125,21 @@ class Resolver:
     assembling one chain costs at most MAX_CHAIN_DEPTH steps.
     """
 
-    def __init__(self, config: AwsConfig, *, in_vault: Callable[[str], bool] | None = None) -> None:
+    def __init__(
+        self,
+        config: AwsConfig,
+        *,
+        in_vault: Callable[[str], bool] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.config = config
         self.in_vault = in_vault
+        self.env = env
         self.nodes: dict[str, _Node | AwsvError] = {}
 
     def resolve(self, name: str) -> Chain:
         """Like the module's `resolve`, with this resolver's memory."""
-        return resolve(self.config, name, in_vault=self.in_vault, resolver=self)
+        return resolve(self.config, name, in_vault=self.in_vault, resolver=self, env=self.env)
 
 
 def resolve(
@@ -141,6 +148,7 @@ def resolve(
     *,
     in_vault: Callable[[str], bool] | None = None,
     resolver: Resolver | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> Chain:
     """Resolve profile `name` into a Chain, or raise a ConfigError naming the culprits.
 
@@ -148,12 +156,14 @@ def resolve(
     in the vault (aws-vault allows such vault-only profiles); it is consulted
     only for names absent from the config, so the common case unlocks nothing.
     A chain longer than MAX_CHAIN_DEPTH profiles is a ConfigError. With a
-    `resolver`, what it already walked is reused (see Resolver).
+    `resolver`, what it already walked is reused (see Resolver). `env` is
+    consulted for botocore's web identity variables only (AWS_WEB_IDENTITY_TOKEN_FILE,
+    AWS_ROLE_ARN): without it, the config alone decides.
     """
     shared: dict[str, _Node | AwsvError] = resolver.nodes if resolver is not None else {}
     nodes: Mapping[str, _Node | AwsvError] = shared
     if name not in shared:
-        walked, keep = _walk(config, name, in_vault, shared)
+        walked, keep = _walk(config, name, in_vault, shared, env)
         if keep:
             shared.update(walked)
         else:
@@ -186,7 +196,11 @@ def resolve(
 
 
 def _walk(
-    config: AwsConfig, name: str, in_vault: Callable[[str], bool] | None, nodes: dict[str, _Node | AwsvError]
+    config: AwsConfig,
+    name: str,
+    in_vault: Callable[[str], bool] | None,
+    nodes: dict[str, _Node | AwsvError],
+    env: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, _Node], bool]:
     """Follow source_profile from `name` until a source or a profile already in `nodes`.
 
@@ -199,7 +213,7 @@ def _walk(
     depth = 0
     try:
         validate_profile_name(name)
-        current = _profile(config, name, None, in_vault)
+        current = _profile(config, name, None, in_vault, env)
         while True:
             if current.name in seen:
                 raise SourceProfileLoop(
@@ -209,11 +223,13 @@ def _walk(
             trail.append(current.name)
             seen.add(current.name)
             if current.role_arn is None:
-                steps.append((current.name, None, current.region, None, _source(config, current, trail, in_vault)))
+                steps.append(
+                    (current.name, None, current.region, None, _source(config, current, trail, in_vault, env=env))
+                )
                 break
             source_name = current.source_profile
             if source_name is None:
-                special = _special_source(current)
+                special = _special_source(current, env)
                 if special is not None:
                     # credential_source: the role is assumed with the environment's credentials;
                     # web identity: the role is the source itself (AssumeRoleWithWebIdentity).
@@ -235,7 +251,7 @@ def _walk(
                         _hop(current),
                         current.region,
                         None,
-                        _source(config, current, trail, in_vault, own_key=True),
+                        _source(config, current, trail, in_vault, own_key=True, env=env),
                     )
                 )
                 break
@@ -248,7 +264,13 @@ def _walk(
             if source_name == current.name:
                 # botocore allows a role profile to be its own source when it holds a key.
                 steps.append(
-                    (current.name, _hop(current), current.region, None, _source(config, current, trail, in_vault))
+                    (
+                        current.name,
+                        _hop(current),
+                        current.region,
+                        None,
+                        _source(config, current, trail, in_vault, env=env),
+                    )
                 )
                 break
             steps.append((current.name, _hop(current), current.region, source_name, None))
@@ -291,9 +313,18 @@ def _depends_on_trail(config: AwsConfig, source: Source | None) -> bool:
     return command is not None and awsv_profile_of(command) is not None
 
 
-def _profile(config: AwsConfig, name: str, needed_by: str | None, in_vault: Callable[[str], bool] | None) -> Profile:
+def _profile(
+    config: AwsConfig,
+    name: str,
+    needed_by: str | None,
+    in_vault: Callable[[str], bool] | None,
+    env: Mapping[str, str] | None = None,
+) -> Profile:
     if name in config:
         return config.profile(name)
+    if needed_by is None and _env_web_identity(env, None) is not None:
+        # botocore: AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN need no config at all (a pod, a CI job).
+        return config.profile(name, allow_missing=True)
     if in_vault is not None and in_vault(name):
         return config.profile(name, allow_missing=True)
     if needed_by is None:
@@ -301,9 +332,9 @@ def _profile(config: AwsConfig, name: str, needed_by: str | None, in_vault: Call
     raise config.not_found(name, needed_by=needed_by)
 
 
-def _special_source(profile: Profile) -> Source | None:
+def _special_source(profile: Profile, env: Mapping[str, str] | None = None) -> Source | None:
     """A role profile's web identity or credential_source (botocore's rules), else None."""
-    web = _web_identity(profile)
+    web = _web_identity(profile, env)
     if web is not None:
         return web
     kind = profile.get("credential_source")
@@ -316,9 +347,24 @@ def _special_source(profile: Profile) -> Source | None:
     return Source(kind="credential_source", profile=profile.name, credential_source=kind)
 
 
-def _web_identity(profile: Profile) -> Source | None:
+def _env_web_identity(env: Mapping[str, str] | None, role_arn: str | None) -> str | None:
+    """AWS_WEB_IDENTITY_TOKEN_FILE when the environment alone makes a web identity source.
+
+    botocore's rule: the variable serves a profile that names no token of its
+    own, with the profile's role_arn, else AWS_ROLE_ARN; without either role
+    there is no web identity.
+    """
+    if not env:
+        return None
+    token_file = env.get("AWS_WEB_IDENTITY_TOKEN_FILE") or None
+    return token_file if token_file and (role_arn or env.get("AWS_ROLE_ARN")) else None
+
+
+def _web_identity(profile: Profile, env: Mapping[str, str] | None = None) -> Source | None:
     token_file = profile.get("web_identity_token_file")
     token_process = profile.get("web_identity_token_process")
+    if token_file is None and token_process is None:
+        token_file = _env_web_identity(env, profile.role_arn)
     if token_file is None and token_process is None:
         return None
     return Source(
@@ -339,6 +385,7 @@ def _source(
     in_vault: Callable[[str], bool] | None,
     *,
     own_key: bool = False,
+    env: Mapping[str, str] | None = None,
 ) -> Source:
     """The chain's source: SSO, web identity, the profile's credential_process, else its key.
 
@@ -359,7 +406,7 @@ def _source(
             return Source(
                 kind="sso", profile=profile.name, mfa_serial=profile.mfa_serial, mfa_process=profile.get("mfa_process")
             )
-        web = _web_identity(profile)  # without role_arn, the role comes from AWS_ROLE_ARN
+        web = _web_identity(profile, env)  # without role_arn, the role comes from AWS_ROLE_ARN
         if web is not None:
             return web
     command = None if own_key else profile.credential_process

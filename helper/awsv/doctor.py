@@ -282,7 +282,7 @@ def config(env: Mapping[str, str]) -> Iterator[Finding]:
         yield Finding("config", FAIL, exc.message, exc.hint)
         return
     problems = 0
-    resolver = Resolver(cfg, in_vault=lambda _name: True)  # shared chain tails: linear time
+    resolver = Resolver(cfg, in_vault=lambda _name: True, env=env)  # shared chain tails: linear time
     for name in cfg.names():
         if not is_valid_profile_name(name):
             problems += 1

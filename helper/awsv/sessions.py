@@ -296,7 +296,9 @@ def get_credentials(
     # and mark every process started from here on (passphrase command included).
     recursion.check_not_marked(ctx.env, [profile])
     with recursion.resolving([profile]):
-        chain = resolve(ctx.config, profile, in_vault=lambda n: ctx.vault.get(key_item_name(n)) is not None)
+        chain = resolve(
+            ctx.config, profile, in_vault=lambda n: ctx.vault.get(key_item_name(n)) is not None, env=ctx.env
+        )
         recursion.check_not_marked(ctx.env, chain.trail)
         with recursion.resolving(chain.trail):
             return _get_resolved(

@@ -78,7 +78,7 @@ def _rows(ctx: Context) -> list[dict[str, object]]:
     config = ctx.config
     stored = {p for n in ctx.vault.list() if (p := profile_of_key_item(n)) is not None}
     sessions = _session_left(ctx)
-    resolver = Resolver(config, in_vault=stored.__contains__)  # shared chain tails: linear time
+    resolver = Resolver(config, in_vault=stored.__contains__, env=ctx.env)  # shared chain tails: linear time
     rows: list[dict[str, object]] = []
     for name in in_list_order([*config.names(), *stored]):
         left = sessions.get(name)

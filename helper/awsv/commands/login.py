@@ -91,7 +91,7 @@ def console_credentials(
     from awsv.sessions import SessionOptions, get_credentials
 
     vault = ctx.vault
-    chain = resolve(ctx.config, profile, in_vault=lambda n: vault.get(key_item_name(n)) is not None)
+    chain = resolve(ctx.config, profile, in_vault=lambda n: vault.get(key_item_name(n)) is not None, env=ctx.env)
     region = region or chain.region
     if chain.hops:
         direct = len(chain.hops) == 1 and chain.source.kind == "vault"
