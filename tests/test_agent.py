@@ -31,8 +31,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TEST_PASSPHRASE, AwsvRunner, base_env
+from tests.support.keys import KEY_ID, SECRET
 from tests.support.moto_server import moto, moto_url  # noqa: F401  (pytest fixtures)
-from tests.test_cli_keys import KEY_ID, SECRET
 
 COUNTER = """#!/bin/sh
 echo asked >> "{count}"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import AwsvRunner
-from tests.test_cli_keys import KEY_ID, SECRET, add
+from tests.support.keys import KEY_ID, SECRET, add
 
 
 def vault_file(home: Path) -> Path:

@@ -14,15 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import AwsvRunner
-
-KEY_ID = "AKIAIOSFODNN7EXAMPLE"
-SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
-KEY_ID2 = "AKIAI44QH8DHBEXAMPLE"
-SECRET2 = "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY"
-
-
-def add(awsv: AwsvRunner, profile: str, *extra: str, key_id: str = KEY_ID, secret: str = SECRET):
-    return awsv("add", profile, *extra, input=f"{key_id}\n{secret}\n")
+from tests.support.keys import CREDENTIALS, KEY_ID, KEY_ID2, SECRET, SECRET2, add
 
 
 def all_bytes_under(root: Path) -> list[tuple[Path, bytes]]:
@@ -124,23 +116,6 @@ def test_remove(awsv: AwsvRunner) -> None:
     assert rows == []
     r = awsv("remove", "prod", "--force")
     assert r.returncode == 1 and "no key stored for 'prod'" in r.stderr
-
-
-CREDENTIALS = f"""# my keys
-[default]
-aws_access_key_id = {KEY_ID}
-aws_secret_access_key = {SECRET}
-region = us-east-1
-
-[work]
-aws_access_key_id={KEY_ID2}
-aws_secret_access_key={SECRET2}
-
-[temp]
-aws_access_key_id = ASIAIOSFODNN7EXAMPLE
-aws_secret_access_key = {SECRET}
-aws_session_token = FQoGZXIvYXdzEXAMPLE
-"""
 
 
 def test_import_keeps_plaintext_unless_asked(awsv: AwsvRunner, home: Path) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import AwsvRunner
-from tests.test_cli_keys import CREDENTIALS, KEY_ID, SECRET, add
+from tests.support.keys import CREDENTIALS, KEY_ID, SECRET, add
 
 
 class _DateServer(ThreadingHTTPServer):

@@ -42,8 +42,8 @@ import pytest
 from tests.conftest import TEST_PASSPHRASE
 from tests.support.fault_proxy import FaultProxy
 from tests.support.moto_server import create_user_with_key, moto_url  # noqa: F401  (fixture)
+from tests.support.use_world import CONFIG, World, make_world
 from tests.test_doctor import _DateServer, date_server  # noqa: F401  (fixture)
-from tests.test_use import CONFIG, World, make_world
 
 ENDPOINT_CONFIG = (
     CONFIG

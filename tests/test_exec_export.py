@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.moto_server import ACCOUNT_ID, moto_url  # noqa: F401
-from tests.test_use import CONFIG, CONTRACT, UNSET_BY_USE, World, assert_session_contract, make_world
+from tests.support.use_world import CONFIG, CONTRACT, UNSET_BY_USE, World, assert_session_contract, make_world
 
 #: The variables that reach the vault key; none may reach a child.
 PASSPHRASE_VARS = (

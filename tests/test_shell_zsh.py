@@ -4,7 +4,7 @@ Everything is real: zsh 5 runs interactively in a detached tmux pane (so
 prompts, RPROMPT, colours and completion are drawn as a user sees them and
 read back with `capture-pane`), `awsv` is the helper itself on PATH, and
 credentials come from moto's server over HTTP through the real file vault
-of a temporary HOME (the `World` of tests/test_use.py).
+of a temporary HOME (the `World` of tests/support/use_world.py).
 
 oh-my-zsh cannot be installed here, so its loader is a minimal stand-in
 (`STANDIN_OMZ`) that does what oh-my-zsh does for a plugin: put the plugin
@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.moto_server import ACCOUNT_ID, moto_url  # noqa: F401  (pytest fixture)
-from tests.test_use import World, make_world
+from tests.support.use_world import World, make_world
 
 REPO = Path(__file__).resolve().parent.parent
 ZSH_PLUGIN = REPO / "shell" / "zsh" / "awsv.plugin.zsh"
