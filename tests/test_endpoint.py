@@ -400,7 +400,8 @@ def test_renewal_goes_through_the_agent(world: World, short_sts: ShortLivedSts, 
     and never again, so neither the endpoint nor any renewal opened the vault
     itself.
     """
-    from tests.test_agent import COUNTER, agent_pids, wait_for
+    from tests.support.agent_world import COUNTER, agent_pids
+    from tests.support.polling import wait_for
 
     count = tmp_path / "asked"
     command = tmp_path / "passphrase-command"

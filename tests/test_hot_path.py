@@ -22,9 +22,9 @@ import pytest
 
 from tests.conftest import TEST_PASSPHRASE, AwsvRunner, base_env
 from tests.support import secret_service as secret_service_support
+from tests.support.agent_world import COUNTER, cleanup_agents
 from tests.support.moto_server import create_user_with_key, moto, moto_url  # noqa: F401  (fixtures)
 from tests.support.secret_service import SecretService
-from tests.test_agent import COUNTER, cleanup_agents
 
 secret_service = secret_service_support.secret_service
 

@@ -327,7 +327,7 @@ def test_doctor_explains_the_pattern_when_the_vault_is_locked(without_key: Home)
 @pytest.mark.parametrize("stored", [True, False])
 def test_doctor_asks_the_agent_whether_the_key_is_there(home: Path, moto: str, stored: bool) -> None:
     """With an unlocked agent, doctor gives a verdict without asking for any passphrase."""
-    from tests.test_agent import cleanup_agents
+    from tests.support.agent_world import cleanup_agents
 
     h = Home(home, moto, ISSUE_CONFIG)
     mark = f"selfref-{home.parent.name}"
@@ -357,7 +357,7 @@ def test_doctor_asks_the_agent_whether_the_key_is_there(home: Path, moto: str, s
 
 def test_the_agent_path_honours_the_mark(home: Path, moto: str) -> None:
     """A cached session served by the agent (the hot path) is refused under the mark too."""
-    from tests.test_agent import cleanup_agents
+    from tests.support.agent_world import cleanup_agents
 
     h = Home(home, moto, ISSUE_CONFIG)
     mark = f"selfref-fast-{home.parent.name}"

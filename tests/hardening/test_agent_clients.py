@@ -22,7 +22,8 @@ import pytest
 from awsv.agent.server import FIRST_REQUEST_TIMEOUT, FRAME_TIMEOUT, MAX_CONNECTIONS
 from tests.hardening.conftest import Tally, size
 from tests.hardening.test_defects import _agent_threads
-from tests.test_agent import World, cleanup_agents, make_world, wait_for
+from tests.support.agent_world import World, cleanup_agents, make_world
+from tests.support.polling import wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TEST_PASSPHRASE, AwsvRunner
-from tests.test_agent import World, alive, wait_for
+from tests.support.agent_world import World, alive
+from tests.support.polling import wait_for
 
 PY = sys.executable
 CLEAN_DOC = {

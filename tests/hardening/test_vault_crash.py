@@ -27,7 +27,7 @@ from awsv.vault.file import VAULT_FILE, FileVault
 from tests.conftest import HELPER, TEST_PASSPHRASE
 from tests.hardening.conftest import FULL, Tally, size
 from tests.support import moto_server as _moto
-from tests.test_agent import World
+from tests.support.agent_world import World
 
 moto_url = _moto.moto_url  # pytest fixture
 
