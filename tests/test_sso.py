@@ -521,7 +521,7 @@ def test_sso_role_on_the_agent_hot_path(world: dict[str, str], home: Path) -> No
     no crypto, no config parse in the client, and the passphrase asked once."""
     from tests.conftest import TEST_PASSPHRASE
     from tests.support.agent_world import COUNTER, cleanup_agents
-    from tests.test_hot_path import Hot, forbidden_in, not_on_fast_path
+    from tests.support.hot_path import Hot, forbidden_in, not_on_fast_path
 
     count, script = home.parent / "asked", home.parent / "pw"
     script.write_text(COUNTER.format(count=count, passphrase=TEST_PASSPHRASE))
