@@ -40,10 +40,10 @@ import pexpect
 import pytest
 
 from tests.conftest import TEST_PASSPHRASE
+from tests.support.doctor_report import DateServer, date_server, run_doctor  # noqa: F401  (fixture)
 from tests.support.fault_proxy import FaultProxy
 from tests.support.moto_server import create_user_with_key, moto_url  # noqa: F401  (fixture)
 from tests.support.use_world import CONFIG, World, make_world
-from tests.test_doctor import _DateServer, date_server  # noqa: F401  (fixture)
 
 ENDPOINT_CONFIG = (
     CONFIG
@@ -695,8 +695,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_doctor_names_a_stale_endpoint_variable(world: World, date_server: _DateServer) -> None:
-    from tests.test_doctor import run_doctor
+def test_doctor_names_a_stale_endpoint_variable(world: World, date_server: DateServer) -> None:
 
     _, found = run_doctor(world.awsv, date_server)
     assert [f["status"] for f in found["endpoint"]] == ["pass"]
