@@ -14,7 +14,6 @@ chain of processes may ever grow (the run-time mark AWSV_RESOLVING).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -25,8 +24,8 @@ import pytest
 from awsv.chain import SelfReference, resolve
 from awsv.config import AwsConfig
 from awsv.recursion import awsv_profile_of, runs_awsv_back
-from tests.conftest import TEST_PASSPHRASE, AwsvRunner, base_env
 from tests.support.moto_server import ACCOUNT_ID, create_user_with_key, moto, moto_url  # noqa: F401
+from tests.support.program_home import QUICK, Home
 
 #: The issue's config, verbatim, then a second role on the same source.
 ISSUE_CONFIG = """\
@@ -43,48 +42,6 @@ source_profile = default
 role_arn = arn:aws:iam::123456789012:role/staging
 source_profile = default
 """
-
-#: Well under what a growing process chain would take, and far from a timing assertion:
-#: a hang or a chain of processes ends in TimeoutExpired.
-QUICK = 20
-
-
-class Home:
-    """A HOME with the config, an `awsv` program on PATH, and STS on moto."""
-
-    def __init__(self, home: Path, moto_url: str, config: str) -> None:
-        self.home = home
-        (home / ".aws" / "config").write_text(config)
-        bin_dir = home / "bin"
-        bin_dir.mkdir()
-        program = bin_dir / "awsv"
-        program.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m awsv "$@"\n')
-        program.chmod(0o755)
-        self.env = base_env(home)
-        self.env.update(
-            AWSV_FILE_PASSPHRASE=TEST_PASSPHRASE,
-            AWS_ENDPOINT_URL=moto_url,
-            PATH=f"{bin_dir}{os.pathsep}{self.env.get('PATH', '')}",
-        )
-        self.awsv = AwsvRunner(self.env)
-        self.moto = moto_url
-
-    def add_key(self, profile: str, user: str) -> str:
-        key_id, secret = create_user_with_key(self.moto, user)
-        r = self.awsv("add", "--env", profile, env={"AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": secret})
-        assert r.returncode == 0, r.stderr
-        return key_id
-
-    def aws(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        """The AWS CLI; the roles of the verbatim config set no region, so the CLI gets one here."""
-        return subprocess.run(
-            ["aws", *args, "--output", "json"],
-            capture_output=True,
-            text=True,
-            env={**self.env, "AWS_DEFAULT_REGION": "us-east-1", **(env or {})},
-            timeout=QUICK,
-            start_new_session=True,
-        )
 
 
 @pytest.fixture
