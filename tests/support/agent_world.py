@@ -109,3 +109,19 @@ def make_world(home: Path, runtime: Path | None = None) -> World:
     world = World(home, env, AwsvRunner(env), count, mark)
     world.ok("add", "prod", input=f"{KEY_ID}\n{SECRET}\n")
     return world
+
+
+def agent_threads(pid: int) -> int:
+    """How many threads the process has now (from /proc): a pinned connection holds one."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    raise AssertionError("no Threads line")
+
+
+def agent_rss_kib(pid: int) -> int:
+    """The process's resident memory in KiB, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS line")
