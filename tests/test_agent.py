@@ -84,13 +84,16 @@ def test_idle_timeout_forgets_but_activity_keeps_it(world: World) -> None:
     st = world.status()
     assert st["idle_timeout"] == 4 and st["expires"] == st["idle_expires"]
     first = datetime.fromisoformat(str(st["idle_expires"])).timestamp()
-    # Each request moves the idle deadline (status requests do not): read it from
-    # the agent instead of timing the gaps, so a loaded machine cannot fake a result.
-    for _ in range(3):
-        time.sleep(0.6)
+    # Each request moves the idle deadline (status requests do not): keep making
+    # requests and read the deadline back from the agent until it has moved 1.5 s,
+    # so neither a fast nor a loaded machine depends on a guessed gap.
+
+    def a_request_moved_the_deadline() -> bool:
         world.ok("list", env=short)
+        return datetime.fromisoformat(str(world.status()["idle_expires"])).timestamp() >= first + 1.5
+
+    assert wait_for(a_request_moved_the_deadline, timeout=30, step=0.2), "requests did not move the idle deadline"
     later = world.status()
-    assert datetime.fromisoformat(str(later["idle_expires"])).timestamp() >= first + 1.5
     assert world.asked() == 2 and int(later["pid"]) == pid  # type: ignore[call-overload]
     assert wait_for(lambda: not alive(pid), timeout=20), "the agent outlived its idle timeout"
     assert not world.socket_path.exists()
@@ -107,7 +110,7 @@ def test_maximum_lifetime_ends_even_a_busy_agent(world: World) -> None:
     while alive(pid) and time.monotonic() - before_start < 30:
         world.awsv("list")  # keeps it busy: idle never runs out
         busy += 1
-        time.sleep(0.3)
+        time.sleep(0.3)  # the pace of a busy user, polling `alive` under a 30 s deadline
     assert not alive(pid) and busy >= 1
     # It cannot have gone before its 3 s were up, counted from a moment after before_start.
     assert time.monotonic() - before_start > 3
@@ -285,6 +288,21 @@ def test_a_socket_of_another_user_is_not_trusted(world: World) -> None:
 # -- failures: fall back, never hang ------------------------------------------------
 
 
+def _has_open(pid: int, path: Path) -> bool:
+    """Whether process `pid` holds a file descriptor on `path` (from /proc)."""
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(fd) == str(path):
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def _reads_a_socket(pid: int) -> bool:
     try:
         wchan = Path(f"/proc/{pid}/wchan").read_text()
@@ -312,11 +330,11 @@ def test_agent_killed_mid_request(world: World) -> None:
                 text=True,
                 start_new_session=True,
             )
-        # Wait until the client sleeps on the agent's socket: its `set` was sent,
-        # and the agent is polling for the lock we hold.
-        assert wait_for(lambda: _reads_a_socket(proc.pid), timeout=30), "the client never asked"
-        time.sleep(0.5)  # past the hello exchange, which answers at once: still waiting means `set`
-        assert _reads_a_socket(proc.pid) and proc.poll() is None
+        # Wait until the agent has the vault's lock file open (it opens it only to
+        # write, and waits there for the lock we hold): the client's `set` arrived.
+        assert wait_for(lambda: _has_open(pid, lock_path), timeout=30), "the agent never tried to write"
+        assert wait_for(lambda: _reads_a_socket(proc.pid), timeout=30), "the client is not waiting for the answer"
+        assert proc.poll() is None
         os.kill(pid, signal.SIGKILL)
         _, err = proc.communicate(timeout=60)
     finally:

@@ -275,7 +275,7 @@ def caught(signum, frame):
 signal.signal(signal.SIGINT, caught)
 signal.signal(signal.SIGTERM, caught)
 print("ready", os.environ["AWS_CONTAINER_CREDENTIALS_FULL_URI"], flush=True)
-time.sleep(60)
+time.sleep(60)  # a command that runs until a signal ends it: the thing under test
 """
 
 

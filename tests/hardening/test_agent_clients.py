@@ -113,7 +113,7 @@ def test_silent_and_trickling_clients(agent_world: World, tally: Tally) -> None:
                 trickler.sendall(b"\x00" if i < 2 else b"x")
             except OSError:
                 break
-            time.sleep(0.5)
+            time.sleep(0.5)  # the trickle's pace is the thing under test, not a wait for a state
         cut = _closed_by_agent(trickler, FRAME_TIMEOUT + 10)
         tally.attempt(cut and time.monotonic() - started < FRAME_TIMEOUT * 4 + 10, "trickler not cut off")
         for s in silent:

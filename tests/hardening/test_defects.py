@@ -358,6 +358,7 @@ def test_6_missing_config_says_it_does_not_exist(home: Path, awsv: AwsvRunner) -
 # -- 7. a timed-out or interrupted helper takes its whole process group with it -----------
 
 
+#: A helper that hangs with a child of its own: the hang is the thing under test.
 SPAWNER = """\
     import os, subprocess, sys, time
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])

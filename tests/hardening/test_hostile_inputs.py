@@ -37,6 +37,7 @@ HELPERS: dict[str, tuple[str, str]] = {
     "deep object nesting": ("print('{\"a\":' * 200000)", "nested too deeply"),
     "huge output": (f"import sys; sys.stdout.write('x' * {MAX_OUTPUT * 3})", "printed more than"),
     "endless output": ("import sys\nwhile True: sys.stdout.write('x' * 65536)", "printed more than"),
+    # helpers that hang: the hang is the thing under test
     "hang": ("import time; time.sleep(600)", "did not finish within"),
     "hang, silent grandchild holds stdout": (
         "import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])",
