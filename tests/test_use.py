@@ -52,7 +52,7 @@ dump {tmp_path}/off.json
     r = world.shell(shell, script)
     assert r.returncode == 0, r.stderr
     assert r.stdout == ""
-    using = rf"awsv: using 'admin' \({ACCOUNT_ID}\), expires \d\d:\d\d UTC \(in (59m|1h00m)\)"
+    using = rf"awsv: using 'admin' \({ACCOUNT_ID}\), expires \d\d:\d\d UTC \(in (\d+m|1h00m)\)"
     assert re.fullmatch(using, r.stderr.splitlines()[0]), r.stderr
     ident = load(tmp_path / "ident.json")
     assert ":assumed-role/Admin/" in ident["Arn"] and ident["Account"] == ACCOUNT_ID
