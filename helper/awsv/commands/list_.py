@@ -142,9 +142,7 @@ def list_profiles(ctx: Context, args: argparse.Namespace) -> int:
         table.append((str(row["profile"]), detail, str(row.get("region") or "-"), session))
     widths = [max(len(r[i]) for r in table) for i in range(3)]
     ctx.stdout.write(
-        "".join(
-            f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}".rstrip() + "\n" for r in table
-        )
+        "".join(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}".rstrip() + "\n" for r in table)
     )
     return 0
 
