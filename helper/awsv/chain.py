@@ -17,17 +17,19 @@ from __future__ import annotations
 
 from collections import ChainMap
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 
 from awsv import session_tags
 from awsv.config import AwsConfig, Profile
 from awsv.errors import AwsvError, ConfigError, SourceProfileLoop
 from awsv.names import validate_profile_name
+from awsv.records import record
 from awsv.recursion import awsv_profile_of, runs_awsv_back
 from awsv.session_tags import RoleSessionTags
 
 #: Any of these makes a profile's source an IAM Identity Center role (awsv.sso.settings).
 SSO_KEYS = ("sso_session", "sso_start_url", "sso_account_id", "sso_role_name")
+_SSO_KEY_SET = frozenset(SSO_KEYS)
 #: botocore's credential_source values (awsv.other_sources fetches them).
 CREDENTIAL_SOURCES = ("Environment", "Ec2InstanceMetadata", "EcsContainer")
 
@@ -36,7 +38,7 @@ class SelfReference(ConfigError):
     """A credential_process would run awsv back into the resolution that starts it."""
 
 
-@dataclass(frozen=True)
+@record
 class Source:
     """Where the first credentials of a chain come from."""
 
@@ -59,7 +61,7 @@ class Source:
     credential_source: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class RoleHop:
     """One AssumeRole step."""
 
@@ -75,7 +77,7 @@ class RoleHop:
     tags: RoleSessionTags = field(default_factory=RoleSessionTags)
 
 
-@dataclass(frozen=True)
+@record
 class Chain:
     """A resolved profile: its source, its role hops (first to last), its settings."""
 
@@ -105,7 +107,7 @@ class Chain:
 MAX_CHAIN_DEPTH = 50
 
 
-@dataclass(frozen=True)
+@record
 class _Node:
     """One profile's own step in its chain, as Resolver remembers it."""
 
@@ -399,7 +401,7 @@ def _source(
         # botocore's order: SSO, then web identity, then credential_process. An SSO
         # profile's credential_process (often `awsv export … P` for other tools) is
         # never run by awsv, so it cannot loop.
-        if any(profile.get(k) for k in SSO_KEYS):
+        if not _SSO_KEY_SET.isdisjoint(profile.settings) and any(profile.get(k) for k in SSO_KEYS):
             from awsv.sso.settings import role_of
 
             role_of(config, profile)  # a missing sso_* key is an error naming it, already here
