@@ -141,3 +141,17 @@ def test_every_supported_shell_has_a_harness_and_a_contract_subclass() -> None:
     missing = [name for name in SUPPORTED if name not in contracts]
     assert missing == [], f"no ShellContract subclass for {missing}; see docs/extending.md, 'A shell'"
     assert sorted(contracts) == sorted(SUPPORTED), contracts
+
+
+def test_support_paths_point_into_the_repository() -> None:
+    """Paths that support modules compute from their own location exist (a module moved
+    one directory down must not point into tests/ instead of the repository)."""
+    from tests.support import shell_integration, sso_world
+
+    for path in (
+        shell_contract.HELPER / "awsv" / "shells" / "__init__.py",
+        shell_integration.ZSH_PLUGIN,
+        shell_integration.BASH_FILE,
+        sso_world.BROWSER_SCRIPT,
+    ):
+        assert path.is_file(), path

@@ -20,7 +20,7 @@ from tests.support.moto_server import ACCOUNT_ID
 from tests.support.tmux_term import Term
 from tests.support.use_world import World, make_world
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parent.parent.parent
 
 
 ZSH_PLUGIN = REPO / "shell" / "zsh" / "awsv.plugin.zsh"
