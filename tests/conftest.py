@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 
@@ -68,6 +69,15 @@ def env(home: Path) -> dict[str, str]:
     e = base_env(home)
     e["AWSV_FILE_PASSPHRASE"] = TEST_PASSPHRASE
     return e
+
+
+class RunOptions(TypedDict, total=False):
+    """The keyword arguments of `AwsvRunner.__call__`, for helpers that pass them on."""
+
+    input: str | None
+    env: Mapping[str, str | None] | None
+    check: bool | None
+    timeout: float
 
 
 class AwsvRunner:

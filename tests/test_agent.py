@@ -94,7 +94,7 @@ def test_idle_timeout_forgets_but_activity_keeps_it(world: World) -> None:
 
     assert wait_for(a_request_moved_the_deadline, timeout=30, step=0.2), "requests did not move the idle deadline"
     later = world.status()
-    assert world.asked() == 2 and int(later["pid"]) == pid  # type: ignore[call-overload]
+    assert world.asked() == 2 and int(later["pid"]) == pid
     assert wait_for(lambda: not alive(pid), timeout=20), "the agent outlived its idle timeout"
     assert not world.socket_path.exists()
     world.ok("list", env=short)
@@ -397,9 +397,9 @@ def test_agent_off_never_uses_or_starts_one(world: World) -> None:
 def test_environment_passphrase_starts_an_agent_only_when_on(world: World) -> None:
     world.ok("lock")
     env_pw = {"AWSV_PASSPHRASE_COMMAND": None, "AWSV_FILE_PASSPHRASE": TEST_PASSPHRASE}
-    world.ok("list", env=env_pw)  # type: ignore[arg-type]
+    world.ok("list", env=env_pw)
     assert world.status()["unlocked"] is False  # auto: scripts and CI leave no process behind
-    world.ok("list", env={**env_pw, "AWSV_AGENT": "on"})  # type: ignore[arg-type]
+    world.ok("list", env={**env_pw, "AWSV_AGENT": "on"})
     assert world.status()["unlocked"] is True
     r = world.awsv("list", env={"AWSV_AGENT": "sometimes"})
     assert r.returncode == 2 and "AWSV_AGENT" in r.stderr

@@ -40,6 +40,7 @@ import pexpect
 import pytest
 
 from tests.conftest import TEST_PASSPHRASE
+from tests.support import pty_child
 from tests.support.doctor_report import DateServer, date_server, run_doctor  # noqa: F401  (fixture)
 from tests.support.fault_proxy import FaultProxy
 from tests.support.moto_server import create_user_with_key, moto_url  # noqa: F401  (fixture)
@@ -211,7 +212,9 @@ def get(
     return raw_request(s.host, s.port, request.encode())
 
 
-def refused(host: str, port: int) -> bool:
+def refused(host: str | None, port: int | None) -> bool:
+    """Whether nothing listens at host:port (both read from an address awsv printed)."""
+    assert host is not None and port is not None, "an address without a host or a port"
     try:
         socket.create_connection((host, port), timeout=2).close()
     except OSError:
@@ -291,14 +294,14 @@ def test_ctrl_c_reaches_the_command_and_the_endpoint_stops(world: World, tmp_pat
         timeout=30,
     )
     proc.expect(r"ready (http://\S+)")
-    url = urllib.parse.urlsplit(proc.match.group(1))
+    url = urllib.parse.urlsplit(pty_child.matched(proc).group(1))
     assert not refused(url.hostname, url.port)
     proc.sendintr()
     proc.expect("child caught SIGINT")
     proc.expect(pexpect.EOF)
     proc.close()
     assert proc.exitstatus == 5, proc.before
-    assert proc.before.count("caught") == 0  # caught exactly once (the match above)
+    assert pty_child.before(proc).count("caught") == 0  # caught exactly once (the match above)
     assert refused(url.hostname, url.port)
 
 

@@ -13,6 +13,7 @@ import pexpect
 import pytest
 
 from tests.conftest import TEST_PASSPHRASE, AwsvRunner
+from tests.support import pty_child
 from tests.support.keys import KEY_ID, SECRET, add
 
 
@@ -82,7 +83,7 @@ def test_aws_vault_variable_honoured(awsv: AwsvRunner) -> None:
     assert awsv("list", env=env).returncode == 0
 
 
-def spawn(env: dict[str, str], *args: str) -> pexpect.spawn:
+def spawn(env: dict[str, str], *args: str) -> pexpect.spawn[str]:
     env = {k: v for k, v in env.items() if k not in ("AWSV_FILE_PASSPHRASE",)}
     return pexpect.spawn(sys.executable, ["-m", "awsv", *args], env=env, encoding="utf-8", timeout=30)
 
@@ -173,8 +174,8 @@ def test_a_wrong_typed_passphrase_says_try_again(env: dict[str, str], awsv: Awsv
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 1
-    assert "wrong passphrase (from the terminal)" in child.before
-    assert "try again" in child.before
+    assert "wrong passphrase (from the terminal)" in pty_child.before(child)
+    assert "try again" in pty_child.before(child)
 
 
 def test_existing_vault_asks_once_and_captured_stdout(env: dict[str, str], awsv: AwsvRunner) -> None:

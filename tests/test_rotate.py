@@ -23,7 +23,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -36,6 +36,9 @@ from tests.support import fault_proxy as _proxy
 from tests.support import moto_server as _moto
 from tests.support.fault_proxy import AwsvWorld, FaultProxy
 from tests.support.moto_server import ACCOUNT_ID, REGION
+
+if TYPE_CHECKING:
+    import boto3
 
 # pytest fixtures used by this module (the default-mode ones, for the MFA test)
 moto_url = _moto.moto_url
@@ -104,16 +107,16 @@ def proxies(auth_moto: str) -> Iterator[tuple[FaultProxy, FaultProxy]]:
             proxy.stop()
 
 
-def _client(url: str, service: str, key_id: str, secret: str) -> Any:
+def _session(key_id: str, secret: str) -> boto3.session.Session:
     import boto3
 
-    session = boto3.session.Session(aws_access_key_id=key_id, aws_secret_access_key=secret, region_name=REGION)
-    return session.client(service, endpoint_url=url)
+    return boto3.session.Session(aws_access_key_id=key_id, aws_secret_access_key=secret, region_name=REGION)
 
 
 def caller(url: str, key: LongTermKey) -> str:
     """Whose `key` is, per moto in auth mode; an unknown or deleted key raises ClientError."""
-    return str(_client(url, "sts", key.access_key_id, key.secret_access_key).get_caller_identity()["Arn"])
+    client = _session(key.access_key_id, key.secret_access_key).client("sts", endpoint_url=url)
+    return client.get_caller_identity()["Arn"]
 
 
 def rejected(url: str, key: LongTermKey) -> bool:
@@ -128,7 +131,7 @@ def rejected(url: str, key: LongTermKey) -> bool:
 
 def iam_keys(url: str, key: LongTermKey) -> list[str]:
     """alice's access key ids, asked with `key` (which must work)."""
-    iam = _client(url, "iam", key.access_key_id, key.secret_access_key)
+    iam = _session(key.access_key_id, key.secret_access_key).client("iam", endpoint_url=url)
     return sorted(k["AccessKeyId"] for k in iam.list_access_keys(UserName="alice")["AccessKeyMetadata"])
 
 
@@ -141,7 +144,7 @@ class RotateWorld(AwsvWorld):
         env.update(AWS_ENDPOINT_URL_IAM=proxy.url, AWSV_STS_MAX_ATTEMPTS="1")
         _post(f"{moto}/moto-api/reset")
         _post(f"{moto}/moto-api/reset-auth", b"4")  # the four bootstrap calls below
-        admin = _client(moto, "iam", "bootstrap", "bootstrap")
+        admin = _session("bootstrap", "bootstrap").client("iam", endpoint_url=moto)
         admin.create_user(UserName="alice")
         admin.put_user_policy(UserName="alice", PolicyName="all", PolicyDocument=ALLOW_ALL)
         block = admin.create_access_key(UserName="alice")["AccessKey"]
@@ -196,7 +199,7 @@ class FakeClock:
         self.now += seconds
 
 
-def _stderr_lines(proc: Any) -> list[str]:
+def _stderr_lines(proc: subprocess.CompletedProcess[str]) -> list[str]:
     lines = proc.stderr.splitlines()
     assert all(line.startswith("awsv: ") for line in lines), proc.stderr
     return lines
@@ -261,7 +264,7 @@ def test_verification_retries_while_iam_propagates(rw: RotateWorld) -> None:
 
 
 def test_two_key_limit_names_both_keys_and_changes_nothing(rw: RotateWorld, awsv: AwsvRunner) -> None:
-    iam = _client(rw.moto_url, "iam", rw.old.access_key_id, rw.old.secret_access_key)
+    iam = _session(rw.old.access_key_id, rw.old.secret_access_key).client("iam", endpoint_url=rw.moto_url)
     extra = iam.create_access_key(UserName="alice")["AccessKey"]["AccessKeyId"]
     rw.proxy.reset()
     proc = awsv("rotate", "alice")

@@ -20,6 +20,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
+from tests.support import pty_child
 from tests.support.bash_term import PROMPT_MARK, open_bash
 from tests.support.moto_server import ACCOUNT_ID, moto_url  # noqa: F401  (pytest fixture)
 from tests.support.shell_integration import (
@@ -217,7 +218,7 @@ def test_help_through_the_wrapper_is_shown_not_evaluated(
 # -- the helper's side -------------------------------------------------------------
 
 
-def spawn_awsv(sw: ShellWorld, tmp: Path, *args: str, drop: tuple[str, ...] = ()) -> pexpect.spawn:
+def spawn_awsv(sw: ShellWorld, tmp: Path, *args: str, drop: tuple[str, ...] = ()) -> pexpect.spawn[str]:
     """The helper with a real terminal as its controlling tty and stderr (so a prompt
     *could* be shown there) and stdout to a file, as under `eval "$(...)"`."""
     env = {k: v for k, v in sw.env(AWSV_OUT=str(tmp / "stdout")).items() if k not in drop}
@@ -230,10 +231,10 @@ def spawn_awsv(sw: ShellWorld, tmp: Path, *args: str, drop: tuple[str, ...] = ()
     )
 
 
-def finish(child: pexpect.spawn) -> tuple[int, str]:
+def finish(child: pexpect.spawn[str]) -> tuple[int | None, str]:
     child.expect(pexpect.EOF)
     child.close()
-    return child.exitstatus, child.before
+    return child.exitstatus, pty_child.before(child)
 
 
 def test_no_prompt_exits_3_instead_of_asking_on_a_terminal(sw: ShellWorld, tmp_path: Path) -> None:

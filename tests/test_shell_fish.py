@@ -238,7 +238,11 @@ def test_no_fork_per_prompt_with_an_active_session(sw: ShellWorld, terms: list[T
     term.wait(badge("base"))
     term.sync()
 
-    control = count_processes(term, tmp_path, lambda: (term.enter("/bin/true"), term.sync()))
+    def command() -> None:
+        term.enter("/bin/true")
+        term.sync()
+
+    control = count_processes(term, tmp_path, command)
 
     def prompts() -> None:
         for _ in range(20):

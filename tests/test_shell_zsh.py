@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import pty_child
 from tests.support.moto_server import ACCOUNT_ID, moto_url  # noqa: F401  (pytest fixture)
 from tests.support.shell_integration import (
     SGR_CYAN,
@@ -426,7 +427,7 @@ def test_refusal_on_a_terminal_names_the_shell_in_use(sw: ShellWorld, shell: str
     )
     child.expect(pexpect.EOF)
     child.close()
-    out = child.before
+    out = pty_child.before(child)
     assert child.exitstatus == 0  # the `true` after it: the shell ran awsv as a child
     assert "awsv: hint:" in out and form in out, out
     assert "AWS_SECRET_ACCESS_KEY" not in out

@@ -22,6 +22,7 @@ import pexpect
 import pytest
 
 from tests.conftest import AwsvRunner
+from tests.support import pty_child
 from tests.support.federation_server import FederationServer, federation, federation_server  # noqa: F401
 from tests.support.moto_server import caller_arn, moto, moto_url  # noqa: F401
 from tests.support.sso_browser import approve_device
@@ -36,7 +37,7 @@ def browser_launches(env: dict[str, str]) -> int:
         return 0
 
 
-def spawn_on_terminal(env: dict[str, str], *args: str) -> pexpect.spawn:
+def spawn_on_terminal(env: dict[str, str], *args: str) -> pexpect.spawn[str]:
     """awsv with a controlling terminal (a pty), as in a user's shell."""
     return pexpect.spawn(
         sys.executable, ["-m", "awsv", *args], env=env, encoding="utf-8", timeout=120, dimensions=(24, 200)
@@ -164,7 +165,7 @@ def test_twenty_concurrent_callers_cause_one_sign_in(world: dict[str, str], sso:
     outputs = []
     for child in children:
         child.expect(pexpect.EOF)
-        outputs.append(child.before)
+        outputs.append(pty_child.before(child))
         child.close()
     assert [c.exitstatus for c in children] == [0] * 20, outputs
     assert (sso.approvals, browser_launches(world), sso.requests["register"]) == (1, 1, 1)

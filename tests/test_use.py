@@ -20,6 +20,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
+from tests.support import pty_child
 from tests.support.moto_server import ACCOUNT_ID, moto_url  # noqa: F401  (pytest fixture)
 from tests.support.use_world import (  # noqa: F401  (world: a pytest fixture)
     BEFORE,
@@ -211,11 +212,12 @@ def test_use_on_a_terminal_prints_no_credentials(world: World) -> None:
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 2
-    error, hint = child.before.splitlines()
+    out = pty_child.before(child)
+    error, hint = out.splitlines()
     assert error == "awsv: error: `awsv use admin` prints shell code for your shell to evaluate"
     # The hint names the shell detected here (the one running the tests).
     assert hint.startswith('awsv: hint: run `eval "$(awsv use admin)"`, or enable the shell integration'), hint
-    assert "AWS_SECRET_ACCESS_KEY" not in child.before and "ASIA" not in child.before
+    assert "AWS_SECRET_ACCESS_KEY" not in out and "ASIA" not in out
 
 
 def test_off_with_no_session_is_harmless(world: World) -> None:

@@ -17,8 +17,9 @@ import subprocess
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Unpack
 
-from tests.conftest import TEST_PASSPHRASE, AwsvRunner, base_env
+from tests.conftest import TEST_PASSPHRASE, AwsvRunner, RunOptions, base_env
 from tests.support.keys import KEY_ID, SECRET
 from tests.support.polling import wait_for
 
@@ -69,13 +70,15 @@ class World:
     def asked(self) -> int:
         return len(self.count_file.read_text().splitlines()) if self.count_file.exists() else 0
 
-    def ok(self, *args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
-        r = self.awsv(*args, **kwargs)  # type: ignore[arg-type]
+    def ok(self, *args: str, **kwargs: Unpack[RunOptions]) -> subprocess.CompletedProcess[str]:
+        r = self.awsv(*args, **kwargs)
         assert r.returncode == 0, f"awsv {' '.join(args)}: {r.stderr}"
         return r
 
-    def status(self, **kwargs: object) -> dict[str, object]:
-        return json.loads(self.ok("unlock", "--status", "--json", **kwargs).stdout)
+    def status(self, **kwargs: Unpack[RunOptions]) -> dict[str, Any]:
+        """`unlock --status --json`: the agent's state as JSON values."""
+        status: dict[str, Any] = json.loads(self.ok("unlock", "--status", "--json", **kwargs).stdout)
+        return status
 
     @property
     def socket_path(self) -> Path:
@@ -84,7 +87,7 @@ class World:
     def agent_pid(self) -> int:
         st = self.status()
         assert st["unlocked"] is True, st
-        return int(st["pid"])  # type: ignore[call-overload]
+        return int(st["pid"])
 
 
 def cleanup_agents(runner: AwsvRunner, mark: str) -> None:

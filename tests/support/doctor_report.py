@@ -14,10 +14,14 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 
 from tests.conftest import AwsvRunner
+
+#: One finding of `doctor --json`: a JSON object ("check", "status", ...).
+Finding = dict[str, Any]
 
 
 class DateServer(ThreadingHTTPServer):
@@ -25,6 +29,8 @@ class DateServer(ThreadingHTTPServer):
 
 
 class _Handler(BaseHTTPRequestHandler):
+    server: DateServer  # only ever served by a DateServer (the fixture below)
+
     def do_GET(self) -> None:
         self.send_response_only(403)  # like STS to a bare GET; no automatic Date header
         self.send_header("Date", format_datetime(datetime.now(UTC) + self.server.offset, usegmt=True))
@@ -45,17 +51,17 @@ def date_server() -> Iterator[DateServer]:
     server.server_close()
 
 
-def run_doctor(awsv: AwsvRunner, server: DateServer, **env: str) -> tuple[int, dict[str, list[dict]]]:
+def run_doctor(awsv: AwsvRunner, server: DateServer, **env: str) -> tuple[int, dict[str, list[Finding]]]:
     url = f"http://127.0.0.1:{server.server_address[1]}/"
     r = awsv("doctor", "--json", env={"AWS_ENDPOINT_URL_STS": url, **env})
     assert "Traceback" not in r.stderr
     report = json.loads(r.stdout)
-    by_check: dict[str, list[dict]] = {}
+    by_check: dict[str, list[Finding]] = {}
     for finding in report["checks"]:
         by_check.setdefault(finding["check"], []).append(finding)
     assert report["ok"] == (r.returncode == 0)
     return r.returncode, by_check
 
 
-def statuses(by_check: dict[str, list[dict]], check: str) -> set[str]:
+def statuses(by_check: dict[str, list[Finding]], check: str) -> set[str]:
     return {f["status"] for f in by_check[check]}

@@ -89,6 +89,9 @@ class FaultProxy:
 
     def __init__(self, upstream: str) -> None:
         self.upstream = urllib.parse.urlsplit(upstream)
+        if self.upstream.hostname is None:
+            raise ValueError(f"not an http:// address: {upstream!r}")
+        self._upstream_host = self.upstream.hostname
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
         self._requests: list[Recorded] = []
@@ -187,7 +190,7 @@ class FaultProxy:
             pass  # the client gave up (a read timeout): nothing to answer
 
     def _forward(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
-        conn = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=30)
+        conn = http.client.HTTPConnection(self._upstream_host, self.upstream.port, timeout=30)
         try:
             headers = {k: v for k, v in handler.headers.items() if k.lower() not in _HOP_BY_HOP}
             conn.request(handler.command, handler.path, body=body, headers=headers)

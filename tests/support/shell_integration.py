@@ -124,9 +124,12 @@ def doctor_shell_checks(term: Term, tmp: Path) -> tuple[dict[str, str], dict[str
     through, bare = tmp / "through.json", tmp / "bare.json"
     term.enter(f"awsv doctor --json > {through}; command awsv doctor --json > {bare}; echo DONE")
     term.wait(r"^DONE")
-    return tuple(  # type: ignore[return-value]
-        next(c for c in json.loads(path.read_text())["checks"] if c["check"] == "shell") for path in (through, bare)
-    )
+
+    def shell_check(path: Path) -> dict[str, str]:
+        checks: list[dict[str, str]] = json.loads(path.read_text())["checks"]
+        return next(c for c in checks if c["check"] == "shell")
+
+    return shell_check(through), shell_check(bare)
 
 
 def check_eval_forms(term: Term, *, wrapper: bool) -> None:

@@ -21,6 +21,8 @@ import urllib.parse
 
 def _request(method: str, target: str, body: bytes | None = None, timeout: float = 10.0) -> tuple[int, dict[str, str]]:
     parts = urllib.parse.urlsplit(target)
+    if parts.hostname is None:
+        raise ValueError(f"not an http:// address: {target!r}")
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     headers = {"Content-Type": "application/x-www-form-urlencoded"} if body is not None else {}

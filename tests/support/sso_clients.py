@@ -23,4 +23,7 @@ def clients(url: str) -> tuple[Any, Any]:
 
 
 def register(oidc: Any, **extra: Any) -> dict[str, Any]:
-    return oidc.register_client(clientName="test", clientType="public", scopes=["sso:account:access"], **extra)
+    registered: dict[str, Any] = oidc.register_client(
+        clientName="test", clientType="public", scopes=["sso:account:access"], **extra
+    )
+    return registered

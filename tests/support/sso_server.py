@@ -50,7 +50,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 
@@ -61,6 +61,14 @@ DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 ACCESS_TOKEN_LIFETIME = 3600
 DEVICE_CODE_LIFETIME = 600
 ROLE_CREDENTIALS_LIFETIME = 3600
+
+
+class _Operation(Protocol):
+    """One API operation of the stand-in: a bound `_name` method taking what the request carries."""
+
+    __name__: str
+
+    def __call__(self, *, body: dict[str, Any], query: dict[str, str], bearer: str | None) -> dict[str, Any] | None: ...
 
 
 @dataclass
@@ -230,7 +238,7 @@ class SsoServer:
     def _route(
         self, route: tuple[str, str], query: dict[str, str], raw: bytes, handler: BaseHTTPRequestHandler
     ) -> tuple[int, dict[str, str], bytes]:
-        table = {
+        table: dict[tuple[str, str], _Operation] = {
             ("POST", "/client/register"): self._register,
             ("POST", "/device_authorization"): self._device_authorization,
             ("POST", "/token"): self._token,

@@ -132,7 +132,12 @@ def count_forks(term: Term, tmp: Path, action: Callable[[], object]) -> int:
 
 def forks_of_a_command_and_of_prompts(term: Term, tmp: Path) -> tuple[int, int]:
     """Forks while running `/bin/true` (the control), then over 20 bare prompts."""
-    control = count_forks(term, tmp, lambda: (term.enter("/bin/true"), term.sync()))
+
+    def command() -> None:
+        term.enter("/bin/true")
+        term.sync()
+
+    control = count_forks(term, tmp, command)
 
     def prompts() -> None:
         for _ in range(20):

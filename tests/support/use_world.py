@@ -148,7 +148,8 @@ def world(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> World:
 
 
 def load(path: Path) -> dict[str, str]:
-    return json.loads(path.read_text())
+    exported: dict[str, str] = json.loads(path.read_text())
+    return exported
 
 
 def assert_session_contract(env: dict[str, str], profile: str, region: str) -> None:
