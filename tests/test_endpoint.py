@@ -89,13 +89,8 @@ LIFETIME = 24  # seconds, the short-lived proxy's credentials
 class ShortLivedSts(FaultProxy):
     """moto, except that the credentials it issues expire LIFETIME seconds after they are issued."""
 
-    def _reply(
-        self,
-        handler: BaseHTTPRequestHandler,
-        status: int,  # type: ignore[override]
-        headers: list[tuple[str, str]],
-        body: bytes,
-    ) -> None:
+    @staticmethod
+    def _reply(handler: BaseHTTPRequestHandler, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
         if b"<Expiration>" in body:
             expiry = (datetime.now(UTC) + timedelta(seconds=LIFETIME)).strftime("%Y-%m-%dT%H:%M:%SZ")
             body = re.sub(rb"<Expiration>[^<]*</Expiration>", f"<Expiration>{expiry}</Expiration>".encode(), body)
@@ -414,7 +409,7 @@ def test_renewal_goes_through_the_agent(world: World, short_sts: ShortLivedSts, 
     env = {
         **short_env(short_sts),
         "AWSV_AGENT": "auto",
-        "AWSV_FILE_PASSPHRASE": None,  # type: ignore[dict-item]
+        "AWSV_FILE_PASSPHRASE": None,
         "AWSV_PASSPHRASE_COMMAND": str(command),
         "AWSV_TEST_MARK": mark,
     }

@@ -162,7 +162,7 @@ def arrows(package: Path) -> list[Arrow]:
     for name, path in modules.items():
         is_package = path.name == "__init__.py"
         for node in _nodes(path.read_text(encoding="utf-8")):
-            targets: list[str] = []
+            targets: list[str]
             if isinstance(node, ast.Import):
                 targets = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom):
@@ -174,6 +174,8 @@ def arrows(package: Path) -> list[Arrow]:
                     origin = node.module or ""
                 # `from awsv.agent import protocol` imports the module awsv.agent.protocol.
                 targets = [f"{origin}.{a.name}" if f"{origin}.{a.name}" in modules else origin for a in node.names]
+            else:
+                continue
             for target in targets:
                 while target and target not in modules:  # `import awsv.x.y` counts as awsv.x.y
                     target = target.rpartition(".")[0]

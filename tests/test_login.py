@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -36,10 +37,10 @@ fault_proxy_server, fault_proxy, world = _proxy.fault_proxy_server, _proxy.fault
 federation_server, federation = _fed.federation_server, _fed.federation
 
 
-def _url(proc: object) -> str:
+def _url(proc: subprocess.CompletedProcess[str]) -> str:
     """The one line `awsv login --stdout` printed."""
-    out = proc.stdout  # type: ignore[attr-defined]
-    assert proc.returncode == 0, proc.stderr  # type: ignore[attr-defined]
+    out = proc.stdout
+    assert proc.returncode == 0, proc.stderr
     lines = out.splitlines()
     assert len(lines) == 1 and out.endswith("\n"), out
     return lines[0]
@@ -447,7 +448,7 @@ def test_login_never_starts_a_text_mode_browser(
             "WAYLAND_DISPLAY": None,
             "BROWSER": browser_var,
         }
-        proc = awsv("login", "admin", env=env)  # type: ignore[arg-type]
+        proc = awsv("login", "admin", env=env)
         assert proc.returncode == 1 and proc.stdout == ""
         assert not log.exists(), f"a text browser was started: {log.read_text()}"
         assert "awsv: error: no graphical browser" in proc.stderr
@@ -460,7 +461,7 @@ def test_login_with_a_display_uses_the_graphical_opener(lw: AwsvWorld, awsv: Aws
     """The control: with a display, webbrowser's graphical opener (xdg-open) gets the address."""
     assert shutil.which("curl"), "curl is needed to play the browser"
     path, log = _stub_path(lw, (*TEXT_BROWSER_STUBS, "xdg-open"))
-    proc = awsv("login", "admin", env={"PATH": path, "TERM": "xterm-256color", "DISPLAY": ":0", "BROWSER": None})  # type: ignore[dict-item]
+    proc = awsv("login", "admin", env={"PATH": path, "TERM": "xterm-256color", "DISPLAY": ":0", "BROWSER": None})
     assert proc.returncode == 0, proc.stderr
     (line,) = log.read_text().splitlines()
     assert line.startswith("xdg-open http://127.0.0.1:")

@@ -266,7 +266,7 @@ def test_no_display_starts_no_browser(lw: AwsvWorld, awsv: AwsvRunner, browsers:
     chromium = stub(browsers, "chromium")
     env = env_with(browsers)
     del env["DISPLAY"]
-    proc = awsv("login", "--isolate", "--logout", "admin", env={**env, "DISPLAY": None})  # type: ignore[dict-item]
+    proc = awsv("login", "--isolate", "--logout", "admin", env={**env, "DISPLAY": None})
     assert proc.returncode == 1
     assert "no display" in proc.stderr and "--stdout" in proc.stderr
     assert not Path(f"{chromium}.argv").exists()

@@ -17,6 +17,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -267,7 +268,7 @@ def test_commands_that_do_not_loop_are_kept_and_never_ask_the_vault() -> None:
 # -- doctor ---------------------------------------------------------------------------------
 
 
-def doctor_config(h: Home, env: dict[str, str] | None = None) -> tuple[int, list[dict[str, str]]]:
+def doctor_config(h: Home, env: Mapping[str, str | None] | None = None) -> tuple[int, list[dict[str, str]]]:
     r = h.awsv("doctor", "--json", env=env, timeout=QUICK * 3)
     found = json.loads(r.stdout)["checks"]
     return r.returncode, [f for f in found if f["check"] == "config"]

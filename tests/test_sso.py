@@ -17,11 +17,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any, Unpack
 
 import pexpect
 import pytest
 
-from tests.conftest import AwsvRunner
+from tests.conftest import AwsvRunner, RunOptions
 from tests.support import pty_child
 from tests.support.federation_server import FederationServer, federation, federation_server  # noqa: F401
 from tests.support.moto_server import caller_arn, moto, moto_url  # noqa: F401
@@ -44,9 +45,12 @@ def spawn_on_terminal(env: dict[str, str], *args: str) -> pexpect.spawn[str]:
     )
 
 
-def credential_process(awsv: AwsvRunner, profile: str = "prod", **kw: object) -> dict[str, object]:
-    out = awsv("export", "--format", "credential-process", profile, check=True, **kw)  # type: ignore[arg-type]
-    return json.loads(out.stdout)
+def credential_process(awsv: AwsvRunner, profile: str = "prod", **kw: Unpack[RunOptions]) -> dict[str, Any]:
+    """What `export --format credential-process` printed: the JSON the AWS SDKs read."""
+    kw["check"] = True
+    out = awsv("export", "--format", "credential-process", profile, **kw)
+    creds: dict[str, Any] = json.loads(out.stdout)
+    return creds
 
 
 # -- sign-in and refresh -------------------------------------------------------------
@@ -125,11 +129,11 @@ def test_device_code_flow_prints_url_and_code_and_polls(world: dict[str, str], s
     assert "signed in" in rest and sso.grants["urn:ietf:params:oauth:grant-type:device_code"] == 1
 
 
-def test_device_flow_honours_slow_down(world: dict[str, str], sso: SsoServer) -> None:
+def test_device_flow_honours_slow_down(world: dict[str, str], sso: SsoServer, monkeypatch: pytest.MonkeyPatch) -> None:
     """In-process, against the stand-in over HTTP; only the sleep is replaced (no timed test)."""
     from awsv.context import Context
     from awsv.sso import signin
-    from awsv.sso.api import Api
+    from awsv.sso.api import Api, DeviceAuthorization, Registration
     from awsv.sso.settings import SsoSession
 
     session = SsoSession(START_URL, "eu-west-1", "corp")
@@ -146,12 +150,12 @@ def test_device_flow_honours_slow_down(world: dict[str, str], sso: SsoServer) ->
 
     original = api.start_device_authorization
 
-    def start(*args: object) -> object:
-        auth = original(*args)  # type: ignore[arg-type]
+    def start(reg: Registration, start_url: str) -> DeviceAuthorization:
+        auth = original(reg, start_url)
         codes.append(auth.user_code)
         return auth
 
-    api.start_device_authorization = start  # type: ignore[method-assign]
+    monkeypatch.setattr(api, "start_device_authorization", start)
     ctx = Context(env=world, stderr=open(os.devnull, "w"))  # noqa: SIM115
     token = signin.with_device_code(ctx, api, session, reg, sleep=sleep)
     assert token.access_token
@@ -519,13 +523,14 @@ def test_sso_role_on_the_agent_hot_path(world: dict[str, str], home: Path) -> No
     ],
 )
 def test_device_flow_ends_cleanly_when_the_user_does_not_approve(
-    world: dict[str, str], sso: SsoServer, user: str, error: str, message: str
+    world: dict[str, str], sso: SsoServer, user: str, error: str, message: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """In-process against the stand-in over HTTP; only the sleep is replaced."""
     from awsv import errors
     from awsv.context import Context
     from awsv.sso import api as sso_api
     from awsv.sso import signin
+    from awsv.sso.api import DeviceAuthorization, Registration
     from awsv.sso.settings import SsoSession
 
     session = SsoSession(START_URL, "eu-west-1", "corp")
@@ -534,8 +539,8 @@ def test_device_flow_ends_cleanly_when_the_user_does_not_approve(
     original = api.start_device_authorization
     codes: list[str] = []
 
-    def start(*args: object) -> object:
-        auth = original(*args)  # type: ignore[arg-type]
+    def start(reg: Registration, start_url: str) -> DeviceAuthorization:
+        auth = original(reg, start_url)
         codes.append(auth.user_code)
         return auth
 
@@ -545,7 +550,7 @@ def test_device_flow_ends_cleanly_when_the_user_does_not_approve(
         else:
             sso.expire_device_codes()
 
-    api.start_device_authorization = start  # type: ignore[method-assign]
+    monkeypatch.setattr(api, "start_device_authorization", start)
     ctx = Context(env=world, stderr=open(os.devnull, "w"))  # noqa: SIM115
     with pytest.raises(getattr(sso_api, error)) as raised:
         signin.with_device_code(ctx, api, session, reg, sleep=sleep)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -17,6 +18,9 @@ from tests.conftest import AwsvRunner
 from tests.support.moto_server import moto, moto_url  # noqa: F401
 from tests.support.sso_server import Account, SsoServer, sso, sso_server  # noqa: F401
 from tests.support.sso_world import CONFIG, world  # noqa: F401  (world: a fixture)
+
+if TYPE_CHECKING:
+    from awsv.sso.sync import Generated
 
 USER_OWN = """
 ; the user's own profile, with the name sync would choose
@@ -110,7 +114,7 @@ def test_template_prefix_and_name_rules(signed_in: Path, awsv: AwsvRunner, sso: 
 # -- the line-based rewrite, in process (pure function over text) --------------------------
 
 
-def _gen(name: str, account: str = "111111111111", role: str = "Admin") -> object:
+def _gen(name: str, account: str = "111111111111", role: str = "Admin") -> Generated:
     from awsv.sso.sync import Generated
 
     return Generated(

@@ -90,11 +90,12 @@ def test_one_import_root() -> None:
     offenders = []
     for path in _python_files():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = []
             if isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 names = [node.module]
+            else:
+                continue
             offenders += [
                 f"{path.relative_to(TESTS)}:{node.lineno}: {n}"
                 for n in names

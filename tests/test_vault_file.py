@@ -26,6 +26,7 @@ from awsv import errors
 from awsv.errors import VaultCorrupted, VaultError, WrongPassphrase
 from awsv.vault import file_format as fmt
 from awsv.vault import open_vault
+from awsv.vault.base import Item
 from awsv.vault.file import LOCK_FILE, VAULT_FILE, FileVault
 from tests.conftest import TEST_PASSPHRASE
 from tests.support.vault_contract import VaultContract
@@ -476,15 +477,15 @@ def test_vector(spec_path: Path, tmp_path: Path) -> None:
 # -- concurrency and crashes -----------------------------------------------------------------
 
 
-def _python(code: str, *args: str, **kwargs: object) -> subprocess.Popen[str]:
-    """Run `code` in a fresh interpreter that imports awsv from this checkout."""
+def _python(
+    code: str, *args: str, stdin: int | None = None, stdout: int | None = None, stderr: int | None = None
+) -> subprocess.Popen[str]:
+    """Run `code` in a fresh interpreter that imports awsv from this checkout; the streams
+    are `subprocess.PIPE` or None (inherited)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS", "XDG"))}
     env["PYTHONPATH"] = str(HELPER)
     return subprocess.Popen(
-        [sys.executable, "-c", code, *args],
-        env=env,
-        text=True,  # type: ignore[call-overload]
-        **kwargs,
+        [sys.executable, "-c", code, *args], env=env, text=True, stdin=stdin, stdout=stdout, stderr=stderr
     )
 
 
@@ -530,9 +531,9 @@ while True:
 """
 
 
-def _blob_ok(item: dict | None) -> int:
+def _blob_ok(item: Item | None) -> int:
     assert item is not None
-    n = item["n"]
+    n: int = item["n"]
     assert item["data"] == f"{n:08d}" * 100_000
     return n
 

@@ -20,6 +20,7 @@ import textwrap
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -135,14 +136,14 @@ def run_driver(
     env: dict[str, str],
     *args: str,
     extra: dict[str, str] | None = None,
-) -> tuple[int, dict, str]:
+) -> tuple[int, dict[str, Any], str]:
     """Run DRIVER with `env` (+ `extra`); return (exit code, parsed stdout, stderr)."""
     run_env = dict(env, **(extra or {}))
     proc = subprocess.run(
         [sys.executable, "-c", DRIVER, *args], env=run_env, capture_output=True, text=True, timeout=60
     )
     try:
-        out = json.loads(proc.stdout)
+        out: dict[str, Any] = json.loads(proc.stdout)
     except ValueError:
         pytest.fail(f"driver printed no JSON (rc={proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return proc.returncode, out, proc.stderr
@@ -172,7 +173,8 @@ def stored_index(vault: KeyringVault) -> list[str]:
     """The raw index entry, read straight from the keyring."""
     raw = vault.keyring_backend.get_password(vault.service, INDEX_NAME)
     assert raw is not None
-    return json.loads(raw)
+    names: list[str] = json.loads(raw)
+    return names
 
 
 def files_under(root: Path) -> list[Path]:
@@ -339,7 +341,7 @@ def test_concurrent_processes_keep_every_index_update(secret_service: SecretServ
 # -- refusing unsafe or unusable backends ------------------------------------------
 
 
-def assert_refused(rc: int, out: dict, err: str, *fragments: str) -> None:
+def assert_refused(rc: int, out: dict[str, Any], err: str, *fragments: str) -> None:
     assert rc == 1, out
     assert out["error"] == "BackendUnavailable", out
     for fragment in fragments:

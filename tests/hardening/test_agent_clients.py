@@ -69,19 +69,19 @@ def _hello(path: Path) -> int | None:
     return reply.get("pid") if reply and reply.get("ok") else None
 
 
-CASES: dict[str, Callable[[Path], None]] = {
-    "garbage bytes": lambda p: _send(p, os.urandom(4096)) and None,
-    "length 4 GiB": lambda p: _send(p, b"\xff\xff\xff\xff" + b"x" * 100) and None,
-    "frame of 2 MiB": lambda p: _send(p, _frame(b"[" + b"1," * (1 << 20) + b"1]")) and None,
-    "not JSON": lambda p: _send(p, _frame(b"\x00\x01not json")) and None,
-    "JSON array": lambda p: _send(p, _frame(b"[1,2,3]")) and None,
-    "nested 100k deep": lambda p: _send(p, _frame(b"[" * 100_000)) and None,
-    "object nested 100k deep": lambda p: _send(p, _frame(b'{"a":' * 100_000)) and None,
-    "unknown op": lambda p: _send(p, _frame(b'{"op":"format-disk"}')) and None,
-    "get without a name": lambda p: _send(p, _frame(b'{"op":"get"}')) and None,
-    "set of a non-object": lambda p: _send(p, _frame(b'{"op":"set","name":"x","item":7}')) and None,
-    "truncated frame": lambda p: _send(p, _frame(b'{"op":"hello"}')[:-3]) and None,
-    "invalid UTF-8": lambda p: _send(p, _frame(b'{"op":"\xff\xfe"}')) and None,
+CASES: dict[str, Callable[[Path], socket.socket]] = {
+    "garbage bytes": lambda p: _send(p, os.urandom(4096)),
+    "length 4 GiB": lambda p: _send(p, b"\xff\xff\xff\xff" + b"x" * 100),
+    "frame of 2 MiB": lambda p: _send(p, _frame(b"[" + b"1," * (1 << 20) + b"1]")),
+    "not JSON": lambda p: _send(p, _frame(b"\x00\x01not json")),
+    "JSON array": lambda p: _send(p, _frame(b"[1,2,3]")),
+    "nested 100k deep": lambda p: _send(p, _frame(b"[" * 100_000)),
+    "object nested 100k deep": lambda p: _send(p, _frame(b'{"a":' * 100_000)),
+    "unknown op": lambda p: _send(p, _frame(b'{"op":"format-disk"}')),
+    "get without a name": lambda p: _send(p, _frame(b'{"op":"get"}')),
+    "set of a non-object": lambda p: _send(p, _frame(b'{"op":"set","name":"x","item":7}')),
+    "truncated frame": lambda p: _send(p, _frame(b'{"op":"hello"}')[:-3]),
+    "invalid UTF-8": lambda p: _send(p, _frame(b'{"op":"\xff\xfe"}')),
 }
 
 

@@ -105,7 +105,8 @@ def _runs(world: AwsvWorld, helper: str | None) -> int:
 def _export(env: dict[str, str], profile: str) -> dict[str, object]:
     r = AwsvRunner(env)("export", profile, "--format", "json", timeout=120)
     assert r.returncode == 0, r.stderr
-    return json.loads(r.stdout)
+    exported: dict[str, object] = json.loads(r.stdout)
+    return exported
 
 
 def _expire_every_step(world: AwsvWorld) -> int:

@@ -138,7 +138,7 @@ def test_3_huge_passphrase_command_output_is_refused(home: Path, awsv: AwsvRunne
     script = helper_script(tmp_path, "pw", "import sys; sys.stdout.write('x' * 50_000_000)\n")
     r = awsv(
         "list",
-        env={"AWSV_FILE_PASSPHRASE": None, "AWSV_PASSPHRASE_COMMAND": str(script)},  # type: ignore[dict-item]
+        env={"AWSV_FILE_PASSPHRASE": None, "AWSV_PASSPHRASE_COMMAND": str(script)},
         input="",
     )
     awsv_add = awsv(
@@ -146,7 +146,7 @@ def test_3_huge_passphrase_command_output_is_refused(home: Path, awsv: AwsvRunne
         "prod",
         input="AKIAIOSFODNN7EXAMPLE\nwJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",
         env={"AWSV_FILE_PASSPHRASE": None, "AWSV_PASSPHRASE_COMMAND": str(script)},
-    )  # type: ignore[dict-item]
+    )
     for res in (awsv_add,) + ((r,) if r.returncode else ()):
         assert res.returncode == 1
         one_clean_line(res.stderr)

@@ -9,6 +9,7 @@ include/source loops and chains past the depth limit.
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import time
@@ -105,58 +106,54 @@ def test_hostile_config_files(home: Path, env: dict[str, str], tally: Tally) -> 
     config = home / ".aws" / "config"
     rng = random.Random(99)
     cases: list[tuple[str, Callable[[], None]]] = []
+
+    def fresh(write: Callable[[Path], object]) -> Callable[[], None]:
+        """A case: remove whatever is at the config path, then `write` it anew."""
+
+        def make() -> None:
+            _clear(config)
+            write(config)
+
+        return make
+
     for kind in ("fifo", "dev-zero", "directory", "oversized"):
-        cases.append((kind, lambda kind=kind: (_clear(config), make_file_of_kind(kind, config)) and None))
-    cases.append(("/dev/null symlink", lambda: (_clear(config), config.symlink_to("/dev/null")) and None))
-    cases.append(("symlink loop", lambda: (_clear(config), config.symlink_to(config)) and None))
+        cases.append((kind, fresh(functools.partial(make_file_of_kind, kind))))
+    cases.append(("/dev/null symlink", fresh(lambda path: path.symlink_to("/dev/null"))))
+    cases.append(("symlink loop", fresh(lambda path: path.symlink_to(path))))
     for i in range(size(2, 60)):
-        cases.append((f"garbage {i}", lambda: (_clear(config), config.write_bytes(_garbage_config(rng))) and None))
+        cases.append((f"garbage {i}", fresh(lambda path: path.write_bytes(_garbage_config(rng)))))
     cases.append(
         (
             "include loop",
-            lambda: (
-                (
-                    _clear(config),
-                    config.write_text("[profile a]\ninclude_profile = b\n[profile b]\ninclude_profile = a\n"),
-                )
-                and None
-            ),
+            fresh(lambda path: path.write_text("[profile a]\ninclude_profile = b\n[profile b]\ninclude_profile = a\n")),
         )
     )
     cases.append(
         (
             "include chain past the limit",
-            lambda: (
-                (
-                    _clear(config),
-                    config.write_text(
-                        "".join(f"[profile i{n}]\ninclude_profile = i{n + 1}\n" for n in range(MAX_INCLUDE_DEPTH + 5))
-                        + f"[profile i{MAX_INCLUDE_DEPTH + 5}]\n"
-                    ),
+            fresh(
+                lambda path: path.write_text(
+                    "".join(f"[profile i{n}]\ninclude_profile = i{n + 1}\n" for n in range(MAX_INCLUDE_DEPTH + 5))
+                    + f"[profile i{MAX_INCLUDE_DEPTH + 5}]\n"
                 )
-                and None
             ),
         )
     )
     cases.append(
         (
             "source loop",
-            lambda: (
-                (
-                    _clear(config),
-                    config.write_text(
-                        "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = b\n"
-                        "[profile b]\nrole_arn = arn:aws:iam::1:role/b\nsource_profile = a\n"
-                    ),
+            fresh(
+                lambda path: path.write_text(
+                    "[profile a]\nrole_arn = arn:aws:iam::1:role/a\nsource_profile = b\n"
+                    "[profile b]\nrole_arn = arn:aws:iam::1:role/b\nsource_profile = a\n"
                 )
-                and None
             ),
         )
     )
     cases.append(
         (
             "source chain past the limit",
-            lambda: (_clear(config), config.write_text(chained_config(MAX_CHAIN_DEPTH + size(10, 5000)))) and None,
+            fresh(lambda path: path.write_text(chained_config(MAX_CHAIN_DEPTH + size(10, 5000)))),
         )
     )
     for name, make in cases:

@@ -52,7 +52,7 @@ FRAGMENTS = [
 VALUE = st.lists(
     st.one_of(
         st.sampled_from(FRAGMENTS),
-        st.text(st.characters(blacklist_characters="\0", blacklist_categories=("Cs",)), max_size=40),
+        st.text(st.characters(exclude_characters="\0", exclude_categories=["Cs"]), max_size=40),
     ),
     max_size=6,
 ).map("".join)

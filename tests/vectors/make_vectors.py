@@ -16,6 +16,7 @@ import json
 import struct
 import unicodedata
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -48,7 +49,7 @@ def derive(passphrase: str, salt: bytes, params: tuple[int, int, int]) -> tuple[
     return _derived[cache_key]
 
 
-def canonical(items: dict) -> bytes:
+def canonical(items: dict[str, Any]) -> bytes:
     return json.dumps(items, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False).encode("utf-8")
 
 
@@ -57,7 +58,7 @@ def seal(
     body: bytes,
     *,
     passphrase: str = PASSPHRASE,
-    params=DEFAULT,
+    params: tuple[int, int, int] = DEFAULT,
     length: int | None = None,
     pad_byte: int = 0,
     version: int = 1,
@@ -96,12 +97,17 @@ def main() -> None:
         data: bytes | None = None,
         file: str | None = None,
         passphrase: str = PASSPHRASE,
-        items: dict | None = None,
+        items: dict[str, Any] | None = None,
     ) -> None:
         if data is not None:
             (HERE / f"{name}.vault").write_bytes(data)
             file = f"{name}.vault"
-        doc = {"description": description, "file": file, "passphrase": passphrase, "expected": expected}
+        doc: dict[str, object] = {
+            "description": description,
+            "file": file,
+            "passphrase": passphrase,
+            "expected": expected,
+        }
         if items is not None:
             doc["items"] = items
         (HERE / f"{name}.json").write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
