@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -186,8 +187,13 @@ def test_ykman_prompt_notifies_for_the_touch(world: World, stubs: Stubs) -> None
 # -- the choice and the programs' argument shapes ------------------------------------
 
 
-def which_of(*present: str):  # type: ignore[no-untyped-def]
-    return lambda name, path=None: f"/usr/bin/{name}" if name in present else None
+def which_of(*present: str) -> Callable[[str], str | None]:
+    """A `shutil.which` that finds only the programs named in `present`."""
+
+    def which(name: str, path: str | None = None) -> str | None:
+        return f"/usr/bin/{name}" if name in present else None
+
+    return which
 
 
 @pytest.mark.parametrize(

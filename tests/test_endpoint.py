@@ -32,6 +32,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -146,7 +147,8 @@ class Serve:
                 break
         if not lines:
             self.proc.wait(timeout=30)
-            raise AssertionError(f"awsv serve printed nothing: {self.proc.stderr.read()}")  # type: ignore[union-attr]
+            assert self.proc.stderr is not None
+            raise AssertionError(f"awsv serve printed nothing: {self.proc.stderr.read()}")
         self.vars = json.loads("".join(lines))
         self.url = self.vars["AWS_CONTAINER_CREDENTIALS_FULL_URI"]
         self.token = self.vars["AWS_CONTAINER_AUTHORIZATION_TOKEN"]
@@ -217,12 +219,23 @@ def refused(host: str | None, port: int | None) -> bool:
     return False
 
 
-def container_credentials(url: str, token: str):  # type: ignore[no-untyped-def]
+@dataclass(frozen=True)
+class Loaded:
+    """The credentials botocore's container provider loaded."""
+
+    access_key: str
+    secret_key: str
+    token: str | None
+
+
+def container_credentials(url: str, token: str) -> Loaded:
     """botocore's own container provider (what boto3 and the AWS CLI use), for `url` and `token`."""
     from botocore.credentials import ContainerProvider
 
     env = {"AWS_CONTAINER_CREDENTIALS_FULL_URI": url, "AWS_CONTAINER_AUTHORIZATION_TOKEN": token}
-    return ContainerProvider(environ=env).load().get_frozen_credentials()
+    frozen = ContainerProvider(environ=env).load().get_frozen_credentials()
+    assert frozen.access_key and frozen.secret_key, "botocore loaded no key"
+    return Loaded(frozen.access_key, frozen.secret_key, frozen.token)
 
 
 # -- exec --server -------------------------------------------------------------
@@ -313,7 +326,8 @@ def test_sigterm_to_awsv_is_forwarded(world: World, tmp_path: Path) -> None:
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()
-    assert line.startswith("ready "), proc.stderr.read()  # type: ignore[union-attr]
+    assert proc.stderr is not None
+    assert line.startswith("ready "), proc.stderr.read()
     url = urllib.parse.urlsplit(line.split()[1])
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=30)

@@ -135,7 +135,9 @@ def _run_on_pty(argv: list[str], env: dict[str, str]) -> tuple[int, str, str]:
         os.close(slave)
     out = bytearray()
     errs: list[bytes] = []
-    reader = threading.Thread(target=lambda: errs.append(proc.stderr.read()))  # type: ignore[union-attr]
+    stderr = proc.stderr
+    assert stderr is not None
+    reader = threading.Thread(target=lambda: errs.append(stderr.read()))
     reader.start()
     while True:
         ready, _, _ = select.select([master], [], [], 60)

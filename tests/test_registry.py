@@ -15,7 +15,7 @@ import pytest
 from awsv.agent.protocol import vault_identity
 from awsv.errors import UsageError
 from awsv.settings import choose_backend
-from awsv.vault import BACKENDS, REGISTRY, BackendModule, find_backend, get_backend
+from awsv.vault import BACKENDS, REGISTRY, Backend, BackendModule, find_backend, get_backend
 
 #: The functions of `awsv.vault.BackendModule`, read from the protocol itself.
 FUNCTIONS = sorted(
@@ -28,8 +28,8 @@ def test_the_protocol_names_what_the_docs_list() -> None:
 
 
 @pytest.mark.parametrize("backend", REGISTRY, ids=lambda b: b.name)
-def test_every_backend_module_provides_the_protocol(backend: object) -> None:
-    module = importlib.import_module(get_backend(backend.name).module)  # type: ignore[attr-defined]
+def test_every_backend_module_provides_the_protocol(backend: Backend) -> None:
+    module = importlib.import_module(get_backend(backend.name).module)
     for name in FUNCTIONS:
         function = getattr(module, name, None)
         assert callable(function), f"{module.__name__} lacks {name}()"

@@ -13,11 +13,14 @@ import socket
 import subprocess
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from awsv import sts
 from awsv.config import AwsConfig
+from awsv.credentials import Credentials
 from awsv.errors import AwsvError, ConfigError, UsageError
 from awsv.sessions import get_credentials
 from awsv.vault.items import LongTermKey
@@ -333,7 +336,8 @@ def test_bad_sts_regional_endpoints(fw: AwsvWorld) -> None:
 KEY = LongTermKey("AKIAEXAMPLEEXAMPLE00", "not-a-real-secret-xxxxxxxxxxxxxxxxxxxxxx")
 
 
-def _client(env: dict[str, str], config: str = "[profile p]\n", region: str | None = None):  # type: ignore[no-untyped-def]
+def _client(env: dict[str, str], config: str = "[profile p]\n", region: str | None = None) -> Any:
+    """An STS client as awsv builds it (botocore's client, typed Any like awsv's StsFactory)."""
     profile = AwsConfig.parse(config).profile("p")
     return sts.make_factory(sts.ClientSettings.from_env(env, profile))(KEY, region)
 
@@ -359,7 +363,7 @@ def test_regional_and_legacy_endpoints() -> None:
     )
 
 
-def test_client_settings_and_isolation(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_client_settings_and_isolation(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """The client ignores the user's AWS_PROFILE, config file and region; timeouts come from awsv's env."""
     (tmp_path / "config").write_text("[profile elsewhere]\nregion = sa-east-1\nendpoint_url = http://x:9\n")
     monkeypatch.setenv("AWS_PROFILE", "does-not-exist")
@@ -384,7 +388,7 @@ def test_get_credentials_with_an_injected_factory(fw: AwsvWorld) -> None:
     made: list[str | None] = []
     real = sts.make_factory(sts.ClientSettings(endpoint_url=fw.proxy.url))
 
-    def factory(creds, region):  # type: ignore[no-untyped-def]
+    def factory(creds: Credentials | LongTermKey, region: str | None) -> Any:
         made.append(region)
         return real(creds, region)
 

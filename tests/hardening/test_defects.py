@@ -14,6 +14,7 @@ import subprocess
 import textwrap
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -29,6 +30,9 @@ from tests.support.hostile_inputs import (
     run_limited,
 )
 from tests.support.polling import wait_for
+
+if TYPE_CHECKING:
+    from awsv.vault.file import FileVault
 
 CLEAN_DOC = {
     "Version": 1,
@@ -202,12 +206,12 @@ def test_4_a_malformed_key_in_the_vault_is_named(home: Path, awsv: AwsvRunner, e
 @pytest.mark.parametrize("order", ["deepest-first", "file-order"])
 def test_5_resolving_every_profile_reads_each_once(order: str) -> None:
     from awsv.chain import MAX_CHAIN_DEPTH, Resolver
-    from awsv.config import AwsConfig
+    from awsv.config import AwsConfig, Profile
 
     class Counting(AwsConfig):
         reads = 0
 
-        def profile(self, name: str, *, allow_missing: bool = False):  # type: ignore[no-untyped-def]
+        def profile(self, name: str, *, allow_missing: bool = False) -> Profile:
             Counting.reads += 1
             return super().profile(name, allow_missing=allow_missing)
 
@@ -235,12 +239,12 @@ def test_5_resolving_every_profile_reads_each_once(order: str) -> None:
 
 def _counting_config(depth: int, extra: str = ""):  # type: ignore[no-untyped-def]
     """chained_config(depth) (+ `extra`) as an AwsConfig that counts reads of a profile's settings."""
-    from awsv.config import AwsConfig
+    from awsv.config import AwsConfig, Profile
 
     class Counting(AwsConfig):
         reads = 0
 
-        def profile(self, name: str, *, allow_missing: bool = False):  # type: ignore[no-untyped-def]
+        def profile(self, name: str, *, allow_missing: bool = False) -> Profile:
             Counting.reads += 1
             return super().profile(name, allow_missing=allow_missing)
 
@@ -248,7 +252,7 @@ def _counting_config(depth: int, extra: str = ""):  # type: ignore[no-untyped-de
     return Counting({n: parsed.raw(n) for n in parsed.names()})
 
 
-def _session_vault(tmp_path: Path, owners: list[str]):  # type: ignore[no-untyped-def]
+def _session_vault(tmp_path: Path, owners: list[str]) -> FileVault:
     """A real file vault holding one cached-session item per name in `owners`."""
     from awsv.vault.file import VAULT_FILE, FileVault
 

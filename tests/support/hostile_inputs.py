@@ -17,6 +17,7 @@ import resource
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 PY = sys.executable
@@ -44,7 +45,7 @@ def chained_config(depth: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _limited(mib: int):  # type: ignore[no-untyped-def]
+def _limited(mib: int) -> Callable[[], None]:
     """preexec: cap the address space, so a regression reads /dev/zero into a MemoryError, not the machine."""
 
     def apply() -> None:

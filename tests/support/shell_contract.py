@@ -293,9 +293,15 @@ class ShellContract:
         return get_shell(self.harness.name)
 
     def evaluate(
-        self, code: str, names: list[str], cwd: Path, **kwargs: object
+        self,
+        code: str,
+        names: list[str],
+        cwd: Path,
+        preset: Mapping[str, str] | None = None,
+        locale: str = "C.UTF-8",
+        prelude: str = "",
     ) -> tuple[dict[str, bytes | None], dict[bytes, bytes]]:
-        return evaluate(self.harness, code, names, cwd, **kwargs)  # type: ignore[arg-type]
+        return evaluate(self.harness, code, names, cwd, preset=preset, locale=locale, prelude=prelude)
 
     # --- round trips ------------------------------------------------------------------
 
