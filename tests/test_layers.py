@@ -243,7 +243,7 @@ def copy(tmp_path: Path) -> Path:
     [
         ("config.py", "from awsv.commands.use import use"),  # config -> commands
         ("vault/base.py", "import awsv.sessions"),  # vault -> sessions
-        ("sessions.py", "    from awsv.environment import off_changes"),  # lazy, inside a function
+        ("sessions/refresh.py", "    from awsv.environment import off_changes"),  # lazy, inside a function
         ("credentials.py", "if TYPE_CHECKING:\n    from awsv.chain import Chain"),  # types count too
         ("agent/server.py", "from awsv.commands import clear"),  # the agent -> a command
         ("shells/bash.py", "from ..sessions import ProfileCredentials"),  # relative spelling
