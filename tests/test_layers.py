@@ -58,7 +58,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         (
             "awsv.config",
             "awsv.config_lines",
-            "awsv.chain",
+            "awsv.chain",  # a package: model, sources, walk
             "awsv.recursion",
             "awsv.secret_env",
             "awsv.user_command",
@@ -85,7 +85,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "sessions",
         (
             "awsv.aws",
-            "awsv.sessions",
+            "awsv.sessions",  # a package: plan, cache, refresh
             "awsv.sts",
             "awsv.iam",
             "awsv.federation",
@@ -114,7 +114,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "awsv.entry",
             "awsv.__main__",
             "awsv.fastpath",
-            "awsv.doctor",
+            "awsv.doctor",  # a package: findings, files, profiles, runtime
             # Writes profiles into ~/.aws/config with their display settings: a command's work.
             "awsv.sso.sync",
         ),
