@@ -77,7 +77,7 @@ def exclusive_lock(
     path: str | os.PathLike[str],
     timeout: float | Callable[[], float],
     *,
-    what: str = "this",
+    what: str | None = None,
     timed_out: Callable[[float], AwsvError] | None = None,
     cannot_lock: Callable[[OSError], AwsvError] | None = None,
     private_dir: bool = False,
@@ -90,7 +90,7 @@ def exclusive_lock(
     lock is busy, so a setting it reads is not read otherwise. `on_wait(timeout)`
     runs once when the first try finds the lock taken (to say on a terminal
     what is awaited). Raises `timed_out(timeout)` when the deadline passes
-    (default: `LockBusy` naming `what` and the file) and `cannot_lock(exc)`
+    (default: `LockBusy` naming `what`, else the file) and `cannot_lock(exc)`
     when the directory or file cannot be made, opened or locked (default:
     `LockError` naming the file).
     """
@@ -101,6 +101,14 @@ def exclusive_lock(
             return cannot_lock(exc)
         return LockError(f"cannot create the lock file {lock_path}: {exc.strerror or exc}")
 
+    def busy(seconds: float) -> AwsvError:
+        if timed_out is not None:
+            return timed_out(seconds)
+        return LockBusy(
+            f"{what or f'the lock file {lock_path}'} is held by another awsv process (waited {seconds:g}s)",
+            hint=f"wait for it to finish; the lock is {lock_path}",
+        )
+
     try:
         if private_dir:
             make_private_dir(lock_path.parent)
@@ -109,20 +117,12 @@ def exclusive_lock(
         raise failed(exc) from None
     try:
         try:
-            taken = _try(fd)
-            if not taken:
+            if not _try(fd):
                 seconds = timeout() if callable(timeout) else timeout
                 if on_wait is not None:
                     on_wait(seconds)
                 if not _wait(fd, seconds, max_delay):
-                    raise (
-                        timed_out(seconds)
-                        if timed_out is not None
-                        else LockBusy(
-                            f"{what} is locked by another awsv process (waited {seconds:g}s)",
-                            hint=f"wait for it to finish; the lock is {lock_path}",
-                        )
-                    )
+                    raise busy(seconds)
         except OSError as exc:
             raise failed(exc) from None
         yield
