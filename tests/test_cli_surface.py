@@ -69,3 +69,28 @@ def test_long_options_still_work(awsv: AwsvRunner) -> None:
     for args in (["export", "--help"], ["login", "--help"]):
         out = awsv(*args, check=True).stdout
         assert ("--format" in out) if args[0] == "export" else ("--stdout" in out)
+
+
+def _every_parser(parser: argparse.ArgumentParser, path: str = "awsv") -> dict[str, argparse.ArgumentParser]:
+    """Command path -> parser, nested verbs included (`awsv sso login`)."""
+    found = {path: parser}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            seen: set[int] = set()
+            for name, sub_parser in action.choices.items():
+                if id(sub_parser) not in seen:
+                    seen.add(id(sub_parser))
+                    found.update(_every_parser(sub_parser, f"{path} {name}"))
+    return found
+
+
+def test_global_options_are_accepted_after_every_command_and_verb() -> None:
+    parsers = _every_parser(build_parser())
+    assert "awsv sso login" in parsers
+    lacking = {
+        path: sorted({"--backend", "--prompt"} - {o for a in p._actions for o in a.option_strings})
+        for path, p in parsers.items()
+    }
+    assert {path: missing for path, missing in lacking.items() if missing} == {}
+    args = build_parser().parse_args(["sso", "login", "--backend", "keyring", "--prompt", "terminal"])
+    assert (args.backend, args.prompt) == ("keyring", "terminal")

@@ -46,6 +46,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "awsv.shells",
             "awsv.private",
             "awsv.clock",
+            "awsv.records",
             "awsv.safe_read",
             "awsv.supervise",
             "awsv.usage",

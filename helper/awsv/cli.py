@@ -93,7 +93,7 @@ def _new_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction[a
 def _finish(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from awsv.vault import BACKENDS
 
-    for sub_parser in {id(p): p for p in sub.choices.values()}.values():
+    for sub_parser in _all_parsers(sub):
         # Also accept `awsv add --backend keyring prod`; the top-level value is the default.
         sub_parser.add_argument(
             "--backend",
@@ -103,6 +103,21 @@ def _finish(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         )
         # aws-vault's global --prompt, also after the command (`awsv exec --prompt terminal P`).
         sub_parser.add_argument("--prompt", metavar="DRIVER", default=argparse.SUPPRESS, help=_PROMPT_HELP)
+
+
+def _all_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> list[argparse.ArgumentParser]:
+    """Every command's parser, nested verbs too (`awsv sso login --backend keyring`), once each."""
+    found: dict[int, argparse.ArgumentParser] = {}
+    pending = list(sub.choices.values())
+    while pending:
+        parser = pending.pop()
+        if id(parser) in found:
+            continue
+        found[id(parser)] = parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                pending.extend(action.choices.values())
+    return list(found.values())
 
 
 #: aws-vault's --prompt, accepted so its recipes run unchanged (awsv.prompt_driver).

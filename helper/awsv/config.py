@@ -14,11 +14,13 @@ import shlex
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
+from types import MappingProxyType
 
 from awsv.errors import ConfigError, ProfileNotFound, SourceProfileLoop
 from awsv.paths import aws_config_file
+from awsv.records import record
 from awsv.safe_read import read_text_file
 
 #: Settings awsv reads from a profile; anything else is kept but ignored.
@@ -55,7 +57,7 @@ MAX_INCLUDE_DEPTH = 50
 MAX_SUGGESTION_POOL = 2000
 
 
-@dataclass(frozen=True)
+@record
 class Profile:
     """One profile's settings, after `include_profile` has been merged in."""
 
@@ -123,6 +125,8 @@ class AwsConfig:
         exists: bool = True,
     ) -> None:
         self._raw = dict(profiles)
+        #: Merged profiles already built: `list` and `doctor` ask for each one several times.
+        self._merged: dict[str, Profile] = {}
         self.sso_sessions = dict(sso_sessions or {})
         self.path = path
         #: False when the config file was missing (so errors say that, not "not in the file").
@@ -155,7 +159,8 @@ class AwsConfig:
         explicit_default: dict[str, str] | None = None
         sso: dict[str, dict[str, str]] = {}
         for section, raw_values in sections:
-            values = {k: _clean_value(v) for k, v in raw_values.items()}
+            # read_plain's values are already stripped strings; configparser's may be None.
+            values = raw_values if plain is not None else {k: _clean_value(v) for k, v in raw_values.items()}
             if section == "default":
                 profiles.setdefault("default", values)
                 continue
@@ -211,6 +216,9 @@ class AwsConfig:
         A name with no section raises ProfileNotFound, unless `allow_missing`
         (a profile that exists only in the vault), which yields an empty profile.
         """
+        known = self._merged.get(name)
+        if known is not None:
+            return known
         if name not in self._raw:
             if allow_missing:
                 return Profile(name, {}, in_config=False)
@@ -235,7 +243,8 @@ class AwsConfig:
                 if key != "include_profile":
                     merged.setdefault(key, value)
             current = own.get("include_profile") or None
-        return Profile(name, merged)
+        profile = self._merged[name] = Profile(name, MappingProxyType(merged))
+        return profile
 
     def not_found(
         self, name: str, *, extra_names: list[str] | None = None, needed_by: str | None = None

@@ -72,6 +72,11 @@ def awsv_profile_of(command: str) -> str | None:
     import os
     import shlex
 
+    if "awsv" not in command and not any(quote in command for quote in "'\"\\"):
+        # Without quotes or backslashes shlex's words are slices of the text, so a
+        # command that never spells "awsv" cannot run it: the common case, skipped
+        # cheaply (`awsv list` reads every credential_process of a 10,000-profile config).
+        return None
     try:
         argv = shlex.split(command)
     except ValueError:

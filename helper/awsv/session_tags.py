@@ -61,10 +61,15 @@ class RoleSessionTags:
         return params
 
 
+_NONE = RoleSessionTags()
+
+
 def parse(
     profile: str, session_tags: str | None, transitive: str | None, source_identity: str | None
 ) -> RoleSessionTags:
     """The profile's settings, checked; raises ConfigError naming the profile and the rule."""
+    if session_tags is None and transitive is None and source_identity is None:
+        return _NONE  # nearly every role: one shared value (`awsv list` builds a hop per role)
     where = f"profile {profile!r}"
     tags = _tags(where, session_tags) if session_tags else ()
     keys = tuple(k.strip() for k in transitive.split(",")) if transitive else ()

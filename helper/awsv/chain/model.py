@@ -1,16 +1,18 @@
 """What a resolved profile is: one source, then role hops, with the settings each step needs.
 
-Plain frozen dataclasses with no behaviour beyond describing themselves, so
-every layer above (sessions, delivery, commands) can hold a chain without
-importing how it was resolved.
+Immutable values (`awsv.records.record`: built per profile, so cheap to build)
+with no behaviour beyond describing themselves, so every layer above
+(sessions, delivery, commands) can hold a chain without importing how it was
+resolved.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from awsv.config import Profile
 from awsv.errors import ConfigError
+from awsv.records import record
 from awsv.session_tags import RoleSessionTags
 
 #: Any of these makes a profile's source an IAM Identity Center role (awsv.sso.settings).
@@ -23,7 +25,7 @@ class SelfReference(ConfigError):
     """A credential_process would run awsv back into the resolution that starts it."""
 
 
-@dataclass(frozen=True)
+@record
 class Source:
     """Where the first credentials of a chain come from."""
 
@@ -46,7 +48,7 @@ class Source:
     credential_source: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class RoleHop:
     """One AssumeRole step."""
 
@@ -62,7 +64,7 @@ class RoleHop:
     tags: RoleSessionTags = field(default_factory=RoleSessionTags)
 
 
-@dataclass(frozen=True)
+@record
 class Chain:
     """A resolved profile: its source, its role hops (first to last), its settings."""
 

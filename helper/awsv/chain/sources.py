@@ -16,6 +16,8 @@ from awsv.config import AwsConfig, Profile
 from awsv.errors import ConfigError
 from awsv.recursion import runs_awsv_back
 
+_SSO_KEY_SET = frozenset(SSO_KEYS)
+
 
 def special_source(profile: Profile, env: Mapping[str, str] | None = None) -> Source | None:
     """A role profile's web identity or credential_source (botocore's rules), else None."""
@@ -84,7 +86,7 @@ def source_of(
         # botocore's order: SSO, then web identity, then credential_process. An SSO
         # profile's credential_process (often `awsv export … P` for other tools) is
         # never run by awsv, so it cannot loop.
-        if any(profile.get(k) for k in SSO_KEYS):
+        if not _SSO_KEY_SET.isdisjoint(profile.settings) and any(profile.get(k) for k in SSO_KEYS):
             from awsv.sso.settings import role_of
 
             role_of(config, profile)  # a missing sso_* key is an error naming it, already here

@@ -11,17 +11,18 @@ from __future__ import annotations
 
 from collections import ChainMap
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from awsv.chain.model import MAX_CHAIN_DEPTH, Chain, RoleHop, SelfReference, Source
 from awsv.chain.sources import env_web_identity, hop_of, source_of, special_source
 from awsv.config import AwsConfig, Profile
 from awsv.errors import AwsvError, ConfigError, SourceProfileLoop
 from awsv.names import validate_profile_name
+from awsv.records import record
 from awsv.recursion import awsv_profile_of
 
 
-@dataclass(frozen=True)
+@record
 class _Node:
     """One profile's own step in its chain, as Resolver remembers it."""
 

@@ -123,9 +123,8 @@ def _rows(ctx: Context) -> list[dict[str, object]]:
 
 def list_profiles(ctx: Context, args: argparse.Namespace) -> int:
     if args.names:
-        for name in in_list_order(ctx.config.names()):
-            if is_valid_profile_name(name):
-                print(name, file=ctx.stdout)
+        names = [name for name in in_list_order(ctx.config.names()) if is_valid_profile_name(name)]
+        ctx.stdout.write("".join(f"{name}\n" for name in names))  # one write: completion reads 10,000 names
         return 0
     rows = _rows(ctx)
     if args.json:
@@ -142,8 +141,9 @@ def list_profiles(ctx: Context, args: argparse.Namespace) -> int:
         session = "-" if left is None else format_time_left(float(left))  # type: ignore[arg-type]
         table.append((str(row["profile"]), detail, str(row.get("region") or "-"), session))
     widths = [max(len(r[i]) for r in table) for i in range(3)]
-    for r in table:
-        print(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}".rstrip(), file=ctx.stdout)
+    ctx.stdout.write(
+        "".join(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}".rstrip() + "\n" for r in table)
+    )
     return 0
 
 

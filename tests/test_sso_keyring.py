@@ -1,0 +1,115 @@
+"""IAM Identity Center with `--backend keyring`: tokens live in the real Secret Service.
+
+The same sign-in as tests/test_sso.py (the SSO stand-in, moto for STS, a
+scripted browser), with the vault in gnome-keyring on a private D-Bus
+session (tests/support/secret_service.py). What differs from the file
+vault is where tokens, client registrations and role credentials rest:
+here as keyring items, and nowhere under HOME in plaintext.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import AwsvRunner
+from tests.support import secret_service as secret_service_support
+from tests.support.moto_server import caller_arn, moto, moto_url  # noqa: F401
+from tests.support.secret_service import SecretService
+from tests.support.sso_server import SsoServer, sso, sso_server  # noqa: F401
+
+secret_service = secret_service_support.secret_service
+
+BROWSER_SCRIPT = Path(__file__).parent / "support" / "sso_browser.py"
+# The AWS CLI's documented shape: an [sso-session] and a profile using it, plus a role on top.
+CONFIG = """[sso-session corp]
+sso_start_url = https://example.awsapps.com/start
+sso_region = eu-west-1
+sso_registration_scopes = sso:account:access
+
+[profile prod]
+sso_session = corp
+sso_account_id = 111111111111
+sso_role_name = Admin
+region = eu-west-1
+
+[profile deploy]
+role_arn = arn:aws:iam::111111111111:role/deploy
+source_profile = prod
+"""
+
+
+@pytest.fixture
+def keyring_world(
+    home: Path, env: dict[str, str], sso: SsoServer, moto: str, secret_service: SecretService
+) -> dict[str, str | None]:
+    (home / ".aws" / "config").write_text(CONFIG)
+    env.update(
+        AWS_ENDPOINT_URL_SSO_OIDC=sso.url,
+        AWS_ENDPOINT_URL_SSO=sso.url,
+        AWS_ENDPOINT_URL_STS=moto,
+        BROWSER=f"{sys.executable} {BROWSER_SCRIPT}",
+        SSO_BROWSER_LOG=str(home / "browser.log"),
+        AWSV_SSO_SIGNIN_TIMEOUT="60",
+    )
+    return {**secret_service.extra, "AWSV_FILE_PASSPHRASE": None, "AWSV_BACKEND": "keyring"}
+
+
+def _keyring_items(secret_service: SecretService) -> list[str]:
+    """The usernames (awsv's item names) of awsv's entries in the Secret Service."""
+    found = secret_service.secret_tool("search", "--all", "service", "awsv")
+    return sorted(
+        line.split(" = ", 1)[1]
+        for line in (found.stdout + found.stderr).splitlines()
+        if line.startswith("attribute.username = ")
+    )
+
+
+def test_sso_sign_in_refresh_and_role_chain_on_the_keyring(
+    keyring_world: dict[str, str | None],
+    awsv: AwsvRunner,
+    sso: SsoServer,
+    moto: str,
+    home: Path,
+    secret_service: SecretService,
+) -> None:
+    env = keyring_world
+    sso.role_credentials_lifetime = 120  # below awsv's minimum TTL: every call fetches anew
+    signed = awsv("sso", "login", "--backend", "keyring", "prod", env=env, check=True)
+    assert "signed in" in signed.stderr
+    assert sso.approvals == 1
+
+    # One token and one client registration (the browser flow's), keyed by the session's hash.
+    items = _keyring_items(secret_service)
+    assert [re.sub(r"/[0-9a-f]{40}", "/KEY", i) for i in items] == [
+        "__awsv_index__",
+        "sso-client/KEY/code",
+        "sso-token/KEY",
+    ], items
+
+    first = json.loads(awsv("export", "--format", "credential-process", "prod", env=env, check=True).stdout)
+    sso.expire_access_tokens()  # the next day: refreshed from the keyring's refresh token, no browser
+    second = json.loads(awsv("export", "--format", "credential-process", "prod", env=env, check=True).stdout)
+    assert second["AccessKeyId"] != first["AccessKeyId"]
+    assert (sso.grants["refresh_token"], sso.approvals) == (1, 1)
+
+    deploy = json.loads(awsv("export", "--format", "credential-process", "deploy", env=env, check=True).stdout)
+    arn = caller_arn(moto, str(deploy["AccessKeyId"]), str(deploy["SecretAccessKey"]), str(deploy["SessionToken"]))
+    assert ":assumed-role/deploy/" in arn
+
+    secrets_ = sso.issued_secrets() | {str(c["SecretAccessKey"]) for c in (first, second, deploy)}
+    leaks = [
+        str(p)
+        for p in home.rglob("*")
+        if p.is_file() and not p.is_symlink() and any(s.encode() in p.read_bytes() for s in secrets_)
+    ]
+    assert leaks == []
+    assert not (home / ".local" / "share" / "awsv" / "vault.awsv").exists()  # the file vault was never made
+
+    out = awsv("sso", "logout", env=env, check=True)
+    assert "signed out" in out.stderr
+    assert [i for i in _keyring_items(secret_service) if i.startswith("sso-token/")] == []
