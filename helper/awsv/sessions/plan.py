@@ -8,7 +8,8 @@ determines it, so the next command — or another profile sharing the same
 source — reuses it without a new MFA code, and a change of any input (a key
 rotated, a duration, an endpoint) misses the cache instead of serving stale
 credentials. Kept apart from the cache and the STS calls so the rules below
-are read, and tested, in one place.
+are read, and tested, in one place; the region every step is sent to is
+checked here too, before anything is fetched.
 
 When awsv skips GetSessionToken
 -------------------------------
@@ -42,12 +43,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from awsv.chain import Chain, RoleHop
 from awsv.durations import ROLE_CHAINING_LIMIT, Ttls
+from awsv.errors import ConfigError, UsageError
 from awsv.vault.items import LongTermKey
 
 
@@ -207,3 +210,17 @@ def plan(
         )
         steps.append(Step("role", hop.profile, parent, duration, serial, process, hop))
     return tuple(steps)
+
+
+#: botocore's rule for a region name: one DNS label.
+_REGION = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\Z")
+
+
+def checked_region(region: str | None, origin: str) -> str | None:
+    """Refuse a malformed region before it reaches STS or, from the cache, a shell."""
+    if region is not None and not _REGION.match(region):
+        error = UsageError if origin.startswith("--") else ConfigError
+        raise error(
+            f"{region!r} is not a valid AWS region name (from {origin})", hint="check --region and the profile's region"
+        )
+    return region

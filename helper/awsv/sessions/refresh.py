@@ -17,7 +17,6 @@ existing cache items as they were.
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,7 +33,7 @@ from awsv.errors import AwsvError, ConfigError, UsageError
 from awsv.locking import LockBusy, exclusive_lock
 from awsv.mfa import MfaCodes
 from awsv.sessions.cache import CacheMiss, lookup, to_item
-from awsv.sessions.plan import SessionOptions, Step, plan, source_origin
+from awsv.sessions.plan import SessionOptions, Step, checked_region, plan, source_origin
 from awsv.vault.base import Vault
 from awsv.vault.items import LongTermKey, key_item_name, session_item_name
 
@@ -133,7 +132,7 @@ def _get_resolved(
 ) -> ProfileCredentials:
     """get_credentials once the chain is known and marked."""
     vault = ctx.vault
-    region = _checked_region(opts.region, "--region") or _checked_region(
+    region = checked_region(opts.region, "--region") or checked_region(
         chain.region, f"the region of profile {chain.target.name!r}"
     )
     key = _long_term_key(vault, chain.source.profile) if chain.source.kind == "vault" else None
@@ -165,20 +164,6 @@ def _get_resolved(
     )
     credentials, from_cache = run.final(steps)
     return ProfileCredentials(credentials=credentials, chain=chain, region=region, from_cache=from_cache)
-
-
-#: botocore's rule for a region name: one DNS label.
-_REGION = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\Z")
-
-
-def _checked_region(region: str | None, origin: str) -> str | None:
-    """Refuse a malformed region before it reaches STS or, from the cache, a shell."""
-    if region is not None and not _REGION.match(region):
-        error = UsageError if origin.startswith("--") else ConfigError
-        raise error(
-            f"{region!r} is not a valid AWS region name (from {origin})", hint="check --region and the profile's region"
-        )
-    return region
 
 
 # -- doing it ----------------------------------------------------------------
