@@ -63,6 +63,9 @@ class ErrorFamily:
     special: Special | None = None
     #: The settings that move its endpoint, for hints (default: `AWS_ENDPOINT_URL_<service>` and the rest).
     endpoint_settings: str | None = None
+    #: Whether AWS's own message is repeated after the code. SSO says no: an OIDC
+    #: answer may describe the grant, code or token it refused.
+    repeat_messages: bool = True
 
     @property
     def endpoint_vars(self) -> str:
@@ -135,7 +138,7 @@ def client_error(exc: Any, what: str, signer: str, family: ErrorFamily, endpoint
     """The error for an answer AWS gave with an error code (botocore's ClientError)."""
     error = exc.response.get("Error", {}) if isinstance(exc.response, dict) else {}
     code = str(error.get("Code") or "Unknown")
-    message = one_line(str(error.get("Message") or ""))
+    message = one_line(str(error.get("Message") or "")) if family.repeat_messages else ""
     said = f": {message}" if message else ""
     own = family.special(code, message, what) if family.special is not None else None
     if own is not None:

@@ -253,6 +253,7 @@ ERRORS = ErrorFamily(
     throttled=SsoError,
     special=_sso_codes,
     endpoint_settings="AWS_ENDPOINT_URL_SSO_OIDC / AWS_ENDPOINT_URL_SSO / AWS_ENDPOINT_URL",
+    repeat_messages=False,
 )
 
 
