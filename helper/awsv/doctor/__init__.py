@@ -20,7 +20,7 @@ from awsv.doctor.profiles import config
 from awsv.doctor.runtime import agent, backend, clock, container_endpoint, on_path, shell_integration
 from awsv.errors import AwsvError
 
-__all__ = ["FAIL", "INFO", "PASS", "WARN", "Check", "Finding", "plural", "run_checks"]
+__all__ = ["CHECKS", "FAIL", "INFO", "PASS", "WARN", "Check", "Finding", "plural", "run_checks"]
 
 CHECKS: list[Check] = [
     plaintext_credentials,

@@ -14,6 +14,8 @@ PASS, WARN, FAIL, INFO = "pass", "warn", "fail", "info"
 
 @dataclass(frozen=True)
 class Finding:
+    """One line of `awsv doctor`: which check, its status, what it found, and the fix when there is one."""
+
     check: str
     status: str
     message: str
