@@ -22,114 +22,17 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEST_PASSPHRASE, AwsvRunner, base_env
+from tests.conftest import TEST_PASSPHRASE
+from tests.support.agent_world import World, alive, cleanup_agents, make_world
+from tests.support.keys import KEY_ID, SECRET
 from tests.support.moto_server import moto, moto_url  # noqa: F401  (pytest fixtures)
-from tests.test_cli_keys import KEY_ID, SECRET
-
-COUNTER = """#!/bin/sh
-echo asked >> "{count}"
-printf '%s\\n' '{passphrase}'
-"""
-
-
-def agent_pids(mark: str) -> list[int]:
-    """Live agent processes whose environment carries `mark` (needs root or the same uid)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
-            environ = Path(f"/proc/{entry}/environ").read_bytes()
-        except OSError:
-            continue
-        if b"awsv.agent" in cmdline and f"AWSV_TEST_MARK={mark}".encode() in environ.split(b"\0"):
-            found.append(int(entry))
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie still answers kill(0); it has forgotten everything all the same.
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
-def wait_for(condition, timeout: float = 5.0, step: float = 0.05) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(step)
-    return bool(condition())
-
-
-@dataclass
-class World:
-    """A HOME with a file vault holding `prod`, a counting passphrase command, its own runtime dir."""
-
-    home: Path
-    env: dict[str, str]
-    awsv: AwsvRunner
-    count_file: Path
-    mark: str
-
-    def asked(self) -> int:
-        return len(self.count_file.read_text().splitlines()) if self.count_file.exists() else 0
-
-    def ok(self, *args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
-        r = self.awsv(*args, **kwargs)  # type: ignore[arg-type]
-        assert r.returncode == 0, f"awsv {' '.join(args)}: {r.stderr}"
-        return r
-
-    def status(self, **kwargs: object) -> dict[str, object]:
-        return json.loads(self.ok("unlock", "--status", "--json", **kwargs).stdout)
-
-    @property
-    def socket_path(self) -> Path:
-        return Path(self.env["XDG_RUNTIME_DIR"]) / "awsv" / "agent.sock"
-
-    def agent_pid(self) -> int:
-        st = self.status()
-        assert st["unlocked"] is True, st
-        return int(st["pid"])  # type: ignore[call-overload]
-
-
-def cleanup_agents(runner: AwsvRunner, mark: str) -> None:
-    """`awsv lock`, then SIGKILL whatever agent of this test is left; assert none survives."""
-    runner("lock", env={"AWSV_AGENT": "auto"})
-    for pid in agent_pids(mark):
-        os.kill(pid, signal.SIGCONT)
-        os.kill(pid, signal.SIGKILL)
-    assert wait_for(lambda: not agent_pids(mark)), "an agent survived its test"
-
-
-def make_world(home: Path, runtime: Path | None = None) -> World:
-    mark = uuid.uuid4().hex
-    count = home.parent / "asked"
-    script = home.parent / "passphrase-command"
-    script.write_text(COUNTER.format(count=count, passphrase=TEST_PASSPHRASE))
-    script.chmod(0o700)
-    env = base_env(home)
-    env.update(AWSV_PASSPHRASE_COMMAND=str(script), AWSV_TEST_MARK=mark, AWSV_AGENT="auto")
-    if runtime is not None:
-        env["XDG_RUNTIME_DIR"] = str(runtime)
-    world = World(home, env, AwsvRunner(env), count, mark)
-    world.ok("add", "prod", input=f"{KEY_ID}\n{SECRET}\n")
-    return world
+from tests.support.polling import wait_for
 
 
 @pytest.fixture
@@ -181,13 +84,16 @@ def test_idle_timeout_forgets_but_activity_keeps_it(world: World) -> None:
     st = world.status()
     assert st["idle_timeout"] == 4 and st["expires"] == st["idle_expires"]
     first = datetime.fromisoformat(str(st["idle_expires"])).timestamp()
-    # Each request moves the idle deadline (status requests do not): read it from
-    # the agent instead of timing the gaps, so a loaded machine cannot fake a result.
-    for _ in range(3):
-        time.sleep(0.6)
+    # Each request moves the idle deadline (status requests do not): keep making
+    # requests and read the deadline back from the agent until it has moved 1.5 s,
+    # so neither a fast nor a loaded machine depends on a guessed gap.
+
+    def a_request_moved_the_deadline() -> bool:
         world.ok("list", env=short)
+        return datetime.fromisoformat(str(world.status()["idle_expires"])).timestamp() >= first + 1.5
+
+    assert wait_for(a_request_moved_the_deadline, timeout=30, step=0.2), "requests did not move the idle deadline"
     later = world.status()
-    assert datetime.fromisoformat(str(later["idle_expires"])).timestamp() >= first + 1.5
     assert world.asked() == 2 and int(later["pid"]) == pid  # type: ignore[call-overload]
     assert wait_for(lambda: not alive(pid), timeout=20), "the agent outlived its idle timeout"
     assert not world.socket_path.exists()
@@ -204,7 +110,7 @@ def test_maximum_lifetime_ends_even_a_busy_agent(world: World) -> None:
     while alive(pid) and time.monotonic() - before_start < 30:
         world.awsv("list")  # keeps it busy: idle never runs out
         busy += 1
-        time.sleep(0.3)
+        time.sleep(0.3)  # the pace of a busy user, polling `alive` under a 30 s deadline
     assert not alive(pid) and busy >= 1
     # It cannot have gone before its 3 s were up, counted from a moment after before_start.
     assert time.monotonic() - before_start > 3
@@ -382,6 +288,21 @@ def test_a_socket_of_another_user_is_not_trusted(world: World) -> None:
 # -- failures: fall back, never hang ------------------------------------------------
 
 
+def _has_open(pid: int, path: Path) -> bool:
+    """Whether process `pid` holds a file descriptor on `path` (from /proc)."""
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(fd) == str(path):
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def _reads_a_socket(pid: int) -> bool:
     try:
         wchan = Path(f"/proc/{pid}/wchan").read_text()
@@ -409,11 +330,11 @@ def test_agent_killed_mid_request(world: World) -> None:
                 text=True,
                 start_new_session=True,
             )
-        # Wait until the client sleeps on the agent's socket: its `set` was sent,
-        # and the agent is polling for the lock we hold.
-        assert wait_for(lambda: _reads_a_socket(proc.pid), timeout=30), "the client never asked"
-        time.sleep(0.5)  # past the hello exchange, which answers at once: still waiting means `set`
-        assert _reads_a_socket(proc.pid) and proc.poll() is None
+        # Wait until the agent has the vault's lock file open (it opens it only to
+        # write, and waits there for the lock we hold): the client's `set` arrived.
+        assert wait_for(lambda: _has_open(pid, lock_path), timeout=30), "the agent never tried to write"
+        assert wait_for(lambda: _reads_a_socket(proc.pid), timeout=30), "the client is not waiting for the answer"
+        assert proc.poll() is None
         os.kill(pid, signal.SIGKILL)
         _, err = proc.communicate(timeout=60)
     finally:

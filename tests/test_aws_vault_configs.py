@@ -28,7 +28,7 @@ from awsv import session_tags
 from awsv.errors import ConfigError
 from tests.support.fault_proxy import AwsvWorld, fault_proxy, fault_proxy_server, world  # noqa: F401
 from tests.support.moto_server import ACCOUNT_ID, moto, moto_url  # noqa: F401
-from tests.test_self_reference import QUICK, Home
+from tests.support.program_home import QUICK, Home
 
 # -- the configs, verbatim (program name changed) ------------------------------------
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from tests.conftest import AwsvRunner
 from tests.support import secret_service as secret_service_support
+from tests.support.keys import CREDENTIALS, KEY_ID, SECRET, SECRET2
 from tests.support.secret_service import SecretService
-from tests.test_cli_keys import CREDENTIALS, KEY_ID, SECRET, SECRET2
 
 secret_service = secret_service_support.secret_service
 

@@ -21,7 +21,7 @@ import pytest
 from awsv import dialogs
 from tests.conftest import TEST_PASSPHRASE, AwsvRunner
 from tests.support.moto_server import ACCOUNT_ID, moto_url  # noqa: F401  (pytest fixture)
-from tests.test_use import World, make_world
+from tests.support.use_world import World, make_world
 
 CONFIG = f"""\
 [profile base]

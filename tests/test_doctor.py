@@ -9,61 +9,17 @@ from __future__ import annotations
 
 import json
 import os
-import threading
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import AwsvRunner
-from tests.test_cli_keys import CREDENTIALS, KEY_ID, SECRET, add
+from tests.support.doctor_report import DateServer, date_server, run_doctor, statuses  # noqa: F401  (fixture)
+from tests.support.keys import CREDENTIALS, KEY_ID, SECRET, add
 
 
-class _DateServer(ThreadingHTTPServer):
-    offset = timedelta(0)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        self.send_response_only(403)  # like STS to a bare GET; no automatic Date header
-        self.send_header("Date", format_datetime(datetime.now(UTC) + self.server.offset, usegmt=True))
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def date_server() -> Iterator[_DateServer]:
-    server = _DateServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
-def run_doctor(awsv: AwsvRunner, server: _DateServer, **env: str) -> tuple[int, dict[str, list[dict]]]:
-    url = f"http://127.0.0.1:{server.server_address[1]}/"
-    r = awsv("doctor", "--json", env={"AWS_ENDPOINT_URL_STS": url, **env})
-    assert "Traceback" not in r.stderr
-    report = json.loads(r.stdout)
-    by_check: dict[str, list[dict]] = {}
-    for finding in report["checks"]:
-        by_check.setdefault(finding["check"], []).append(finding)
-    assert report["ok"] == (r.returncode == 0)
-    return r.returncode, by_check
-
-
-def statuses(by_check: dict[str, list[dict]], check: str) -> set[str]:
-    return {f["status"] for f in by_check[check]}
-
-
-def test_clean_setup_passes(awsv: AwsvRunner, home: Path, date_server: _DateServer) -> None:
+def test_clean_setup_passes(awsv: AwsvRunner, home: Path, date_server: DateServer) -> None:
     (home / ".aws" / "config").write_text("[profile prod]\nregion = eu-west-1\n")
     assert add(awsv, "prod").returncode == 0
     rc, found = run_doctor(awsv, date_server)
@@ -76,7 +32,7 @@ def test_clean_setup_passes(awsv: AwsvRunner, home: Path, date_server: _DateServ
     assert statuses(found, "clock") == {"pass"}
 
 
-def test_plaintext_keys_fail_with_the_fix(awsv: AwsvRunner, home: Path, date_server: _DateServer) -> None:
+def test_plaintext_keys_fail_with_the_fix(awsv: AwsvRunner, home: Path, date_server: DateServer) -> None:
     creds = home / ".aws" / "credentials"
     creds.write_text(CREDENTIALS)
     os.chmod(creds, 0o600)
@@ -94,7 +50,7 @@ def test_plaintext_keys_fail_with_the_fix(awsv: AwsvRunner, home: Path, date_ser
     assert statuses(found, "plaintext-keys") == {"pass"}
 
 
-def test_open_vault_permissions_fail(awsv: AwsvRunner, home: Path, date_server: _DateServer) -> None:
+def test_open_vault_permissions_fail(awsv: AwsvRunner, home: Path, date_server: DateServer) -> None:
     assert add(awsv, "prod").returncode == 0
     vault_dir = home / ".local" / "share" / "awsv"
     os.chmod(vault_dir, 0o755)
@@ -103,7 +59,7 @@ def test_open_vault_permissions_fail(awsv: AwsvRunner, home: Path, date_server: 
     assert any(f["status"] == "fail" and f["fix"] == f"chmod 700 {vault_dir}" for f in found["vault-permissions"])
 
 
-def test_config_problems(awsv: AwsvRunner, home: Path, date_server: _DateServer) -> None:
+def test_config_problems(awsv: AwsvRunner, home: Path, date_server: DateServer) -> None:
     (home / ".aws" / "config").write_text(
         "[profile base]\nmfa_serial = arn:aws:iam::1:mfa/me\n"
         "[profile role]\nrole_arn = arn:aws:iam::1:role/r\nsource_profile = base\n"
@@ -119,14 +75,14 @@ def test_config_problems(awsv: AwsvRunner, home: Path, date_server: _DateServer)
     assert "role 'role' has no mfa_serial but its source 'base' has one" in messages
 
 
-def test_broken_config_is_a_fail_not_a_crash(awsv: AwsvRunner, home: Path, date_server: _DateServer) -> None:
+def test_broken_config_is_a_fail_not_a_crash(awsv: AwsvRunner, home: Path, date_server: DateServer) -> None:
     (home / ".aws" / "config").write_text("[profile a\n")
     rc, found = run_doctor(awsv, date_server)
     assert rc == 1 and statuses(found, "config") == {"fail"}
 
 
 @pytest.mark.parametrize("minutes, status", [(0, "pass"), (2, "warn"), (-2, "warn"), (10, "fail")])
-def test_clock_skew(awsv: AwsvRunner, date_server: _DateServer, minutes: int, status: str) -> None:
+def test_clock_skew(awsv: AwsvRunner, date_server: DateServer, minutes: int, status: str) -> None:
     date_server.offset = timedelta(minutes=minutes)
     rc, found = run_doctor(awsv, date_server)
     assert statuses(found, "clock") == {status}
@@ -139,14 +95,14 @@ def test_unreachable_sts_is_a_warning(awsv: AwsvRunner) -> None:
     assert "WARN  clock" in r.stdout and "could not reach" in r.stdout
 
 
-def test_keyring_backend_refused_is_a_fail(awsv: AwsvRunner, date_server: _DateServer) -> None:
+def test_keyring_backend_refused_is_a_fail(awsv: AwsvRunner, date_server: DateServer) -> None:
     rc, found = run_doctor(
         awsv, date_server, AWSV_BACKEND="keyring", PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring"
     )
     assert rc == 1 and statuses(found, "backend") == {"fail"}
 
 
-def test_agent_state(awsv: AwsvRunner, date_server: _DateServer) -> None:
+def test_agent_state(awsv: AwsvRunner, date_server: DateServer) -> None:
     rc, found = run_doctor(awsv, date_server)
     assert statuses(found, "agent") == {"info"}  # AWSV_AGENT=off in the tests' environment
     on = {"AWSV_AGENT": "on"}
@@ -163,7 +119,7 @@ def test_agent_state(awsv: AwsvRunner, date_server: _DateServer) -> None:
         assert awsv("lock", env=on).returncode == 0
 
 
-def test_missing_config_is_a_warning_that_says_so(awsv: AwsvRunner, home: Path, date_server: _DateServer) -> None:
+def test_missing_config_is_a_warning_that_says_so(awsv: AwsvRunner, home: Path, date_server: DateServer) -> None:
     """No ~/.aws/config: a vault-only setup is valid, but the file's absence is named."""
     assert not (home / ".aws" / "config").exists()
     assert add(awsv, "prod").returncode == 0
@@ -182,7 +138,7 @@ def test_missing_config_is_a_warning_that_says_so(awsv: AwsvRunner, home: Path, 
     assert f", {warnings} warning{'' if warnings == 1 else 's'}, 0 failed" in summary, summary
 
 
-def test_counts_are_singular_and_plural(awsv: AwsvRunner, home: Path, date_server: _DateServer) -> None:
+def test_counts_are_singular_and_plural(awsv: AwsvRunner, home: Path, date_server: DateServer) -> None:
     (home / ".aws" / "config").write_text("[profile prod]\nregion = eu-west-1\n")
     assert add(awsv, "prod").returncode == 0
     url = f"http://127.0.0.1:{date_server.server_address[1]}/"

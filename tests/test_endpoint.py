@@ -40,10 +40,10 @@ import pexpect
 import pytest
 
 from tests.conftest import TEST_PASSPHRASE
+from tests.support.doctor_report import DateServer, date_server, run_doctor  # noqa: F401  (fixture)
 from tests.support.fault_proxy import FaultProxy
 from tests.support.moto_server import create_user_with_key, moto_url  # noqa: F401  (fixture)
-from tests.test_doctor import _DateServer, date_server  # noqa: F401  (fixture)
-from tests.test_use import CONFIG, World, make_world
+from tests.support.use_world import CONFIG, World, make_world
 
 ENDPOINT_CONFIG = (
     CONFIG
@@ -275,7 +275,7 @@ def caught(signum, frame):
 signal.signal(signal.SIGINT, caught)
 signal.signal(signal.SIGTERM, caught)
 print("ready", os.environ["AWS_CONTAINER_CREDENTIALS_FULL_URI"], flush=True)
-time.sleep(60)
+time.sleep(60)  # a command that runs until a signal ends it: the thing under test
 """
 
 
@@ -400,7 +400,8 @@ def test_renewal_goes_through_the_agent(world: World, short_sts: ShortLivedSts, 
     and never again, so neither the endpoint nor any renewal opened the vault
     itself.
     """
-    from tests.test_agent import COUNTER, agent_pids, wait_for
+    from tests.support.agent_world import COUNTER, agent_pids
+    from tests.support.polling import wait_for
 
     count = tmp_path / "asked"
     command = tmp_path / "passphrase-command"
@@ -694,8 +695,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_doctor_names_a_stale_endpoint_variable(world: World, date_server: _DateServer) -> None:
-    from tests.test_doctor import run_doctor
+def test_doctor_names_a_stale_endpoint_variable(world: World, date_server: DateServer) -> None:
 
     _, found = run_doctor(world.awsv, date_server)
     assert [f["status"] for f in found["endpoint"]] == ["pass"]

@@ -5,7 +5,7 @@ set of exports, so `eval "$(awsv use P)" && deploy` stops. An empty output
 would not do: `eval ""` succeeds. Each case runs in a real bash, zsh and fish
 (no rc files), at top level and inside a function (where a `return` in the
 output would end the caller instead of failing), against moto's server
-through the real file vault (the `World` of tests/test_use.py).
+through the real file vault (the `World` of tests/support/use_world.py).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.moto_server import moto_url  # noqa: F401  (pytest fixture)
-from tests.test_use import BEFORE, World, load, world  # noqa: F401  (pytest fixture)
+from tests.support.use_world import BEFORE, World, load, world  # noqa: F401  (pytest fixture)
 
 POSIX_CASES = """\
 eval "$(awsv use base)" && echo "ok-use"

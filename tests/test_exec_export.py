@@ -8,6 +8,7 @@ exactly as a user would set it up.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.moto_server import ACCOUNT_ID, moto_url  # noqa: F401
-from tests.test_use import CONFIG, CONTRACT, UNSET_BY_USE, World, assert_session_contract, make_world
+from tests.support.use_world import CONFIG, CONTRACT, UNSET_BY_USE, World, assert_session_contract, make_world
 
 #: The variables that reach the vault key; none may reach a child.
 PASSPHRASE_VARS = (
@@ -88,9 +89,21 @@ def test_exec_without_a_command_starts_shell(world: World) -> None:
     r = world.awsv("exec", "admin", input='echo "in=$AWSV_PROFILE"\n', env={"SHELL": "/bin/sh"})
     assert r.returncode == 0, r.stderr
     assert r.stdout == "in=admin\n"
-    assert "starting /bin/sh" in r.stderr
+    starting = (
+        r"awsv: starting /bin/sh with 'admin', expires \d\d:\d\d UTC \(in (\d+m|1h00m)\);"
+        r" exit it to leave the session\n"
+    )
+    assert re.fullmatch(starting, r.stderr), r.stderr
     r = world.awsv("exec", "admin", input='echo "fallback=$AWS_VAULT"\n', env={"SHELL": None})
     assert r.stdout == "fallback=admin\n"
+
+
+def no_such_profile(world: World, profile: str = "admn") -> str:
+    """The whole stderr of a command naming a profile the config lacks (one close to `admin`)."""
+    return (
+        f"awsv: error: profile {profile!r} is not in {world.home / '.aws' / 'config'}\n"
+        "awsv: hint: did you mean admin?\n"
+    )
 
 
 #: What `awsv use dev` left in a shell: the command under `exec admin` must see none of it.
@@ -127,7 +140,11 @@ def test_exec_runs_a_one_off_command_inside_another_session(world: World, marker
 def test_exec_refuses_an_interactive_shell_inside_a_session_without_force(world: World, marker: str) -> None:
     r = world.awsv("exec", "admin", input='echo "in=$AWSV_PROFILE"\n', env={marker: "outer", "SHELL": "/bin/sh"})
     assert r.returncode == 1 and r.stdout == ""
-    assert "'outer'" in r.stderr and "--force" in r.stderr and "awsv exec admin -- CMD" in r.stderr
+    assert r.stderr == (
+        f"awsv: error: refusing to start a shell for 'admin' inside the session for 'outer' ({marker} is set)\n"
+        "awsv: hint: exit that shell (or `awsv off`) first, run one command with `awsv exec admin -- CMD`,"
+        " or pass --force to start a shell inside it\n"
+    )
     r = world.awsv(
         "exec", "admin", "--force", input='echo "in=$AWSV_PROFILE"\n', env={marker: "outer", "SHELL": "/bin/sh"}
     )
@@ -140,8 +157,7 @@ def test_exec_inside_a_session_checks_the_profile_name_first(world: World) -> No
     for args in (("exec", "admn", "--", "true"), ("exec", "admn")):
         r = world.awsv(*args, env={"AWSV_PROFILE": "outer", "SHELL": "/bin/sh"})
         assert r.returncode == 1 and r.stdout == ""
-        assert "did you mean admin?" in r.stderr, r.stderr
-        assert "outer" not in r.stderr and "nest" not in r.stderr
+        assert r.stderr == no_such_profile(world)  # nothing about 'outer' or nesting
 
 
 def test_exec_json_spellings(world: World) -> None:
@@ -157,9 +173,10 @@ def test_exec_json_spellings(world: World) -> None:
 
 def test_exec_unknown_profile_and_missing_command(world: World) -> None:
     r = world.awsv("exec", "admn", "--", "true")
-    assert r.returncode == 1 and r.stdout == "" and "did you mean admin?" in r.stderr
+    assert r.returncode == 1 and r.stdout == "" and r.stderr == no_such_profile(world)
     r = world.awsv("exec", "admin", "--", "no-such-command-here")
-    assert r.returncode == 1 and "command not found: 'no-such-command-here'" in r.stderr
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr == "awsv: error: command not found: 'no-such-command-here'\n"
 
 
 # -- export --------------------------------------------------------------------
@@ -220,15 +237,22 @@ def test_export_no_session_document_has_no_token_or_expiry(world: World) -> None
     r = world.awsv("export", "base", "--no-session", "--format", "credential-process")
     assert r.returncode == 0
     assert json.loads(r.stdout) == {"Version": 1, "AccessKeyId": world.key_id, "SecretAccessKey": world.secret}
-    assert "LONG-TERM" in r.stderr
+    assert r.stderr == (
+        f"awsv: warning: exporting the LONG-TERM access key of 'base' ({world.key_id}): it does not expire and"
+        " gives its full permissions to anything that reads it\n"
+        "awsv: warning: drop --no-session to get temporary credentials instead\n"
+    )
 
 
 def test_export_failure_prints_nothing(world: World) -> None:
     for fmt in ("env", "json", "env-json", "credential-process"):
         r = world.awsv("export", "admn", "--format", fmt)
-        assert r.returncode == 1 and r.stdout == "" and "did you mean admin?" in r.stderr
+        assert r.returncode == 1 and r.stdout == "" and r.stderr == no_such_profile(world)
     r = world.awsv("export", "admin", "--format", "yaml")
     assert r.returncode == 2 and r.stdout == ""
+    error, hint = r.stderr.splitlines()
+    assert error.startswith("awsv: error: export: argument --format: invalid choice: 'yaml' (choose from 'env', ")
+    assert hint == "awsv: hint: `awsv export --help` shows the usage"
 
 
 # -- the credential_process recipe ---------------------------------------------

@@ -37,9 +37,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TEST_PASSPHRASE, base_env
+from tests.support.agent_world import COUNTER, cleanup_agents
+from tests.support.hot_path import Hot, imported_modules, setup_world
 from tests.support.moto_server import moto_url  # noqa: F401  (fixture)
-from tests.test_agent import COUNTER, cleanup_agents
-from tests.test_hot_path import Hot, imported_modules, setup_world
 
 SHELLS = ("bash", "zsh", "fish")
 

@@ -16,7 +16,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, base_env
+from tests.support.polling import wait_for
 
 INSTALL = REPO / "install.sh"
 VERSION = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
@@ -366,12 +366,7 @@ def _alive(pid: int) -> bool:
 
 
 def _gone_within(pid: int, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not _alive(pid):
-            return True
-        time.sleep(0.05)
-    return False
+    return wait_for(lambda: not _alive(pid), timeout=seconds)
 
 
 @pytest.mark.parametrize("awsv_broken", [False, True], ids=["awsv-lock", "by-command-line"])

@@ -9,7 +9,7 @@ import pytest
 
 from awsv.durations import format_time_left
 from tests.conftest import AwsvRunner
-from tests.test_cli_keys import add
+from tests.support.keys import add
 
 
 @pytest.mark.parametrize(

@@ -28,58 +28,12 @@ from tests.support import federation_server as _fed
 from tests.support import moto_server as _moto
 from tests.support.fault_proxy import AwsvWorld
 from tests.support.federation_server import FederationServer
+from tests.support.login_world import MFA, login_params, lw, one_token_request  # noqa: F401  (lw: a fixture)
 
 # pytest fixtures used by this module
 moto_url = _moto.moto_url
 fault_proxy_server, fault_proxy, world = _proxy.fault_proxy_server, _proxy.fault_proxy, _proxy.world
 federation_server, federation = _fed.federation_server, _fed.federation
-
-MFA = "arn:aws:iam::123456789012:mfa/bob"
-
-
-@pytest.fixture
-def lw(world: AwsvWorld, federation: FederationServer) -> AwsvWorld:
-    """A world with keys for alice and mfa-base, profiles of every kind, and the stand-in."""
-    world.env["AWSV_FEDERATION_URL"] = federation.url
-    world.env["AWSV_STS_MAX_ATTEMPTS"] = "1"
-    cp = world.script(
-        "cp",
-        """\
-        cat <<'EOF'
-        {"Version": 1, "AccessKeyId": "ASIACPEXAMPLE0000001", "SecretAccessKey": "cp-secret-never-shown",
-         "SessionToken": "cp-token-never-shown", "Expiration": "2099-01-01T00:00:00Z"}
-        EOF
-        """,
-    )
-    world.config(f"""
-        [profile alice]
-        region = eu-west-1
-        [profile admin]
-        role_arn = arn:aws:iam::111111111111:role/Admin
-        source_profile = alice
-        [profile mfa-base]
-        mfa_serial = {MFA}
-        region = eu-west-1
-        [profile mfa-admin]
-        role_arn = arn:aws:iam::111111111111:role/MfaAdmin
-        source_profile = mfa-base
-        [profile chained]
-        role_arn = arn:aws:iam::222222222222:role/Chained
-        source_profile = admin
-        [profile ext]
-        credential_process = {cp}
-        region = us-east-2
-        [profile ext-role]
-        role_arn = arn:aws:iam::333333333333:role/FromCp
-        source_profile = ext
-        [profile china]
-        role_arn = arn:aws-cn:iam::444444444444:role/CnAdmin
-        source_profile = alice
-        region = cn-north-1
-    """)
-    world.add_key("alice", user="alice")
-    world.add_key("mfa-base", user="bob")
-    return world
 
 
 def _url(proc: object) -> str:
@@ -89,23 +43,6 @@ def _url(proc: object) -> str:
     lines = out.splitlines()
     assert len(lines) == 1 and out.endswith("\n"), out
     return lines[0]
-
-
-def _login_params(url: str, federation: FederationServer) -> dict[str, str]:
-    """The login URL's parameters, after checking it is the stand-in's endpoint with one of each."""
-    base, _, query = url.partition("?")
-    assert base == federation.url
-    params = urllib.parse.parse_qs(query, keep_blank_values=True, strict_parsing=True)
-    assert set(params) == {"Action", "Issuer", "Destination", "SigninToken"}
-    assert all(len(v) == 1 for v in params.values())
-    return {k: v[0] for k, v in params.items()}
-
-
-def _one_token_request(federation: FederationServer) -> _fed.Recorded:
-    requests = federation.token_requests()
-    assert len(requests) == 1, [(r.status, r.reason) for r in requests]
-    assert requests[0].status == 200, requests[0].reason
-    return requests[0]
 
 
 def _no_secrets(text: str, federation: FederationServer, *more: str) -> None:
@@ -128,8 +65,8 @@ def test_role_profile_stdout_prints_only_the_link(
 ) -> None:
     proc = awsv("login", "admin", "--stdout")
     url = _url(proc)
-    params = _login_params(url, federation)
-    request = _one_token_request(federation)
+    params = login_params(url, federation)
+    request = one_token_request(federation)
     assert params["Action"] == "login"
     assert params["Issuer"] == "awsv"
     assert params["Destination"] == "https://eu-west-1.console.aws.amazon.com/console/home?region=eu-west-1"
@@ -155,15 +92,15 @@ def test_duration_on_a_role_assumed_from_a_key_is_the_session_duration(
     with --duration it is assumed straight from the key, carrying the MFA code, so that
     getSigninToken accepts SessionDuration."""
     url = _url(awsv("login", "mfa-admin", "--stdout", "--mfa-token", "123456"))
-    assert _one_token_request(federation).one("SessionDuration") is None
+    assert one_token_request(federation).one("SessionDuration") is None
     assert lw.proxy.count("GetSessionToken") == 1
     assert lw.proxy.params("GetSessionToken")[0]["SerialNumber"] == MFA
-    assert _login_params(url, federation)["Destination"].startswith("https://eu-west-1.")
+    assert login_params(url, federation)["Destination"].startswith("https://eu-west-1.")
 
     federation.reset()
     lw.proxy.reset()
     _url(awsv("login", "mfa-admin", "--stdout", "--duration", "8h", "--mfa-token", "654321"))
-    request = _one_token_request(federation)
+    request = one_token_request(federation)
     assert request.one("SessionDuration") == "28800"
     assert lw.proxy.count("GetSessionToken") == 0
     (assume,) = lw.proxy.params("AssumeRole")
@@ -175,7 +112,7 @@ def test_chained_role_never_sends_session_duration(
 ) -> None:
     federation.chained_roles = {"Chained"}  # reached through the Admin role
     _url(awsv("login", "chained", "--stdout", "--duration", "30m"))
-    assert _one_token_request(federation).one("SessionDuration") is None
+    assert one_token_request(federation).one("SessionDuration") is None
     # The console lasts as long as the credentials, so they were asked for 30 minutes.
     assert [p["DurationSeconds"] for p in lw.proxy.params("AssumeRole")] == ["3600", "1800"]
 
@@ -210,11 +147,11 @@ def test_plain_key_goes_through_get_federation_token(
         "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
     }
     assert lw.proxy.count("GetSessionToken") == 0
-    request = _one_token_request(federation)
+    request = one_token_request(federation)
     # GetFederationToken credentials must not carry SessionDuration.
     assert request.one("SessionDuration") is None
     assert request.session is not None and request.session["sessionId"] == "AKIAIOSFODNN7EXAMPLE"
-    assert _login_params(url, federation)["SigninToken"] == request.token
+    assert login_params(url, federation)["SigninToken"] == request.token
 
     lw.proxy.reset()
     _url(awsv("login", "alice", "--stdout"))
@@ -236,7 +173,7 @@ def test_plain_key_refuses_mfa_token_instead_of_ignoring_it(
 
 def test_credential_process_profiles(lw: AwsvWorld, awsv: AwsvRunner, federation: FederationServer) -> None:
     url = _url(awsv("login", "ext", "--stdout"))
-    request = _one_token_request(federation)
+    request = one_token_request(federation)
     assert request.session == {
         "sessionId": "ASIACPEXAMPLE0000001",
         "sessionKey": "cp-secret-never-shown",
@@ -244,7 +181,7 @@ def test_credential_process_profiles(lw: AwsvWorld, awsv: AwsvRunner, federation
     }
     assert request.one("SessionDuration") is None
     assert lw.proxy.count() == 0  # used as they are: no STS call
-    assert "region=us-east-2" in _login_params(url, federation)["Destination"]
+    assert "region=us-east-2" in login_params(url, federation)["Destination"]
 
     proc = awsv("login", "ext", "--stdout", "--duration", "1h")
     assert proc.returncode == 2 and "credential_process" in proc.stderr
@@ -253,7 +190,7 @@ def test_credential_process_profiles(lw: AwsvWorld, awsv: AwsvRunner, federation
     federation.chained_roles = {"FromCp"}  # assumed with the process's temporary credentials
     proc = awsv("login", "ext-role", "--stdout")
     _url(proc)
-    request = _one_token_request(federation)
+    request = one_token_request(federation)
     assert request.one("SessionDuration") is None and ":assumed-role/FromCp/" in (request.arn or "")
     _no_secrets(proc.stderr, federation, "cp-secret-never-shown", "cp-token-never-shown")
 
@@ -293,10 +230,8 @@ def test_partition_endpoints_and_console_hosts() -> None:
 
 def test_china_role_lands_on_the_china_console(lw: AwsvWorld, awsv: AwsvRunner, federation: FederationServer) -> None:
     url = _url(awsv("login", "china", "--stdout"))
-    assert (
-        _login_params(url, federation)["Destination"] == "https://console.amazonaws.cn/console/home?region=cn-north-1"
-    )
-    assert (_one_token_request(federation).arn or "").startswith("arn:aws-cn:sts::444444444444:")
+    assert login_params(url, federation)["Destination"] == "https://console.amazonaws.cn/console/home?region=cn-north-1"
+    assert (one_token_request(federation).arn or "").startswith("arn:aws-cn:sts::444444444444:")
     proc = awsv("login", "china", "--stdout", "--region", "eu-west-1")
     assert proc.returncode == 2 and "partition" in proc.stderr
 
@@ -304,7 +239,7 @@ def test_china_role_lands_on_the_china_console(lw: AwsvWorld, awsv: AwsvRunner, 
 def test_path_and_region_choose_the_page(lw: AwsvWorld, awsv: AwsvRunner, federation: FederationServer) -> None:
     url = _url(awsv("login", "admin", "--stdout", "--region", "us-west-2", "--path", "ec2/home#Instances:"))
     assert (
-        _login_params(url, federation)["Destination"]
+        login_params(url, federation)["Destination"]
         == "https://us-west-2.console.aws.amazon.com/ec2/home?region=us-west-2#Instances:"
     )
 
@@ -402,7 +337,7 @@ def test_browser_gets_a_one_shot_loopback_address_not_the_link(
     assert proc.stdout == ""
     assert "opened the console for 'admin'" in proc.stderr
     (arg,) = Path(f"{browser}.argv").read_text().splitlines()
-    request = _one_token_request(federation)
+    request = one_token_request(federation)
     assert request.token is not None
     # What the browser's argv (visible in ps) shows: a random loopback path, not the link.
     assert arg.startswith("http://127.0.0.1:") and len(urllib.parse.urlsplit(arg).path) > 40
@@ -411,7 +346,7 @@ def test_browser_gets_a_one_shot_loopback_address_not_the_link(
     first, second = Path(f"{browser}.fetch").read_text().splitlines()
     status, location = first.split(" ", 1)
     assert status == "302"
-    assert _login_params(location, federation)["SigninToken"] == request.token
+    assert login_params(location, federation)["SigninToken"] == request.token
     assert second in ("404", "000")  # used once: then dead (or the server is already gone)
     names = {line.split("=", 1)[0] for line in Path(f"{browser}.env").read_text().splitlines()}
     assert "HOME" in names and "AWSV_FILE_PASSPHRASE" not in names

@@ -26,19 +26,10 @@ import pytest
 
 from awsv import isolate
 from tests.conftest import AwsvRunner
-from tests.support.fault_proxy import AwsvWorld
-from tests.support.federation_server import FederationServer
-from tests.test_login import (  # noqa: F401  (pytest fixtures)
-    _login_params,
-    _one_token_request,
-    fault_proxy,
-    fault_proxy_server,
-    federation,
-    federation_server,
-    lw,
-    moto_url,
-    world,
-)
+from tests.support.fault_proxy import AwsvWorld, fault_proxy, fault_proxy_server, world  # noqa: F401  (pytest fixtures)
+from tests.support.federation_server import FederationServer, federation, federation_server  # noqa: F401  (pytest fixtures)
+from tests.support.login_world import login_params, lw, one_token_request  # noqa: F401  (lw: a fixture)
+from tests.support.moto_server import moto_url  # noqa: F401  (pytest fixture)
 
 STUB = """\
 #!/bin/sh
@@ -127,7 +118,7 @@ def test_chromium_gets_a_persistent_data_directory_per_profile(
     assert data.is_dir() and data.stat().st_mode & 0o777 == 0o700
     status, location = fetched(chromium)
     assert status == "302"
-    assert _login_params(location, federation)["SigninToken"] == _one_token_request(federation).token
+    assert login_params(location, federation)["SigninToken"] == one_token_request(federation).token
     assert "with its own data directory for 'admin'" in proc.stderr
 
     proc = awsv("login", "--isolate", "alice", env=env_with(browsers))

@@ -13,7 +13,7 @@ import pexpect
 import pytest
 
 from tests.conftest import TEST_PASSPHRASE, AwsvRunner
-from tests.test_cli_keys import KEY_ID, SECRET, add
+from tests.support.keys import KEY_ID, SECRET, add
 
 
 def write_script(path: Path, body: str) -> Path:

@@ -1,7 +1,7 @@
 """The profile picker on a real terminal: filter, select, cancel, fzf and the built-in one.
 
 An interactive bash with the integration loaded runs in a tmux pane (the
-`Term` driver of tests/test_shell_zsh.py): `awsv pick` and `awsv use` with no
+`Term` driver of tests/support/tmux_term.py): `awsv pick` and `awsv use` with no
 profile draw the picker on that terminal while the wrapper captures the
 helper's stdout, exactly as a user runs them; credentials come from moto's
 server over HTTP through the real file vault. fzf is the real program
@@ -19,15 +19,13 @@ from pathlib import Path
 import pytest
 
 from awsv import picker
+from tests.support.bash_term import PROMPT_MARK, open_bash
+from tests.support.fish_term import PROMPT_MARK as FISH_MARK
+from tests.support.fish_term import open_fish
 from tests.support.moto_server import ACCOUNT_ID, moto_url  # noqa: F401  (pytest fixture)
-from tests.test_shell_bash import PROMPT_MARK, open_bash
-from tests.test_shell_zsh import (
-    ShellWorld,
-    Term,
-    make_shell_world,
-    terms,  # noqa: F401  (pytest fixture)
-)
-from tests.test_shell_zsh import badge as _badge
+from tests.support.shell_integration import ShellWorld, make_shell_world
+from tests.support.shell_integration import badge as _badge
+from tests.support.tmux_term import Term, terms  # noqa: F401  (terms: a fixture)
 
 
 def badge(profile: str, left: str = r"(\d+m|1h00m)") -> str:
@@ -196,9 +194,6 @@ def test_builtin_keys() -> None:
 
 
 def test_the_picker_through_the_fish_function(sw: ShellWorld, terms: list[Term], tmp_path: Path) -> None:
-    from tests.test_shell_fish import PROMPT_MARK as FISH_MARK
-    from tests.test_shell_fish import open_fish
-
     term = open_fish(sw, terms, tmp_path, AWSV_PICKER="builtin")
     open_picker(term)
     term.type("team")

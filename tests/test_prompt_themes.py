@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.moto_server import moto_url  # noqa: F401  (pytest fixture)
-from tests.test_use import World, make_world
+from tests.support.use_world import World, make_world
 
 REPO = Path(__file__).resolve().parent.parent
 README = (REPO / "README.md").read_text()

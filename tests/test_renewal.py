@@ -10,7 +10,6 @@ clients). The background thread is real: tests poll its observable effect
 from __future__ import annotations
 
 import threading
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -19,6 +18,7 @@ from awsv.credentials import Credentials
 from awsv.delivery.renewal import Policy, RenewalFailed, Renewing
 from awsv.errors import AwsvError
 from awsv.mfa import MfaUnavailable
+from tests.support.polling import wait_for
 
 T0 = 1_800_000_000.0
 
@@ -53,15 +53,6 @@ class Sts:
         return Credentials(f"ASIA{len(self.calls):016d}", "secret", "token", expiry)
 
 
-def until(condition, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return bool(condition())
-
-
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
@@ -83,7 +74,7 @@ def test_renews_twenty_minutes_ahead_in_the_background(clock: Clock) -> None:
         assert r.current() is first and r.renewals == 0
         clock.now += 2  # inside the window + lead: still served, renewal starts
         assert r.current() is first
-        assert until(lambda: r.renewals == 1)
+        assert wait_for(lambda: r.renewals == 1, timeout=10)
         second = r.current()
         assert second.access_key_id != first.access_key_id
         assert second.seconds_left(datetime.fromtimestamp(clock.now, UTC)) == 3600
@@ -101,7 +92,7 @@ def test_short_lived_credentials_are_renewed_at_half_life(clock: Clock) -> None:
         assert r.current() is first and r.renewals == 0
         clock.now += 2
         r.current()
-        assert until(lambda: r.renewals == 1)
+        assert wait_for(lambda: r.renewals == 1, timeout=10)
         assert sts.calls[-1] == 450
     finally:
         r.stop()
@@ -146,7 +137,7 @@ def test_renewal_needing_input_serves_what_is_valid_then_refuses(clock: Clock) -
         sts.fail = MfaUnavailable("profile 'p' needs a code from MFA device d but there is no terminal")
         clock.now += 3600 - 20 * 60 + 1
         assert r.current() is first
-        assert until(lambda: len(failures) == 1)
+        assert wait_for(lambda: len(failures) == 1, timeout=10)
         clock.now += 20 * 60 - 61  # 61 s left: above the floor, still served
         assert r.current() is first
         clock.now += 2  # 59 s left: below the floor

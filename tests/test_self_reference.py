@@ -14,7 +14,6 @@ chain of processes may ever grow (the run-time mark AWSV_RESOLVING).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -25,8 +24,8 @@ import pytest
 from awsv.chain import SelfReference, resolve
 from awsv.config import AwsConfig
 from awsv.recursion import awsv_profile_of, runs_awsv_back
-from tests.conftest import TEST_PASSPHRASE, AwsvRunner, base_env
 from tests.support.moto_server import ACCOUNT_ID, create_user_with_key, moto, moto_url  # noqa: F401
+from tests.support.program_home import QUICK, Home
 
 #: The issue's config, verbatim, then a second role on the same source.
 ISSUE_CONFIG = """\
@@ -43,48 +42,6 @@ source_profile = default
 role_arn = arn:aws:iam::123456789012:role/staging
 source_profile = default
 """
-
-#: Well under what a growing process chain would take, and far from a timing assertion:
-#: a hang or a chain of processes ends in TimeoutExpired.
-QUICK = 20
-
-
-class Home:
-    """A HOME with the config, an `awsv` program on PATH, and STS on moto."""
-
-    def __init__(self, home: Path, moto_url: str, config: str) -> None:
-        self.home = home
-        (home / ".aws" / "config").write_text(config)
-        bin_dir = home / "bin"
-        bin_dir.mkdir()
-        program = bin_dir / "awsv"
-        program.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m awsv "$@"\n')
-        program.chmod(0o755)
-        self.env = base_env(home)
-        self.env.update(
-            AWSV_FILE_PASSPHRASE=TEST_PASSPHRASE,
-            AWS_ENDPOINT_URL=moto_url,
-            PATH=f"{bin_dir}{os.pathsep}{self.env.get('PATH', '')}",
-        )
-        self.awsv = AwsvRunner(self.env)
-        self.moto = moto_url
-
-    def add_key(self, profile: str, user: str) -> str:
-        key_id, secret = create_user_with_key(self.moto, user)
-        r = self.awsv("add", "--env", profile, env={"AWS_ACCESS_KEY_ID": key_id, "AWS_SECRET_ACCESS_KEY": secret})
-        assert r.returncode == 0, r.stderr
-        return key_id
-
-    def aws(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        """The AWS CLI; the roles of the verbatim config set no region, so the CLI gets one here."""
-        return subprocess.run(
-            ["aws", *args, "--output", "json"],
-            capture_output=True,
-            text=True,
-            env={**self.env, "AWS_DEFAULT_REGION": "us-east-1", **(env or {})},
-            timeout=QUICK,
-            start_new_session=True,
-        )
 
 
 @pytest.fixture
@@ -327,7 +284,7 @@ def test_doctor_explains_the_pattern_when_the_vault_is_locked(without_key: Home)
 @pytest.mark.parametrize("stored", [True, False])
 def test_doctor_asks_the_agent_whether_the_key_is_there(home: Path, moto: str, stored: bool) -> None:
     """With an unlocked agent, doctor gives a verdict without asking for any passphrase."""
-    from tests.test_agent import cleanup_agents
+    from tests.support.agent_world import cleanup_agents
 
     h = Home(home, moto, ISSUE_CONFIG)
     mark = f"selfref-{home.parent.name}"
@@ -357,7 +314,7 @@ def test_doctor_asks_the_agent_whether_the_key_is_there(home: Path, moto: str, s
 
 def test_the_agent_path_honours_the_mark(home: Path, moto: str) -> None:
     """A cached session served by the agent (the hot path) is refused under the mark too."""
-    from tests.test_agent import cleanup_agents
+    from tests.support.agent_world import cleanup_agents
 
     h = Home(home, moto, ISSUE_CONFIG)
     mark = f"selfref-fast-{home.parent.name}"

@@ -1,7 +1,7 @@
 """The bash integration in a real interactive bash, and the helper's side of it.
 
-bash runs interactively in a detached tmux pane (`Term`, shared with
-tests/test_shell_zsh.py) with a temporary HOME, the helper of this checkout
+bash runs interactively in a detached tmux pane (`Term` of
+tests/support/tmux_term.py) with a temporary HOME, the helper of this checkout
 on PATH and moto's server over HTTP behind the real file vault. The helper
 parts the shells rely on — `awsv use --no-prompt` (exit status 3 instead of
 a question), `awsv shell-init`, the awsv_color/awsv_alias variables — are
@@ -20,63 +20,29 @@ from pathlib import Path
 import pexpect
 import pytest
 
+from tests.support.bash_term import PROMPT_MARK, open_bash
 from tests.support.moto_server import ACCOUNT_ID, moto_url  # noqa: F401  (pytest fixture)
-from tests.test_shell_zsh import (
+from tests.support.shell_integration import (
     BASH_FILE,
     SGR_CYAN,
     SGR_MAGENTA,
     SGR_RED,
     SGR_YELLOW,
     ShellWorld,
-    Term,
     badge,
     check_ctrl_c_at_prompts,
     check_eval_forms,
     doctor_shell_checks,
-    forks_of_a_command_and_of_prompts,
     make_shell_world,
-    terms,  # noqa: F401  (pytest fixture)
 )
+from tests.support.tmux_term import Term, forks_of_a_command_and_of_prompts, terms  # noqa: F401  (terms: a fixture)
 
-PROMPT_MARK = "BP>"
 HINT_MFA = "awsv: renewing 'mfa' needs your passphrase or MFA code: run awsv use mfa"
 
 
 @pytest.fixture(scope="module")
 def sw(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> ShellWorld:
     return make_shell_world(tmp_path_factory, moto_url)
-
-
-def bashrc(sw: ShellWorld, how: str, extra: str = "") -> Path:
-    """An rc file loading the integration `how` (source, twice; shell-init; or none)
-    after the user's own PROMPT_COMMAND."""
-    load = {
-        "source": f"source {BASH_FILE}\nsource {BASH_FILE}\n",
-        "shell-init": 'eval "$(awsv shell-init bash)"\n',
-        "none": "",
-    }[how]
-    rc = sw.home / ".bashrc"
-    rc.write_text(
-        "PS1='BP> '\nPROMPT_COMMAND='PC_RUNS=$((PC_RUNS+1))'\nAWSV_PROMPT_AUTO=1\n"
-        "AWSV_PROMPT_COLORS=('*sandbox*=magenta')\nAWSV_REFRESH_INTERVAL=0\n"
-        f"{extra}{load}"
-    )
-    return rc
-
-
-def open_bash(
-    sw: ShellWorld,
-    terms: list[Term],
-    tmp: Path,
-    how: str = "source",
-    extra: str = "",
-    **env: str,
-) -> Term:
-    rc = bashrc(sw, how, extra)
-    term = Term(tmp / f"bash-{len(terms)}", ["bash", "--noprofile", "--rcfile", str(rc), "-i"], sw.env(**env))
-    terms.append(term)
-    term.wait(rf"{PROMPT_MARK} $")
-    return term
 
 
 def prompt_line(term: Term, *, colors: bool = False) -> str:

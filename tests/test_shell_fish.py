@@ -1,7 +1,7 @@
 """The fish integration in a real interactive fish, driven through tmux.
 
 Everything is real: fish 3 runs interactively in a detached tmux pane (the
-`Term` driver of tests/test_shell_zsh.py), so the right prompt, its colours
+`Term` driver of tests/support/tmux_term.py), so the right prompt, its colours
 and the completion pager are read back with `capture-pane`; `awsv` is the
 helper of this checkout on PATH, and credentials come from moto's server over
 HTTP through the real file vault of a temporary HOME. fish reads its config
@@ -21,25 +21,20 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.fish_term import PROMPT_MARK, open_fish
 from tests.support.moto_server import ACCOUNT_ID, moto_url  # noqa: F401  (pytest fixture)
-from tests.test_shell_zsh import (
-    REPO,
+from tests.support.shell_integration import (
     SGR_CYAN,
     SGR_MAGENTA,
     SGR_RED,
     SGR_YELLOW,
     ShellWorld,
-    Term,
     doctor_shell_checks,
     make_shell_world,
-    terms,  # noqa: F401  (pytest fixture)
 )
-from tests.test_shell_zsh import (
-    badge as _badge,
-)
+from tests.support.shell_integration import badge as _badge
+from tests.support.tmux_term import Term, terms  # noqa: F401  (terms: a fixture)
 
-FISH_FILE = REPO / "shell" / "fish" / "awsv.fish"
-PROMPT_MARK = "FP>"
 HINT_MFA = "awsv: renewing 'mfa' needs your passphrase or MFA code: run awsv use mfa"
 
 pytestmark = pytest.mark.skipif(shutil.which("fish") is None, reason="fish is not installed (scripts/test installs it)")
@@ -54,44 +49,6 @@ def badge(profile: str, left: str = r"(\d+m|1h00m)") -> str:
 @pytest.fixture(scope="module")
 def sw(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> ShellWorld:
     return make_shell_world(tmp_path_factory, moto_url)
-
-
-def fish_config(sw: ShellWorld, how: str, extra: str = "") -> None:
-    """~/.config/fish: a prompt, a right prompt of the user's, and the integration
-    loaded `how`: conf.d (what install.sh does), source (twice) or shell-init."""
-    conf = sw.home / ".config" / "fish"
-    confd = conf / "conf.d"
-    confd.mkdir(parents=True, exist_ok=True)
-    (confd / "awsv.fish").unlink(missing_ok=True)
-    # conf.d runs before config.fish, so settings for that case go in a conf.d file
-    # sorting before ours (as a user would do, or set them universally).
-    settings = (
-        "set -g fish_greeting ''\nset -g AWSV_PROMPT_AUTO 1\n"
-        "set -g AWSV_PROMPT_COLORS '*sandbox*=magenta'\nset -g AWSV_REFRESH_INTERVAL 0\n"
-        f"{extra}"
-    )
-    (confd / "00-settings.fish").write_text(settings)
-    load = ""
-    if how == "conf.d":
-        shutil.copy(FISH_FILE, confd / "awsv.fish")
-    elif how == "source":
-        load = f"source {FISH_FILE}\nsource {FISH_FILE}\n"
-    else:
-        load = "awsv shell-init fish | source\n"
-    (conf / "config.fish").write_text(
-        f"function fish_prompt; printf '{PROMPT_MARK} '; end\n"
-        "function fish_right_prompt; printf 'RIGHT'; end\n"
-        "function _user_on_prompt --on-event fish_prompt; set -g USER_PROMPTS (math $USER_PROMPTS + 1); end\n"
-        f"set -g USER_PROMPTS 0\n{load}"
-    )
-
-
-def open_fish(sw: ShellWorld, terms: list[Term], tmp: Path, how: str = "source", extra: str = "", **env: str) -> Term:
-    fish_config(sw, how, extra)
-    term = Term(tmp / f"fish-{len(terms)}", ["fish", "-i"], sw.env(**env))
-    terms.append(term)
-    term.wait(rf"^{PROMPT_MARK}")
-    return term
 
 
 def right(term: Term, *, colors: bool = False) -> str:

@@ -4,7 +4,7 @@ Everything is real: zsh 5 runs interactively in a detached tmux pane (so
 prompts, RPROMPT, colours and completion are drawn as a user sees them and
 read back with `capture-pane`), `awsv` is the helper itself on PATH, and
 credentials come from moto's server over HTTP through the real file vault
-of a temporary HOME (the `World` of tests/test_use.py).
+of a temporary HOME (the `World` of tests/support/use_world.py).
 
 oh-my-zsh cannot be installed here, so its loader is a minimal stand-in
 (`STANDIN_OMZ`) that does what oh-my-zsh does for a plugin: put the plugin
@@ -12,118 +12,38 @@ directory on fpath, run compinit, source `$ZSH_CUSTOM/plugins/NAME/NAME.plugin.z
 for each of `plugins=(…)`, then load a theme that sets RPROMPT and adds a
 precmd hook of its own.
 
-The tmux driver (`Term`) and the world setup are shared with
-tests/test_shell_bash.py.
+The tmux driver (`Term`) is tests/support/tmux_term.py; the world and the
+checks shared with bash are tests/support/shell_integration.py.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.support.moto_server import ACCOUNT_ID, moto_url  # noqa: F401  (pytest fixture)
-from tests.test_use import World, make_world
-
-REPO = Path(__file__).resolve().parent.parent
-ZSH_PLUGIN = REPO / "shell" / "zsh" / "awsv.plugin.zsh"
-BASH_FILE = REPO / "shell" / "bash" / "awsv.bash"
-
-#: Profiles for the badge: a default-coloured one, one with awsv_color and
-#: awsv_alias, one coloured by a user pattern, one that needs MFA (with an
-#: mfa_process that leaves a file behind, to prove no-prompt mode never runs it),
-#: and one whose MFA code is asked for on the terminal.
-SHELL_CONFIG = """\
-[profile base]
-region = eu-west-1
-
-[profile prod]
-role_arn = arn:aws:iam::123456789012:role/Prod
-source_profile = base
-region = us-east-2
-awsv_color = red
-awsv_alias = PRODUCTION
-
-[profile team-sandbox]
-role_arn = arn:aws:iam::123456789012:role/Sandbox
-source_profile = base
-region = us-east-1
-
-[profile mfa]
-role_arn = arn:aws:iam::123456789012:role/Admin
-source_profile = base
-mfa_serial = arn:aws:iam::123456789012:mfa/alice
-mfa_process = {python} -c "open('{home}/mfa_process_ran', 'w')"
-region = us-west-2
-
-[profile badcolor]
-role_arn = arn:aws:iam::123456789012:role/Admin
-source_profile = base
-awsv_color = chartreuse
-
-[profile mfa-ask]
-role_arn = arn:aws:iam::123456789012:role/Admin
-source_profile = base
-mfa_serial = arn:aws:iam::123456789012:mfa/bob
-"""
-
-SGR_RED, SGR_YELLOW, SGR_MAGENTA, SGR_CYAN = "\x1b[31m", "\x1b[33m", "\x1b[35m", "\x1b[36m"
-
+from tests.support.shell_integration import (
+    SGR_CYAN,
+    SGR_MAGENTA,
+    SGR_RED,
+    SGR_YELLOW,
+    ZSH_PLUGIN,
+    ShellWorld,
+    badge,
+    check_ctrl_c_at_prompts,
+    check_eval_forms,
+    doctor_shell_checks,
+    make_shell_world,
+)
+from tests.support.tmux_term import Term, forks_of_a_command_and_of_prompts, terms  # noqa: F401  (terms: a fixture)
 
 # -- the world -------------------------------------------------------------------
-
-
-@dataclass
-class ShellWorld:
-    """A World plus a PATH on which `awsv` is the helper of this checkout."""
-
-    world: World
-    bin: Path
-    log: Path
-
-    @property
-    def home(self) -> Path:
-        return self.world.home
-
-    def env(self, **extra: str) -> dict[str, str]:
-        env = dict(self.world.env)
-        env.update(
-            PATH=f"{self.bin}:{env['PATH']}",
-            TERM="xterm-256color",
-            AWSV_AGENT="off",
-            AWSV_TEST_LOG=str(self.log),
-            ZDOTDIR=str(self.home),
-            SHELL="/bin/sh",
-        )
-        env.update(extra)
-        return env
-
-    def calls(self, args: str) -> int:
-        """How many times the helper ran with exactly these arguments."""
-        if not self.log.exists():
-            return 0
-        return self.log.read_text().splitlines().count(args)
-
-
-def make_shell_world(tmp_path_factory: pytest.TempPathFactory, moto: str) -> ShellWorld:
-    world = make_world(tmp_path_factory, moto, SHELL_CONFIG)
-    bin_dir = world.home.parent / "bin"
-    bin_dir.mkdir()
-    log = world.home.parent / "awsv-calls.log"
-    script = bin_dir / "awsv"
-    # A logging front for the real helper, so tests can count its runs.
-    script.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> "$AWSV_TEST_LOG"\nexec {sys.executable} -m awsv "$@"\n')
-    script.chmod(0o755)
-    return ShellWorld(world, bin_dir, log)
 
 
 @pytest.fixture(scope="module")
@@ -132,118 +52,6 @@ def sw(tmp_path_factory: pytest.TempPathFactory, moto_url: str) -> ShellWorld:
 
 
 # -- the terminal ----------------------------------------------------------------
-
-
-class Term:
-    """An interactive shell in a detached tmux pane, read back with capture-pane."""
-
-    def __init__(
-        self, workdir: Path, argv: list[str], env: dict[str, str], *, width: int = 160, height: int = 45
-    ) -> None:
-        workdir.mkdir(parents=True, exist_ok=True)
-        self.sock = str(workdir / "tmux.sock")
-        self.env = env
-        self.workdir = workdir
-        self._n = 0
-        self.tmux("new-session", "-d", "-x", str(width), "-y", str(height), "-c", str(workdir), "--", *argv)
-
-    def tmux(self, *args: str) -> str:
-        return subprocess.run(
-            ["tmux", "-S", self.sock, "-f", "/dev/null", *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=20,
-        ).stdout
-
-    def keys(self, *keys: str) -> None:
-        """Named keys (Tab, Enter, C-u ...)."""
-        self.tmux("send-keys", *keys)
-
-    def type(self, text: str) -> None:
-        self.tmux("send-keys", "-l", text)
-
-    def enter(self, line: str) -> None:
-        self.type(line)
-        self.keys("Enter")
-
-    def screen(self, colors: bool = False) -> str:
-        return self.tmux("capture-pane", "-p", "-J", "-S", "-500", *(["-e"] if colors else []))
-
-    def wait(self, pattern: str, *, timeout: float = 30, colors: bool = False) -> re.Match[str]:
-        deadline = time.monotonic() + timeout
-        while True:
-            text = self.screen(colors)
-            match = re.search(pattern, text, re.MULTILINE)
-            if match:
-                return match
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {pattern!r}; screen:\n{text}")
-            time.sleep(0.03)
-
-    def sync(self) -> None:
-        """Wait until everything typed so far has run and a new prompt is up."""
-        self._n += 1
-        self.enter(f"printf '<<%s>>\\n' S{self._n}")
-        self.wait(rf"<<S{self._n}>>")
-
-    def values(self, *exprs: str) -> list[str]:
-        """The values of shell expressions, e.g. '$AWSV_PROFILE' (the marker is split so
-        the echoed command line never matches it)."""
-        self._n += 1
-        fmt = "~~".join(["%s"] * len(exprs))
-        quoted = " ".join(f'"{e}"' for e in exprs)
-        self.enter(f"printf '<<%s|{fmt}>>\\n' V{self._n} {quoted}")
-        return self.wait(rf"<<V{self._n}\|([\s\S]*?)>>").group(1).split("~~")
-
-    def value(self, expr: str) -> str:
-        return self.values(expr)[0]
-
-    def last_prompt(self, marker: str, *, colors: bool = False) -> str:
-        """The last line of the screen that starts with the prompt marker."""
-        lines = [
-            line for line in self.screen(colors).splitlines() if re.sub(r"\x1b\[[0-9;]*m", "", line).startswith(marker)
-        ]
-        assert lines, self.screen()
-        return lines[-1]
-
-    def pid(self) -> int:
-        return int(self.tmux("display-message", "-p", "#{pane_pid}").strip())
-
-    def close(self) -> None:
-        subprocess.run(["tmux", "-S", self.sock, "kill-server"], capture_output=True, timeout=10, check=False)
-
-
-@pytest.fixture
-def terms() -> Iterator[list[Term]]:
-    """Collects the terminals a test opens and kills their tmux servers afterwards."""
-    opened: list[Term] = []
-    yield opened
-    for term in opened:
-        term.close()
-
-
-def count_forks(term: Term, tmp: Path, action: Callable[[], object]) -> int:
-    """Forks made by the shell (and its children) while `action` runs, by strace -f -c."""
-    out = tmp / f"strace-{time.monotonic_ns()}.txt"
-    proc = subprocess.Popen(
-        ["strace", "-f", "-c", "-e", "trace=clone,clone3,fork,vfork", "-o", str(out), "-p", str(term.pid())],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stderr is not None
-    first = proc.stderr.readline()
-    assert "attached" in first, first
-    action()
-    proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=10)
-    total = 0
-    for line in out.read_text().splitlines():
-        fields = line.split()
-        if fields and fields[-1] in ("clone", "clone3", "fork", "vfork") and fields[3].isdigit():
-            total += int(fields[3])
-    return total
 
 
 # -- zsh setups --------------------------------------------------------------------
@@ -286,18 +94,6 @@ AWSV_REFRESH_INTERVAL=0
 """
 
 
-def forks_of_a_command_and_of_prompts(term: Term, tmp: Path) -> tuple[int, int]:
-    """Forks while running `/bin/true` (the control), then over 20 bare prompts."""
-    control = count_forks(term, tmp, lambda: (term.enter("/bin/true"), term.sync()))
-
-    def prompts() -> None:
-        for _ in range(20):
-            term.keys("Enter")
-        term.sync()
-
-    return control, count_forks(term, tmp, prompts)
-
-
 def zshrc(sw: ShellWorld, how: str, extra: str = "") -> None:
     """Write ~/.zshrc loading the plugin `how`: omz, source or shell-init (or none)."""
     home = sw.home
@@ -337,10 +133,6 @@ def open_zsh(sw: ShellWorld, terms: list[Term], tmp: Path, how: str = "source", 
     terms.append(term)
     term.wait(rf"^{PROMPT_MARK}")
     return term
-
-
-def badge(profile: str, left: str = r"(59m|1h00m)") -> str:
-    return rf"\[{profile} {ACCOUNT_ID} {left}\]"
 
 
 # -- tests ---------------------------------------------------------------------------
@@ -520,16 +312,6 @@ def test_no_fork_per_prompt_with_an_active_session(sw: ShellWorld, terms: list[T
     assert re.search(badge("base"), term.last_prompt(PROMPT_MARK))
 
 
-def doctor_shell_checks(term: Term, tmp: Path) -> tuple[dict[str, str], dict[str, str]]:
-    """`awsv doctor`'s shell check run through the wrapper, then past it (`command awsv`)."""
-    through, bare = tmp / "through.json", tmp / "bare.json"
-    term.enter(f"awsv doctor --json > {through}; command awsv doctor --json > {bare}; echo DONE")
-    term.wait(r"^DONE")
-    return tuple(  # type: ignore[return-value]
-        next(c for c in json.loads(path.read_text())["checks"] if c["check"] == "shell") for path in (through, bare)
-    )
-
-
 def test_doctor_sees_the_integration_only_through_the_wrapper(
     sw: ShellWorld, terms: list[Term], tmp_path: Path
 ) -> None:
@@ -578,32 +360,6 @@ def test_passphrase_typed_once_through_the_plugin_and_credential_process(
 # -- eval "$(awsv use P)" with and without the plugin, strict options, prompts ------
 
 
-def check_eval_forms(term: Term, *, wrapper: bool) -> None:
-    """The eval contract on a real terminal: `eval "$(awsv use P)"` works (with the
-    wrapper loaded too), a failed one fails and changes nothing, `off` the same way,
-    and a pipe gets the code. With the wrapper, `awsv use P` typed works as well.
-    Markers are split in the typed line (`"<<o""k>>"`) so only output matches."""
-    term.enter('eval "$(awsv use base)" && echo "<<o""k>>"')
-    term.wait(r"^<<ok>>")
-    key, profile = term.values("$AWS_ACCESS_KEY_ID", "$AWSV_PROFILE")
-    assert profile == "base"
-    term.enter('eval "$(awsv use nope)" && echo "<<B""AD>>"; echo "<<rc=$?>>"')
-    assert term.wait(r"<<rc=(\d+)>>").group(1) == "1"
-    assert "<<BAD>>" not in term.screen()
-    assert term.values("$AWS_ACCESS_KEY_ID", "$AWSV_PROFILE") == [key, "base"]
-    if wrapper:
-        term.enter('awsv use nope || echo "<<rc2=$?>>"')  # `||`: fine under err_exit too
-        assert term.wait(r"<<rc2=(\d+)>>").group(1) == "1"
-        assert term.values("$AWS_ACCESS_KEY_ID", "$AWSV_PROFILE") == [key, "base"]
-        term.enter('awsv use prod; eval "$(awsv off)"')
-    else:
-        term.enter('eval "$(awsv use prod)"; eval "$(awsv off)"')
-    term.sync()
-    assert term.values("${AWSV_PROFILE-unset}", "${AWS_ACCESS_KEY_ID-unset}") == ["unset", "unset"]
-    term.enter('awsv off | grep -c "unset -v AWSV_PROFILE"; echo "<<pipe=$?>>"')
-    assert term.wait(r"<<pipe=(\d+)>>").group(1) == "0"
-
-
 @pytest.mark.parametrize("how", ["omz", "source", "none"])
 def test_eval_form_works_with_and_without_the_plugin(
     sw: ShellWorld, terms: list[Term], tmp_path: Path, how: str
@@ -638,27 +394,6 @@ def test_plugin_under_nounset_and_err_exit(sw: ShellWorld, terms: list[Term], tm
     term.wait(rf"mfa {ACCOUNT_ID} 1m!\]")
     assert "awsv: renewing 'mfa' needs your passphrase or MFA code" in term.screen()
     assert term.value("$AWSV_PROFILE") == "mfa"
-
-
-def check_ctrl_c_at_prompts(term: Term) -> None:
-    """Ctrl-C at the passphrase prompt and at the MFA prompt, through the wrapper:
-    status 130, the error on a line of its own, nothing changed."""
-    term.enter("awsv use base")
-    term.wait(r"awsv vault passphrase: ")
-    term.keys("C-c")
-    term.wait(r"^awsv: error: interrupted", timeout=15)
-    term.enter('echo "<<st=$?>>"')
-    assert term.wait(r"<<st=(\d+)>>").group(1) == "130"
-    assert term.value("${AWSV_PROFILE-unset}") == "unset"
-
-    term.enter("AWSV_FILE_PASSPHRASE=$AWSV_TEST_PASSPHRASE awsv use mfa-ask")
-    term.wait(r"MFA code for arn:aws:iam::123456789012:mfa/bob: ")
-    term.keys("C-c")
-    # Not `…mfa/bob: ^Cawsv: error: …` on one line: the prompt's line is ended first.
-    term.wait(r"mfa/bob: \^C\n+awsv: error: interrupted", timeout=15)
-    term.enter('echo "<<st2=$?>>"')
-    assert term.wait(r"<<st2=(\d+)>>").group(1) == "130"
-    assert term.value("${AWSV_PROFILE-unset}") == "unset"
 
 
 def test_ctrl_c_at_a_prompt_through_the_plugin(sw: ShellWorld, terms: list[Term], tmp_path: Path) -> None:

@@ -26,39 +26,7 @@ from tests.support.federation_server import FederationServer, federation, federa
 from tests.support.moto_server import caller_arn, moto, moto_url  # noqa: F401
 from tests.support.sso_browser import approve_device
 from tests.support.sso_server import SsoServer, sso, sso_server  # noqa: F401
-
-BROWSER_SCRIPT = Path(__file__).parent / "support" / "sso_browser.py"
-START_URL = "https://example.awsapps.com/start"
-CONFIG = f"""# my own comment
-[sso-session corp]
-sso_start_url = {START_URL}
-sso_region = eu-west-1
-sso_registration_scopes = sso:account:access
-
-[profile prod]
-sso_session = corp
-sso_account_id = 111111111111
-sso_role_name = Admin
-region = eu-west-1
-
-[profile deploy]
-role_arn = arn:aws:iam::111111111111:role/deploy
-source_profile = prod
-"""
-
-
-@pytest.fixture
-def world(home: Path, env: dict[str, str], sso: SsoServer, moto: str) -> dict[str, str]:
-    (home / ".aws" / "config").write_text(CONFIG)
-    env.update(
-        AWS_ENDPOINT_URL_SSO_OIDC=sso.url,
-        AWS_ENDPOINT_URL_SSO=sso.url,
-        AWS_ENDPOINT_URL_STS=moto,
-        BROWSER=f"{sys.executable} {BROWSER_SCRIPT}",
-        SSO_BROWSER_LOG=str(home / "browser.log"),
-        AWSV_SSO_SIGNIN_TIMEOUT="60",
-    )
-    return env
+from tests.support.sso_world import CONFIG, START_URL, world  # noqa: F401  (world: a fixture)
 
 
 def browser_launches(env: dict[str, str]) -> int:
@@ -355,7 +323,8 @@ def test_awsv_imports_the_token_botocore_wrote(
     """
     import hashlib
 
-    from tests.test_sso_server import DEVICE_GRANT, clients, register
+    from tests.support.sso_clients import clients, register
+    from tests.support.sso_server import DEVICE_GRANT
 
     oidc, _ = clients(sso.url)
     reg = register(oidc)
@@ -520,8 +489,8 @@ def test_sso_role_on_the_agent_hot_path(world: dict[str, str], home: Path) -> No
     """Through the unlocked agent, a cached SSO role is served like any session: no botocore,
     no crypto, no config parse in the client, and the passphrase asked once."""
     from tests.conftest import TEST_PASSPHRASE
-    from tests.test_agent import COUNTER, cleanup_agents
-    from tests.test_hot_path import Hot, forbidden_in, not_on_fast_path
+    from tests.support.agent_world import COUNTER, cleanup_agents
+    from tests.support.hot_path import Hot, forbidden_in, not_on_fast_path
 
     count, script = home.parent / "asked", home.parent / "pw"
     script.write_text(COUNTER.format(count=count, passphrase=TEST_PASSPHRASE))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,41 +20,14 @@ from tests.support import secret_service as secret_service_support
 from tests.support.moto_server import caller_arn, moto, moto_url  # noqa: F401
 from tests.support.secret_service import SecretService
 from tests.support.sso_server import SsoServer, sso, sso_server  # noqa: F401
+from tests.support.sso_world import world  # noqa: F401
 
 secret_service = secret_service_support.secret_service
 
-BROWSER_SCRIPT = Path(__file__).parent / "support" / "sso_browser.py"
-# The AWS CLI's documented shape: an [sso-session] and a profile using it, plus a role on top.
-CONFIG = """[sso-session corp]
-sso_start_url = https://example.awsapps.com/start
-sso_region = eu-west-1
-sso_registration_scopes = sso:account:access
-
-[profile prod]
-sso_session = corp
-sso_account_id = 111111111111
-sso_role_name = Admin
-region = eu-west-1
-
-[profile deploy]
-role_arn = arn:aws:iam::111111111111:role/deploy
-source_profile = prod
-"""
-
 
 @pytest.fixture
-def keyring_world(
-    home: Path, env: dict[str, str], sso: SsoServer, moto: str, secret_service: SecretService
-) -> dict[str, str | None]:
-    (home / ".aws" / "config").write_text(CONFIG)
-    env.update(
-        AWS_ENDPOINT_URL_SSO_OIDC=sso.url,
-        AWS_ENDPOINT_URL_SSO=sso.url,
-        AWS_ENDPOINT_URL_STS=moto,
-        BROWSER=f"{sys.executable} {BROWSER_SCRIPT}",
-        SSO_BROWSER_LOG=str(home / "browser.log"),
-        AWSV_SSO_SIGNIN_TIMEOUT="60",
-    )
+def keyring_world(world: dict[str, str], secret_service: SecretService) -> dict[str, str | None]:
+    """tests/support/sso_world.py's world, with the vault in the Secret Service."""
     return {**secret_service.extra, "AWSV_FILE_PASSPHRASE": None, "AWSV_BACKEND": "keyring"}
 
 

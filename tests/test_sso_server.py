@@ -13,28 +13,13 @@ import secrets
 import urllib.parse
 from typing import Any
 
-import boto3
 import pytest
-from botocore import UNSIGNED
-from botocore.config import Config
 
 from tests.support.sso_browser import approve, approve_device
+from tests.support.sso_clients import clients, register
 from tests.support.sso_server import DEVICE_GRANT, SsoServer, sso, sso_server  # noqa: F401
 
 START_URL = "https://example.awsapps.com/start"
-
-
-def clients(url: str) -> tuple[Any, Any]:
-    session = boto3.session.Session(region_name="eu-west-1")
-    config = Config(signature_version=UNSIGNED, retries={"total_max_attempts": 1})
-    return (
-        session.client("sso-oidc", endpoint_url=url, config=config),
-        session.client("sso", endpoint_url=url, config=config),
-    )
-
-
-def register(oidc: Any, **extra: Any) -> dict[str, Any]:
-    return oidc.register_client(clientName="test", clientType="public", scopes=["sso:account:access"], **extra)
 
 
 def error_code(excinfo: pytest.ExceptionInfo[Any]) -> str:

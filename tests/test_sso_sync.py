@@ -16,7 +16,7 @@ import pytest
 from tests.conftest import AwsvRunner
 from tests.support.moto_server import moto, moto_url  # noqa: F401
 from tests.support.sso_server import Account, SsoServer, sso, sso_server  # noqa: F401
-from tests.test_sso import CONFIG, world  # noqa: F401
+from tests.support.sso_world import CONFIG, world  # noqa: F401  (world: a fixture)
 
 USER_OWN = """
 ; the user's own profile, with the name sync would choose

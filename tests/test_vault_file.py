@@ -565,7 +565,7 @@ def test_kill_9_during_writes_leaves_old_or_new(vault_path: Path) -> None:
         proc.stdin.close()
         first = proc.stdout.readline()
         assert first.strip(), proc.stderr.read() if proc.stderr else ""
-        time.sleep(rng.uniform(0, 0.08))
+        time.sleep(rng.uniform(0, 0.08))  # a seeded random moment to kill the writer: the thing under test
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
         assert proc.returncode == -signal.SIGKILL
@@ -603,7 +603,7 @@ def test_lock_excludes_a_second_writer(vault_path: Path, sealed: Sealed) -> None
     holder = _python(
         "import fcntl, os, time\n"
         f"fd = os.open({str(lock_path)!r}, os.O_RDWR | os.O_CREAT, 0o600)\n"
-        "fcntl.flock(fd, fcntl.LOCK_EX)\nprint('held', flush=True)\ntime.sleep(30)\n",
+        "fcntl.flock(fd, fcntl.LOCK_EX)\nprint('held', flush=True)\ntime.sleep(30)\n",  # holds the lock: under test
         stdout=subprocess.PIPE,
     )
     try:

@@ -14,7 +14,7 @@ import pytest
 from awsv.context import Context
 from awsv.sessions import cached_sessions
 from tests.support.moto_server import ACCOUNT_ID, create_user_with_key, moto_url  # noqa: F401
-from tests.test_use import CONFIG, World, make_world
+from tests.support.use_world import CONFIG, World, make_world
 
 WHOAMI_CONFIG = (
     CONFIG

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_agent import World, cleanup_agents, make_world
+from tests.support.agent_world import World, cleanup_agents, make_world
 
 SCALE = os.environ.get("AWSV_HARDENING_SCALE", "ci").strip().lower()
 if SCALE not in ("ci", "full"):
@@ -70,7 +70,7 @@ def tally(request: pytest.FixtureRequest) -> Iterator[Tally]:
 
 @pytest.fixture
 def agent_world(home: Path) -> Iterator[World]:
-    """tests/test_agent.py's world: a file vault and a real agent of this test's own."""
+    """The agent's world (tests/support/agent_world.py): a file vault and a real agent of this test's own."""
     w = make_world(home)
     try:
         yield w

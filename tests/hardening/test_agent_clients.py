@@ -21,8 +21,8 @@ import pytest
 
 from awsv.agent.server import FIRST_REQUEST_TIMEOUT, FRAME_TIMEOUT, MAX_CONNECTIONS
 from tests.hardening.conftest import Tally, size
-from tests.hardening.test_defects import _agent_threads
-from tests.test_agent import World, cleanup_agents, make_world, wait_for
+from tests.support.agent_world import World, agent_threads, cleanup_agents, make_world
+from tests.support.polling import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -96,7 +96,7 @@ def test_malformed_and_huge_clients(agent_world: World, tally: Tally) -> None:
             tally.attempt(_hello(w.socket_path) == pid, f"{name}: the agent stopped answering")
     served = w.awsv("list")
     assert served.returncode == 0 and w.asked() == asked and w.agent_pid() == pid, served.stderr
-    assert wait_for(lambda: _agent_threads(pid) <= 3, timeout=FIRST_REQUEST_TIMEOUT + 10)
+    assert wait_for(lambda: agent_threads(pid) <= 3, timeout=FIRST_REQUEST_TIMEOUT + 10)
 
 
 @pytest.mark.hardening_row("silent and trickling agent clients")
@@ -113,14 +113,14 @@ def test_silent_and_trickling_clients(agent_world: World, tally: Tally) -> None:
                 trickler.sendall(b"\x00" if i < 2 else b"x")
             except OSError:
                 break
-            time.sleep(0.5)
+            time.sleep(0.5)  # the trickle's pace is the thing under test, not a wait for a state
         cut = _closed_by_agent(trickler, FRAME_TIMEOUT + 10)
         tally.attempt(cut and time.monotonic() - started < FRAME_TIMEOUT * 4 + 10, "trickler not cut off")
         for s in silent:
             tally.attempt(_closed_by_agent(s, FIRST_REQUEST_TIMEOUT + 10), "silent client kept")
             s.close()
         trickler.close()
-        tally.attempt(wait_for(lambda: _agent_threads(pid) <= 3, timeout=10), "threads pinned")
+        tally.attempt(wait_for(lambda: agent_threads(pid) <= 3, timeout=10), "threads pinned")
         served = w.awsv("list")
         tally.attempt(served.returncode == 0 and w.asked() == asked, served.stderr[-200:])
 

@@ -29,8 +29,8 @@ from tests.conftest import TEST_PASSPHRASE, AwsvRunner
 from tests.hardening.conftest import FULL, Tally, size
 from tests.support import fault_proxy as _proxy
 from tests.support import moto_server as _moto
+from tests.support.agent_world import COUNTER, cleanup_agents
 from tests.support.fault_proxy import AwsvWorld
-from tests.test_agent import COUNTER, cleanup_agents
 
 moto_url = _moto.moto_url
 fault_proxy_server, fault_proxy, world = _proxy.fault_proxy_server, _proxy.fault_proxy, _proxy.world

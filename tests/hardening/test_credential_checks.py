@@ -22,12 +22,12 @@ from awsv import federation as fedlib
 from awsv.credentials import MAX_SESSION_TOKEN, Credentials, InvalidCredentials
 from awsv.vault.items import LongTermKey, key_item_name
 from tests.conftest import AwsvRunner
-from tests.hardening.test_defects import one_clean_line
 from tests.support import fault_proxy as _proxy
 from tests.support import federation_server as _fed
 from tests.support import moto_server as _moto
 from tests.support.fault_proxy import AwsvWorld
 from tests.support.federation_server import FederationServer
+from tests.support.hostile_inputs import one_clean_line
 
 moto_url = _moto.moto_url
 fault_proxy_server, fault_proxy, world = _proxy.fault_proxy_server, _proxy.fault_proxy, _proxy.world

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import signal
 import socket
 import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
@@ -20,9 +18,18 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TEST_PASSPHRASE, AwsvRunner
-from tests.test_agent import World, alive, wait_for
+from tests.support.agent_world import World, agent_rss_kib, agent_threads, alive
+from tests.support.hostile_inputs import (
+    FILE_KINDS,
+    PY,
+    chained_config,
+    helper_script,
+    make_file_of_kind,
+    one_clean_line,
+    run_limited,
+)
+from tests.support.polling import wait_for
 
-PY = sys.executable
 CLEAN_DOC = {
     "Version": 1,
     "AccessKeyId": "ASIAHARDENING0000001",
@@ -32,40 +39,11 @@ CLEAN_DOC = {
 }
 
 
-def helper_script(tmp: Path, name: str, body: str) -> Path:
-    """An executable Python script (the kind of thing a credential_process is)."""
-    path = tmp / name
-    path.write_text(f"#!{PY}\n" + textwrap.dedent(body))
-    path.chmod(0o700)
-    return path
-
-
 def write_config(home: Path, text: str) -> None:
     (home / ".aws" / "config").write_text(textwrap.dedent(text))
 
 
-def one_clean_line(stderr: str) -> None:
-    """An error is `awsv: error: …` (plus at most a hint), never a traceback."""
-    assert "Traceback" not in stderr, stderr[-2000:]
-    lines = [ln for ln in stderr.splitlines() if ln.strip()]
-    assert 1 <= len(lines) <= 2 and lines[0].startswith("awsv: error:"), stderr[-2000:]
-
-
 # -- 1. silent connections pin memory in the agent ---------------------------------------
-
-
-def _agent_threads(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("Threads:"):
-            return int(line.split()[1])
-    raise AssertionError("no Threads line")
-
-
-def _agent_rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise AssertionError("no VmRSS line")
 
 
 def test_1_silent_connections_are_bounded_and_dropped(agent_world: World) -> None:
@@ -74,7 +52,7 @@ def test_1_silent_connections_are_bounded_and_dropped(agent_world: World) -> Non
     w = agent_world
     w.ok("list")
     pid = w.agent_pid()
-    before = _agent_rss_kib(pid)
+    before = agent_rss_kib(pid)
     silent = []
     for _ in range(MAX_CONNECTIONS + 8):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -82,10 +60,10 @@ def test_1_silent_connections_are_bounded_and_dropped(agent_world: World) -> Non
         silent.append(s)
     try:
         # The accept loop has seen them all once the busy ones are told so and closed.
-        assert wait_for(lambda: _agent_threads(pid) >= MAX_CONNECTIONS, timeout=10)
-        threads = _agent_threads(pid)
+        assert wait_for(lambda: agent_threads(pid) >= MAX_CONNECTIONS, timeout=10)
+        threads = agent_threads(pid)
         assert threads <= MAX_CONNECTIONS + 4, f"{threads} threads for {len(silent)} silent clients"
-        grown_mib = (_agent_rss_kib(pid) - before) / 1024
+        grown_mib = (agent_rss_kib(pid) - before) / 1024
         assert grown_mib < 64, f"the agent grew by {grown_mib:.0f} MiB for {len(silent)} silent clients"
         # Each silent connection is closed by the agent after its first-request deadline.
         for s in silent:
@@ -104,7 +82,7 @@ def test_1_silent_connections_are_bounded_and_dropped(agent_world: World) -> Non
     finally:
         for s in silent:
             s.close()
-    assert wait_for(lambda: _agent_threads(pid) <= 3, timeout=10)
+    assert wait_for(lambda: agent_threads(pid) <= 3, timeout=10)
     # And the agent still serves, without asking for the passphrase again.
     asked = w.asked()
     w.ok("list")
@@ -219,13 +197,6 @@ def test_4_a_malformed_key_in_the_vault_is_named(home: Path, awsv: AwsvRunner, e
 
 
 # -- 5. listing is linear in source_profile depth, and depth is limited -----------------
-
-
-def chained_config(depth: int) -> str:
-    lines = ["[profile p0]", "region = eu-west-1"]
-    for i in range(1, depth + 1):
-        lines += [f"[profile p{i}]", f"role_arn = arn:aws:iam::123456789012:role/r{i}", f"source_profile = p{i - 1}"]
-    return "\n".join(lines) + "\n"
 
 
 @pytest.mark.parametrize("order", ["deepest-first", "file-order"])
@@ -343,54 +314,10 @@ def test_5_list_names_the_too_deep_chain(home: Path, awsv: AwsvRunner) -> None:
 # -- 6. non-regular config files ----------------------------------------------------------
 
 
-def _limited(mib: int):  # type: ignore[no-untyped-def]
-    """preexec: cap the address space, so a regression reads /dev/zero into a MemoryError, not the machine."""
-
-    def apply() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (mib << 20, mib << 20))
-
-    return apply
-
-
-def run_limited(env: dict[str, str], *args: str, timeout: float = 20) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [PY, "-m", "awsv", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-        preexec_fn=_limited(1024),
-        start_new_session=True,
-    )
-
-
-def _make(kind: str, path: Path) -> str:
-    """Put `kind` at `path`; returns the words the error must use."""
-    path.unlink(missing_ok=True)
-    if kind == "fifo":
-        os.mkfifo(path)
-        return "a FIFO"
-    if kind == "dev-zero":
-        path.symlink_to("/dev/zero")
-        return "a character device"
-    if kind == "directory":
-        path.mkdir()
-        return "a directory"
-    if kind == "oversized":
-        with open(path, "wb") as fh:
-            fh.truncate(17 * 1024 * 1024)  # sparse: costs no disk
-        return "larger than 16 MiB"
-    raise AssertionError(kind)
-
-
-FILE_KINDS = ["fifo", "dev-zero", "directory", "oversized"]
-
-
 @pytest.mark.parametrize("kind", FILE_KINDS)
 def test_6_aws_config_that_is_not_a_regular_file(home: Path, env: dict[str, str], kind: str) -> None:
     path = home / ".aws" / "config"
-    words = _make(kind, path)
+    words = make_file_of_kind(kind, path)
     for args in (["list"], ["list", "--names"], ["export", "prod"]):
         r = run_limited(env, *args)
         assert r.returncode == 1, (args, r.stderr[-500:])
@@ -401,7 +328,7 @@ def test_6_aws_config_that_is_not_a_regular_file(home: Path, env: dict[str, str]
 @pytest.mark.parametrize("kind", FILE_KINDS)
 def test_6_credentials_file_that_is_not_a_regular_file(home: Path, env: dict[str, str], kind: str) -> None:
     path = home / ".aws" / "credentials"
-    words = _make(kind, path)
+    words = make_file_of_kind(kind, path)
     r = run_limited(env, "import")
     assert r.returncode == 1, r.stderr[-500:]
     one_clean_line(r.stderr)
@@ -412,7 +339,7 @@ def test_6_credentials_file_that_is_not_a_regular_file(home: Path, env: dict[str
 def test_6_settings_file_that_is_not_a_regular_file(home: Path, env: dict[str, str], kind: str) -> None:
     path = home / ".config" / "awsv" / "config"
     path.parent.mkdir(parents=True)
-    words = _make(kind, path).replace("16 MiB", "")
+    words = make_file_of_kind(kind, path).replace("16 MiB", "")
     r = run_limited(env, "list")
     assert r.returncode == 1, r.stderr[-500:]
     one_clean_line(r.stderr)
@@ -431,6 +358,7 @@ def test_6_missing_config_says_it_does_not_exist(home: Path, awsv: AwsvRunner) -
 # -- 7. a timed-out or interrupted helper takes its whole process group with it -----------
 
 
+#: A helper that hangs with a child of its own: the hang is the thing under test.
 SPAWNER = """\
     import os, subprocess, sys, time
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])

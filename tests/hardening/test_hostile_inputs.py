@@ -26,7 +26,7 @@ from awsv.mfa import MfaUnavailable, run_mfa_process
 from awsv.passphrase import run_passphrase_command
 from awsv.user_command import MAX_OUTPUT
 from tests.hardening.conftest import FULL, Tally, size
-from tests.hardening.test_defects import _make, chained_config, helper_script, run_limited
+from tests.support.hostile_inputs import chained_config, helper_script, make_file_of_kind, run_limited
 
 pytestmark = pytest.mark.slow
 
@@ -37,6 +37,7 @@ HELPERS: dict[str, tuple[str, str]] = {
     "deep object nesting": ("print('{\"a\":' * 200000)", "nested too deeply"),
     "huge output": (f"import sys; sys.stdout.write('x' * {MAX_OUTPUT * 3})", "printed more than"),
     "endless output": ("import sys\nwhile True: sys.stdout.write('x' * 65536)", "printed more than"),
+    # helpers that hang: the hang is the thing under test
     "hang": ("import time; time.sleep(600)", "did not finish within"),
     "hang, silent grandchild holds stdout": (
         "import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)'])",
@@ -105,7 +106,7 @@ def test_hostile_config_files(home: Path, env: dict[str, str], tally: Tally) -> 
     rng = random.Random(99)
     cases: list[tuple[str, Callable[[], None]]] = []
     for kind in ("fifo", "dev-zero", "directory", "oversized"):
-        cases.append((kind, lambda kind=kind: (_clear(config), _make(kind, config)) and None))
+        cases.append((kind, lambda kind=kind: (_clear(config), make_file_of_kind(kind, config)) and None))
     cases.append(("/dev/null symlink", lambda: (_clear(config), config.symlink_to("/dev/null")) and None))
     cases.append(("symlink loop", lambda: (_clear(config), config.symlink_to(config)) and None))
     for i in range(size(2, 60)):

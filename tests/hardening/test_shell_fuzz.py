@@ -3,7 +3,7 @@
 Hypothesis generates the values (with fragments that broke quoting in other
 tools mixed in); each example is evaluated by the real shell, which must see
 every value byte for byte, export it unchanged, and run nothing (the canary
-file of tests/test_shells.py must never appear). The end-to-end part runs
+file of tests/support/shell_contract.py must never appear). The end-to-end part runs
 `awsv use` on a credential_process profile whose credentials are fuzzed within
 what awsv accepts (printable ASCII: quotes, `$`, backticks and all).
 """
@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from awsv.shells import SUPPORTED, get_shell
 from tests.conftest import base_env
 from tests.hardening.conftest import Tally, size
-from tests.test_shells import CANARY, _eval
+from tests.support.shell_contract import CANARY, HARNESSES, evaluate
 
 pytestmark = pytest.mark.slow
 
@@ -76,7 +76,7 @@ def test_fuzzed_values_round_trip(shell: str, tmp_path: Path, tally: Tally) -> N
         cwd = tmp_path / uuid.uuid4().hex
         cwd.mkdir()
         changes = {f"V_{i}": v for i, v in enumerate(values)}
-        seen, child = _eval(shell, get_shell(shell).apply(changes), list(changes), cwd)
+        seen, child = evaluate(HARNESSES[shell], get_shell(shell).apply(changes), list(changes), cwd)
         for name, value in changes.items():
             expected = value.encode("utf-8", "surrogateescape")
             ok = seen[name] == expected and child[name.encode()] == expected
@@ -138,7 +138,7 @@ def test_fuzzed_credentials_through_use(shell: str, home: Path, tally: Tally) ->
         cwd = home / uuid.uuid4().hex
         cwd.mkdir()
         names = ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"]
-        seen, _ = _eval(shell, r.stdout, names, cwd)
+        seen, _ = evaluate(HARNESSES[shell], r.stdout, names, cwd)
         ok = seen == {"AWS_SECRET_ACCESS_KEY": secret.encode(), "AWS_SESSION_TOKEN": token.encode()}
         tally.attempt(ok and not (cwd / CANARY).exists(), f"{shell}: {secret!r} {token!r}")
         assert tally.held == tally.tried

@@ -27,7 +27,7 @@ from awsv.vault.file import VAULT_FILE, FileVault
 from tests.conftest import HELPER, TEST_PASSPHRASE
 from tests.hardening.conftest import FULL, Tally, size
 from tests.support import moto_server as _moto
-from tests.test_agent import World
+from tests.support.agent_world import World
 
 moto_url = _moto.moto_url  # pytest fixture
 
@@ -105,7 +105,7 @@ def test_kill_9_during_every_kind_of_write(tmp_path: Path, tally: Tally) -> None
         proc.stdin.close()
         first = proc.stdout.readline()
         assert first.strip(), proc.stderr.read() if proc.stderr else ""
-        time.sleep(rng.uniform(0, 0.05))
+        time.sleep(rng.uniform(0, 0.05))  # a seeded random moment to kill the writer: the thing under test
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
         acked = [int(x) for x in [first, *proc.stdout.read().split()] if x.strip()]
@@ -267,7 +267,7 @@ def test_kill_9_of_the_agent_during_served_writes(agent_world: World, moto_url: 
         assert proc.stdout is not None
         first = proc.stdout.readline()
         assert first.strip(), proc.stderr.read() if proc.stderr else ""
-        time.sleep(rng.uniform(0, 0.4))
+        time.sleep(rng.uniform(0, 0.4))  # a seeded random moment to kill the agent: the thing under test
         os.kill(pid, signal.SIGKILL)
         # Read through the same buffered stream as readline() above: communicate() would read
         # the pipe itself and miss acks readline() had already buffered (then a later, correct
