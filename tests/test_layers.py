@@ -59,7 +59,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         (
             "awsv.config",
             "awsv.config_lines",
-            "awsv.chain",
+            "awsv.chain",  # a package: model, sources, walk
             "awsv.recursion",
             "awsv.secret_env",
             "awsv.user_command",
@@ -86,7 +86,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "sessions",
         (
             "awsv.aws",
-            "awsv.sessions",
+            "awsv.sessions",  # a package: plan, cache, refresh
             "awsv.sts",
             "awsv.iam",
             "awsv.federation",
@@ -115,7 +115,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "awsv.entry",
             "awsv.__main__",
             "awsv.fastpath",
-            "awsv.doctor",
+            "awsv.doctor",  # a package: findings, files, profiles, runtime
             # Writes profiles into ~/.aws/config with their display settings: a command's work.
             "awsv.sso.sync",
         ),
@@ -246,7 +246,7 @@ def copy(tmp_path: Path) -> Path:
     [
         ("config.py", "from awsv.commands.use import use"),  # config -> commands
         ("vault/base.py", "import awsv.sessions"),  # vault -> sessions
-        ("sessions.py", "    from awsv.environment import off_changes"),  # lazy, inside a function
+        ("sessions/refresh.py", "    from awsv.environment import off_changes"),  # lazy, inside a function
         ("credentials.py", "if TYPE_CHECKING:\n    from awsv.chain import Chain"),  # types count too
         ("agent/server.py", "from awsv.commands import clear"),  # the agent -> a command
         ("shells/bash.py", "from ..sessions import ProfileCredentials"),  # relative spelling

@@ -1,7 +1,8 @@
 """The command line: parse arguments, run one command, turn errors into one line.
 
-Nothing else lives here. Each subcommand's code is in `awsv.commands.*`;
-this module only wires them and is the single place that prints errors.
+Nothing else lives here. Each subcommand's code is in `awsv.commands.*`,
+listed in `awsv.commands.COMMANDS`; this module only wires them and is the
+single place that prints errors.
 """
 
 from __future__ import annotations
@@ -141,42 +142,14 @@ def _fast_parser(command: str) -> argparse.ArgumentParser | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from awsv.commands import (
-        add,
-        clear,
-        doctor,
-        exec_,
-        export,
-        import_,
-        list_,
-        login,
-        pick,
-        rotate,
-        serve,
-        shell_init,
-        sso,
-        unlock,
-        use,
-        whoami,
-    )
+    """The parser knowing every command of `awsv.commands.COMMANDS`, in that order."""
+    import importlib
+
+    from awsv.commands import COMMANDS
 
     parser, sub = _new_parser()
-    add.register(sub)
-    list_.register(sub)
-    import_.register(sub)
-    use.register(sub)
-    exec_.register(sub)
-    serve.register(sub)
-    export.register(sub)
-    whoami.register(sub)
-    clear.register(sub)
-    unlock.register(sub)
-    doctor.register(sub)
-    shell_init.register(sub)
-    login.register(sub)
-    rotate.register(sub)
-    sso.register(sub)
-    pick.register(sub)
+    for module in COMMANDS:
+        importlib.import_module(f"awsv.commands.{module}").register(sub)
     _finish(sub)
     return parser
 

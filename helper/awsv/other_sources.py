@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from awsv import sts
+from awsv.aws.clients import create_client
 from awsv.credentials import Credentials, account_from_arn
 from awsv.errors import AwsvError, ConfigError
 
@@ -90,20 +91,10 @@ def assume_role_with_web_identity(
     region: str | None,
 ) -> Credentials:
     """AssumeRoleWithWebIdentity, unsigned, through the same endpoint rules as every STS call."""
-    from botocore import UNSIGNED
-    from botocore.config import Config
-
     settings = sts.ClientSettings.from_env(env, profile)
-    config = Config(
-        signature_version=UNSIGNED,
-        connect_timeout=settings.connect_timeout,
-        read_timeout=settings.read_timeout,
-        retries={"total_max_attempts": settings.max_attempts, "mode": "standard"},
-        user_agent_extra="awsv",
-    )
-    client = sts.isolated_session(settings).create_client(
-        "sts", region_name=region or sts.DEFAULT_REGION, endpoint_url=settings.endpoint_url, config=config
-    )
+    client = create_client(
+        "sts", settings, None, region, error=sts.StsError, bad_region=sts.StsInvalidRequest
+    )  # unsigned: the token is the proof
     params: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": session_name, "WebIdentityToken": token}
     if duration:
         params["DurationSeconds"] = duration

@@ -9,5 +9,6 @@ bundle) and clients built from an isolated botocore session that reads
 nothing of the user's own AWS setup. `errors`: every botocore failure turned
 into one typed `AwsvError` of the calling service's family, one line naming
 the step, never a traceback, a secret or a raw body. The services (`awsv.sts`,
-`awsv.iam`, `awsv.federation`) hold only their calls and their own error codes.
+`awsv.iam`, `awsv.federation`, `awsv.sso.api`, web identity in
+`awsv.other_sources`) hold only their calls and their own error codes.
 """

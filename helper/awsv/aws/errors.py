@@ -61,9 +61,16 @@ class ErrorFamily:
     signature_mismatch: type[AwsvError]
     throttled: type[AwsvError]
     special: Special | None = None
+    #: The settings that move its endpoint, for hints (default: `AWS_ENDPOINT_URL_<service>` and the rest).
+    endpoint_settings: str | None = None
+    #: Whether AWS's own message is repeated after the code. SSO says no: an OIDC
+    #: answer may describe the grant, code or token it refused.
+    repeat_messages: bool = True
 
     @property
     def endpoint_vars(self) -> str:
+        if self.endpoint_settings is not None:
+            return self.endpoint_settings
         env = self.service.upper().replace("-", "_")
         return f"AWS_ENDPOINT_URL_{env} / AWS_ENDPOINT_URL / endpoint_url"
 
@@ -72,8 +79,8 @@ class ErrorFamily:
 def aws_errors(client: Any, what: str, signer: str, family: ErrorFamily) -> Iterator[None]:
     """Turn every botocore failure inside the block into one error of `family`.
 
-    A KeyError or TypeError raised in the block (a parser's way of saying a
-    field is missing) counts as a malformed answer.
+    A KeyError, TypeError or ValueError raised in the block (a parser's way
+    of saying a field is missing or not a number) counts as a malformed answer.
     """
     from botocore import exceptions as bx
     from botocore.parsers import ResponseParserError
@@ -120,13 +127,18 @@ def aws_errors(client: Any, what: str, signer: str, family: ErrorFamily) -> Iter
         raise family.invalid_request(f"{what}: invalid request: {one_line(str(exc))}") from None
     except bx.BotoCoreError as exc:
         raise family.base(f"{what} failed: {type(exc).__name__}") from None
+    except ValueError:  # after botocore's own errors, some of which are ValueErrors too
+        raise family.malformed(
+            f"{what}: {endpoint} sent an answer that is not a valid {family.service} response",
+            hint=f"is the endpoint really {family.service}? check {family.endpoint_vars}",
+        ) from None
 
 
 def client_error(exc: Any, what: str, signer: str, family: ErrorFamily, endpoint: str) -> AwsvError:
     """The error for an answer AWS gave with an error code (botocore's ClientError)."""
     error = exc.response.get("Error", {}) if isinstance(exc.response, dict) else {}
     code = str(error.get("Code") or "Unknown")
-    message = one_line(str(error.get("Message") or ""))
+    message = one_line(str(error.get("Message") or "")) if family.repeat_messages else ""
     said = f": {message}" if message else ""
     own = family.special(code, message, what) if family.special is not None else None
     if own is not None:

@@ -31,12 +31,10 @@ starts from); a credential_process source has nothing stored to rotate.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import fcntl
 import hashlib
-import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +43,7 @@ from awsv.chain import Chain, Resolver, resolve
 from awsv.context import Context
 from awsv.credentials import Credentials
 from awsv.errors import AwsvError, Interrupted, UsageError, VaultError
+from awsv.locking import LockBusy, exclusive_lock
 from awsv.names import validate_profile_name
 from awsv.vault.items import LongTermKey, key_item_name
 
@@ -341,24 +340,15 @@ def clear_key_sessions(ctx: Context, source: str) -> int:
     return sum(clear_sessions(ctx, name, resolver=resolver) for name in sorted(profiles))
 
 
-@contextlib.contextmanager
-def _rotation_lock(env: Mapping[str, str], profile: str) -> Iterator[None]:
-    """One rotation per key at a time; the lock file's name is a hash (it reveals no profile)."""
-    directory = paths.data_dir(env) / "locks"
+def _rotation_lock(env: Mapping[str, str], profile: str) -> AbstractContextManager[None]:
+    """One rotation per key at a time, never queued; the lock file's name is a hash (it reveals no profile)."""
     digest = hashlib.sha256(f"rotate\0{profile}".encode()).hexdigest()[:32]
-    try:
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(directory / f"{digest}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-    except OSError as exc:
-        raise AwsvError(f"cannot create a lock file in {directory}: {exc.strerror}") from None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise AwsvError(f"another `awsv rotate` is rotating the key of {profile!r}") from None
-        yield
-    finally:
-        os.close(fd)
+    return exclusive_lock(
+        paths.data_dir(env) / "locks" / f"{digest}.lock",
+        0,  # a second rotation of the same key stops at once instead of waiting for the first
+        private_dir=True,
+        timed_out=lambda _seconds: LockBusy(f"another `awsv rotate` is rotating the key of {profile!r}"),
+    )
 
 
 def rotate(ctx: Context, args: argparse.Namespace) -> int:

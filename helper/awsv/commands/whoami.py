@@ -3,8 +3,8 @@
 Without a profile it checks the credentials this shell actually holds
 (AWS_ACCESS_KEY_ID & co, as set by `awsv use`), which is the question a user
 has when a prompt badge and reality might disagree; with a profile it checks
-that profile's credentials. botocore is imported only by `awsv.sts`, and only
-when the call is made.
+that profile's credentials. botocore is imported only through `awsv.aws` (by
+`awsv.sts`), and only when the call is made.
 """
 
 from __future__ import annotations

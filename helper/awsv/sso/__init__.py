@@ -3,7 +3,7 @@
 One idea per module:
 
 - `settings`: which SSO session and role a profile names, as botocore reads the config;
-- `api`: the SSO OIDC and portal calls (the only SSO module that imports botocore);
+- `api`: the SSO OIDC and portal calls (the only SSO module that talks to AWS, through `awsv.aws`);
 - `tokens`: tokens and client registrations as vault items, and the AWS CLI's cache;
 - `signin`: the authorization-code (PKCE) and device-code flows;
 - `flight`: one valid token per SSO session: stored, refreshed, imported or signed in,

@@ -1,25 +1,28 @@
-"""The SSO OIDC and portal calls — the only SSO module that imports botocore.
+"""The SSO OIDC and portal calls — the only SSO module that uses botocore (through `awsv.aws`).
 
-Clients come from the same isolated botocore session as STS's (no profile,
-no config file), unsigned as the service models say (these APIs take a
-client secret or a bearer token, never AWS credentials). Endpoints are
-chosen as botocore chooses them: `AWS_ENDPOINT_URL_SSO_OIDC` (OIDC) or
-`AWS_ENDPOINT_URL_SSO` (portal), else `AWS_ENDPOINT_URL`, all ignored when
-`AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is true; otherwise AWS's own endpoint
-in the session's `sso_region`. Every failure becomes one `SsoError`
-subclass with a one-line message naming the step; never a token, a client
-secret or a response body.
+Clients come from `awsv.aws.clients.create_client`, as STS's and IAM's do (an
+isolated botocore session: no profile, no config file), unsigned as the
+service models say (these APIs take a client secret or a bearer token, never
+AWS credentials). Endpoints are chosen as botocore chooses them:
+`AWS_ENDPOINT_URL_SSO_OIDC` (OIDC) or `AWS_ENDPOINT_URL_SSO` (portal), else
+`AWS_ENDPOINT_URL`, all ignored when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is
+true; otherwise AWS's own endpoint in the session's `sso_region`. Every
+failure goes through `awsv.aws.errors` and becomes one `SsoError` subclass
+with a one-line message naming the step; never a token, a client secret or a
+response body. The SSO error codes that mean something to the sign-in flow
+(pending, slow down, invalid grant…) have classes of their own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from awsv import sts
+from awsv.aws import clients
+from awsv.aws.errors import ErrorFamily, aws_errors
 from awsv.credentials import Credentials
 from awsv.errors import AwsvError, ExitCode
 
@@ -123,10 +126,7 @@ class DeviceAuthorization:
 
 def endpoint_url(env: Mapping[str, str], service: str) -> str | None:
     """`AWS_ENDPOINT_URL_SSO_OIDC` / `_SSO`, else `AWS_ENDPOINT_URL`, as botocore reads them."""
-    if (env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") or "").strip().lower() == "true":
-        return None
-    specific = "AWS_ENDPOINT_URL_SSO_OIDC" if service == "sso-oidc" else "AWS_ENDPOINT_URL_SSO"
-    return env.get(specific) or env.get("AWS_ENDPOINT_URL") or None
+    return clients.endpoint_url(env, None, service)
 
 
 def authorize_url(env: Mapping[str, str], region: str) -> str:
@@ -144,20 +144,8 @@ class Api:
 
     def _client(self, service: str) -> Any:
         if service not in self._clients:
-            from botocore import UNSIGNED
-            from botocore.config import Config
-
-            settings = sts.ClientSettings.from_env(self.env)
-            config = Config(
-                signature_version=UNSIGNED,
-                connect_timeout=settings.connect_timeout,
-                read_timeout=settings.read_timeout,
-                retries={"total_max_attempts": settings.max_attempts, "mode": "standard"},
-                user_agent_extra="awsv",
-            )
-            self._clients[service] = sts.isolated_session(settings).create_client(
-                service, region_name=self.region, endpoint_url=endpoint_url(self.env, service), config=config
-            )
+            settings = clients.ClientSettings.from_env(self.env, service=service)
+            self._clients[service] = clients.create_client(service, settings, None, self.region, error=SsoError)
         return self._clients[service]
 
     # -- SSO OIDC -------------------------------------------------------------
@@ -243,26 +231,32 @@ class Api:
             self._client("sso").logout(accessToken=access_token)
 
 
-@contextmanager
-def sso_errors(client: Any, what: str) -> Iterator[None]:
-    """Every botocore failure in the block as one SsoError subclass naming `what`."""
-    from botocore import exceptions as bx
-    from botocore.parsers import ResponseParserError
+def _sso_codes(code: str, message: str, what: str) -> AwsvError | None:
+    """The codes the sign-in flow acts on, each its own class; others take the common rules."""
+    kind = _CODES.get(code)
+    return None if kind is None else kind(f"{what}: {code}", hint=_HINTS.get(kind))
 
-    endpoint = sts.endpoint_of(client, "the SSO endpoint")
-    try:
-        yield
-    except bx.ClientError as exc:
-        error = exc.response.get("Error", {}) if isinstance(exc.response, dict) else {}
-        code = str(error.get("Code") or "Unknown")
-        kind = _CODES.get(code, SsoError)
-        raise kind(f"{what}: {code}", hint=_HINTS.get(kind)) from None
-    except (bx.EndpointConnectionError, bx.ConnectionError, bx.HTTPClientError):
-        raise SsoError(
-            f"{what}: cannot reach {endpoint}",
-            hint="check the network and AWS_ENDPOINT_URL_SSO_OIDC / AWS_ENDPOINT_URL_SSO",
-        ) from None
-    except (ResponseParserError, KeyError, TypeError, ValueError):
-        raise SsoError(f"{what}: {endpoint} sent an answer that is not a valid SSO response") from None
-    except bx.BotoCoreError as exc:
-        raise SsoError(f"{what} failed: {type(exc).__name__}") from None
+
+ERRORS = ErrorFamily(
+    service="SSO",
+    base=SsoError,
+    unreachable=SsoError,
+    connect_timeout=SsoError,
+    read_timeout=SsoError,
+    malformed=SsoError,
+    invalid_request=SsoError,
+    access_denied=SsoAccessDenied,
+    access_denied_hint="check the sso_account_id and sso_role_name the profile names",
+    expired=SsoError,
+    invalid_client_token_id=SsoError,
+    signature_mismatch=SsoError,
+    throttled=SsoError,
+    special=_sso_codes,
+    endpoint_settings="AWS_ENDPOINT_URL_SSO_OIDC / AWS_ENDPOINT_URL_SSO / AWS_ENDPOINT_URL",
+    repeat_messages=False,
+)
+
+
+def sso_errors(client: Any, what: str, signer: str = "the SSO sign-in") -> AbstractContextManager[None]:
+    """Every botocore failure in the block as one SsoError subclass naming `what`."""
+    return aws_errors(client, what, signer, ERRORS)

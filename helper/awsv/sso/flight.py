@@ -22,8 +22,6 @@ plus 30 s) with one clear line.
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -31,8 +29,7 @@ from datetime import UTC, datetime, timedelta
 from awsv import paths
 from awsv.context import Context
 from awsv.credentials import Credentials
-from awsv.errors import AwsvError
-from awsv.locking import wait_for_flock
+from awsv.locking import exclusive_lock
 from awsv.sso import signin, tokens
 from awsv.sso.api import Api, Registration, SsoInvalidClient, SsoInvalidGrant, SsoLoginRequired, SsoUnauthorized
 from awsv.sso.settings import SsoRole, SsoSession
@@ -191,33 +188,18 @@ def wait_timeout(ctx: Context) -> float:
 @contextlib.contextmanager
 def _signin_lock(ctx: Context, session: SsoSession) -> Iterator[None]:
     """The single-flight lock of one SSO session; waiting says so on the terminal."""
-    directory = paths.data_dir(ctx.env) / "locks"
-    path = directory / f"sso-{session.cache_key}.lock"
-    try:
-        # Each level made 0700: the data directory may not exist yet, and the vault
-        # refuses one that other users can read.
-        directory.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        directory.mkdir(mode=0o700, exist_ok=True)
-        os.chmod(directory, 0o700)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-    except OSError as exc:
-        raise AwsvError(f"cannot create the lock file {path}: {exc.strerror}") from None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            timeout = wait_timeout(ctx)
-            signin.tell(ctx, f"waiting for another awsv process signing in to {session.label} (up to {timeout:g}s)")
-            wait_for_flock(
-                fd,
-                timeout,
-                lambda: SsoLoginRequired(
-                    f"another awsv process has been signing in to {session.label} for over {timeout:g}s",
-                    hint="finish the sign-in in its browser window or terminal, or stop it and run "
-                    f"`awsv sso login {session.login_args}`",
-                ),
-                max_delay=0.2,
-            )
+    with exclusive_lock(
+        paths.data_dir(ctx.env) / "locks" / f"sso-{session.cache_key}.lock",
+        lambda: wait_timeout(ctx),  # read only when another process holds the lock
+        private_dir=True,
+        on_wait=lambda seconds: signin.tell(
+            ctx, f"waiting for another awsv process signing in to {session.label} (up to {seconds:g}s)"
+        ),
+        timed_out=lambda seconds: SsoLoginRequired(
+            f"another awsv process has been signing in to {session.label} for over {seconds:g}s",
+            hint="finish the sign-in in its browser window or terminal, or stop it and run "
+            f"`awsv sso login {session.login_args}`",
+        ),
+        max_delay=0.2,
+    ):
         yield
-    finally:
-        os.close(fd)

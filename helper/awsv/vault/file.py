@@ -320,7 +320,7 @@ class FileVault:
         with exclusive_lock(
             lock_path,
             self._lock_timeout,
-            timed_out=lambda: VaultError(
+            timed_out=lambda _seconds: VaultError(
                 f"the vault {self.path} is locked by another awsv process",
                 hint=f"wait for it to finish; the lock is {lock_path}",
             ),

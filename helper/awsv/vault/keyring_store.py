@@ -239,18 +239,12 @@ class KeyringVault:
 
     @contextmanager
     def _index_lock(self) -> Iterator[None]:
-        """Hold an exclusive flock on the index's lock file (directory made 0700 if missing)."""
-        directory = self.lock_path.parent
-        try:
-            if not directory.is_dir():
-                directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-                os.chmod(directory, 0o700)
-        except OSError as exc:
-            raise VaultError(f"cannot open the keyring lock file {self.lock_path}: {exc.strerror or exc}") from exc
+        """Hold an exclusive flock on the index's lock file (its directory made 0700)."""
         with exclusive_lock(
             self.lock_path,
             self.lock_timeout,
-            timed_out=lambda: VaultError(
+            private_dir=True,
+            timed_out=lambda _seconds: VaultError(
                 "timed out waiting for another awsv process to update the keyring",
                 hint=f"retry; if no awsv is running, check what holds {self.lock_path}",
             ),

@@ -1,110 +1,25 @@
-"""Resolving a profile into the steps that produce its credentials.
+"""Following source_profile from a profile to its source: `resolve`, and `Resolver` for many.
 
-A chain is: one *source* (a long-term key in the vault, or a
-`credential_process`), then zero or more *role hops* (AssumeRole), applied in
-order. The sessions layer turns a chain into STS calls; keeping the
-resolution pure (no vault, no network) lets `doctor`, `list` and the tests
-reason about chains without unlocking anything.
-
-MFA rule (written down in the README): a source with `mfa_serial` gets one
-MFA-authenticated session (GetSessionToken) and every role hanging off it is
-assumed from that session, so the code is asked once per source session. A
-role's own `mfa_serial`, when it differs from the source's, is sent with that
-role's AssumeRole, as botocore does.
+The walk is pure (no vault, no network): `in_vault` is asked only about
+names missing from the config. Each profile's step is remembered, with
+every failure, so resolving all the profiles of a config (`list`,
+`doctor`) costs linear time, and a chain is bounded by MAX_CHAIN_DEPTH so a
+hostile config stays cheap.
 """
 
 from __future__ import annotations
 
 from collections import ChainMap
 from collections.abc import Callable, Mapping
-from dataclasses import field, replace
+from dataclasses import replace
 
-from awsv import session_tags
+from awsv.chain.model import MAX_CHAIN_DEPTH, Chain, RoleHop, SelfReference, Source
+from awsv.chain.sources import env_web_identity, hop_of, source_of, special_source
 from awsv.config import AwsConfig, Profile
 from awsv.errors import AwsvError, ConfigError, SourceProfileLoop
 from awsv.names import validate_profile_name
 from awsv.records import record
-from awsv.recursion import awsv_profile_of, runs_awsv_back
-from awsv.session_tags import RoleSessionTags
-
-#: Any of these makes a profile's source an IAM Identity Center role (awsv.sso.settings).
-SSO_KEYS = ("sso_session", "sso_start_url", "sso_account_id", "sso_role_name")
-_SSO_KEY_SET = frozenset(SSO_KEYS)
-#: botocore's credential_source values (awsv.other_sources fetches them).
-CREDENTIAL_SOURCES = ("Environment", "Ec2InstanceMetadata", "EcsContainer")
-
-
-class SelfReference(ConfigError):
-    """A credential_process would run awsv back into the resolution that starts it."""
-
-
-@record
-class Source:
-    """Where the first credentials of a chain come from."""
-
-    #: "vault" (a long-term key stored under this profile), "credential_process",
-    #: "sso" (an IAM Identity Center role: the profile's sso_* settings), "web_identity"
-    #: (AssumeRoleWithWebIdentity), or "credential_source" (the environment's credentials).
-    kind: str
-    #: The profile that owns the key or the command.
-    profile: str
-    mfa_serial: str | None = None
-    mfa_process: str | None = None
-    credential_process: str | None = None
-    duration_seconds: int | None = None
-    #: kind "web_identity": the role to assume with the token (None: AWS_ROLE_ARN).
-    role_arn: str | None = None
-    role_session_name: str | None = None
-    web_identity_token_file: str | None = None
-    web_identity_token_process: str | None = None
-    #: kind "credential_source": Environment, Ec2InstanceMetadata or EcsContainer.
-    credential_source: str | None = None
-
-
-@record
-class RoleHop:
-    """One AssumeRole step."""
-
-    profile: str
-    role_arn: str
-    external_id: str | None = None
-    role_session_name: str | None = None
-    duration_seconds: int | None = None
-    #: The role's own mfa_serial, only when the source session does not already carry it.
-    mfa_serial: str | None = None
-    mfa_process: str | None = None
-    #: session_tags, transitive_session_tags, source_identity (sent with AssumeRole).
-    tags: RoleSessionTags = field(default_factory=RoleSessionTags)
-
-
-@record
-class Chain:
-    """A resolved profile: its source, its role hops (first to last), its settings."""
-
-    target: Profile
-    source: Source
-    hops: tuple[RoleHop, ...] = ()
-    #: Every profile visited, target first; useful in error messages and `doctor`.
-    trail: tuple[str, ...] = ()
-    #: The target's region, else the nearest one set along its source_profile chain.
-    region: str | None = None
-
-    def describe(self) -> str:
-        """A short human description, e.g. `vault key 'base' -> role 'admin'`."""
-        kinds = {
-            "vault": "vault key",
-            "sso": "SSO role",
-            "web_identity": "web identity",
-            "credential_source": f"credential_source {self.source.credential_source}",
-        }
-        parts = [f"{kinds.get(self.source.kind, self.source.kind)} {self.source.profile!r}"]
-        parts += [f"role {hop.profile!r}" for hop in self.hops]
-        return " -> ".join(parts)
-
-
-#: The longest source_profile chain awsv follows, in profiles (README, "Limits").
-#: Real chains are two or three long; the limit keeps a hostile config cheap.
-MAX_CHAIN_DEPTH = 50
+from awsv.recursion import awsv_profile_of
 
 
 @record
@@ -226,16 +141,16 @@ def _walk(
             seen.add(current.name)
             if current.role_arn is None:
                 steps.append(
-                    (current.name, None, current.region, None, _source(config, current, trail, in_vault, env=env))
+                    (current.name, None, current.region, None, source_of(config, current, trail, in_vault, env=env))
                 )
                 break
             source_name = current.source_profile
             if source_name is None:
-                special = _special_source(current, env)
+                special = special_source(current, env)
                 if special is not None:
                     # credential_source: the role is assumed with the environment's credentials;
                     # web identity: the role is the source itself (AssumeRoleWithWebIdentity).
-                    hop = _hop(current) if special.kind == "credential_source" else None
+                    hop = hop_of(current) if special.kind == "credential_source" else None
                     steps.append((current.name, hop, current.region, None, special))
                     break
                 if in_vault is None or not in_vault(current.name):
@@ -250,10 +165,10 @@ def _walk(
                 steps.append(
                     (
                         current.name,
-                        _hop(current),
+                        hop_of(current),
                         current.region,
                         None,
-                        _source(config, current, trail, in_vault, own_key=True, env=env),
+                        source_of(config, current, trail, in_vault, own_key=True, env=env),
                     )
                 )
                 break
@@ -268,14 +183,14 @@ def _walk(
                 steps.append(
                     (
                         current.name,
-                        _hop(current),
+                        hop_of(current),
                         current.region,
                         None,
-                        _source(config, current, trail, in_vault, env=env),
+                        source_of(config, current, trail, in_vault, env=env),
                     )
                 )
                 break
-            steps.append((current.name, _hop(current), current.region, source_name, None))
+            steps.append((current.name, hop_of(current), current.region, source_name, None))
             known = nodes.get(source_name)
             if isinstance(known, AwsvError):
                 raise known
@@ -324,7 +239,7 @@ def _profile(
 ) -> Profile:
     if name in config:
         return config.profile(name)
-    if needed_by is None and _env_web_identity(env, None) is not None:
+    if needed_by is None and env_web_identity(env, None) is not None:
         # botocore: AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN need no config at all (a pod, a CI job).
         return config.profile(name, allow_missing=True)
     if in_vault is not None and in_vault(name):
@@ -332,129 +247,6 @@ def _profile(
     if needed_by is None:
         raise config.not_found(name)
     raise config.not_found(name, needed_by=needed_by)
-
-
-def _special_source(profile: Profile, env: Mapping[str, str] | None = None) -> Source | None:
-    """A role profile's web identity or credential_source (botocore's rules), else None."""
-    web = _web_identity(profile, env)
-    if web is not None:
-        return web
-    kind = profile.get("credential_source")
-    if kind is None:
-        return None
-    if kind not in CREDENTIAL_SOURCES:
-        raise ConfigError(
-            f"profile {profile.name!r}: credential_source = {kind!r} is not one of " + ", ".join(CREDENTIAL_SOURCES)
-        )
-    return Source(kind="credential_source", profile=profile.name, credential_source=kind)
-
-
-def _env_web_identity(env: Mapping[str, str] | None, role_arn: str | None) -> str | None:
-    """AWS_WEB_IDENTITY_TOKEN_FILE when the environment alone makes a web identity source.
-
-    botocore's rule: the variable serves a profile that names no token of its
-    own, with the profile's role_arn, else AWS_ROLE_ARN; without either role
-    there is no web identity.
-    """
-    if not env:
-        return None
-    token_file = env.get("AWS_WEB_IDENTITY_TOKEN_FILE") or None
-    return token_file if token_file and (role_arn or env.get("AWS_ROLE_ARN")) else None
-
-
-def _web_identity(profile: Profile, env: Mapping[str, str] | None = None) -> Source | None:
-    token_file = profile.get("web_identity_token_file")
-    token_process = profile.get("web_identity_token_process")
-    if token_file is None and token_process is None:
-        token_file = _env_web_identity(env, profile.role_arn)
-    if token_file is None and token_process is None:
-        return None
-    return Source(
-        kind="web_identity",
-        profile=profile.name,
-        role_arn=profile.role_arn,
-        role_session_name=profile.get("role_session_name"),
-        duration_seconds=profile.duration_seconds(),
-        web_identity_token_file=token_file,
-        web_identity_token_process=token_process,
-    )
-
-
-def _source(
-    config: AwsConfig,
-    profile: Profile,
-    trail: list[str],
-    in_vault: Callable[[str], bool] | None,
-    *,
-    own_key: bool = False,
-    env: Mapping[str, str] | None = None,
-) -> Source:
-    """The chain's source: SSO, web identity, the profile's credential_process, else its key.
-
-    A stored key wins over a `credential_process` that runs awsv back into
-    this resolution (aws-vault's recipe `credential_process = awsv exec -j P`
-    on P itself): that command is for other programs. Without a stored key
-    such a profile is an error here, before anything is started. Other
-    commands are taken as they are, without opening the vault.
-    """
-    if not own_key:
-        # botocore's order: SSO, then web identity, then credential_process. An SSO
-        # profile's credential_process (often `awsv export … P` for other tools) is
-        # never run by awsv, so it cannot loop.
-        if not _SSO_KEY_SET.isdisjoint(profile.settings) and any(profile.get(k) for k in SSO_KEYS):
-            from awsv.sso.settings import role_of
-
-            role_of(config, profile)  # a missing sso_* key is an error naming it, already here
-            return Source(
-                kind="sso", profile=profile.name, mfa_serial=profile.mfa_serial, mfa_process=profile.get("mfa_process")
-            )
-        web = _web_identity(profile, env)  # without role_arn, the role comes from AWS_ROLE_ARN
-        if web is not None:
-            return web
-    command = None if own_key else profile.credential_process
-    if command is not None:
-        loop = runs_awsv_back(config, command, trail)
-        if loop is not None:
-            if in_vault is not None and not in_vault(profile.name):
-                raise SelfReference(_self_reference_message(profile.name, loop, trail))
-            command = None  # the stored key wins
-    return Source(
-        kind="credential_process" if command else "vault",
-        profile=profile.name,
-        mfa_serial=profile.mfa_serial,
-        mfa_process=profile.get("mfa_process"),
-        credential_process=command,
-        duration_seconds=profile.duration_seconds() if not profile.role_arn else None,
-    )
-
-
-def _self_reference_message(profile: str, loop: str, trail: list[str]) -> str:
-    """One line: which profile's command runs awsv for which, and the way out."""
-    via = f" (resolving {trail[0]!r})" if trail and trail[0] != profile else ""
-    again = "itself" if loop == profile else f"{loop!r}, which needs {profile!r} again"
-    return (
-        f"profile {profile!r}{via}: its credential_process runs awsv for {again}, "
-        f"and no key for {profile!r} is in the vault; store one with `awsv add {profile}` "
-        "(a stored key wins, and the credential_process line stays for other programs)"
-    )
-
-
-def _hop(profile: Profile) -> RoleHop:
-    return RoleHop(
-        profile=profile.name,
-        role_arn=profile.role_arn or "",
-        external_id=profile.get("external_id"),
-        role_session_name=profile.get("role_session_name"),
-        duration_seconds=profile.duration_seconds(),
-        mfa_serial=profile.mfa_serial,
-        mfa_process=profile.get("mfa_process"),
-        tags=session_tags.parse(
-            profile.name,
-            profile.get("session_tags"),
-            profile.get("transitive_session_tags"),
-            profile.get("source_identity"),
-        ),
-    )
 
 
 def _apply_mfa_rule(source: Source, hops: list[RoleHop]) -> tuple[Source, list[RoleHop]]:
