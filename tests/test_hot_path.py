@@ -36,14 +36,18 @@ HOT_COMMANDS = {
 }
 
 
+def asked_file(home: Path) -> Path:
+    """Where file_world's passphrase command records each time it runs."""
+    return home.parent / "asked"
+
+
 @pytest.fixture
 def file_world(home: Path, moto: str) -> Iterator[Hot]:
-    count = home.parent / "asked"
+    count = asked_file(home)
     script = home.parent / "pw"
     script.write_text(COUNTER.format(count=count, passphrase=TEST_PASSPHRASE))
     script.chmod(0o700)
     hot = setup_world(home, moto, {"AWSV_PASSPHRASE_COMMAND": str(script), "AWSV_TEST_MARK": home.parent.name})
-    hot.count = count  # type: ignore[attr-defined]
     try:
         yield hot
     finally:
@@ -53,7 +57,7 @@ def file_world(home: Path, moto: str) -> Iterator[Hot]:
 def test_hot_paths_of_the_file_vault_import_nothing_heavy(file_world: Hot) -> None:
     first = file_world.awsv("use", "admin", "--shell", "bash")  # STS once; starts the agent
     assert first.returncode == 0, first.stderr
-    asked = file_world.count.read_text()  # type: ignore[attr-defined]
+    asked = asked_file(file_world.home).read_text()
     assert asked.count("asked") == 1
 
     out, modules = file_world.run(HOT_COMMANDS["use"])
@@ -76,7 +80,7 @@ def test_hot_paths_of_the_file_vault_import_nothing_heavy(file_world: Hot) -> No
     # Other commands stayed unloaded: only the one command module was imported.
     _, modules = file_world.run(HOT_COMMANDS["use"])
     assert not {"awsv.commands.add", "awsv.commands.import_", "awsv.commands.whoami"} & modules
-    assert file_world.count.read_text().count("asked") == 1  # type: ignore[attr-defined]
+    assert asked_file(file_world.home).read_text().count("asked") == 1
 
 
 def test_without_the_agent_the_crypto_is_loaded(file_world: Hot) -> None:

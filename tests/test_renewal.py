@@ -10,6 +10,7 @@ clients). The background thread is real: tests poll its observable effect
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -58,8 +59,13 @@ def clock() -> Clock:
     return Clock()
 
 
-def started(fetch: Sts, clock: Clock, **kwargs: object) -> Renewing:
-    renewing = Renewing(fetch, Policy(), clock=clock, **kwargs)  # type: ignore[arg-type]
+def started(
+    fetch: Sts,
+    clock: Clock,
+    on_failure: Callable[[AwsvError], None] | None = None,
+    on_recovery: Callable[[Credentials], None] | None = None,
+) -> Renewing:
+    renewing = Renewing(fetch, Policy(), clock=clock, on_failure=on_failure, on_recovery=on_recovery)
     renewing.start()
     return renewing
 

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -28,6 +29,9 @@ from awsv.errors import ConfigError
 from awsv.vault import file_format
 from awsv.vault.file import FileVault
 from tests.conftest import HELPER
+
+if TYPE_CHECKING:
+    from awsv.agent.client import AgentVault, Connection
 
 # -- the agent's config cache -------------------------------------------------------------------
 
@@ -399,7 +403,7 @@ def test_known_shell_names_match_shellingham() -> None:
 # -- the agent client's bulk operations, over a real socket -------------------------------------
 
 
-def _agent_vault_over_a_socket(vault: FileVault, tmp_path: Path, version: int) -> tuple[object, object]:
+def _agent_vault_over_a_socket(vault: FileVault, tmp_path: Path, version: int) -> tuple[AgentVault, Agent]:
     """An AgentVault talking to an in-process Agent over a socketpair (real framing, real server code)."""
     import socket
     import threading
@@ -429,9 +433,9 @@ def test_agent_vault_bulk_delete_goes_in_batches(
     requests = _counting(monkeypatch, client.Connection, "request")
     writes = _counting(monkeypatch, FileVault, "_write")
     remote, _ = _agent_vault_over_a_socket(session_vault, tmp_path, version=2)
-    items = remote.items("session/")  # type: ignore[attr-defined]
+    items = remote.items("session/")
     assert len(items) == 40 and len(requests) == 1
-    gone = remote.delete_many([*items, "session/none"])  # type: ignore[attr-defined]
+    gone = remote.delete_many([*items, "session/none"])
     assert gone == sorted(items)
     assert len(requests) == 1 + 6 and len(writes) == 6  # 41 names in batches of 7
     assert session_vault.list() == ["key/base"]
@@ -441,15 +445,17 @@ def test_agent_vault_falls_back_for_an_older_agent(
     session_vault: FileVault, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An agent started by an older awsv (protocol 1) has no bulk ops: item by item, same answers."""
+    from awsv.agent.client import REQUEST_TIMEOUT
+
     remote, _ = _agent_vault_over_a_socket(session_vault, tmp_path, version=1)
     ops: list[str] = []
-    real = type(remote._conn).request  # type: ignore[attr-defined]
+    real = type(remote._conn).request
 
-    def spy(self: object, message: dict[str, object], **kwargs: object) -> object:
+    def spy(self: Connection, message: dict[str, Any], *, timeout: float = REQUEST_TIMEOUT) -> dict[str, Any]:
         ops.append(str(message["op"]))
-        return real(self, message, **kwargs)
+        return real(self, message, timeout=timeout)
 
-    monkeypatch.setattr(type(remote._conn), "request", spy)  # type: ignore[attr-defined]
-    assert len(remote.items("session/")) == 40  # type: ignore[attr-defined]
-    assert remote.delete_many(["session/00", "session/99"]) == ["session/00"]  # type: ignore[attr-defined]
+    monkeypatch.setattr(type(remote._conn), "request", spy)
+    assert len(remote.items("session/")) == 40
+    assert remote.delete_many(["session/00", "session/99"]) == ["session/00"]
     assert "items" not in ops and "delete_many" not in ops

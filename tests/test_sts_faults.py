@@ -54,7 +54,7 @@ def fw(world: AwsvWorld) -> AwsvWorld:
     """A world with short timeouts and two attempts per call, keys for base and other."""
     world.env.update(AWSV_STS_MAX_ATTEMPTS="2", AWSV_STS_READ_TIMEOUT="0.5", AWSV_STS_CONNECT_TIMEOUT="0.5")
     world.config(CONFIG)
-    world.secrets = [world.add_key("base")[1], world.add_key("other")[1]]  # type: ignore[attr-defined]
+    world.secrets = [world.add_key("base")[1], world.add_key("other")[1]]
     return world
 
 
@@ -63,7 +63,7 @@ def _check_clean(err: AwsvError, world: AwsvWorld, before: dict[str, object]) ->
     text = err.message + "\n" + (err.hint or "")
     assert "\n" not in err.message and err.message
     assert "Traceback" not in text
-    for secret in [*world.secrets, *_cached_secrets(before)]:  # type: ignore[attr-defined]
+    for secret in [*world.secrets, *_cached_secrets(before)]:
         assert secret not in text
     assert world.session_items() == before
 
@@ -469,7 +469,7 @@ CLI_READ_TIMEOUT = 2.0
 def test_faults_through_use_export_and_exec(world: AwsvWorld, awsv: AwsvRunner, fault: str, command: str) -> None:
     fw = world
     fw.config(CONFIG)
-    fw.secrets = [fw.add_key("base")[1], fw.add_key("other")[1]]  # type: ignore[attr-defined]
+    fw.secrets = [fw.add_key("base")[1], fw.add_key("other")[1]]
     fw.get("base", mfa_token="123456")
     fw.get("other")
     _expire_cached_session(fw, "base")
@@ -489,7 +489,7 @@ def test_faults_through_use_export_and_exec(world: AwsvWorld, awsv: AwsvRunner, 
     lines = r.stderr.splitlines()
     assert lines[0] == f"awsv: error: {message}", r.stderr
     assert all(ln.startswith("awsv: hint: ") for ln in lines[1:]) and len(lines) <= 2, r.stderr
-    for secret in [*fw.secrets, *_cached_secrets(before)]:  # type: ignore[attr-defined]
+    for secret in [*fw.secrets, *_cached_secrets(before)]:
         assert secret not in r.stderr + r.stdout
     if command == "use":
         # Only code that fails: eval'd in a real bash, it stops an `&& deploy`.

@@ -272,6 +272,8 @@ class AwsvWorld:
         self.moto_url = moto_url
         env["AWS_ENDPOINT_URL_STS"] = proxy.url
         self._ctx: Any = None
+        #: Secrets a test stored here, which no message may contain (the test fills it).
+        self.secrets: list[str] = []
 
     def config(self, text: str) -> None:
         """Write ~/.aws/config and forget the parsed copy."""
