@@ -24,6 +24,7 @@ import pytest
 from awsv.errors import AwsvError
 from awsv.paths import data_dir
 from awsv.vault.file import VAULT_FILE, FileVault
+from awsv.vault.file_format import VaultKey
 from tests.conftest import HELPER, TEST_PASSPHRASE
 from tests.hardening.conftest import FULL, Tally, size
 from tests.support import moto_server as _moto
@@ -129,7 +130,7 @@ def test_kill_9_during_every_kind_of_write(tmp_path: Path, tally: Tally) -> None
 
 
 @pytest.fixture
-def small_vault(tmp_path: Path) -> tuple[Path, bytes, object]:
+def small_vault(tmp_path: Path) -> tuple[Path, bytes, VaultKey]:
     path = tmp_path / "vault" / VAULT_FILE
     path.parent.mkdir(mode=0o700)
     vault = FileVault(path, passphrase_provider=lambda creating: TEST_PASSPHRASE)
@@ -144,18 +145,18 @@ def small_vault(tmp_path: Path) -> tuple[Path, bytes, object]:
     return path, path.read_bytes(), vault.unlock()
 
 
-def _refused(path: Path, data: bytes, key: object) -> bool:
+def _refused(path: Path, data: bytes, key: VaultKey) -> bool:
     """True when the vault holding `data` is refused with a clean awsv error."""
     path.write_bytes(data)
     try:
-        FileVault(path, key=key).list()  # type: ignore[arg-type]
+        FileVault(path, key=key).list()
     except AwsvError:
         return True
     return False
 
 
 @pytest.mark.hardening_row("one byte flipped at every position of a vault")
-def test_one_byte_flipped_at_every_position(small_vault: tuple[Path, bytes, object], tally: Tally) -> None:
+def test_one_byte_flipped_at_every_position(small_vault: tuple[Path, bytes, VaultKey], tally: Tally) -> None:
     path, data, key = small_vault
     positions = list(range(len(data)))
     if len(positions) > size(150, 10**9):
@@ -167,7 +168,7 @@ def test_one_byte_flipped_at_every_position(small_vault: tuple[Path, bytes, obje
 
 
 @pytest.mark.hardening_row("random bit flips, truncations, extensions")
-def test_random_bit_flips_truncations_extensions(small_vault: tuple[Path, bytes, object], tally: Tally) -> None:
+def test_random_bit_flips_truncations_extensions(small_vault: tuple[Path, bytes, VaultKey], tally: Tally) -> None:
     path, data, key = small_vault
     rng = random.Random(2026)
     for i in range(size(30, 175)):
