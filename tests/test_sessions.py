@@ -686,3 +686,34 @@ def test_cli_asks_the_mfa_code_once_for_two_roles_on_a_pty(world: AwsvWorld) -> 
     assert world.proxy.count("GetSessionToken") == 1 and world.proxy.count("AssumeRole") == 2
     assert world.proxy.params("GetSessionToken")[0]["TokenCode"] == "314159"
     assert all("AWS_SESSION_TOKEN=" in o for o in outputs)
+
+
+def test_the_package_names_load_on_first_use_and_the_cache_alone_stays_light() -> None:
+    """`awsv list`/`clear` import the cache; the refresh side (STS, MFA, locks) stays out."""
+    code = (
+        "import sys, awsv.sessions as s\n"
+        "from awsv.sessions import cached_sessions\n"
+        "light = sorted(m for m in sys.modules if m.startswith(('awsv.sessions.', 'awsv.sts', 'awsv.mfa')))\n"
+        "resolved = [n for n in s.__all__ if getattr(s, n) is not None]  # each name loads\n"
+        "print(light); print(sorted(resolved))\n"
+    )
+    helper = Path(__file__).resolve().parent.parent / "helper"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={"PYTHONPATH": str(helper)}, check=True
+    ).stdout.splitlines()
+    assert out[0] == "['awsv.sessions.cache', 'awsv.sessions.plan']"
+    assert out[1] == str(
+        sorted(
+            [
+                "LOCK_TIMEOUT",
+                "CacheMiss",
+                "CachedSession",
+                "ProfileCredentials",
+                "SessionOptions",
+                "StsFactory",
+                "cached_sessions",
+                "clear_sessions",
+                "get_credentials",
+            ]
+        )
+    )
