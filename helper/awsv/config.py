@@ -8,10 +8,7 @@ lives in `awsv.chain`; this module only parses and exposes settings.
 
 from __future__ import annotations
 
-import configparser
 import os
-import shlex
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import field
@@ -180,6 +177,8 @@ class AwsConfig:
     def _configparser_sections(text: str, path: Path | None) -> list[tuple[str, dict[str, str]]]:
         """Sections and their raw values, read by configparser (botocore's reader)."""
         where = str(path) if path else "AWS config"
+        import configparser  # only for configs read_plain leaves to it: most commands never load it
+
         parser = configparser.RawConfigParser(default_section="\0no default section\0", interpolation=None)
         try:
             parser.read_string(text, source=where)
@@ -302,6 +301,8 @@ class ConfigCache:
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
+        import threading  # the agent's cache only
+
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[tuple[int, ...], AwsConfig]] = {}
         #: How many times a file was actually parsed (for tests).
@@ -347,6 +348,8 @@ def _split_section(section: str) -> tuple[str, str | None]:
         parts = section.split()
     else:
         try:
+            import shlex
+
             parts = shlex.split(section)
         except ValueError:
             return section, None

@@ -6,7 +6,6 @@ choose the keyring once instead of exporting a variable in every shell.
 
 from __future__ import annotations
 
-import configparser
 from collections.abc import Mapping
 
 from awsv.errors import ConfigError, UsageError
@@ -22,11 +21,13 @@ MAX_SETTINGS_BYTES = 64 * 1024
 def settings_file_values(env: Mapping[str, str]) -> Mapping[str, str]:
     """The `[awsv]` section of the settings file, or {} when there is no file."""
     path = config_dir(env) / "config"
-    parser = configparser.RawConfigParser(interpolation=None)
     try:
         text = read_text_file(path, what="awsv settings", max_bytes=MAX_SETTINGS_BYTES)
     except FileNotFoundError:
         return {}
+    import configparser  # only when there is a settings file (most users have none)
+
+    parser = configparser.RawConfigParser(interpolation=None)
     try:
         parser.read_string(text, source=str(path))
     except configparser.Error as exc:
