@@ -168,7 +168,7 @@ def shell_init(ctx: Context, args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "shell-init",
-        help="print the line that loads awsv's zsh or bash integration",
+        help="print the line that loads awsv's zsh, bash or fish integration",
         description="Print the line that loads the shell integration: put "
         '`eval "$(awsv shell-init zsh)"` (or bash) in your shell rc file. It adds '
         "the awsv function (use/off change this shell), the prompt badge, "
