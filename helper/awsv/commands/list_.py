@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable, Iterable
-from typing import TypeVar
+from collections.abc import Iterable
 
 from awsv.chain import Resolver
 from awsv.context import Context
@@ -22,8 +21,6 @@ from awsv.durations import format_time_left, whole_seconds_left
 from awsv.errors import ConfigError
 from awsv.names import is_valid_profile_name
 from awsv.vault.items import profile_of_key_item
-
-_T = TypeVar("_T")
 
 
 def in_list_order(names: Iterable[str]) -> list[str]:
@@ -124,31 +121,23 @@ def _rows(ctx: Context) -> list[dict[str, object]]:
     return rows
 
 
-def _without_cycle_collection(build: Callable[[Context], _T], ctx: Context) -> _T:
-    """`build(ctx)` with Python's cycle collector paused.
-
-    The rows are tens of thousands of small acyclic objects at 10,000
-    profiles (chains, hops, dicts), all kept until the table is printed; the
-    collector's passes over them find nothing and cost ~10% of the command.
-    Reference counting still frees everything as usual.
-    """
-    import gc
-
-    if not gc.isenabled():
-        return build(ctx)
-    gc.disable()
-    try:
-        return build(ctx)
-    finally:
-        gc.enable()
-
-
 def list_profiles(ctx: Context, args: argparse.Namespace) -> int:
     if args.names:
         names = [name for name in in_list_order(ctx.config.names()) if is_valid_profile_name(name)]
         ctx.stdout.write("".join(f"{name}\n" for name in names))  # one write: completion reads 10,000 names
         return 0
-    rows = _without_cycle_collection(_rows, ctx)
+    # The rows are tens of thousands of small acyclic objects at 10,000 profiles,
+    # all kept until printed: the cycle collector's passes over them find nothing
+    # and cost ~10% of the command. Reference counting still frees as usual.
+    import gc
+
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        rows = _rows(ctx)
+    finally:
+        if collecting:
+            gc.enable()
     if args.json:
         json.dump(rows, ctx.stdout, indent=2)
         print(file=ctx.stdout)
