@@ -13,10 +13,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -33,7 +31,12 @@ from tests.support.shell_integration import (
     make_shell_world,
 )
 from tests.support.shell_integration import badge as _badge
-from tests.support.tmux_term import Term, terms  # noqa: F401  (terms: a fixture)
+from tests.support.tmux_term import (  # noqa: F401  (terms: a fixture)
+    Term,
+    count_processes,
+    forks_of_a_command_and_of_prompts,
+    terms,
+)
 
 HINT_MFA = "awsv: renewing 'mfa' needs your passphrase or MFA code: run awsv use mfa"
 
@@ -208,48 +211,13 @@ def test_completion_of_commands_options_and_profiles(sw: ShellWorld, terms: list
     assert sw.calls("list --names") == before + 2
 
 
-def count_processes(term: Term, tmp: Path, action: Callable[[], object]) -> int:
-    """Processes started by the shell (and its children) while `action` runs.
-
-    fish starts threads of its own (autoloading, history) with `clone3`; unlike
-    `count_forks` of the zsh/bash tests, which counts every clone, this reads
-    strace's full trace and counts only the clones without CLONE_THREAD (new
-    processes: fork, vfork, posix_spawn).
-    """
-    out = tmp / f"strace-{time.monotonic_ns()}.txt"
-    proc = subprocess.Popen(
-        ["strace", "-f", "-e", "trace=clone,clone3,fork,vfork", "-o", str(out), "-p", str(term.pid())],
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stderr is not None
-    first = proc.stderr.readline()
-    assert "attached" in first, first
-    action()
-    proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=10)
-    calls = re.findall(r"^\d+ +(?:clone3?|v?fork)\((.*)$", out.read_text(), re.MULTILINE)
-    return sum(1 for args in calls if "CLONE_THREAD" not in args)
-
-
 def test_no_fork_per_prompt_with_an_active_session(sw: ShellWorld, terms: list[Term], tmp_path: Path) -> None:
     term = open_fish(sw, terms, tmp_path)
     term.enter("awsv use base")
     term.wait(badge("base"))
     term.sync()
 
-    def command() -> None:
-        term.enter("/bin/true")
-        term.sync()
-
-    control = count_processes(term, tmp_path, command)
-
-    def prompts() -> None:
-        for _ in range(20):
-            term.keys("Enter")
-        term.sync()
-
-    per_prompts = count_processes(term, tmp_path, prompts)
+    control, per_prompts = forks_of_a_command_and_of_prompts(term, tmp_path, count_processes)
     assert control >= 1  # the counter works: one external command is at least one fork
     assert per_prompts == 0
     assert re.search(badge("base"), right(term))

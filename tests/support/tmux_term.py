@@ -108,11 +108,11 @@ def terms() -> Iterator[list[Term]]:
         term.close()
 
 
-def count_forks(term: Term, tmp: Path, action: Callable[[], object]) -> int:
-    """Forks made by the shell (and its children) while `action` runs, by strace -f -c."""
+def _strace(term: Term, tmp: Path, action: Callable[[], object], *options: str) -> str:
+    """strace's output for the shell (and its children) while `action` runs."""
     out = tmp / f"strace-{time.monotonic_ns()}.txt"
     proc = subprocess.Popen(
-        ["strace", "-f", "-c", "-e", "trace=clone,clone3,fork,vfork", "-o", str(out), "-p", str(term.pid())],
+        ["strace", "-f", *options, "-e", "trace=clone,clone3,fork,vfork", "-o", str(out), "-p", str(term.pid())],
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -122,26 +122,45 @@ def count_forks(term: Term, tmp: Path, action: Callable[[], object]) -> int:
     action()
     proc.send_signal(signal.SIGINT)
     proc.communicate(timeout=10)
+    return out.read_text()
+
+
+def count_forks(term: Term, tmp: Path, action: Callable[[], object]) -> int:
+    """Forks made by the shell (and its children) while `action` runs, by strace -f -c."""
     total = 0
-    for line in out.read_text().splitlines():
+    for line in _strace(term, tmp, action, "-c").splitlines():
         fields = line.split()
         if fields and fields[-1] in ("clone", "clone3", "fork", "vfork") and fields[3].isdigit():
             total += int(fields[3])
     return total
 
 
-def forks_of_a_command_and_of_prompts(term: Term, tmp: Path) -> tuple[int, int]:
-    """Forks while running `/bin/true` (the control), then over 20 bare prompts."""
+def count_processes(term: Term, tmp: Path, action: Callable[[], object]) -> int:
+    """Processes started by the shell (and its children) while `action` runs.
+
+    fish starts threads of its own (autoloading, history) with `clone3`; unlike
+    `count_forks`, which counts every clone, this reads strace's full trace and
+    counts only the clones without CLONE_THREAD (new processes: fork, vfork,
+    posix_spawn).
+    """
+    calls = re.findall(r"^\d+ +(?:clone3?|v?fork)\((.*)$", _strace(term, tmp, action), re.MULTILINE)
+    return sum(1 for args in calls if "CLONE_THREAD" not in args)
+
+
+def forks_of_a_command_and_of_prompts(
+    term: Term, tmp: Path, count: Callable[[Term, Path, Callable[[], object]], int] = count_forks
+) -> tuple[int, int]:
+    """Forks while running `/bin/true` (the control), then over 20 bare prompts, as `count` counts them."""
 
     def command() -> None:
         term.enter("/bin/true")
         term.sync()
 
-    control = count_forks(term, tmp, command)
+    control = count(term, tmp, command)
 
     def prompts() -> None:
         for _ in range(20):
             term.keys("Enter")
         term.sync()
 
-    return control, count_forks(term, tmp, prompts)
+    return control, count(term, tmp, prompts)
