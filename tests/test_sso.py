@@ -328,21 +328,11 @@ def test_awsv_imports_the_token_botocore_wrote(
     """
     import hashlib
 
-    from tests.support.sso_clients import clients, register
-    from tests.support.sso_server import DEVICE_GRANT
+    from tests.support.sso_clients import clients, device_token, register
 
     oidc, _ = clients(sso.url)
     reg = register(oidc)
-    auth = oidc.start_device_authorization(
-        clientId=reg["clientId"], clientSecret=reg["clientSecret"], startUrl=START_URL
-    )
-    sso.approve_device(auth["userCode"])
-    token = oidc.create_token(
-        clientId=reg["clientId"],
-        clientSecret=reg["clientSecret"],
-        grantType=DEVICE_GRANT,
-        deviceCode=auth["deviceCode"],
-    )
+    token = device_token(sso, oidc, reg, START_URL)
     cache = home / ".aws" / "sso" / "cache" / f"{hashlib.sha1(b'corp').hexdigest()}.json"
     cache.parent.mkdir(parents=True)
     stamp = "%Y-%m-%dT%H:%M:%SZ"

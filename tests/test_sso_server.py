@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.support.sso_browser import approve, approve_device
-from tests.support.sso_clients import clients, register
+from tests.support.sso_clients import clients, device_token, register
 from tests.support.sso_server import DEVICE_GRANT, SsoServer, sso, sso_server  # noqa: F401
 
 START_URL = "https://example.awsapps.com/start"
@@ -171,17 +171,7 @@ def test_authorization_code_with_pkce_and_refresh(sso: SsoServer) -> None:
 
 def test_paginators_follow_next_token(sso: SsoServer) -> None:
     oidc, portal = clients(sso.url)
-    reg = register(oidc)
-    auth = oidc.start_device_authorization(
-        clientId=reg["clientId"], clientSecret=reg["clientSecret"], startUrl=START_URL
-    )
-    sso.approve_device(auth["userCode"])
-    token = oidc.create_token(
-        clientId=reg["clientId"],
-        clientSecret=reg["clientSecret"],
-        grantType=DEVICE_GRANT,
-        deviceCode=auth["deviceCode"],
-    )["accessToken"]
+    token = device_token(sso, oidc, register(oidc), START_URL)["accessToken"]
     pages = list(portal.get_paginator("list_accounts").paginate(accessToken=token))
     assert len(pages) == 2  # page size 1: the paginator had to follow nextToken
     names = [a["accountName"] for p in pages for a in p["accountList"]]

@@ -6,11 +6,14 @@ error the stand-in sends reaches the test at once.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore import UNSIGNED
 from botocore.config import Config
+
+if TYPE_CHECKING:
+    from tests.support.sso_server import SsoServer
 
 
 def clients(url: str) -> tuple[Any, Any]:
@@ -27,3 +30,20 @@ def register(oidc: Any, **extra: Any) -> dict[str, Any]:
         clientName="test", clientType="public", scopes=["sso:account:access"], **extra
     )
     return registered
+
+
+def device_token(sso: SsoServer, oidc: Any, reg: dict[str, Any], start_url: str) -> dict[str, Any]:
+    """A token as the AWS tools get one by the device code, the user approving at once."""
+    from tests.support.sso_server import DEVICE_GRANT
+
+    auth = oidc.start_device_authorization(
+        clientId=reg["clientId"], clientSecret=reg["clientSecret"], startUrl=start_url
+    )
+    sso.approve_device(auth["userCode"])
+    token: dict[str, Any] = oidc.create_token(
+        clientId=reg["clientId"],
+        clientSecret=reg["clientSecret"],
+        grantType=DEVICE_GRANT,
+        deviceCode=auth["deviceCode"],
+    )
+    return token
