@@ -157,6 +157,20 @@ def _run_on_pty(argv: list[str], env: dict[str, str]) -> tuple[int, str, str]:
     return rc, out.decode(), errs[0].decode() if errs else ""
 
 
+def _piped(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`argv` with stdout and stderr on pipes, no stdin, in a session of its own (no terminal)."""
+    return subprocess.run(
+        argv,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        check=False,
+    )
+
+
 def run_awsv(hot: Hot, args: list[str], *, agent: bool, tty: bool) -> tuple[int, str, str, set[str]]:
     """`python -X importtime -m awsv ARGS`; exit status, stdout, comparable stderr, modules loaded."""
     env = {**hot.env, "AWSV_AGENT": "auto" if agent else "off"}
@@ -164,16 +178,7 @@ def run_awsv(hot: Hot, args: list[str], *, agent: bool, tty: bool) -> tuple[int,
     if tty:
         rc, out, err = _run_on_pty(argv, env)
     else:
-        r = subprocess.run(
-            argv,
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            check=False,
-        )
+        r = _piped(argv, env)
         rc, out, err = r.returncode, r.stdout, r.stderr
     return rc, out, _comparable_stderr(err), imported_modules(err)
 
@@ -255,16 +260,7 @@ def test_use_without_shell_detects_the_same_shell_as_the_full_cli(hot: Hot, shel
     results = []
     for agent in (True, False):
         env = {**hot.env, "AWSV_AGENT": "auto" if agent else "off", "SHELL": "/bin/sh"}
-        r = subprocess.run(
-            _under(shell, args),
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-            check=False,
-        )
+        r = _piped(_under(shell, args), env)
         results.append((r.returncode, r.stdout, _comparable_stderr(r.stderr), imported_modules(r.stderr)))
     fast, full = results
     assert "awsv.cli" not in fast[3] and "shellingham" not in fast[3], "the fast path did not answer"
@@ -374,15 +370,7 @@ SECRETS = {
 def test_no_secret_reaches_the_agent(home: Path, recording: RecordingAgent, args: list[str]) -> None:
     (home / ".aws" / "config").write_text("[profile admin]\nregion = eu-west-1\n")
     env = {**base_env(home), "AWSV_AGENT": "auto", "AWS_ACCESS_KEY_ID": "AKIACANARYNOTSECRET0", **SECRETS}
-    subprocess.run(
-        [sys.executable, "-m", "awsv", *args],
-        capture_output=True,
-        env=env,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-        check=False,
-    )
+    _piped([sys.executable, "-m", "awsv", *args], env)
     delivers = [r for r in recording.requests if r.get("op") == "deliver"]
     assert delivers, "the fast path never asked the agent: this test proved nothing"
     sent_env = delivers[0]["env"]
