@@ -212,6 +212,10 @@ def test_exec_children_are_not_marked_with_the_resolved_profile(with_key: Home) 
         ("my-custom-creds-cmd default", None),
         ("awsv list", None),
         ("awsv exec -j 'unclosed", None),
+        # Spelled with quotes or a backslash, "awsv" is not in the text; shlex still finds it.
+        ("aw'sv' exec -j quoted", "quoted"),
+        ('"/opt/bin/aw"sv exec -j dq', "dq"),
+        ("aw\\sv exec -j escaped", "escaped"),
     ],
 )
 def test_which_profile_a_command_runs_awsv_for(command: str, profile: str | None) -> None:
