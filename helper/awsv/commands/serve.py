@@ -41,6 +41,9 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     served = serve_profile(ctx, profile, opts, host=host, port=port)
+    # From here Ctrl-C is the documented way to stop, whenever it comes (also while the
+    # variables are being printed): it ends the loop like SIGTERM, not as an interruption.
+    previous_int = signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
         changes = served.changes()
         if args.format == "shell":
@@ -57,13 +60,11 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
             f"serving credentials for {profile!r} on {served.url} "
             f"(renewed ahead of expiry; now {describe_expiry(served.resolved)}); Ctrl-C stops it"
         )
-        try:
-            while not stop.wait(0.5):
-                pass
-        except KeyboardInterrupt:
+        while not stop.wait(0.5):
             pass
     finally:
         served.stop()
+        signal.signal(signal.SIGINT, previous_int)
         signal.signal(signal.SIGTERM, previous)
     ctx.info("credential endpoint stopped")
     return 0
